@@ -1,0 +1,81 @@
+/**
+ * The engine contract, after livekit/agents' STT + SpeechStream: an engine declares what it can do
+ * and opens streams; a stream takes 16 kHz mono PCM16 and yields typed events. Times are integer
+ * milliseconds from the start of the stream (sample 0 of the first `push`).
+ */
+
+export interface EngineCapabilities {
+  readonly streaming: boolean;
+  readonly wordTimestamps: boolean;
+  /** BCP-47 primary language subtags the engine can transcribe, e.g. `en`. */
+  readonly languages: readonly string[];
+  /** Model names a client may ask for; the first is the default. */
+  readonly models: readonly string[];
+  /** The sample rate `push` expects. */
+  readonly sampleRate: number;
+}
+
+export interface StreamOptions {
+  readonly language: string;
+  readonly model: string;
+  readonly wordTimestamps: boolean;
+}
+
+export interface EngineWord {
+  readonly word: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  /** 0..1 */
+  readonly confidence: number;
+}
+
+export interface TranscriptEvent {
+  readonly text: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly words: readonly EngineWord[];
+}
+
+export type EngineEvent =
+  /** The best hypothesis so far for the utterance in progress; later partials may revise it. */
+  | ({ readonly type: "partial" } & TranscriptEvent)
+  /** The settled text of one utterance, at a pause or after `flush()`. Text may be empty. */
+  | ({ readonly type: "final" } & TranscriptEvent)
+  /** The speaker paused: speech ended at `atMs`. Follows the final it closed. */
+  | { readonly type: "endpoint"; readonly atMs: number }
+  /** Audio consumed so far and the CPU time spent on it. */
+  | { readonly type: "usage"; readonly audioMs: number; readonly processingMs: number }
+  /** The engine failed; the stream yields nothing after this. */
+  | { readonly type: "error"; readonly error: Error };
+
+export interface EngineStream extends AsyncIterable<EngineEvent> {
+  /** Queue 16 kHz mono PCM16 samples. Never blocks; decoding happens off the caller's thread. */
+  push(pcm: Int16Array): void;
+  /** End the current utterance now: its final (if any speech) is emitted without waiting for a pause. */
+  flush(): void;
+  /** No more audio: emit the last final, then end the event iteration. */
+  end(): Promise<void>;
+  /** Stop at once and free the decoder; pending events are dropped. Idempotent. */
+  close(): void;
+}
+
+export interface Engine extends AsyncDisposable {
+  readonly name: string;
+  readonly capabilities: EngineCapabilities;
+  /** True once `load()` has succeeded and the engine can open streams. */
+  readonly ready: boolean;
+  /** Load models; rejects with an `EngineUnavailableError` when they are missing or broken. */
+  load(): Promise<void>;
+  /** Open a stream; rejects with `EngineUnavailableError` when no decoder can be had. */
+  openStream(options: StreamOptions): Promise<EngineStream>;
+  close(): Promise<void>;
+}
+
+/** The engine cannot serve: model missing or corrupt, native library absent, worker crashed. */
+export class EngineUnavailableError extends Error {
+  readonly code = "engine_unavailable";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EngineUnavailableError";
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./contract.js";
+export { EventChannel } from "./event-channel.js";
+export { TEST_WORDS, TestEngine, type TestEngineOptions } from "./testing/test-engine.js";

@@ -1,0 +1,228 @@
+/**
+ * A deterministic engine for protocol, transport and load tests. It "hears" energy: 20 ms frames
+ * louder than a threshold are speech; every 200 ms of speech is one word, named from a fixed list
+ * by its index in the stream; a pause of `endpointingMs` ends the utterance with a final.
+ *
+ * The output depends only on the samples, never on how they were chunked or when they arrived, so
+ * two runs over the same audio give the same transcript, word for word and millisecond for
+ * millisecond. Model `test-broken` refuses to open (to exercise `engine_unavailable`), and model
+ * `test-crash` fails after one second of audio.
+ */
+
+import {
+  type Engine,
+  type EngineCapabilities,
+  type EngineEvent,
+  type EngineStream,
+  EngineUnavailableError,
+  type EngineWord,
+  type StreamOptions,
+} from "../contract.js";
+import { EventChannel } from "../event-channel.js";
+
+export const TEST_WORDS = [
+  "alpha",
+  "bravo",
+  "charlie",
+  "delta",
+  "echo",
+  "foxtrot",
+  "golf",
+  "hotel",
+  "india",
+  "juliett",
+  "kilo",
+  "lima",
+  "mike",
+  "november",
+  "oscar",
+  "papa",
+  "quebec",
+  "romeo",
+  "sierra",
+  "tango",
+  "uniform",
+  "victor",
+  "whiskey",
+  "xray",
+  "yankee",
+  "zulu",
+] as const;
+
+const SAMPLE_RATE = 16_000;
+const FRAME_SAMPLES = 320; // 20 ms
+const FRAME_MS = 20;
+const FRAMES_PER_WORD = 10; // 200 ms
+
+export interface TestEngineOptions {
+  /** RMS (in 16-bit sample units) above which a frame is speech. */
+  readonly speechRms?: number;
+  /** Silence that ends an utterance. */
+  readonly endpointingMs?: number;
+}
+
+export class TestEngine implements Engine {
+  readonly name = "test";
+  readonly capabilities: EngineCapabilities = {
+    streaming: true,
+    wordTimestamps: true,
+    languages: ["en", "zh", "de", "es", "fr"],
+    models: ["test", "test-broken", "test-crash"],
+    sampleRate: SAMPLE_RATE,
+  };
+  readonly #speechRms: number;
+  readonly #endpointFrames: number;
+  #ready = false;
+
+  constructor(options: TestEngineOptions = {}) {
+    this.#speechRms = options.speechRms ?? 300;
+    this.#endpointFrames = Math.max(1, Math.round((options.endpointingMs ?? 300) / FRAME_MS));
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  async load(): Promise<void> {
+    this.#ready = true;
+  }
+
+  async openStream(options: StreamOptions): Promise<EngineStream> {
+    if (!this.#ready) throw new EngineUnavailableError("test engine not loaded");
+    if (options.model === "test-broken") throw new EngineUnavailableError("model test-broken is broken on purpose");
+    return new TestEngineStream(this.#speechRms, this.#endpointFrames, options.model === "test-crash");
+  }
+
+  async close(): Promise<void> {
+    this.#ready = false;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+class TestEngineStream implements EngineStream {
+  readonly #events = new EventChannel<EngineEvent>();
+  readonly #speechRms: number;
+  readonly #endpointFrames: number;
+  readonly #crashAtFrame: number;
+  readonly #carry = new Int16Array(FRAME_SAMPLES);
+  #carryLength = 0;
+  #frame = 0;
+  #wordsInStream = 0;
+  /** Speech frames of the utterance in progress, as frame indices; empty when not in speech. */
+  #speechFrames: number[] = [];
+  #silentRun = 0;
+  #partialWords = 0;
+  #closed = false;
+
+  constructor(speechRms: number, endpointFrames: number, crash: boolean) {
+    this.#speechRms = speechRms;
+    this.#endpointFrames = endpointFrames;
+    this.#crashAtFrame = crash ? 1000 / FRAME_MS : Number.POSITIVE_INFINITY;
+  }
+
+  push(pcm: Int16Array): void {
+    if (this.#closed) return;
+    let offset = 0;
+    while (offset < pcm.length) {
+      const take = Math.min(FRAME_SAMPLES - this.#carryLength, pcm.length - offset);
+      this.#carry.set(pcm.subarray(offset, offset + take), this.#carryLength);
+      this.#carryLength += take;
+      offset += take;
+      if (this.#carryLength === FRAME_SAMPLES) {
+        this.#carryLength = 0;
+        this.#onFrame(this.#carry);
+        if (this.#closed) return;
+      }
+    }
+  }
+
+  flush(): void {
+    if (!this.#closed) this.#finishUtterance(false);
+  }
+
+  async end(): Promise<void> {
+    if (this.#closed) return;
+    this.#finishUtterance(false);
+    this.#events.push({ type: "usage", audioMs: this.#frame * FRAME_MS, processingMs: 0 });
+    this.#closed = true;
+    this.#events.end();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#events.clear();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<EngineEvent> {
+    return this.#events[Symbol.asyncIterator]();
+  }
+
+  #onFrame(frame: Int16Array): void {
+    const index = this.#frame++;
+    if (index >= this.#crashAtFrame) {
+      this.#events.push({ type: "error", error: new EngineUnavailableError("test-crash engine crashed on purpose") });
+      this.#closed = true;
+      this.#events.end();
+      return;
+    }
+    let sumSquares = 0;
+    for (const sample of frame) sumSquares += sample * sample;
+    const isSpeech = Math.sqrt(sumSquares / frame.length) > this.#speechRms;
+    if (isSpeech) {
+      this.#speechFrames.push(index);
+      this.#silentRun = 0;
+      const words = Math.floor(this.#speechFrames.length / FRAMES_PER_WORD);
+      if (words > this.#partialWords) {
+        this.#partialWords = words;
+        this.#events.push({ type: "partial", ...this.#transcript(false) });
+      }
+    } else if (this.#speechFrames.length > 0) {
+      this.#silentRun += 1;
+      if (this.#silentRun >= this.#endpointFrames) this.#finishUtterance(true);
+    }
+  }
+
+  /** Words of the utterance so far; with `complete`, a trailing part-word counts as a word. */
+  #words(complete: boolean): EngineWord[] {
+    const frames = this.#speechFrames;
+    const count = complete ? Math.ceil(frames.length / FRAMES_PER_WORD) : Math.floor(frames.length / FRAMES_PER_WORD);
+    const words: EngineWord[] = [];
+    for (let i = 0; i < count; i++) {
+      const first = frames[i * FRAMES_PER_WORD] ?? 0;
+      const last = frames[Math.min(frames.length, (i + 1) * FRAMES_PER_WORD) - 1] ?? first;
+      words.push({
+        word: TEST_WORDS[(this.#wordsInStream + i) % TEST_WORDS.length] ?? "alpha",
+        startMs: first * FRAME_MS,
+        endMs: (last + 1) * FRAME_MS,
+        confidence: 1,
+      });
+    }
+    return words;
+  }
+
+  #transcript(complete: boolean) {
+    const words = this.#words(complete);
+    const first = this.#speechFrames[0] ?? this.#frame;
+    const last = this.#speechFrames.at(-1) ?? first;
+    return {
+      text: words.map((w) => w.word).join(" "),
+      startMs: first * FRAME_MS,
+      endMs: (last + 1) * FRAME_MS,
+      words,
+    };
+  }
+
+  #finishUtterance(atPause: boolean): void {
+    if (this.#speechFrames.length === 0) return;
+    const final = this.#transcript(true);
+    this.#events.push({ type: "final", ...final });
+    if (atPause) this.#events.push({ type: "endpoint", atMs: final.endMs });
+    this.#wordsInStream += final.words.length;
+    this.#speechFrames = [];
+    this.#silentRun = 0;
+    this.#partialWords = 0;
+  }
+}

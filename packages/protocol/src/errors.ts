@@ -1,0 +1,127 @@
+/**
+ * The one place where earshot's error codes live. `docs/errors.md` is checked against this table by
+ * a test (`errors.test.ts`), so a code added here must be documented there too.
+ */
+
+/** WebSocket close codes the server uses, with the reason a client can act on. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+  serviceRestart: 1012,
+  tryAgainLater: 1013,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+export interface ErrorSpec {
+  /** Human-readable summary, used when the server has nothing more specific to say. */
+  readonly summary: string;
+  /** Whether sending the same thing again later can succeed. */
+  readonly retryable: boolean;
+  /** The close code when this error ends the connection; absent when the connection stays open. */
+  readonly close?: CloseCode;
+  /** HTTP status when the error is given at the WebSocket upgrade instead of as a message. */
+  readonly httpStatus?: number;
+}
+
+export const ERRORS = {
+  unauthorized: {
+    summary: "Missing or invalid API key.",
+    retryable: false,
+    httpStatus: 401,
+  },
+  not_found: {
+    summary: "No such endpoint.",
+    retryable: false,
+    httpStatus: 404,
+  },
+  bad_json: {
+    summary: "A text frame was not valid JSON.",
+    retryable: false,
+  },
+  unknown_message_type: {
+    summary: "The message `type` is not one the server knows.",
+    retryable: false,
+  },
+  invalid_message: {
+    summary: "A message field has the wrong type or value.",
+    retryable: false,
+  },
+  invalid_audio: {
+    summary: "Audio was not valid hex, or not a whole number of 16-bit samples.",
+    retryable: false,
+  },
+  audio_before_config: {
+    summary: "Audio arrived before a valid `config` message.",
+    retryable: false,
+  },
+  config_already_set: {
+    summary: "A second `config` arrived; the stream keeps its first configuration.",
+    retryable: false,
+  },
+  unsupported_language: {
+    summary: "The engine cannot transcribe this language.",
+    retryable: false,
+  },
+  unsupported_model: {
+    summary: "The engine does not serve this model.",
+    retryable: false,
+  },
+  unsupported_encoding: {
+    summary: "The audio encoding or sample rate is not supported.",
+    retryable: false,
+  },
+  frame_too_large: {
+    summary: "A WebSocket message exceeded the server's frame size limit.",
+    retryable: false,
+    close: CloseCode.messageTooBig,
+  },
+  session_too_long: {
+    summary: "The stream reached the server's maximum session duration.",
+    retryable: false,
+    close: CloseCode.policyViolation,
+  },
+  engine_unavailable: {
+    summary: "The speech engine failed or is not loaded.",
+    retryable: true,
+    close: CloseCode.internalError,
+  },
+  server_shutting_down: {
+    summary: "The server is restarting; reconnect.",
+    retryable: true,
+    close: CloseCode.serviceRestart,
+  },
+  internal_error: {
+    summary: "An unexpected server error.",
+    retryable: true,
+    close: CloseCode.internalError,
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const WARNINGS = {
+  unknown_field: "A message carried a field the server does not know; it was ignored.",
+  empty_audio: "An audio message carried no samples; it was ignored.",
+} as const;
+
+export type WarningCode = keyof typeof WARNINGS;
+
+export function errorSpec(code: ErrorCode): ErrorSpec {
+  return ERRORS[code];
+}
+
+/** An error with a stable code, carried across package boundaries. */
+export class EarshotError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string = ERRORS[code].summary, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EarshotError";
+    this.code = code;
+    this.retryable = ERRORS[code].retryable;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Wire messages of `/v1/audio/transcriptions/stream`, protocol version 1 (see docs/protocol.md).
+ * Inbound messages are schemas (validated at the boundary); outbound ones are plain types.
+ */
+import { z } from "zod";
+import type { ErrorCode, WarningCode } from "./errors.js";
+
+export const PROTOCOL_VERSION = 1;
+
+export const ENCODINGS = ["pcm_s16le"] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+
+export const StreamConfigSchema = z.object({
+  model: z.string().max(128).optional(),
+  language: z.string().min(2).max(16).optional(),
+  task: z.enum(["transcribe"]).optional(),
+  response_format: z.enum(["json", "verbose_json", "text"]).optional(),
+  timestamp_granularity: z.enum(["word", "segment"]).optional(),
+  /** earshot extension: the wire encoding of audio (hex `audio_chunk` or binary frames). */
+  encoding: z.string().max(32).optional(),
+  /** earshot extension: must be 16000 for pcm_s16le in protocol v1. */
+  sample_rate: z.number().int().positive().max(384_000).optional(),
+  /** earshot extension: every audio message after the first repeats this much of the previous one. */
+  chunk_overlap_ms: z.number().int().min(0).max(10_000).optional(),
+  /** earshot extension: whether to send partial (is_final=false) transcripts. */
+  interim_results: z.boolean().optional(),
+});
+export type StreamConfig = z.infer<typeof StreamConfigSchema>;
+
+export const ConfigMessageSchema = z.object({ type: z.literal("config"), config: StreamConfigSchema });
+export const AudioChunkMessageSchema = z.object({ type: z.literal("audio_chunk"), audio: z.string() });
+export const FinalizeMessageSchema = z.object({ type: z.literal("finalize") });
+export const CloseStreamMessageSchema = z.object({ type: z.literal("close_stream") });
+export const KeepaliveMessageSchema = z.object({ type: z.literal("keepalive") });
+
+export const ClientMessageSchema = z.discriminatedUnion("type", [
+  ConfigMessageSchema,
+  AudioChunkMessageSchema,
+  FinalizeMessageSchema,
+  CloseStreamMessageSchema,
+  KeepaliveMessageSchema,
+]);
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+export type ClientMessageType = ClientMessage["type"];
+
+const CLIENT_SCHEMAS: Record<ClientMessageType, z.ZodObject> = {
+  config: ConfigMessageSchema,
+  audio_chunk: AudioChunkMessageSchema,
+  finalize: FinalizeMessageSchema,
+  close_stream: CloseStreamMessageSchema,
+  keepalive: KeepaliveMessageSchema,
+};
+
+export function isClientMessageType(type: unknown): type is ClientMessageType {
+  return typeof type === "string" && Object.hasOwn(CLIENT_SCHEMAS, type);
+}
+
+/** Field paths in `raw` that the schema for its `type` does not define (top level and `config`). */
+export function unknownFields(raw: Record<string, unknown>): string[] {
+  const type = raw.type;
+  if (!isClientMessageType(type)) return [];
+  const unknown = Object.keys(raw).filter((key) => !(key in CLIENT_SCHEMAS[type].shape));
+  const config = raw.config;
+  if (type === "config" && typeof config === "object" && config !== null) {
+    for (const key of Object.keys(config)) {
+      if (!(key in StreamConfigSchema.shape)) unknown.push(`config.${key}`);
+    }
+  }
+  return unknown;
+}
+
+export interface Word {
+  word: string;
+  start_ms: number;
+  end_ms: number;
+  confidence: number;
+}
+
+export interface TranscriptMessage {
+  type: "transcript";
+  is_final: boolean;
+  text: string;
+  segment_id: number;
+  start_ms: number;
+  end_ms: number;
+  language: string;
+  words?: Word[];
+}
+
+export interface SessionStartedMessage {
+  type: "session_started";
+  protocol_version: number;
+  session_id: string;
+  config: Required<Pick<StreamConfig, "model" | "language" | "encoding" | "sample_rate">> & {
+    chunk_overlap_ms: number | "auto";
+  };
+}
+
+export interface ErrorMessage {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+}
+
+export interface WarningMessage {
+  type: "warning";
+  code: WarningCode;
+  message: string;
+}
+
+/** Sent after `close_stream`, once every final has been sent, just before close 1000. */
+export interface StreamClosedMessage {
+  type: "stream_closed";
+  audio_ms: number;
+}
+
+export type ServerMessage =
+  | TranscriptMessage
+  | SessionStartedMessage
+  | ErrorMessage
+  | WarningMessage
+  | StreamClosedMessage;
+
+/** Sample rate of PCM on the wire and inside engines, in protocol v1. */
+export const SAMPLE_RATE = 16_000;
+export const samplesToMs = (samples: number): number => Math.round((samples * 1000) / SAMPLE_RATE);
+export const msToSamples = (ms: number): number => Math.round((ms * SAMPLE_RATE) / 1000);
