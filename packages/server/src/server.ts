@@ -1,0 +1,161 @@
+/**
+ * The HTTP + WebSocket server. `createServer()` builds it (tests drive the object); `listen()`
+ * binds and starts loading the engine; `/readyz` turns 200 once the engine is loaded.
+ */
+import { once } from "node:events";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Engine } from "@earshot/engines";
+import { CloseCode, ERRORS, type ErrorCode } from "@earshot/protocol";
+import type { Logger } from "pino";
+import { WebSocketServer } from "ws";
+import { KeyRing, keyFromRequest, TOKEN_SUBPROTOCOL } from "./auth.js";
+import { silentLogger } from "./logger.js";
+import { type SessionLimits, StreamSession } from "./session.js";
+
+export const STREAM_PATH = "/v1/audio/transcriptions/stream";
+
+export interface ServerOptions extends Partial<SessionLimits> {
+  readonly engine: Engine;
+  readonly apiKeys: readonly string[];
+  readonly logger?: Logger;
+}
+
+export interface ListenOptions {
+  readonly host?: string;
+  readonly port?: number;
+}
+
+export interface EarshotServer extends AsyncDisposable {
+  /** Binds, then starts loading the engine (see `ready`). Resolves with the base URL. */
+  listen(options?: ListenOptions): Promise<{ url: string; port: number }>;
+  /** Resolves when the engine is loaded; rejects with the engine's error. */
+  readonly ready: Promise<void>;
+  readonly sessionCount: number;
+  /** Stops accepting, tells open streams to reconnect (1012), closes the engine. Idempotent. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  maxFrameBytes: 1024 * 1024,
+  maxSessionMs: 4 * 60 * 60 * 1000,
+  maxPendingMs: 30_000,
+};
+
+export function createServer(options: ServerOptions): EarshotServer {
+  const log = options.logger ?? silentLogger();
+  const { engine } = options;
+  const keys = new KeyRing(options.apiKeys);
+  const limits: SessionLimits = {
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
+    maxSessionMs: options.maxSessionMs ?? DEFAULT_LIMITS.maxSessionMs,
+    maxPendingMs: options.maxPendingMs ?? DEFAULT_LIMITS.maxPendingMs,
+  };
+  const sessions = new Set<StreamSession>();
+  let loadError: Error | undefined;
+  let startLoad: () => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    startLoad = () => {
+      engine.load().then(resolve, (error: unknown) => {
+        loadError = error instanceof Error ? error : new Error(String(error));
+        log.error({ err: loadError }, "engine failed to load");
+        reject(loadError);
+      });
+    };
+  });
+  ready.catch(() => {}); // surfaced through /readyz, session errors and the CLI
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    // Our own limit (maxFrameBytes) answers with a frame_too_large message; ws's cap, well above it,
+    // bounds what a hostile peer can make us buffer.
+    maxPayload: limits.maxFrameBytes * 4,
+    handleProtocols: (protocols) => (protocols.has(TOKEN_SUBPROTOCOL) ? TOKEN_SUBPROTOCOL : false),
+  });
+
+  const http = createHttpServer((request, response) => handleHttp(request, response));
+
+  function handleHttp(request: IncomingMessage, response: ServerResponse): void {
+    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (path === "/healthz") return json(response, 200, { status: "ok" });
+    if (path === "/readyz") {
+      if (engine.ready) return json(response, 200, { status: "ready", engine: engine.name });
+      return json(response, 503, {
+        status: loadError ? "failed" : "loading",
+        engine: engine.name,
+        ...(loadError ? { error: loadError.message } : {}),
+      });
+    }
+    if (path === STREAM_PATH) return httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
+    return httpError(response, 404, "not_found", `No route ${path}.`);
+  }
+
+  http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (path !== STREAM_PATH) return rejectUpgrade(socket, 404, "not_found", `No WebSocket endpoint at ${path}.`);
+    if (!keys.accepts(keyFromRequest(request))) {
+      log.info({ remote: request.socket.remoteAddress }, "unauthorized upgrade");
+      return rejectUpgrade(socket, 401, "unauthorized", ERRORS.unauthorized.summary);
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const session = new StreamSession(ws, engine, limits, log);
+      sessions.add(session);
+      ws.on("close", () => sessions.delete(session));
+      log.info({ session: session.id, remote: request.socket.remoteAddress }, "stream connected");
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  const server: EarshotServer = {
+    ready,
+    get sessionCount() {
+      return sessions.size;
+    },
+    async listen({ host = "127.0.0.1", port = 8787 } = {}) {
+      http.listen(port, host);
+      await once(http, "listening");
+      startLoad();
+      const address = http.address() as AddressInfo;
+      const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+      return { url: `http://${shownHost}:${address.port}`, port: address.port };
+    },
+    close() {
+      closing ??= (async () => {
+        for (const session of sessions) session.shutdown();
+        for (const client of wss.clients) client.terminate();
+        const closed = http.listening ? once(http, "close") : Promise.resolve();
+        http.close();
+        http.closeAllConnections();
+        await closed;
+        await engine.close();
+      })();
+      return closing;
+    },
+    [Symbol.asyncDispose]() {
+      return server.close();
+    },
+  };
+  return server;
+}
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+function httpError(response: ServerResponse, status: number, code: ErrorCode, message: string): void {
+  json(response, status, { code, message, retryable: ERRORS[code].retryable });
+}
+
+function rejectUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  const body = JSON.stringify({ code, message, retryable: ERRORS[code].retryable });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Not Found"}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      (status === 401 ? 'WWW-Authenticate: Bearer realm="earshot"\r\n' : "") +
+      `Connection: close\r\n\r\n${body}`,
+  );
+}
+
+export { CloseCode };
