@@ -78,26 +78,33 @@ export function createServer(options: ServerOptions): EarshotServer {
 
   function handleHttp(request: IncomingMessage, response: ServerResponse): void {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (path === "/healthz") return json(response, 200, { status: "ok" });
-    if (path === "/readyz") {
-      if (engine.ready) return json(response, 200, { status: "ready", engine: engine.name });
-      return json(response, 503, {
-        status: loadError ? "failed" : "loading",
+    if (path === "/healthz") {
+      json(response, 200, { status: "ok" });
+    } else if (path === "/readyz") {
+      const status = engine.ready ? "ready" : loadError ? "failed" : "loading";
+      json(response, engine.ready ? 200 : 503, {
+        status,
         engine: engine.name,
         ...(loadError ? { error: loadError.message } : {}),
       });
+    } else if (path === STREAM_PATH) {
+      httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
+    } else {
+      httpError(response, 404, "not_found", `No route ${path}.`);
     }
-    if (path === STREAM_PATH) return httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
-    return httpError(response, 404, "not_found", `No route ${path}.`);
   }
 
   http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (path !== STREAM_PATH) return rejectUpgrade(socket, 404, "not_found", `No WebSocket endpoint at ${path}.`);
+    if (path !== STREAM_PATH) {
+      rejectUpgrade(socket, 404, "not_found", `No WebSocket endpoint at ${path}.`);
+      return;
+    }
     if (!keys.accepts(keyFromRequest(request))) {
       log.info({ remote: request.socket.remoteAddress }, "unauthorized upgrade");
-      return rejectUpgrade(socket, 401, "unauthorized", ERRORS.unauthorized.summary);
+      rejectUpgrade(socket, 401, "unauthorized", ERRORS.unauthorized.summary);
+      return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const session = new StreamSession(ws, engine, limits, log);
