@@ -93,11 +93,6 @@ export const ERRORS = {
     retryable: true,
     close: CloseCode.serviceRestart,
   },
-  internal_error: {
-    summary: "An unexpected server error.",
-    retryable: true,
-    close: CloseCode.internalError,
-  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

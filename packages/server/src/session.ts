@@ -126,7 +126,8 @@ export class StreamSession {
         this.#onAudio(pcmFromHex(message.audio), true);
         return;
       case "finalize":
-        if (this.#state === "awaiting_config") this.#error("audio_before_config", "finalize before config.");
+        if (this.#state === "awaiting_config")
+          this.#error("invalid_message", "finalize before config: send a config message first.");
         else this.#stream?.flush();
         return;
       case "close_stream":

@@ -1,0 +1,247 @@
+/**
+ * Every error code is triggered over a real socket against a real server, while a healthy stream on
+ * another connection runs to completion with the exact expected transcript.
+ */
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { after, before, describe, it } from "node:test";
+import { TestEngine } from "@earshot/engines";
+import { CloseCode, ERRORS } from "@earshot/protocol";
+import { createServer, type EarshotServer } from "@earshot/server";
+import { bursts, toBytes } from "./helpers/signals.js";
+import { SEED_CONFIG, WireClient } from "./helpers/ws-client.js";
+
+const KEY = "test-key";
+const MAX_FRAME = 64 * 1024;
+const MAX_SESSION_MS = 3000;
+
+describe("error codes", () => {
+  let server: EarshotServer;
+  let url: string;
+  let healthy: WireClient;
+  const covered = new Set<string>();
+
+  before(async () => {
+    server = createServer({
+      engine: new TestEngine(),
+      apiKeys: [KEY],
+      maxFrameBytes: MAX_FRAME,
+      maxSessionMs: MAX_SESSION_MS,
+    });
+    ({ url } = await server.listen({ port: 0 }));
+    await server.ready;
+    // The healthy stream starts first and is paced, so every bad client below runs while it streams.
+    healthy = await WireClient.open(url, KEY);
+    healthy.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+    await healthy.waitFor((m) => m.type === "session_started");
+  });
+
+  after(async () => {
+    await server.close();
+  });
+
+  async function expectError(code: keyof typeof ERRORS, client: WireClient): Promise<void> {
+    const error = await client.waitForError(code);
+    assert.equal(error.retryable, ERRORS[code].retryable);
+    assert.equal(typeof error.message, "string");
+    assert.ok((error.message as string).length > 0);
+    const spec = ERRORS[code];
+    if ("close" in spec) {
+      assert.equal((await client.closed).code, spec.close);
+    } else {
+      // The connection survives: a keepalive + bogus type round trip still answers.
+      client.sendJson({ type: "ping-after-error" });
+      await client.waitFor((m) => m.type === "error" && m.code === "unknown_message_type");
+      assert.equal(client.ws.readyState, client.ws.OPEN);
+    }
+    covered.add(code);
+  }
+
+  async function configured(config: object = { ...SEED_CONFIG, model: "test" }): Promise<WireClient> {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config });
+    await client.waitFor((m) => m.type === "session_started");
+    return client;
+  }
+
+  it("unauthorized: missing or wrong key is refused at the upgrade with 401 and a JSON body", async () => {
+    for (const key of [undefined, "wrong-key"]) {
+      await assert.rejects(WireClient.open(url, key), /Unexpected server response: 401/);
+    }
+    const { status, body } = await rawUpgrade(url);
+    assert.equal(status, 401);
+    assert.equal(JSON.parse(body).code, "unauthorized");
+    covered.add("unauthorized");
+  });
+
+  it("not_found: an unknown path is refused", async () => {
+    await assert.rejects(WireClient.open(url, KEY, { path: "/v1/nope" }), /Unexpected server response: 404/);
+    const response = await fetch(`${url}/nope`);
+    assert.equal(response.status, 404);
+    assert.equal(((await response.json()) as { code: string }).code, "not_found");
+    covered.add("not_found");
+  });
+
+  it("bad_json", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson("{not json");
+    await expectError("bad_json", client);
+  });
+
+  it("unknown_message_type", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "transcribe_please" });
+    await expectError("unknown_message_type", client);
+  });
+
+  it("invalid_message: wrong field types", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { sample_rate: "sixteen thousand" } });
+    await expectError("invalid_message", client);
+  });
+
+  it("unknown fields get a warning, not silence, and the message still works", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test", colour: "blue" }, extra: 1 });
+    const warning = await client.waitFor((m) => m.type === "warning");
+    assert.equal(warning.code, "unknown_field");
+    assert.match(warning.message as string, /extra/);
+    assert.match(warning.message as string, /config\.colour/);
+    await client.waitFor((m) => m.type === "session_started");
+  });
+
+  it("audio_before_config", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "audio_chunk", audio: "00000000" });
+    await expectError("audio_before_config", client);
+    client.sendBinary(new Uint8Array(320));
+    await client.waitFor((m) => m.type === "error" && m.code === "audio_before_config" && m !== client.messages[0]);
+  });
+
+  it("invalid_audio: bad hex and odd byte counts", async () => {
+    const client = await configured();
+    client.sendJson({ type: "audio_chunk", audio: "zz00" });
+    await expectError("invalid_audio", client);
+    client.sendJson({ type: "audio_chunk", audio: "abcdef" });
+    client.sendBinary(new Uint8Array(3));
+    await client.waitFor(() => client.messages.filter((m) => m.code === "invalid_audio").length >= 3);
+  });
+
+  it("config_already_set", async () => {
+    const client = await configured();
+    client.sendJson({ type: "config", config: { language: "de" } });
+    await expectError("config_already_set", client);
+  });
+
+  it("unsupported_language", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, language: "tlh" } });
+    await expectError("unsupported_language", client);
+    // The connection stays usable: a corrected config starts the stream.
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+    await client.waitFor((m) => m.type === "session_started");
+  });
+
+  it("unsupported_model", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "gpt-9" } });
+    await expectError("unsupported_model", client);
+  });
+
+  it("unsupported_encoding: encoding and sample rate", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, encoding: "flac" } });
+    await expectError("unsupported_encoding", client);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, sample_rate: 8000 } });
+    await client.waitFor(() => client.messages.filter((m) => m.code === "unsupported_encoding").length >= 2);
+  });
+
+  it("frame_too_large closes with 1009", async () => {
+    const client = await configured();
+    client.sendBinary(new Uint8Array(MAX_FRAME + 2));
+    await expectError("frame_too_large", client);
+  });
+
+  it("session_too_long closes with 1008", async () => {
+    const client = await configured();
+    const second = toBytes(new Int16Array(16_000));
+    for (let ms = 0; ms <= MAX_SESSION_MS; ms += 1000) client.sendBinary(second);
+    await expectError("session_too_long", client);
+  });
+
+  it("engine_unavailable when the engine cannot open a stream, and when it fails mid-stream", async () => {
+    const broken = await WireClient.open(url, KEY);
+    broken.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test-broken" } });
+    await expectError("engine_unavailable", broken);
+    const crashing = await configured({ ...SEED_CONFIG, model: "test-crash" });
+    crashing.sendBinary(toBytes(new Int16Array(16 * 1500)));
+    const error = await crashing.waitForError("engine_unavailable");
+    assert.match(error.message as string, /crash/);
+    assert.equal((await crashing.closed).code, CloseCode.internalError);
+  });
+
+  it("the healthy stream completes with the exact transcript meanwhile", async () => {
+    const pcm = bursts([
+      { toneMs: 1000, silenceMs: 500 },
+      { toneMs: 600, silenceMs: 700 },
+    ]);
+    for (let i = 0; i < pcm.length; i += 1600) {
+      healthy.sendBinary(toBytes(pcm.subarray(i, i + 1600)));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    healthy.sendJson({ type: "close_stream" });
+    const closed = await healthy.waitFor((m) => m.type === "stream_closed");
+    assert.equal(closed.audio_ms, 2800);
+    assert.equal((await healthy.closed).code, CloseCode.normal);
+    assert.deepEqual(
+      healthy.finals().map((m) => m.text),
+      ["alpha bravo charlie delta echo", "foxtrot golf hotel"],
+    );
+    assert.deepEqual(
+      healthy.finals().map((m) => [m.segment_id, m.start_ms, m.end_ms]),
+      [
+        [0, 0, 1000],
+        [1, 1500, 2100],
+      ],
+    );
+    assert.ok(healthy.messages.every((m) => m.type !== "error"));
+  });
+
+  it("server_shutting_down: close() tells open streams to reconnect with 1012", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY] });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    await local.ready;
+    const client = await WireClient.open(localUrl, KEY);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+    await client.waitFor((m) => m.type === "session_started");
+    await local.close();
+    await expectError("server_shutting_down", client);
+  });
+
+  it("covers every error code", () => {
+    assert.deepEqual([...covered].sort(), Object.keys(ERRORS).sort());
+  });
+});
+
+/** An upgrade request without a key, read as plain HTTP so the status and body can be checked. */
+function rawUpgrade(baseUrl: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${baseUrl}/v1/audio/transcriptions/stream`, {
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+      },
+    });
+    req.on("response", (response) => {
+      let body = "";
+      response.on("data", (chunk) => {
+        body += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
