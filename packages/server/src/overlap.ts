@@ -20,7 +20,7 @@ const SEED_OVERLAP_SAMPLES = msToSamples(100);
 export class OverlapRemover {
   readonly #declared: number | undefined;
   #locked: number | undefined;
-  /** The last samples of the previous chunk (auto mode only), bounded by MAX_OVERLAP_SAMPLES. */
+  /** The last samples of the stream so far (auto mode only), bounded by MAX_OVERLAP_SAMPLES. */
   #tail = new Int16Array(0);
   #first = true;
 
@@ -36,9 +36,9 @@ export class OverlapRemover {
     if (this.#declared !== undefined) {
       return first ? chunk : chunk.subarray(Math.min(this.#declared, chunk.length));
     }
-    const overlap = first ? 0 : this.#detect(chunk);
-    this.#keepTail(chunk);
-    return chunk.subarray(overlap);
+    const fresh = chunk.subarray(first ? 0 : this.#detect(chunk));
+    this.#keepTail(fresh);
+    return fresh;
   }
 
   #detect(chunk: Int16Array): number {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything earshot needs on Debian (12+) with Node >= 20: system packages, npm
+# dependencies from the lockfile, and the build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  pocketsphinx pocketsphinx-en-us libpocketsphinx-dev # the embedded speech engine
+  sox alsa-utils                                       # microphone capture for `earshot mic`
+  python3-websockets                                   # ../shared/tools/seed-check, the seed protocol client
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node >= 20 is required (found $(node --version))" >&2
+  exit 1
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run build --silent
+echo "setup: done" >&2
