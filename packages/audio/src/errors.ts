@@ -1,0 +1,12 @@
+/** Why audio could not be read: the bytes are not a WAV file, or a WAV encoding we do not decode. */
+export type AudioErrorCode = "invalid_wav" | "unsupported_wav_format";
+
+export class AudioFormatError extends Error {
+  readonly code: AudioErrorCode;
+
+  constructor(code: AudioErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AudioFormatError";
+    this.code = code;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Sample-format conversions. Float samples are in −1..1; PCM16 maps them by ×32768 (clamped), so
+ * int16 → float → int16 gives back the same samples exactly.
+ */
+
+export function floatToInt16(samples: Float32Array): Int16Array {
+  const out = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = floatSampleToInt16(samples[i] as number);
+  return out;
+}
+
+export function floatSampleToInt16(sample: number): number {
+  const scaled = Math.round(sample * 32768);
+  return Math.min(32767, Math.max(-32768, scaled));
+}
+
+export function int16ToFloat(samples: Int16Array): Float32Array {
+  const out = new Float32Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = (samples[i] as number) / 32768;
+  return out;
+}
+
+/** The average of the channels as float samples (a fresh array; channels may differ in type). */
+export function downmixToFloat(channels: readonly (Float32Array | Int16Array)[]): Float32Array {
+  const first = channels[0];
+  if (first === undefined) return new Float32Array(0);
+  const length = Math.min(...channels.map((c) => c.length));
+  const out = new Float32Array(length);
+  for (const channel of channels) {
+    const scale = (channel instanceof Int16Array ? 1 / 32768 : 1) / channels.length;
+    for (let i = 0; i < length; i++) out[i] = (out[i] as number) + (channel[i] as number) * scale;
+  }
+  return out;
+}
