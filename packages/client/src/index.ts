@@ -1,0 +1,20 @@
+/**
+ * @earshot/client for Node: the `ws` transport, which sends the API key as `Authorization: Bearer`.
+ */
+import { EarshotClient as CoreClient, type EarshotClientCoreOptions } from "./client.js";
+import { nodeTransport } from "./node-transport.js";
+import type { TransportFactory } from "./transport.js";
+
+export type EarshotClientOptions = Omit<EarshotClientCoreOptions, "transport"> & {
+  /** Default: the `ws` transport. */
+  readonly transport?: TransportFactory;
+};
+
+export class EarshotClient extends CoreClient {
+  constructor(options: EarshotClientOptions) {
+    super({ ...options, transport: options.transport ?? nodeTransport });
+  }
+}
+
+export * from "./shared-exports.js";
+export { nodeTransport };

@@ -1,0 +1,78 @@
+/**
+ * Client defaults: chunking presets, the stream URL, the `config` message.
+ */
+import type { StreamConfig } from "@earshot/protocol";
+
+export const STREAM_PATH = "/v1/audio/transcriptions/stream";
+
+/** How audio goes on the wire: binary PCM16LE frames, or the seed's hex `audio_chunk` JSON. */
+export type AudioMode = "binary" | "seed";
+
+export interface Chunking {
+  /** New audio per message, in ms. */
+  readonly chunkMs: number;
+  /** Audio each message after the first repeats from the one before, in ms (declared in config). */
+  readonly overlapMs?: number;
+}
+
+export const CHUNKING_PRESETS = {
+  /** The seed's English client: 500 ms messages, each repeating the previous 100 ms. */
+  "seed-en": { chunkMs: 500, overlapMs: 100 },
+  /** The seed's Chinese client: 800 ms messages, no overlap. */
+  "seed-zh": { chunkMs: 800, overlapMs: 0 },
+  /** 100 ms messages, no overlap: the lowest latency the server's 20 ms frames make worthwhile. */
+  "low-latency": { chunkMs: 100, overlapMs: 0 },
+} as const satisfies Record<string, Required<Chunking>>;
+
+export type ChunkingPreset = keyof typeof CHUNKING_PRESETS;
+
+/** What a caller may set in `config`; the client owns encoding, sample rate and overlap. */
+export type ClientStreamConfig = Omit<StreamConfig, "encoding" | "sample_rate" | "chunk_overlap_ms">;
+
+/** Default: `low-latency` in binary mode; in seed mode `seed-zh` for Chinese, else `seed-en`. */
+export function resolveChunking(
+  chunking: ChunkingPreset | Chunking | undefined,
+  mode: AudioMode,
+  language: string,
+): Required<Chunking> {
+  const chosen =
+    chunking ?? (mode === "binary" ? "low-latency" : language.toLowerCase().startsWith("zh") ? "seed-zh" : "seed-en");
+  if (typeof chosen === "string") {
+    const preset = CHUNKING_PRESETS[chosen];
+    if (preset === undefined) throw new RangeError(`Unknown chunking preset "${chosen}".`);
+    return preset;
+  }
+  const overlapMs = chosen.overlapMs ?? 0;
+  if (!(chosen.chunkMs >= 10 && chosen.chunkMs <= 10_000) || !(overlapMs >= 0 && overlapMs <= 10_000)) {
+    throw new RangeError(`Chunking needs 10 ≤ chunkMs ≤ 10000 and 0 ≤ overlapMs ≤ 10000.`);
+  }
+  return { chunkMs: chosen.chunkMs, overlapMs };
+}
+
+/**
+ * The stream endpoint for a base URL (`http://host:port`, `wss://host/prefix`) or the full endpoint
+ * URL; http(s) becomes ws(s).
+ */
+export function streamUrl(url: string): string {
+  const parsed = new URL(url);
+  const schemes: Record<string, string> = { "http:": "ws:", "https:": "wss:", "ws:": "ws:", "wss:": "wss:" };
+  const scheme = schemes[parsed.protocol];
+  if (scheme === undefined) throw new RangeError(`Unsupported URL scheme ${parsed.protocol} (use http(s) or ws(s)).`);
+  parsed.protocol = scheme;
+  if (!parsed.pathname.endsWith(STREAM_PATH)) parsed.pathname = parsed.pathname.replace(/\/+$/, "") + STREAM_PATH;
+  return parsed.toString();
+}
+
+export function configMessage(config: ClientStreamConfig, overlapMs: number): string {
+  const full: StreamConfig = {
+    language: "en",
+    task: "transcribe",
+    response_format: "verbose_json",
+    timestamp_granularity: "word",
+    ...config,
+    encoding: "pcm_s16le",
+    sample_rate: 16_000,
+    chunk_overlap_ms: overlapMs,
+  };
+  return JSON.stringify({ type: "config", config: full });
+}

@@ -1,0 +1,37 @@
+/** What both entries (Node and browser) export besides their `EarshotClient`. */
+export {
+  TranscriptAggregator,
+  type TranscriptSegment,
+  type TranscriptWord,
+} from "./aggregator.js";
+export { Chunker, type ChunkerOptions } from "./chunker.js";
+export type {
+  ClientEvents,
+  ClientState,
+  ClientWarning,
+  CloseResult,
+  EarshotClientCoreOptions,
+  StateChange,
+} from "./client.js";
+export { type Listener, TypedEmitter } from "./emitter.js";
+export { type ClientErrorCode, type ClientOnlyErrorCode, EarshotClientError } from "./errors.js";
+export {
+  type AudioMode,
+  CHUNKING_PRESETS,
+  type Chunking,
+  type ChunkingPreset,
+  type ClientStreamConfig,
+  STREAM_PATH,
+  streamUrl,
+} from "./options.js";
+export type { PcmInput } from "./pcm-input.js";
+export {
+  browserTransport,
+  TOKEN_SUBPROTOCOL,
+  type Transport,
+  type TransportFactory,
+  type TransportHandlers,
+  type TransportRequest,
+  type WebSocketConstructorLike,
+  type WebSocketLike,
+} from "./transport.js";
