@@ -1,0 +1,244 @@
+/**
+ * The PocketSphinx 5prealpha C API (libpocketsphinx.so.3 + libsphinxbase.so.3), bound with koffi.
+ * FFI rather than a native addon: the library's ABI is plain C, and koffi needs no compiler or
+ * node-gyp at install time, so `npm install` works on any host that has the Debian packages.
+ *
+ * One `Decoder` wraps one `ps_decoder_t`. It is not thread-safe; each lives on one worker thread.
+ */
+
+import koffi from "koffi";
+
+export interface LibraryPaths {
+  /** dlopen name or path of libpocketsphinx. */
+  readonly pocketsphinx: string;
+  /** dlopen name or path of libsphinxbase (loaded first: it holds cmd_ln, logmath, cmn). */
+  readonly sphinxbase: string;
+}
+
+export const DEFAULT_LIBRARY_PATHS: LibraryPaths = {
+  pocketsphinx: "libpocketsphinx.so.3",
+  sphinxbase: "libsphinxbase.so.3",
+};
+
+/** One recognized word; frames are stream-absolute (see `Decoder.startStream`), 10 ms each. */
+export interface DecodedWord {
+  readonly word: string;
+  readonly startFrame: number;
+  /** Inclusive last frame. */
+  readonly endFrame: number;
+  /** Posterior probability, 0..1. */
+  readonly confidence: number;
+}
+
+/** Decoder arguments as pocketsphinx flags without the dash: `{ hmm: "/x", vad_postspeech: 30 }`. */
+export type DecoderArgs = Readonly<Record<string, string | number | boolean>>;
+
+// Named opaque types, referenced by name in the prototypes below.
+for (const name of ["ps_decoder_t", "cmd_ln_t", "ps_seg_t", "logmath_t", "feat_t"]) koffi.opaque(name);
+
+/** The head of sphinxbase's `cmn_t` (cmn.h): live cepstral-mean state. */
+const Cmn_t = koffi.struct("cmn_t", {
+  cmn_mean: "float *",
+  cmn_var: "float *",
+  sum: "float *",
+  nframe: "int32_t",
+  veclen: "int32_t",
+});
+/** Byte offset of `cmn_t *cmn_struct` in sphinxbase's `feat_t` (feat.h) on LP64. */
+const FEAT_CMN_STRUCT_OFFSET = 88;
+
+function bind(paths: LibraryPaths) {
+  const sb = koffi.load(paths.sphinxbase);
+  const ps = koffi.load(paths.pocketsphinx);
+  return {
+    err_set_logfp: sb.func("void err_set_logfp(void *stream)"),
+    cmd_ln_parse_r: sb.func(
+      "cmd_ln_t *cmd_ln_parse_r(cmd_ln_t *inout, const void *defn, int32_t argc, const char **argv, int32_t strict)",
+    ),
+    cmd_ln_free_r: sb.func("int cmd_ln_free_r(cmd_ln_t *cmdln)"),
+    logmath_exp: sb.func("double logmath_exp(logmath_t *lmath, int logb_p)"),
+    ps_args: ps.func("const void *ps_args()"),
+    ps_init: ps.func("ps_decoder_t *ps_init(cmd_ln_t *config)"),
+    ps_free: ps.func("int ps_free(ps_decoder_t *ps)"),
+    ps_get_logmath: ps.func("logmath_t *ps_get_logmath(ps_decoder_t *ps)"),
+    ps_get_feat: ps.func("feat_t *ps_get_feat(ps_decoder_t *ps)"),
+    ps_start_stream: ps.func("int ps_start_stream(ps_decoder_t *ps)"),
+    ps_start_utt: ps.func("int ps_start_utt(ps_decoder_t *ps)"),
+    ps_end_utt: ps.func("int ps_end_utt(ps_decoder_t *ps)"),
+    ps_process_raw: ps.func(
+      "int ps_process_raw(ps_decoder_t *ps, const int16_t *data, size_t n_samples, int no_search, int full_utt)",
+    ),
+    ps_get_in_speech: ps.func("uint8_t ps_get_in_speech(ps_decoder_t *ps)"),
+    ps_get_hyp: ps.func("const char *ps_get_hyp(ps_decoder_t *ps, int32_t *out_best_score)"),
+    ps_seg_iter: ps.func("ps_seg_t *ps_seg_iter(ps_decoder_t *ps)"),
+    ps_seg_next: ps.func("ps_seg_t *ps_seg_next(ps_seg_t *seg)"),
+    ps_seg_word: ps.func("const char *ps_seg_word(ps_seg_t *seg)"),
+    ps_seg_frames: ps.func("void ps_seg_frames(ps_seg_t *seg, _Out_ int *out_sf, _Out_ int *out_ef)"),
+    ps_seg_prob: ps.func("int32_t ps_seg_prob(ps_seg_t *seg, int32_t *ascr, int32_t *lscr, int32_t *lback)"),
+    ps_seg_free: ps.func("void ps_seg_free(ps_seg_t *seg)"),
+  };
+}
+
+type Api = ReturnType<typeof bind>;
+let api: Api | undefined;
+
+/** Load the shared libraries once per thread; throws (with the dlopen message) when they are missing. */
+export function loadLibrary(paths: LibraryPaths = DEFAULT_LIBRARY_PATHS): Api {
+  if (api) return api;
+  api = bind(paths);
+  // Silence the library's own log until `-logfn` takes over inside ps_init.
+  api.err_set_logfp(null);
+  return api;
+}
+
+/** Word tokens that are not words: sentence markers, silence, noise and `++FILLER++` tokens. */
+export function isFillerToken(token: string): boolean {
+  return token.startsWith("<") || token.startsWith("[") || (token.startsWith("++") && token.endsWith("++"));
+}
+
+/** `word(2)` (an alternate pronunciation) → `word`. */
+export function baseWord(token: string): string {
+  const paren = token.indexOf("(");
+  return paren > 0 ? token.slice(0, paren) : token;
+}
+
+/** The hypothesis string without fillers and pronunciation variants. */
+export function cleanHypothesis(hyp: string | null): string {
+  if (!hyp) return "";
+  return hyp
+    .split(/\s+/)
+    .filter((token) => token !== "" && !isFillerToken(token))
+    .map(baseWord)
+    .join(" ");
+}
+
+export class Decoder {
+  readonly #api: Api;
+  #ps: unknown;
+  readonly #logmath: unknown;
+  readonly #cmn: { readonly pointer: unknown; readonly initialMean: number[]; readonly veclen: number } | undefined;
+  #inUtterance = false;
+
+  /** Create a decoder (about 0.5 s and 100+ MB for the en-us model); throws if ps_init fails. */
+  constructor(args: DecoderArgs, paths: LibraryPaths = DEFAULT_LIBRARY_PATHS) {
+    this.#api = loadLibrary(paths);
+    const argv: string[] = [];
+    for (const [name, value] of Object.entries(args)) {
+      argv.push(`-${name}`, typeof value === "boolean" ? (value ? "yes" : "no") : String(value));
+    }
+    const config = this.#api.cmd_ln_parse_r(null, this.#api.ps_args(), argv.length, argv, 1);
+    if (!config) throw new Error(`pocketsphinx rejected the decoder arguments: ${argv.join(" ")}`);
+    const ps = this.#api.ps_init(config);
+    // ps_init retains the configuration it keeps; drop ours.
+    this.#api.cmd_ln_free_r(config);
+    if (!ps) throw new Error("ps_init failed: the acoustic model, dictionary or language model could not be loaded");
+    this.#ps = ps;
+    this.#logmath = this.#api.ps_get_logmath(ps);
+    this.#cmn = this.#readCmn();
+  }
+
+  /** True while the VAD hears speech (after its start-speech frames, until its post-speech frames). */
+  get inSpeech(): boolean {
+    return this.#api.ps_get_in_speech(this.#live()) !== 0;
+  }
+
+  get inUtterance(): boolean {
+    return this.#inUtterance;
+  }
+
+  /**
+   * Begin a new audio stream: frame counters restart at 0 (word frames are counted from here), and
+   * the live cepstral mean returns to its initial value, so a reused decoder transcribes a stream
+   * exactly as a fresh one would.
+   */
+  startStream(): void {
+    const ps = this.#live();
+    if (this.#inUtterance) this.endUtterance();
+    this.#resetCmn();
+    this.#api.ps_start_stream(ps);
+    this.startUtterance();
+  }
+
+  startUtterance(): void {
+    if (this.#api.ps_start_utt(this.#live()) < 0) throw new Error("ps_start_utt failed");
+    this.#inUtterance = true;
+  }
+
+  endUtterance(): void {
+    if (!this.#inUtterance) return;
+    this.#inUtterance = false;
+    if (this.#api.ps_end_utt(this.#live()) < 0) throw new Error("ps_end_utt failed");
+  }
+
+  process(pcm: Int16Array): void {
+    if (pcm.length === 0) return;
+    if (this.#api.ps_process_raw(this.#live(), pcm, pcm.length, 0, 0) < 0) throw new Error("ps_process_raw failed");
+  }
+
+  /** Best hypothesis of the current (or just ended) utterance, fillers removed. */
+  hypothesis(): string {
+    return cleanHypothesis(this.#api.ps_get_hyp(this.#live(), null));
+  }
+
+  /** Word segmentation of the best hypothesis, fillers removed. */
+  words(): DecodedWord[] {
+    const api = this.#api;
+    const words: DecodedWord[] = [];
+    const startFrame = [0];
+    const endFrame = [0];
+    let seg = api.ps_seg_iter(this.#live());
+    while (seg) {
+      const token: string = api.ps_seg_word(seg);
+      if (!isFillerToken(token)) {
+        api.ps_seg_frames(seg, startFrame, endFrame);
+        const posterior = api.logmath_exp(this.#logmath, api.ps_seg_prob(seg, null, null, null));
+        words.push({
+          word: baseWord(token),
+          startFrame: startFrame[0] ?? 0,
+          endFrame: endFrame[0] ?? 0,
+          confidence: Math.min(1, Math.max(0, posterior)),
+        });
+      }
+      // ps_seg_next frees the iterator when it returns NULL.
+      seg = api.ps_seg_next(seg);
+    }
+    return words;
+  }
+
+  free(): void {
+    if (this.#ps === undefined) return;
+    this.#api.ps_free(this.#ps);
+    this.#ps = undefined;
+  }
+
+  #live(): unknown {
+    if (this.#ps === undefined) throw new Error("decoder already freed");
+    return this.#ps;
+  }
+
+  /**
+   * The live CMN state is not reachable through pocketsphinx's public API and survives
+   * ps_start_stream, so a reused decoder would start a stream with the previous caller's channel
+   * estimate. Read it through `feat_t`'s layout (stable for this pinned library version); a sanity
+   * check on the vector length keeps a mismatched library from being written to.
+   */
+  #readCmn() {
+    const feat = this.#api.ps_get_feat(this.#ps);
+    if (!feat) return undefined;
+    const pointer = koffi.decode(feat, FEAT_CMN_STRUCT_OFFSET, "void *");
+    if (!pointer) return undefined;
+    const cmn = koffi.decode(pointer, Cmn_t) as { cmn_mean: unknown; nframe: number; veclen: number };
+    if (cmn.veclen < 1 || cmn.veclen > 64 || cmn.nframe !== 0) return undefined;
+    const initialMean = koffi.decode(cmn.cmn_mean, "float", cmn.veclen) as number[];
+    return { pointer, initialMean, veclen: cmn.veclen };
+  }
+
+  #resetCmn(): void {
+    const state = this.#cmn;
+    if (!state) return;
+    const cmn = koffi.decode(state.pointer, Cmn_t) as { cmn_mean: unknown; sum: unknown };
+    koffi.encode(cmn.cmn_mean, "float", state.initialMean, state.veclen);
+    koffi.encode(cmn.sum, "float", new Array<number>(state.veclen).fill(0), state.veclen);
+    koffi.encode(state.pointer, 24, "int32_t", 0);
+  }
+}

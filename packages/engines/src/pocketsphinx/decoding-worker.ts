@@ -1,0 +1,142 @@
+/**
+ * The main thread's handle on one decoding worker thread: starts it, routes its messages to the
+ * streams it hosts, and turns a crash (an `error` or unexpected `exit`) into an error event on
+ * every one of them.
+ */
+
+import { Worker } from "node:worker_threads";
+import { EngineUnavailableError } from "../contract.js";
+import type { FromWorker, ToWorker, WorkerConfig } from "./messages.js";
+import type { PocketSphinxStream } from "./stream.js";
+
+const WORKER_URL = new URL("./worker.js", import.meta.url);
+
+interface PendingOpen {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class DecodingWorker {
+  readonly #worker: Worker;
+  readonly #streams = new Map<number, PocketSphinxStream>();
+  readonly #pendingOpens = new Map<number, PendingOpen>();
+  readonly #onCrash: (worker: DecodingWorker) => void;
+  #alive = true;
+
+  private constructor(worker: Worker, onCrash: (worker: DecodingWorker) => void) {
+    this.#worker = worker;
+    this.#onCrash = onCrash;
+    worker.on("message", (message: FromWorker) => this.#dispatch(message));
+    worker.on("error", (error) => this.#crash(error.message));
+    worker.on("exit", (code) => this.#crash(`exited with code ${code}`));
+  }
+
+  /** Start a worker; resolves once it has loaded the library and created a warm decoder. */
+  static start(config: WorkerConfig, onCrash: (worker: DecodingWorker) => void): Promise<DecodingWorker> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(WORKER_URL, { workerData: config });
+      const fail = (error: Error) => {
+        cleanup();
+        void worker.terminate();
+        reject(error);
+      };
+      const onMessage = (message: FromWorker) => {
+        if (message.type === "ready") {
+          cleanup();
+          resolve(new DecodingWorker(worker, onCrash));
+        } else if (message.type === "failed") {
+          fail(new EngineUnavailableError(message.message));
+        }
+      };
+      const onError = (error: Error) =>
+        fail(new EngineUnavailableError(`pocketsphinx worker failed to start: ${error.message}`, { cause: error }));
+      const onExit = (code: number) =>
+        fail(new EngineUnavailableError(`pocketsphinx worker exited with code ${code} while starting`));
+      const cleanup = () => {
+        worker.off("message", onMessage);
+        worker.off("error", onError);
+        worker.off("exit", onExit);
+      };
+      worker.on("message", onMessage);
+      worker.on("error", onError);
+      worker.on("exit", onExit);
+    });
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  get streamCount(): number {
+    return this.#streams.size + this.#pendingOpens.size;
+  }
+
+  open(stream: PocketSphinxStream, wordTimestamps: boolean): Promise<void> {
+    if (!this.#alive) return Promise.reject(new EngineUnavailableError("pocketsphinx worker is not running"));
+    return new Promise((resolve, reject) => {
+      this.#pendingOpens.set(stream.id, {
+        resolve: () => {
+          this.#streams.set(stream.id, stream);
+          resolve();
+        },
+        reject,
+      });
+      this.post({ type: "open", streamId: stream.id, wordTimestamps });
+    });
+  }
+
+  post(message: ToWorker, transfer?: ArrayBuffer[]): void {
+    if (this.#alive) this.#worker.postMessage(message, transfer);
+  }
+
+  /** The stream is closed: route nothing more to it. */
+  detach(streamId: number): void {
+    this.#streams.delete(streamId);
+  }
+
+  /** Stop the thread; its streams end with an error event. */
+  async terminate(): Promise<void> {
+    if (!this.#alive) return;
+    this.#alive = false;
+    this.#failAll(new EngineUnavailableError("pocketsphinx engine closed"));
+    await this.#worker.terminate();
+  }
+
+  #dispatch(message: FromWorker): void {
+    switch (message.type) {
+      case "opened":
+      case "open-failed": {
+        const pending = this.#pendingOpens.get(message.streamId);
+        this.#pendingOpens.delete(message.streamId);
+        if (message.type === "opened") pending?.resolve();
+        else pending?.reject(new EngineUnavailableError(`pocketsphinx cannot open a stream: ${message.message}`));
+        break;
+      }
+      case "event":
+        this.#streams.get(message.streamId)?.receive(message.event);
+        break;
+      case "ended":
+        this.#streams.get(message.streamId)?.ended();
+        this.#streams.delete(message.streamId);
+        break;
+      case "ready":
+      case "failed":
+        break;
+    }
+  }
+
+  #crash(reason: string): void {
+    if (!this.#alive) return;
+    this.#alive = false;
+    this.#failAll(new EngineUnavailableError(`pocketsphinx worker crashed: ${reason}`));
+    void this.#worker.terminate();
+    this.#onCrash(this);
+  }
+
+  #failAll(error: EngineUnavailableError): void {
+    for (const pending of this.#pendingOpens.values()) pending.reject(error);
+    this.#pendingOpens.clear();
+    for (const stream of this.#streams.values()) stream.fail(error);
+    this.#streams.clear();
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * PocketSphinx (5prealpha, the Debian `pocketsphinx` packages) as an `Engine`. Decoding runs on
+ * worker threads, each hosting the decoders of many streams; the main thread never calls native
+ * code, so a decoder crash costs the streams of one worker, not the server.
+ */
+
+import { access, constants } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import type { EngineCapabilities, EngineStream, StreamOptions } from "../contract.js";
+import { type Engine, EngineUnavailableError } from "../contract.js";
+import { DEFAULT_LIBRARY_PATHS, type DecoderArgs, type LibraryPaths } from "./binding.js";
+import { DecodingWorker } from "./decoding-worker.js";
+import type { WorkerConfig } from "./messages.js";
+import { PocketSphinxStream } from "./stream.js";
+
+export interface PocketSphinxOptions {
+  /** Directory of the Debian `pocketsphinx-en-us` model; the defaults below live in it. */
+  readonly modelDir?: string;
+  /** Acoustic model directory (`-hmm`); default `<modelDir>/en-us`. */
+  readonly hmm?: string;
+  /** Language model (`-lm`); default `<modelDir>/en-us.lm.bin`. */
+  readonly lm?: string;
+  /** Pronunciation dictionary (`-dict`); default `<modelDir>/cmudict-en-us.dict`. */
+  readonly dict?: string;
+  /** Worker threads; default one per core. */
+  readonly workers?: number;
+  /**
+   * Non-speech frames (10 ms each) after which the VAD ends an utterance. Default 25: measured on
+   * the eval set, WER stays as good as the library default of 50 while the final arrives about
+   * 300 ms after speech ends instead of 550 ms.
+   */
+  readonly vadPostspeechFrames?: number;
+  /** VAD speech threshold (`-vad_threshold`), library default 2.0; raise it for noisy audio. */
+  readonly vadThreshold?: number;
+  /** Idle decoders each worker keeps for reuse (100+ MB each); default 2. */
+  readonly maxIdleDecoders?: number;
+  /** Further decoder flags without the dash, e.g. `{ beam: "1e-60" }`; they override the above. */
+  readonly decoderArgs?: DecoderArgs;
+  readonly libraryPaths?: LibraryPaths;
+}
+
+export const DEFAULT_MODEL_DIR = "/usr/share/pocketsphinx/model/en-us";
+export const DEFAULT_VAD_POSTSPEECH_FRAMES = 25;
+const MODEL_PACKAGE = "pocketsphinx-en-us";
+
+export class PocketSphinxEngine implements Engine {
+  readonly name = "pocketsphinx";
+  readonly capabilities: EngineCapabilities = {
+    streaming: true,
+    wordTimestamps: true,
+    languages: ["en"],
+    models: ["pocketsphinx-en-us"],
+    sampleRate: 16_000,
+  };
+  readonly #modelFiles: ReadonlyArray<readonly [flag: string, path: string]>;
+  readonly #workerCount: number;
+  readonly #config: WorkerConfig;
+  #workers: DecodingWorker[] = [];
+  #ready = false;
+  #closed = false;
+  #loading: Promise<void> | undefined;
+  #nextStreamId = 1;
+
+  constructor(options: PocketSphinxOptions = {}) {
+    const modelDir = options.modelDir ?? DEFAULT_MODEL_DIR;
+    const hmm = options.hmm ?? `${modelDir}/en-us`;
+    const lm = options.lm ?? `${modelDir}/en-us.lm.bin`;
+    const dict = options.dict ?? `${modelDir}/cmudict-en-us.dict`;
+    this.#modelFiles = [
+      ["hmm", hmm],
+      ["lm", lm],
+      ["dict", dict],
+    ];
+    this.#workerCount = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
+    const decoderArgs: DecoderArgs = {
+      hmm,
+      lm,
+      dict,
+      logfn: "/dev/null",
+      vad_postspeech: options.vadPostspeechFrames ?? DEFAULT_VAD_POSTSPEECH_FRAMES,
+      ...(options.vadThreshold === undefined ? {} : { vad_threshold: options.vadThreshold }),
+      ...options.decoderArgs,
+    };
+    this.#config = {
+      decoderArgs,
+      libraryPaths: options.libraryPaths ?? DEFAULT_LIBRARY_PATHS,
+      maxIdleDecoders: options.maxIdleDecoders ?? 2,
+    };
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  load(): Promise<void> {
+    if (this.#closed) return Promise.reject(new EngineUnavailableError("pocketsphinx engine is closed"));
+    this.#loading ??= this.#load().catch((error: unknown) => {
+      this.#loading = undefined;
+      throw error;
+    });
+    return this.#loading;
+  }
+
+  async openStream(options: StreamOptions): Promise<EngineStream> {
+    if (!this.#ready) throw new EngineUnavailableError("pocketsphinx engine is not loaded");
+    if (options.language !== "en" && !options.language.startsWith("en-")) {
+      throw new EngineUnavailableError(`pocketsphinx has no model for language ${options.language}`);
+    }
+    const worker = this.#leastLoaded();
+    if (!worker) throw new EngineUnavailableError("pocketsphinx has no running decoding worker");
+    const stream = new PocketSphinxStream(worker, this.#nextStreamId++);
+    await worker.open(stream, options.wordTimestamps);
+    return stream;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#ready = false;
+    const workers = this.#workers;
+    this.#workers = [];
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #load(): Promise<void> {
+    for (const [flag, path] of this.#modelFiles) {
+      try {
+        await access(path, constants.R_OK);
+      } catch {
+        throw new EngineUnavailableError(
+          `pocketsphinx model file missing (-${flag}): ${path}; install the Debian package ${MODEL_PACKAGE} or set the path`,
+        );
+      }
+    }
+    const starting = Array.from({ length: this.#workerCount }, () => DecodingWorker.start(this.#config, this.#onCrash));
+    const results = await Promise.allSettled(starting);
+    const workers = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+    const failure = results.find((result) => result.status === "rejected");
+    if (failure || this.#closed) {
+      await Promise.all(workers.map((worker) => worker.terminate()));
+      throw failure?.reason ?? new EngineUnavailableError("pocketsphinx engine closed while loading");
+    }
+    this.#workers = workers;
+    this.#ready = true;
+  }
+
+  #leastLoaded(): DecodingWorker | undefined {
+    let best: DecodingWorker | undefined;
+    for (const worker of this.#workers) {
+      if (worker.alive && (!best || worker.streamCount < best.streamCount)) best = worker;
+    }
+    return best;
+  }
+
+  /** A crashed worker's streams have already failed; put a fresh worker in its place. */
+  readonly #onCrash = (crashed: DecodingWorker): void => {
+    this.#workers = this.#workers.filter((worker) => worker !== crashed);
+    if (this.#closed) return;
+    DecodingWorker.start(this.#config, this.#onCrash).then(
+      (replacement) => {
+        if (this.#closed) void replacement.terminate();
+        else this.#workers.push(replacement);
+      },
+      // Leave the slot empty: openStream uses the workers that remain, or fails with the reason.
+      () => undefined,
+    );
+  };
+}
