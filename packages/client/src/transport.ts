@@ -70,6 +70,8 @@ export function browserTransport(WebSocketImpl?: WebSocketConstructorLike): Tran
       if (typeof data === "string") handlers.message(data);
       else if (data instanceof ArrayBuffer) handlers.message(new Uint8Array(data));
     };
+    // Browsers give an error event no detail; the close event that follows says enough.
+    socket.onerror = () => {};
     socket.onclose = (event) => {
       if (closed) return;
       closed = true;

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { CHUNKING_PRESETS, configMessage, resolveChunking, STREAM_PATH, streamUrl } from "./options.js";
+
+describe("streamUrl", () => {
+  test("maps http(s) to ws(s) and appends the stream path to a base URL", () => {
+    assert.equal(streamUrl("http://127.0.0.1:8787"), `ws://127.0.0.1:8787${STREAM_PATH}`);
+    assert.equal(streamUrl("https://stt.example/"), `wss://stt.example${STREAM_PATH}`);
+    assert.equal(streamUrl("wss://stt.example/prefix/"), `wss://stt.example/prefix${STREAM_PATH}`);
+  });
+
+  test("keeps a full endpoint URL and its query", () => {
+    assert.equal(streamUrl(`ws://h:1${STREAM_PATH}?x=1`), `ws://h:1${STREAM_PATH}?x=1`);
+  });
+
+  test("rejects other schemes", () => {
+    assert.throws(() => streamUrl("ftp://h"), RangeError);
+  });
+});
+
+describe("resolveChunking", () => {
+  test("defaults: low-latency for binary; seed-en / seed-zh for seed by language", () => {
+    assert.deepEqual(resolveChunking(undefined, "binary", "zh"), CHUNKING_PRESETS["low-latency"]);
+    assert.deepEqual(resolveChunking(undefined, "seed", "en"), { chunkMs: 500, overlapMs: 100 });
+    assert.deepEqual(resolveChunking(undefined, "seed", "zh-CN"), { chunkMs: 800, overlapMs: 0 });
+  });
+
+  test("presets by name and custom sizes", () => {
+    assert.deepEqual(resolveChunking("seed-zh", "binary", "en"), { chunkMs: 800, overlapMs: 0 });
+    assert.deepEqual(resolveChunking({ chunkMs: 250 }, "seed", "en"), { chunkMs: 250, overlapMs: 0 });
+    assert.throws(() => resolveChunking({ chunkMs: 0 }, "seed", "en"), RangeError);
+    assert.throws(() => resolveChunking("nope" as "seed-en", "seed", "en"), RangeError);
+  });
+});
+
+test("configMessage: seed-compatible defaults, the client owns encoding/rate/overlap", () => {
+  const message = JSON.parse(configMessage({ model: "whisper-1", language: "de" }, 100));
+  assert.deepEqual(message, {
+    type: "config",
+    config: {
+      model: "whisper-1",
+      language: "de",
+      task: "transcribe",
+      response_format: "verbose_json",
+      timestamp_granularity: "word",
+      encoding: "pcm_s16le",
+      sample_rate: 16_000,
+      chunk_overlap_ms: 100,
+    },
+  });
+});
