@@ -31,6 +31,11 @@ export class DecoderPool {
     return this.#idle.pop() ?? new Decoder(this.#args, this.#paths);
   }
 
+  /** Free the idle decoders; the pool stays usable. */
+  free(): void {
+    for (const decoder of this.#idle.splice(0)) decoder.free();
+  }
+
   release(decoder: Decoder): void {
     if (this.#idle.length < this.#maxIdle) this.#idle.push(decoder);
     else decoder.free();

@@ -2,11 +2,15 @@
  * The main thread's handle on one decoding worker thread: starts it, routes its messages to the
  * streams it hosts, and turns a crash (an `error` or unexpected `exit`) into an error event on
  * every one of them.
+ *
+ * Workers are never stopped with `Worker.terminate()`: terminating a thread while it is inside a
+ * koffi call aborts the whole process (a fatal napi_throw). `stop()` raises a shared flag that
+ * makes the worker skip its queued audio, then asks it to free its decoders and exit.
  */
 
 import { Worker } from "node:worker_threads";
 import { EngineUnavailableError } from "../contract.js";
-import type { FromWorker, ToWorker, WorkerConfig } from "./messages.js";
+import type { FromWorker, ToWorker, WorkerConfig, WorkerData } from "./messages.js";
 import type { PocketSphinxStream } from "./stream.js";
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
@@ -21,11 +25,15 @@ export class DecodingWorker {
   readonly #streams = new Map<number, PocketSphinxStream>();
   readonly #pendingOpens = new Map<number, PendingOpen>();
   readonly #onCrash: (worker: DecodingWorker) => void;
+  readonly #stopFlag: Int32Array;
+  readonly #exited: Promise<void>;
   #alive = true;
 
-  private constructor(worker: Worker, onCrash: (worker: DecodingWorker) => void) {
+  private constructor(worker: Worker, stopFlag: Int32Array, onCrash: (worker: DecodingWorker) => void) {
     this.#worker = worker;
+    this.#stopFlag = stopFlag;
     this.#onCrash = onCrash;
+    this.#exited = new Promise((resolve) => worker.once("exit", () => resolve()));
     worker.on("message", (message: FromWorker) => this.#dispatch(message));
     worker.on("error", (error) => this.#crash(error.message));
     worker.on("exit", (code) => this.#crash(`exited with code ${code}`));
@@ -34,16 +42,17 @@ export class DecodingWorker {
   /** Start a worker; resolves once it has loaded the library and created a warm decoder. */
   static start(config: WorkerConfig, onCrash: (worker: DecodingWorker) => void): Promise<DecodingWorker> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER_URL, { workerData: config });
+      const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+      const worker = new Worker(WORKER_URL, { workerData: { ...config, stopFlag } satisfies WorkerData });
+      // After "failed", an error or an exit, the thread is gone or on its way out by itself.
       const fail = (error: Error) => {
         cleanup();
-        void worker.terminate();
         reject(error);
       };
       const onMessage = (message: FromWorker) => {
         if (message.type === "ready") {
           cleanup();
-          resolve(new DecodingWorker(worker, onCrash));
+          resolve(new DecodingWorker(worker, stopFlag, onCrash));
         } else if (message.type === "failed") {
           fail(new EngineUnavailableError(message.message));
         }
@@ -94,12 +103,15 @@ export class DecodingWorker {
     this.#streams.delete(streamId);
   }
 
-  /** Stop the thread; its streams end with an error event. */
-  async terminate(): Promise<void> {
-    if (!this.#alive) return;
-    this.#alive = false;
-    this.#failAll(new EngineUnavailableError("pocketsphinx engine closed"));
-    await this.#worker.terminate();
+  /** Stop the thread once its current decoder call returns; its streams end with an error event. */
+  async stop(): Promise<void> {
+    if (this.#alive) {
+      this.#alive = false;
+      this.#failAll(new EngineUnavailableError("pocketsphinx engine closed"));
+      Atomics.store(this.#stopFlag, 0, 1);
+      this.#worker.postMessage({ type: "shutdown" } satisfies ToWorker);
+    }
+    await this.#exited;
   }
 
   #dispatch(message: FromWorker): void {
@@ -129,7 +141,6 @@ export class DecodingWorker {
     if (!this.#alive) return;
     this.#alive = false;
     this.#failAll(new EngineUnavailableError(`pocketsphinx worker crashed: ${reason}`));
-    void this.#worker.terminate();
     this.#onCrash(this);
   }
 

@@ -126,9 +126,10 @@ describe("PocketSphinxEngine on real speech", () => {
     assert.ok(first?.type === "final" && first.words[0]);
     assert.ok(Math.abs(first.words[0].startMs - 530) <= 100, `first word at ${first.words[0].startMs} ms`);
 
-    // Measured 16.7% on these three (27.5% on all 14 files); the margin absorbs nothing but noise.
+    // Measured 22.6% (7 of 31 words) on these three, 27.5% on all 14 files; decoding is
+    // deterministic, the margin is two words for a changed library build.
     const wer = wordErrorRate(results.map(({ id, events }) => [REFERENCES.get(id)?.text ?? "", finalText(events)]));
-    assert.ok(wer <= 0.25, `WER ${(wer * 100).toFixed(1)}%`);
+    assert.ok(wer <= 0.3, `WER ${(wer * 100).toFixed(1)}%`);
   });
 
   test("the final text does not depend on how the audio is chunked", async () => {

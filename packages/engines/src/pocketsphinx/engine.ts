@@ -122,7 +122,7 @@ export class PocketSphinxEngine implements Engine {
     this.#ready = false;
     const workers = this.#workers;
     this.#workers = [];
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(workers.map((worker) => worker.stop()));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -144,7 +144,7 @@ export class PocketSphinxEngine implements Engine {
     const workers = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
     const failure = results.find((result) => result.status === "rejected");
     if (failure || this.#closed) {
-      await Promise.all(workers.map((worker) => worker.terminate()));
+      await Promise.all(workers.map((worker) => worker.stop()));
       throw failure?.reason ?? new EngineUnavailableError("pocketsphinx engine closed while loading");
     }
     this.#workers = workers;
@@ -165,7 +165,7 @@ export class PocketSphinxEngine implements Engine {
     if (this.#closed) return;
     DecodingWorker.start(this.#config, this.#onCrash).then(
       (replacement) => {
-        if (this.#closed) void replacement.terminate();
+        if (this.#closed) void replacement.stop();
         else this.#workers.push(replacement);
       },
       // Leave the slot empty: openStream uses the workers that remain, or fails with the reason.

@@ -14,12 +14,19 @@ export interface WorkerConfig {
   readonly maxIdleDecoders: number;
 }
 
+/** What a worker is started with: the config, and a flag (1 = stopping) it checks before each message. */
+export interface WorkerData extends WorkerConfig {
+  readonly stopFlag: Int32Array;
+}
+
 export type ToWorker =
   | { readonly type: "open"; readonly streamId: number; readonly wordTimestamps: boolean }
   | { readonly type: "push"; readonly streamId: number; readonly pcm: ArrayBuffer }
   | { readonly type: "flush"; readonly streamId: number }
   | { readonly type: "end"; readonly streamId: number }
-  | { readonly type: "close"; readonly streamId: number };
+  | { readonly type: "close"; readonly streamId: number }
+  /** Free every decoder and exit. */
+  | { readonly type: "shutdown" };
 
 /** An engine event as it crosses the thread boundary: `error` carries a message, not an Error. */
 export type WireEvent =

@@ -8,11 +8,11 @@ import { parentPort, workerData } from "node:worker_threads";
 import { loadLibrary } from "./binding.js";
 import { DecoderPool } from "./decoder-pool.js";
 import { DecodingSession } from "./decoding-session.js";
-import type { FromWorker, ToWorker, WireEvent, WorkerConfig } from "./messages.js";
+import type { FromWorker, ToWorker, WireEvent, WorkerData } from "./messages.js";
 
 const port = parentPort;
 if (!port) throw new Error("worker.ts must run as a worker thread");
-const config = workerData as WorkerConfig;
+const config = workerData as WorkerData;
 const postspeechMs = 10 * Number(config.decoderArgs.vad_postspeech ?? 50);
 const sessions = new Map<number, DecodingSession>();
 
@@ -53,6 +53,12 @@ function fail(streamId: number, session: DecodingSession, error: unknown): void 
 }
 
 function handle(pool: DecoderPool, message: ToWorker): void {
+  if (message.type === "shutdown") {
+    shutdown(pool);
+    return;
+  }
+  // Stopping: skip the audio still queued behind the shutdown message.
+  if (Atomics.load(config.stopFlag, 0) === 1) return;
   const { streamId } = message;
   if (message.type === "open") {
     try {
@@ -102,9 +108,16 @@ function handle(pool: DecoderPool, message: ToWorker): void {
   }
 }
 
+function shutdown(pool: DecoderPool): void {
+  for (const session of sessions.values()) session.decoder.free();
+  sessions.clear();
+  pool.free();
+  port?.close();
+}
+
 /** A failed warm-up is not an error yet: the next open tries ps_init again and reports it. */
 function warmQuietly(pool: DecoderPool): void {
-  if (pool.idleCount > 0) return;
+  if (pool.idleCount > 0 || Atomics.load(config.stopFlag, 0) === 1) return;
   try {
     pool.warm();
   } catch {
