@@ -15,6 +15,11 @@ if (!port) throw new Error("worker.ts must run as a worker thread");
 const config = workerData as WorkerData;
 const postspeechMs = 10 * Number(config.decoderArgs.vad_postspeech ?? 50);
 const sessions = new Map<number, DecodingSession>();
+const STOP_CHECK_SAMPLES = 16_000;
+
+function stopping(): boolean {
+  return Atomics.load(config.stopFlag, 0) === 1;
+}
 
 function send(message: FromWorker): void {
   port?.postMessage(message);
@@ -58,7 +63,7 @@ function handle(pool: DecoderPool, message: ToWorker): void {
     return;
   }
   // Stopping: skip the audio still queued behind the shutdown message.
-  if (Atomics.load(config.stopFlag, 0) === 1) return;
+  if (stopping()) return;
   const { streamId } = message;
   if (message.type === "open") {
     try {
@@ -84,9 +89,14 @@ function handle(pool: DecoderPool, message: ToWorker): void {
   }
   try {
     switch (message.type) {
-      case "push":
-        session.push(new Int16Array(message.pcm));
+      case "push": {
+        // Decoded a second at a time, so that a stop does not wait for a long push to finish.
+        const pcm = new Int16Array(message.pcm);
+        for (let offset = 0; offset < pcm.length && !stopping(); offset += STOP_CHECK_SAMPLES) {
+          session.push(pcm.subarray(offset, offset + STOP_CHECK_SAMPLES));
+        }
         break;
+      }
       case "flush":
         session.flush();
         break;
@@ -117,7 +127,7 @@ function shutdown(pool: DecoderPool): void {
 
 /** A failed warm-up is not an error yet: the next open tries ps_init again and reports it. */
 function warmQuietly(pool: DecoderPool): void {
-  if (pool.idleCount > 0 || Atomics.load(config.stopFlag, 0) === 1) return;
+  if (pool.idleCount > 0 || stopping()) return;
   try {
     pool.warm();
   } catch {
