@@ -1,0 +1,88 @@
+import { randomBytes } from "node:crypto";
+import { isIP } from "node:net";
+import { parseArgs } from "node:util";
+import { createLogger, createServer, STREAM_PATH } from "@earshot/server";
+import { CliError } from "../cli-error.js";
+import { createEngine } from "../engines.js";
+
+const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine pocketsphinx|test] [--api-key KEY]...
+
+  --host        address to bind (default 127.0.0.1)
+  --port        port (default 8787; 0 picks a free one)
+  --engine      speech engine: pocketsphinx (default) or test (deterministic, for development)
+  --api-key     accepted key; repeatable. Also EARSHOT_API_KEYS=k1,k2. With none on a loopback
+                address, a key is generated and printed.
+  --log-level   pino level for the JSON logs on stderr (default info)`;
+
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "8787" },
+      engine: { type: "string", default: "pocketsphinx" },
+      "api-key": { type: "string", multiple: true },
+      "log-level": { type: "string", default: process.env.EARSHOT_LOG_LEVEL ?? "info" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`invalid --port "${values.port}"`);
+  const keys = [
+    ...(values["api-key"] ?? []),
+    ...(process.env.EARSHOT_API_KEYS ?? "")
+      .split(",")
+      .map((k) => k.trim())
+      .filter(Boolean),
+  ];
+  let generatedKey: string | undefined;
+  if (keys.length === 0) {
+    if (!isLoopback(values.host)) {
+      throw new CliError("no API key: set EARSHOT_API_KEYS or --api-key (a key is generated only on loopback)");
+    }
+    generatedKey = `esk_${randomBytes(18).toString("base64url")}`;
+    keys.push(generatedKey);
+  }
+  const logger = createLogger(values["log-level"]);
+  const engine = createEngine(values.engine);
+  const server = createServer({ engine, apiKeys: keys, logger });
+  const { url } = await server.listen({ host: values.host, port });
+  try {
+    await server.ready;
+  } catch (error) {
+    await server.close();
+    throw new CliError(`engine ${engine.name} failed to load: ${(error as Error).message}`, 1);
+  }
+  if (generatedKey) process.stdout.write(`earshot: generated API key (this run only): ${generatedKey}\n`);
+  process.stdout.write(
+    `earshot ready on ${url} (engine ${engine.name}; stream ${url.replace(/^http/, "ws")}${STREAM_PATH})\n`,
+  );
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, "shutting down");
+      const timer = setTimeout(() => {
+        process.stderr.write("earshot: shutdown timed out; exiting\n");
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS);
+      timer.unref();
+      server.close().then(resolve, resolve);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  process.stdout.write("earshot stopped\n");
+  return 0;
+}
+
+function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1";
+}

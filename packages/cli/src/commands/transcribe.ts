@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { AudioFormatError, readWav, toMono16k } from "@earshot/audio";
+import type { EarshotClient } from "@earshot/client";
+import { CliError } from "../cli-error.js";
+import { DEFAULT_URL, finishSession, openSession, parseFormat } from "../stream-session.js";
+
+const HELP = `usage: earshot transcribe <file.wav> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--language en]
+
+  Streams a WAV file (any rate, channels, PCM/float/μ-law/A-law; converted to 16 kHz mono) to a
+  server. On a terminal, partials and finals show live on stderr; the transcript goes to stdout.
+  --realtime    send at the pace of a live speaker (same as --speed 1)
+  --speed N     send N times faster than real time (default: as fast as the server takes it)
+  --format      text (default), json (with word timings), srt or vtt
+  --api-key     or EARSHOT_API_KEY`;
+
+const FRAME_MS = 100;
+const FRAME_SAMPLES = 16 * FRAME_MS;
+
+export async function transcribe(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: "string", default: process.env.EARSHOT_URL ?? DEFAULT_URL },
+      "api-key": { type: "string" },
+      realtime: { type: "boolean", default: false },
+      speed: { type: "string" },
+      format: { type: "string", default: "text" },
+      language: { type: "string", default: "en" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const [file, ...extra] = positionals;
+  if (!file || extra.length > 0) throw new CliError(`expected one WAV file\n${HELP}`);
+  if (values.realtime && values.speed !== undefined) throw new CliError("use --realtime or --speed, not both");
+  const speed = values.realtime ? 1 : values.speed === undefined ? undefined : Number(values.speed);
+  if (speed !== undefined && !(speed > 0)) throw new CliError(`invalid --speed "${values.speed}"`);
+  const format = parseFormat(values.format);
+  const pcm = loadAudio(file);
+
+  const client = await openSession({ url: values.url, apiKey: values["api-key"], language: values.language, format });
+  const started = performance.now();
+  for (let at = 0; at < pcm.length; at += FRAME_SAMPLES) {
+    if (speed !== undefined) {
+      // A frame goes out once its last sample "would have been spoken".
+      const due = started + (at + FRAME_SAMPLES) / 16 / speed;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    if (client.state !== "open") break;
+    if (!client.send(pcm.subarray(at, at + FRAME_SAMPLES))) await drained(client);
+  }
+  return finishSession(client, format);
+}
+
+/** Resolves when the client's send queue empties, or the connection ends. */
+function drained(client: EarshotClient): Promise<void> {
+  return new Promise((resolve) => {
+    const offDrain = client.once("drain", () => done());
+    const offState = client.on("state", ({ to }) => {
+      if (to === "closed") done();
+    });
+    function done() {
+      offDrain();
+      offState();
+      resolve();
+    }
+  });
+}
+
+/** The file as 16 kHz mono PCM16, or a one-line CliError (exit 2). */
+export function loadAudio(file: string): Int16Array {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    const wav = readWav(bytes);
+    return toMono16k({ sampleRate: wav.sampleRate, channels: wav.samples });
+  } catch (error) {
+    if (error instanceof AudioFormatError) throw new CliError(`${file}: ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * `earshot` command line: thin over the packages. Exit codes: 0 ok, 1 runtime failure, 2 bad usage
+ * or unreadable input.
+ */
+import { CliError } from "./cli-error.js";
+
+const USAGE = `usage: earshot <command> [options]
+
+commands:
+  serve        run the transcription server (HTTP + WebSocket)
+  transcribe   stream a WAV file to a server and print the transcript
+  mic          stream the default microphone to a server
+
+run "earshot <command> --help" for a command's options`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      return (await import("./commands/serve.js")).serve(rest);
+    case "transcribe":
+      return (await import("./commands/transcribe.js")).transcribe(rest);
+    case "mic":
+      return (await import("./commands/mic.js")).mic(rest);
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new CliError(`unknown command "${command}"\n${USAGE}`, 2);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`earshot: ${message}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  },
+);

@@ -1,0 +1,74 @@
+/**
+ * What `transcribe` and `mic` share: a connected client, a live view of partials and finals on a
+ * terminal, and the transcript written in the chosen format when the stream ends.
+ */
+import { EarshotClient, type EarshotClientError } from "@earshot/client";
+import { CliError } from "./cli-error.js";
+import { FORMATS, type Format, formatTranscript, isFormat } from "./formats.js";
+
+export const DEFAULT_URL = "ws://127.0.0.1:8787";
+
+export interface StreamCliOptions {
+  readonly url: string;
+  readonly apiKey: string | undefined;
+  readonly language: string;
+  readonly format: Format;
+}
+
+export function parseFormat(value: string): Format {
+  if (!isFormat(value)) throw new CliError(`invalid --format "${value}"; choose one of: ${FORMATS.join(", ")}`);
+  return value;
+}
+
+/** Opens a session, with the live view on stderr when stderr is a terminal. */
+export async function openSession(options: StreamCliOptions): Promise<EarshotClient> {
+  const apiKey = options.apiKey ?? process.env.EARSHOT_API_KEY;
+  if (!apiKey) throw new CliError("no API key: pass --api-key or set EARSHOT_API_KEY (serve prints one)");
+  const client = new EarshotClient({
+    url: options.url,
+    apiKey,
+    config: { language: options.language, timestamp_granularity: "word" },
+  });
+  const live = process.stderr.isTTY ? new LiveView() : undefined;
+  client.on("partial", (t) => live?.partial(t.text));
+  client.on("final", (t) => live?.final(t.text));
+  client.on("warning", (w) => live?.note(`warning ${w.code}: ${w.message}`));
+  client.on("error", (e) => live?.note(`error ${e.code}: ${e.message}`));
+  try {
+    await client.connect();
+  } catch (error) {
+    const e = error as EarshotClientError;
+    throw new CliError(`cannot stream to ${options.url}: ${e.code ? `${e.code}: ` : ""}${e.message}`, 1);
+  }
+  return client;
+}
+
+/** Closes the stream (the last finals arrive first) and writes the transcript to stdout. */
+export async function finishSession(client: EarshotClient, format: Format): Promise<number> {
+  const result = await client.close();
+  if (process.stderr.isTTY) process.stderr.write("\x1b[2K\r");
+  const segments = client.transcript.segments;
+  process.stdout.write(formatTranscript(format, segments, result.audioMs ?? segments.at(-1)?.endMs ?? 0));
+  if (result.code !== 1000) {
+    process.stderr.write(`earshot: stream ended abnormally (close ${result.code} ${result.reason})\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** One line that shows the partial in progress, replaced by each final as it lands. */
+class LiveView {
+  partial(text: string): void {
+    const width = (process.stderr.columns ?? 80) - 3;
+    const shown = text.length > width ? `…${text.slice(text.length - width + 1)}` : text;
+    process.stderr.write(`\x1b[2K\r\x1b[2m${shown}\x1b[0m`);
+  }
+
+  final(text: string): void {
+    if (text) process.stderr.write(`\x1b[2K\r${text}\n`);
+  }
+
+  note(text: string): void {
+    process.stderr.write(`\x1b[2K\r${text}\n`);
+  }
+}
