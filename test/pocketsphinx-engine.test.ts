@@ -1,31 +1,16 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { type EngineEvent, EngineUnavailableError } from "../contract.js";
-import { readWavFile } from "../testing/wav-fixture.js";
-import { wordErrorRate } from "../testing/wer.js";
-import { PocketSphinxEngine } from "./engine.js";
+import { loadEvalSet, loadPcm, wer as wordErrorRate } from "@earshot/bench";
+import { type EngineEvent, EngineUnavailableError, PocketSphinxEngine } from "@earshot/engines";
 
-const EVAL_DIR = fileURLToPath(new URL("../../../../test/fixtures/eval/", import.meta.url));
-const REFERENCES = new Map(
-  readFileSync(`${EVAL_DIR}en-16k.tsv`, "utf8")
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((line) => line.split("\t"))
-    .map(([id, path, , text]) => [id ?? "", { path: `${EVAL_DIR}${path}`, text: text ?? "" }] as const),
-);
+const REFERENCES = new Map(loadEvalSet().map((u) => [u.id, u]));
 const STREAM_OPTIONS = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: true } as const;
 const SAMPLES_PER_MS = 16;
 
-async function samplesOf(id: string): Promise<Int16Array> {
+function samplesOf(id: string): Int16Array {
   const reference = REFERENCES.get(id);
   assert.ok(reference, `no fixture ${id}`);
-  const wav = await readWavFile(reference.path);
-  assert.equal(wav.sampleRate, 16_000);
-  assert.equal(wav.channels, 1);
-  return wav.samples;
+  return loadPcm(reference.path);
 }
 
 /** Push `samples` in `chunkMs` pieces, yielding to the event loop between pieces, and collect every event. */
@@ -92,7 +77,7 @@ describe("PocketSphinxEngine on real speech", () => {
     const ids = ["ls-1089-134691-0000", "ps-goforward", "ps-librivox-0870"];
     const results = await Promise.all(
       ids.map(async (id) => {
-        const samples = await samplesOf(id);
+        const samples = samplesOf(id);
         return { id, durationMs: samples.length / SAMPLES_PER_MS, events: await transcribe(engine, samples, 100) };
       }),
     );
@@ -128,19 +113,21 @@ describe("PocketSphinxEngine on real speech", () => {
 
     // Measured 22.6% (7 of 31 words) on these three, 27.5% on all 14 files; decoding is
     // deterministic, the margin is two words for a changed library build.
-    const wer = wordErrorRate(results.map(({ id, events }) => [REFERENCES.get(id)?.text ?? "", finalText(events)]));
+    const { wer } = wordErrorRate(
+      results.map(({ id, events }) => [REFERENCES.get(id)?.text ?? "", finalText(events)] as const),
+    );
     assert.ok(wer <= 0.3, `WER ${(wer * 100).toFixed(1)}%`);
   });
 
   test("the final text does not depend on how the audio is chunked", async () => {
-    const samples = await samplesOf("ps-librivox-0880");
+    const samples = samplesOf("ps-librivox-0880");
     const [small, large] = await Promise.all([transcribe(engine, samples, 100), transcribe(engine, samples, 500)]);
     assert.notEqual(finalText(small), "");
     assert.equal(finalText(small), finalText(large));
   });
 
   test("a pause ends an utterance with a final, then an endpoint", async () => {
-    const speech = await samplesOf("ps-goforward");
+    const speech = samplesOf("ps-goforward");
     const padded = new Int16Array(speech.length + 16_000);
     padded.set(speech);
     const events = await transcribe(engine, padded, 100);
