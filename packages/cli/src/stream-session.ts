@@ -13,6 +13,8 @@ export interface StreamCliOptions {
   readonly apiKey: string | undefined;
   readonly language: string;
   readonly format: Format;
+  /** Reconnect (resuming the session, replaying buffered audio) after a dropped connection. */
+  readonly reconnect: boolean;
 }
 
 export function parseFormat(value: string): Format {
@@ -28,12 +30,25 @@ export async function openSession(options: StreamCliOptions): Promise<EarshotCli
     url: options.url,
     apiKey,
     config: { language: options.language, timestamp_granularity: "word" },
+    reconnect: options.reconnect,
   });
   const live = process.stderr.isTTY ? new LiveView() : undefined;
   client.on("partial", (t) => live?.partial(t.text));
   client.on("final", (t) => live?.final(t.text));
   client.on("warning", (w) => live?.note(`warning ${w.code}: ${w.message}`));
   client.on("error", (e) => live?.note(`error ${e.code}: ${e.message}`));
+  client.on("state", (s) => {
+    if (s.to === "reconnecting")
+      live?.note(`reconnecting (attempt ${s.attempt}, in ${s.delayMs} ms): ${s.error?.message}`);
+    else if (s.from === "reconnecting" && s.to === "open") {
+      live?.note(s.resumed ? "reconnected: session resumed" : "reconnected: new session after the last final");
+    }
+  });
+  // Lost audio is never silent, terminal or not.
+  client.on("audio_lost", (l) => {
+    const what = l.reason === "overflow" ? "dropped from the replay buffer (sent as silence)" : "got no final";
+    process.stderr.write(`${live ? "\x1b[2K\r" : ""}earshot: ${l.lostMs} ms of audio ${what}\n`);
+  });
   try {
     await client.connect();
   } catch (error) {
@@ -49,6 +64,7 @@ export async function finishSession(client: EarshotClient, format: Format): Prom
   if (process.stderr.isTTY) process.stderr.write("\x1b[2K\r");
   const segments = client.transcript.segments;
   process.stdout.write(formatTranscript(format, segments, result.audioMs ?? segments.at(-1)?.endMs ?? 0));
+  if (result.lostMs > 0) process.stderr.write(`earshot: ${result.lostMs} ms of audio in total got no transcript\n`);
   if (result.code !== 1000) {
     process.stderr.write(`earshot: stream ended abnormally (close ${result.code} ${result.reason})\n`);
     return 1;

@@ -9,7 +9,7 @@ import { TEST_WORDS, TestEngine } from "@earshot/engines";
 import type { TranscriptMessage } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
 import WebSocket from "ws";
-import type { StateChange } from "./client.js";
+import type { AudioLostEvent, StateChange } from "./client.js";
 import { EarshotClientError } from "./errors.js";
 import { EarshotClient, type EarshotClientOptions } from "./index.js";
 import { pcmBytes } from "./pcm-input.js";
@@ -36,7 +36,8 @@ function concat(parts: Int16Array[]): Int16Array {
 
 /** 1 s tone (5 words), 500 ms pause (ends the utterance), 0.6 s tone (3 words), 1 s silence. */
 const SIGNAL = concat([tone(1000), silence(500), tone(600), silence(1000)]);
-const EXPECTED_FINALS = [TEST_WORDS.slice(0, 5).join(" "), TEST_WORDS.slice(5, 8).join(" ")];
+/** The test engine names each word by its start time: TEST_WORDS[floor(startMs / 200) % 26]. */
+const EXPECTED_FINALS = [TEST_WORDS.slice(0, 5).join(" "), TEST_WORDS.slice(7, 10).join(" ")];
 
 let server: EarshotServer;
 let url: string;
@@ -100,7 +101,7 @@ describe("EarshotClient against a real server", () => {
         ["idle→connecting", "connecting→open", "open→closing", "closing→closed"],
       );
       assert.equal(client.state, "closed");
-      assert.deepEqual(result, { code: 1000, reason: "stream closed", audioMs: 3100 });
+      assert.deepEqual(result, { code: 1000, reason: "stream closed", audioMs: 3100, lostMs: 0 });
       assert.equal(client.transcript.text, EXPECTED_FINALS.join(" "));
       assert.equal(client.transcript.finalText, client.transcript.text);
       assert.deepEqual(client.transcript.words.map((w) => [w.word, w.startMs, w.endMs]).slice(0, 2), [
@@ -178,7 +179,7 @@ describe("EarshotClient against a real server", () => {
     const client = new EarshotClient({ url, apiKey: KEY });
     const { states } = record(client);
     await client.close();
-    assert.deepEqual(states, [{ from: "idle", to: "closed" }]);
+    assert.deepEqual(states, [{ from: "idle", to: "closed", reason: "closed before connect" }]);
     await assert.rejects(
       client.connect(),
       (e: unknown) => e instanceof EarshotClientError && e.code === "invalid_state",
@@ -231,8 +232,9 @@ describe("EarshotClient against a real server", () => {
     );
   });
 
-  test("a server-side failure after start is an error event, then closed", async () => {
-    const client = new EarshotClient({ url, apiKey: KEY, config: { model: "test-crash" } });
+  test("a server-side failure after start is an error event, then closed (reconnect off)", async () => {
+    // With reconnect on, engine_unavailable (retryable) would be retried: see reconnect.e2e.test.ts.
+    const client = new EarshotClient({ url, apiKey: KEY, config: { model: "test-crash" }, reconnect: false });
     const { errors, states } = record(client);
     await client.connect();
     sendInPieces(client, concat([tone(1200), silence(200)]), 100);
@@ -246,7 +248,8 @@ describe("EarshotClient against a real server", () => {
     test("a backed-up socket queues audio and drains it in order", async () => {
       // Server and client share this event loop, so while we send synchronously nobody reads: once
       // the kernel's loopback buffers are full (a few MB), `bufferedAmount` grows for real.
-      const client = new EarshotClient({ url, apiKey: KEY, maxBufferedBytes: 64 * 1024, maxQueuedMs: 3_600_000 });
+      // The buffer must hold what is sent before the loopback backs up (acks cannot arrive meanwhile).
+      const client = new EarshotClient({ url, apiKey: KEY, maxBufferedBytes: 64 * 1024, maxBufferedAudioMs: 600_000 });
       const { finals, errors } = record(client);
       let drains = 0;
       let warnings = 0;
@@ -268,35 +271,38 @@ describe("EarshotClient against a real server", () => {
       assert.deepEqual(errors, []);
       assert.ok(drains >= 1);
       assert.equal(finals.length, 2 * repetitions);
-      // the words cycle through the 26 names: check order and strictly increasing times
+      // every word is named by its start time: check names, order and increasing times
       const words = client.transcript.words;
       assert.equal(words.length, 8 * repetitions);
       words.forEach((w, i) => {
-        assert.equal(w.word, TEST_WORDS[i % TEST_WORDS.length]);
+        assert.equal(w.word, TEST_WORDS[Math.floor(w.startMs / 200) % TEST_WORDS.length]);
         if (i > 0) assert.ok(w.startMs >= (words[i - 1]?.endMs ?? 0));
       });
     });
 
-    test("when the queue is full the oldest audio is dropped with a warning; close() times out", async () => {
+    test("when the buffer is full the oldest audio goes, reported exactly; close() times out", async () => {
       // A socket that never reports room (maxBufferedBytes −1) stands in for a stalled network.
       const client = new EarshotClient({
         url,
         apiKey: KEY,
         maxBufferedBytes: -1,
-        maxQueuedMs: 1000,
+        maxBufferedAudioMs: 1000,
         closeTimeoutMs: 200,
       });
-      const warnings: string[] = [];
+      const lost: AudioLostEvent[] = [];
       const { errors } = record(client);
-      client.on("warning", (w) => warnings.push(w.code));
+      client.on("audio_lost", (loss) => lost.push(loss));
       await client.connect();
       for (let i = 0; i < 30; i++) assert.equal(client.send(tone(100)), false);
-      assert.ok(client.queuedMs <= 1000, `queued ${client.queuedMs} ms`);
-      assert.ok(warnings.length > 0 && warnings.every((w) => w === "audio_dropped"));
+      assert.equal(client.bufferedMs, 1000);
+      assert.equal(client.queuedMs, 3000, "positions evicted unsent still count: they go out as silence");
+      assert.deepEqual(lost[0], { lostMs: 100, fromSample: 0, toSample: 1600, reason: "overflow" });
+      assert.equal(lost.length, 20);
       const result = await client.close();
       assert.equal(result.code, 1006);
       assert.equal(errors.at(-1)?.code, "close_timeout");
-      assert.equal(client.queuedMs, 0);
+      assert.deepEqual(lost.at(-1), { lostMs: 1000, fromSample: 32_000, toSample: 48_000, reason: "ended" });
+      assert.equal(result.lostMs, 3000);
     });
   });
 

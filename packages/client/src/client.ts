@@ -1,252 +1,157 @@
 /**
- * `EarshotClient`: one streaming transcription session over one WebSocket.
+ * `EarshotClient`: one stream of audio to one transcript, over as many WebSocket connections as it
+ * takes (see docs/reliability.md).
  *
- * Lifecycle (explicit, see TRANSITIONS): idle → connecting → open → closing → closed, where
- * `connecting` covers the WebSocket handshake and the `config` → `session_started` exchange, and
- * `closing` is the wait for `stream_closed` after `close_stream`. Any state can end in `closed`.
- *
- * Backpressure: a chunk is written straight to the socket while the socket's `bufferedAmount` is at
- * most `maxBufferedBytes`; otherwise it waits in a queue of at most `maxQueuedMs` of audio, drained
- * as the socket empties (`drain` event). When the queue is full the oldest queued audio is dropped
- * (a `warning` with code `audio_dropped` says how much): for live audio, late speech is worth less
- * than current speech, and the caller's memory stays bounded. `send()` returns false while audio is
- * queued, like a stream's `write()`.
+ * Lifecycle (explicit, see TRANSITIONS): idle → connecting → open → closing → closed. When an open
+ * connection drops (no `close_stream`, no auth or protocol error) the client goes `reconnecting`,
+ * waits (backoff with full jitter), resumes the server session with its token and replays audio
+ * from the position the server names; if the server lost the session it starts a new one at the
+ * end of the last final. Audio goes through a bounded replay buffer (AudioSender), so what is
+ * captured while disconnected is kept, and finals reach the application once, in order.
  */
-import type { SessionStartedMessage, TranscriptMessage, WarningCode } from "@earshot/protocol";
+
+import type { SessionStartedMessage } from "@earshot/protocol";
 import { TranscriptAggregator } from "./aggregator.js";
-import { Chunker } from "./chunker.js";
+import { AudioSender, SAMPLES_PER_MS } from "./audio-sender.js";
+import {
+  type ClientEvents,
+  type ClientState,
+  type CloseResult,
+  type EarshotClientCoreOptions,
+  type StateChange,
+  TRANSITIONS,
+} from "./client-types.js";
+import { Connection, type ConnectionEnd, type Established, type Handshake, type StreamMessage } from "./connection.js";
 import { TypedEmitter } from "./emitter.js";
 import { EarshotClientError } from "./errors.js";
 import {
   type AudioMode,
   type Chunking,
-  type ChunkingPreset,
   type ClientStreamConfig,
   configMessage,
   resolveChunking,
+  type SessionStart,
   streamUrl,
 } from "./options.js";
-import { type PcmInput, PcmInputReader, pcmBytes, pcmToHex } from "./pcm-input.js";
-import { parseServerMessage } from "./server-messages.js";
-import type { Transport, TransportFactory } from "./transport.js";
+import { type PcmInput, PcmInputReader } from "./pcm-input.js";
+import { Backoff } from "./reconnect.js";
+import { StreamProgress } from "./stream-progress.js";
 
-export type ClientState = "idle" | "connecting" | "open" | "closing" | "closed";
+export type * from "./client-types.js";
 
-const TRANSITIONS: { readonly [S in ClientState]: readonly ClientState[] } = {
-  idle: ["connecting", "closed"],
-  connecting: ["open", "closed"],
-  open: ["closing", "closed"],
-  closing: ["closed"],
-  closed: [],
-};
-
-export interface StateChange {
-  readonly from: ClientState;
-  readonly to: ClientState;
-}
-
-export interface ClientWarning {
-  /** A server warning code, or `audio_dropped` (the client's send queue overflowed). */
-  readonly code: WarningCode | "audio_dropped";
-  readonly message: string;
-}
-
-export interface CloseResult {
-  /** WebSocket close code (1000 after a clean `close_stream`; 1006 when the client gave up). */
-  readonly code: number;
-  readonly reason: string;
-  /** Audio the server consumed, from `stream_closed` (undefined if it never came). */
-  readonly audioMs: number | undefined;
-}
-
-export type ClientEvents = {
-  partial: TranscriptMessage;
-  final: TranscriptMessage;
-  error: EarshotClientError;
-  warning: ClientWarning;
-  state: StateChange;
-  session: SessionStartedMessage;
-  /** The send queue emptied after backpressure. */
-  drain: undefined;
-};
-
-export interface EarshotClientCoreOptions {
-  /** Server base URL (`http://host:port`, `wss://host`) or the full stream endpoint URL. */
-  readonly url: string;
-  readonly apiKey?: string;
-  /** Stream settings; `language` defaults to "en". */
-  readonly config?: ClientStreamConfig;
-  /** Default "binary". */
-  readonly mode?: AudioMode;
-  /** Default `low-latency` (binary) or `seed-en` / `seed-zh` (seed, by language). */
-  readonly chunking?: ChunkingPreset | Chunking;
-  readonly transport: TransportFactory;
-  /** Audio held while the socket is backed up; beyond it the oldest is dropped. Default 10 000. */
-  readonly maxQueuedMs?: number;
-  /** Socket `bufferedAmount` above which chunks wait in the queue. Default 64 KiB (2 s of audio). */
-  readonly maxBufferedBytes?: number;
-  /** Default 10 000. */
-  readonly connectTimeoutMs?: number;
-  /** How long `close()` waits for `stream_closed` before dropping the connection. Default 10 000. */
-  readonly closeTimeoutMs?: number;
-}
-
-type Outgoing =
-  | { readonly kind: "audio"; readonly data: string | Uint8Array; readonly samples: number }
-  | { readonly kind: "control"; readonly data: string };
-
-const SAMPLES_PER_MS = 16;
-const PUMP_RETRY_MS = 10;
+type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void; reject: (error: EarshotClientError) => void };
 
 export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDisposable {
   readonly url: string;
   readonly mode: AudioMode;
   readonly chunking: Required<Chunking>;
-  /** Every transcript of this session, assembled (finals by segment, plus the live partial). */
+  /** Every final of the stream by segment, plus the live partial. */
   readonly transcript = new TranscriptAggregator();
-  readonly #apiKey: string | undefined;
+  readonly #options: EarshotClientCoreOptions;
   readonly #config: ClientStreamConfig;
-  readonly #transportFactory: TransportFactory;
-  readonly #maxQueuedSamples: number;
-  readonly #maxBufferedBytes: number;
-  readonly #connectTimeoutMs: number;
-  readonly #closeTimeoutMs: number;
-  readonly #chunker: Chunker;
+  readonly #backoff: Backoff | undefined;
+  readonly #sender: AudioSender;
   readonly #input = new PcmInputReader();
   #state: ClientState = "idle";
-  #transport: Transport | undefined;
+  #connection: Connection | undefined;
   #session: SessionStartedMessage | undefined;
-  #queue: Outgoing[] = [];
-  #queuedSamples = 0;
-  #backpressured = false;
-  #pumpTimer: ReturnType<typeof setTimeout> | undefined;
-  #connectTimer: ReturnType<typeof setTimeout> | undefined;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #connect:
-    | {
-        promise: Promise<SessionStartedMessage>;
-        resolve: (s: SessionStartedMessage) => void;
-        reject: (e: EarshotClientError) => void;
-      }
-    | undefined;
-  #closeRequest: Promise<CloseResult> | undefined;
-  readonly #closed: Promise<CloseResult>;
-  #resolveClosed: (result: CloseResult) => void = () => {};
+  #resumeToken: string | undefined;
+  /** The start of the session being opened (a new session after a lost one starts mid-stream). */
+  #sessionStart: SessionStart = { startSample: 0, firstSegmentId: 0 };
+  readonly #progress = new StreamProgress();
+  #connect: Deferred<SessionStartedMessage> | undefined;
+  #closeRequested = false;
+  #streamClosed = false;
   #audioMs: number | undefined;
-  /** Why the connection is failing, reported once (server `error` message, transport error, timeout). */
-  #failure: EarshotClientError | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #closed: Deferred<CloseResult>;
+  #closeRequest: Promise<CloseResult> | undefined;
+  /** The last error emitted, so the one that ends a connection is not reported twice. */
+  #lastError: EarshotClientError | undefined;
 
   constructor(options: EarshotClientCoreOptions) {
     super();
+    this.#options = options;
     this.url = streamUrl(options.url);
     this.mode = options.mode ?? "binary";
     this.#config = options.config ?? {};
     this.chunking = resolveChunking(options.chunking, this.mode, this.#config.language ?? "en");
-    this.#apiKey = options.apiKey;
-    this.#transportFactory = options.transport;
-    this.#maxQueuedSamples = (options.maxQueuedMs ?? 10_000) * SAMPLES_PER_MS;
-    this.#maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024;
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    this.#chunker = new Chunker({
+    const reconnect = options.reconnect ?? true;
+    this.#backoff = reconnect === false ? undefined : new Backoff(reconnect === true ? {} : reconnect);
+    this.#sender = new AudioSender({
+      mode: this.mode,
       chunkSamples: Math.round(this.chunking.chunkMs * SAMPLES_PER_MS),
       overlapSamples: Math.round(this.chunking.overlapMs * SAMPLES_PER_MS),
+      maxBufferedSamples: Math.round((options.maxBufferedAudioMs ?? 60_000) * SAMPLES_PER_MS),
+      maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024,
+      onDrain: () => this.emit("drain", undefined),
+      onLost: (loss) => this.emit("audio_lost", { ...loss, reason: this.#state === "closed" ? "ended" : "overflow" }),
     });
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+    this.#closed = deferred();
   }
 
   get state(): ClientState {
     return this.#state;
   }
 
-  /** The server's `session_started`, once open. */
+  /** The server's latest `session_started`. */
   get session(): SessionStartedMessage | undefined {
     return this.#session;
   }
 
-  /** Audio waiting in the send queue, in ms. */
+  /** Audio sent but not yet on a socket (backed up, or no connection), in ms. */
   get queuedMs(): number {
-    return this.#queuedSamples / SAMPLES_PER_MS;
+    return this.#sender.backlogSamples / SAMPLES_PER_MS;
+  }
+
+  /** Audio held for replay, in ms. */
+  get bufferedMs(): number {
+    return this.#sender.buffer.retainedSamples / SAMPLES_PER_MS;
   }
 
   /**
-   * Opens the WebSocket, sends `config`, resolves on `session_started`. Rejects with an
-   * `EarshotClientError`: the server's code (`unauthorized` on HTTP 401 in Node, `unsupported_language`
-   * …) or `connection_failed`. Calling it again returns the same promise.
+   * Opens the first connection, resolves on `session_started`. Rejects with an EarshotClientError
+   * (`unauthorized`, `unsupported_language` …, `connection_failed`): the first connection is not
+   * retried, so a wrong URL or key fails fast. Calling it again returns the same promise.
    */
   connect(): Promise<SessionStartedMessage> {
     if (this.#connect) return this.#connect.promise;
     if (this.#state !== "idle") {
       return Promise.reject(new EarshotClientError("invalid_state", `connect() in state ${this.#state}.`));
     }
-    let resolve: (s: SessionStartedMessage) => void = () => {};
-    let reject: (e: EarshotClientError) => void = () => {};
-    const promise = new Promise<SessionStartedMessage>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.#connect = { promise, resolve, reject };
-    this.#transition("connecting");
-    this.#connectTimer = setTimeout(() => {
-      this.#abort(new EarshotClientError("connection_failed", `No session after ${this.#connectTimeoutMs} ms.`));
-    }, this.#connectTimeoutMs);
-    try {
-      this.#transport = this.#transportFactory(
-        { url: this.url, apiKey: this.#apiKey },
-        {
-          open: () => this.#onOpen(),
-          message: (data) => this.#onMessage(data),
-          error: (error) => {
-            this.#failure ??= error;
-          },
-          close: (code, reason) => this.#onTransportClose(code, reason),
-        },
-      );
-    } catch (error) {
-      this.#abort(
-        error instanceof EarshotClientError
-          ? error
-          : new EarshotClientError("connection_failed", String(error), { cause: error }),
-      );
-    }
-    return promise;
+    this.#connect = deferred();
+    this.#transition({ to: "connecting" });
+    this.#open({ kind: "start", config: () => configMessage(this.#config, this.chunking.overlapMs) });
+    return this.#connect.promise;
   }
 
   /**
-   * Queues audio: 16 kHz mono as Int16Array, Float32Array (−1..1) or PCM16LE bytes. Full chunks go
-   * out at once (views of `pcm`, no copy, unless they must wait in the queue). Returns false while
-   * audio is queued behind a backed-up socket (wait for `drain` to keep latency low).
+   * Sends audio: 16 kHz mono as Int16Array, Float32Array (−1..1) or PCM16LE bytes (copied into the
+   * replay buffer). Returns false while audio waits for the socket or a connection (`drain` follows).
    */
   send(pcm: PcmInput): boolean {
-    if (this.#state !== "connecting" && this.#state !== "open") {
-      throw new EarshotClientError("invalid_state", `send() in state ${this.#state}.`);
-    }
-    const samples = this.#input.read(pcm);
-    const userMemory = samples.buffer === pcm.buffer;
-    for (const chunk of this.#chunker.push(samples)) this.#enqueueAudio(chunk, userMemory);
-    return this.#queue.length === 0;
+    this.#assertStreaming("send");
+    const accepted = this.#sender.append(this.#input.read(pcm));
+    this.#retain();
+    return accepted;
   }
 
-  /** Sends the partial chunk, then asks the server to end the current utterance now. */
+  /** Asks the server to end the current utterance after the audio sent so far. */
   finalize(): void {
-    if (this.#state !== "connecting" && this.#state !== "open") {
-      throw new EarshotClientError("invalid_state", `finalize() in state ${this.#state}.`);
-    }
-    this.#flushChunker();
-    this.#enqueueControl({ type: "finalize" });
+    this.#assertStreaming("finalize");
+    this.#sender.finalize();
   }
 
   /** Keeps an idle stream from timing out at proxies. */
   keepalive(): void {
-    if (this.#state === "open") this.#enqueueControl({ type: "keepalive" });
+    if (this.#state === "open" && this.#sender.backlogSamples === 0) this.#connection?.send('{"type":"keepalive"}');
   }
 
   /**
-   * Sends what is left (the partial chunk, then `close_stream`), waits for the last finals and
-   * `stream_closed`, resolves when the socket is closed. Idempotent: every call returns the same
-   * promise. Never rejects; a failure is reported through the `error` event.
+   * Sends what is left and `close_stream`, waits for the last finals (reconnecting if need be, up to
+   * `closeTimeoutMs`), resolves when done. Idempotent; never rejects (failures are `error` events,
+   * and `lostMs` says what never got its finals).
    */
   close(): Promise<CloseResult> {
     this.#closeRequest ??= this.#beginClose();
@@ -258,218 +163,216 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
   }
 
   #beginClose(): Promise<CloseResult> {
-    switch (this.#state) {
-      case "idle":
-        this.#finish(1000, "closed before connect");
-        break;
-      case "connecting":
-        this.#abort(new EarshotClientError("connection_failed", "close() was called before the session started."));
-        break;
-      case "open":
-        this.#flushChunker();
-        this.#enqueueControl({ type: "close_stream" });
-        this.#transition("closing");
-        this.#closeTimer = setTimeout(() => {
-          this.#abort(
-            new EarshotClientError("close_timeout", `No stream_closed within ${this.#closeTimeoutMs} ms of close().`),
-          );
-        }, this.#closeTimeoutMs);
-        break;
-      case "closing":
-      case "closed":
-        break;
+    if (this.#state === "idle") this.#finish(1000, "closed before connect");
+    else if (this.#state === "connecting") {
+      this.#giveUp(new EarshotClientError("connection_failed", "close() was called before the session started."));
+    } else if (this.#state !== "closed") {
+      this.#closeRequested = true;
+      this.#sender.closeStream();
+      if (this.#state === "open") this.#transition({ to: "closing" });
+      this.#closeTimer = setTimeout(() => {
+        this.#giveUp(
+          new EarshotClientError(
+            "close_timeout",
+            `No stream_closed within ${this.#options.closeTimeoutMs ?? 10_000} ms.`,
+          ),
+        );
+      }, this.#options.closeTimeoutMs ?? 10_000);
     }
-    return this.#closed;
+    return this.#closed.promise;
   }
 
-  #transition(to: ClientState): void {
+  #assertStreaming(method: string): void {
+    const streaming = this.#state === "connecting" || this.#state === "open" || this.#state === "reconnecting";
+    if (!streaming || this.#closeRequested) {
+      throw new EarshotClientError("invalid_state", `${method}() in state ${this.#state}.`);
+    }
+  }
+
+  #transition(change: Omit<StateChange, "from">): void {
     const from = this.#state;
-    if (!TRANSITIONS[from].includes(to)) {
-      throw new EarshotClientError("invalid_state", `Illegal state transition ${from} → ${to}.`);
+    if (!TRANSITIONS[from].includes(change.to)) {
+      throw new EarshotClientError("invalid_state", `Illegal state transition ${from} → ${change.to}.`);
     }
-    this.#state = to;
-    this.emit("state", { from, to });
+    this.#state = change.to;
+    this.emit("state", { from, ...change });
   }
 
-  #onOpen(): void {
-    if (this.#state !== "connecting") return;
-    this.#transport?.send(configMessage(this.#config, this.chunking.overlapMs));
+  #open(handshake: Handshake): void {
+    const connection: Connection = new Connection(
+      {
+        factory: this.#options.transport,
+        request: { url: this.url, apiKey: this.#options.apiKey },
+        handshake,
+        connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
+        heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs ?? 5_000,
+      },
+      {
+        established: (e) => connection === this.#connection && this.#onEstablished(connection, e),
+        message: (m) => connection === this.#connection && this.#onMessage(m),
+        error: (e) => connection === this.#connection && this.#onServerError(e),
+        ended: (end) => connection === this.#connection && this.#onEnded(end),
+      },
+    );
+    this.#connection = connection;
   }
 
-  #onMessage(data: string | Uint8Array): void {
-    if (this.#state === "closed") return;
-    if (typeof data !== "string") {
-      this.#protocolError("the server sent a binary frame");
-      return;
-    }
-    const parsed = parseServerMessage(data);
-    if (!parsed.ok) {
-      this.#protocolError(parsed.reason);
-      return;
-    }
-    const message = parsed.message;
-    if (message === undefined) return;
+  #onEstablished(connection: Connection, established: Established): void {
+    this.#backoff?.connected();
+    const resumed = established.kind === "resumed";
+    let fromSample: number;
+    if (established.kind === "started") {
+      this.#session = established.session;
+      this.#resumeToken = established.session.resume_token;
+      fromSample = established.session.config.start_sample ?? this.#sessionStart.startSample;
+    } else fromSample = established.resumed.received_samples;
+    this.#progress.connectedAt(fromSample);
+    this.#sender.attach(connection, fromSample);
+    if (this.#state === "connecting") {
+      this.#transition({ to: "open" });
+      if (this.#session) this.#connect?.resolve(this.#session);
+    } else this.#transition({ to: "open", resumed });
+    if (!resumed && this.#session) this.emit("session", this.#session);
+    if (this.#closeRequested) this.#transition({ to: "closing" });
+  }
+
+  #onMessage(message: StreamMessage): void {
     switch (message.type) {
-      case "session_started":
-        if (this.#state !== "connecting") {
-          this.#protocolError("a second session_started");
-          return;
-        }
-        clearTimeout(this.#connectTimer);
-        this.#session = message;
-        this.#transition("open");
-        this.emit("session", message);
-        this.#connect?.resolve(message);
-        this.#pump();
-        return;
       case "transcript":
+        // Finals a resumed session re-sends, and partials of settled segments, are already delivered.
+        if (!this.#progress.accept(message)) return;
+        if (message.is_final) this.#retain();
         this.transcript.add(message);
         this.emit(message.is_final ? "final" : "partial", message);
         return;
-      case "error": {
-        const error = new EarshotClientError(message.code, message.message, { retryable: message.retryable });
-        if (this.#state === "connecting") {
-          // e.g. unsupported_language: the server would wait for another config; this client will not.
-          this.#abort(error);
-          return;
-        }
-        this.#failure ??= error;
-        this.emit("error", error);
+      case "ack":
+        this.#progress.acked(message.received_samples);
+        this.#retain();
         return;
-      }
       case "warning":
         this.emit("warning", { code: message.code, message: message.message });
         return;
       case "stream_closed":
         this.#audioMs = message.audio_ms;
+        this.#streamClosed = true;
         return;
     }
   }
 
-  #protocolError(reason: string): void {
-    const error = new EarshotClientError("protocol_error", `Unexpected server message: ${reason}.`);
-    if (this.#state === "connecting") this.#abort(error);
-    else this.emit("error", error);
+  #onServerError(error: EarshotClientError): void {
+    // A retryable error (engine restart, server shutting down) is handled by reconnecting: the
+    // `reconnecting` state change carries it.
+    if (!(error.retryable && this.#resumable())) this.#emitError(error);
   }
 
-  #onTransportClose(code: number, reason: string): void {
-    if (this.#state === "closed") return;
+  #emitError(error: EarshotClientError): void {
+    if (error === this.#lastError) return;
+    this.#lastError = error;
+    this.emit("error", error);
+  }
+
+  #onEnded(end: ConnectionEnd): void {
+    this.#connection = undefined;
+    this.#sender.detach();
     if (this.#state === "connecting") {
-      this.#connect?.reject(
-        this.#failure ??
-          new EarshotClientError("connection_failed", `Connection closed (${code}) before the session started.`, {
-            closeCode: code,
-          }),
-      );
-    } else if (code !== 1000 && this.#failure === undefined) {
-      this.#failure = new EarshotClientError(
-        "connection_lost",
-        `Connection closed with ${code}${reason ? ` (${reason})` : ""}.`,
-        { closeCode: code },
-      );
-      this.emit("error", this.#failure);
-    }
-    this.#finish(code, reason);
-  }
-
-  /** Ends the session now, from the client's side: reports `error`, drops the socket. */
-  #abort(error: EarshotClientError): void {
-    if (this.#state === "closed") return;
-    this.#failure ??= error;
-    if (this.#state === "connecting") this.#connect?.reject(error);
-    else this.emit("error", error);
-    this.#transport?.close(1000, "client abort");
-    this.#finish(1006, error.message);
-  }
-
-  #finish(code: number, reason: string): void {
-    if (this.#state === "closed") return;
-    clearTimeout(this.#connectTimer);
-    clearTimeout(this.#closeTimer);
-    clearTimeout(this.#pumpTimer);
-    this.#queue = [];
-    this.#queuedSamples = 0;
-    this.#transition("closed");
-    this.#resolveClosed({ code, reason, audioMs: this.#audioMs });
-  }
-
-  #flushChunker(): void {
-    const rest = this.#chunker.flush();
-    if (rest) this.#enqueueAudio(rest, false);
-  }
-
-  #enqueueAudio(chunk: Int16Array, userMemory: boolean): void {
-    const data = this.mode === "seed" ? `{"type":"audio_chunk","audio":"${pcmToHex(chunk)}"}` : pcmBytes(chunk);
-    if (this.#queue.length === 0 && this.#writable()) {
-      this.#transport?.send(data);
+      const error =
+        end.error ??
+        new EarshotClientError("connection_failed", `Connection closed (${end.code}) before the session started.`, {
+          closeCode: end.code,
+        });
+      this.#connect?.reject(error);
+      this.#finish(end.code, error.message, error);
       return;
     }
-    // The caller may reuse its buffer as soon as send() returns: keep a copy.
-    this.#queue.push({
-      kind: "audio",
-      data: userMemory && typeof data !== "string" ? data.slice() : data,
-      samples: chunk.length,
-    });
-    this.#queuedSamples += chunk.length;
-    this.#backpressured = true;
-    if (this.#queuedSamples > this.#maxQueuedSamples) this.#dropOldestAudio();
-    this.#schedulePump();
-  }
-
-  #enqueueControl(message: { type: "finalize" | "close_stream" | "keepalive" }): void {
-    const data = JSON.stringify(message);
-    if (this.#queue.length === 0 && this.#writable()) this.#transport?.send(data);
-    else {
-      this.#queue.push({ kind: "control", data });
-      this.#schedulePump();
+    if (end.established) this.#backoff?.disconnected();
+    if (this.#streamClosed && this.#closeRequested) {
+      this.#finish(end.code, end.reason || "stream closed");
+      return;
     }
+    const cause =
+      end.error ??
+      new EarshotClientError(
+        "connection_lost",
+        `Connection closed with ${end.code}${end.reason ? ` (${end.reason})` : ""}.`,
+        {
+          closeCode: end.code,
+        },
+      );
+    const normalClose = end.code === 1000 && end.error === undefined;
+    if (this.#resumable() && cause.retryable && !normalClose) this.#retry(cause);
+    else this.#fail(cause, end.code);
   }
 
-  #dropOldestAudio(): void {
-    let dropped = 0;
-    this.#queue = this.#queue.filter((item) => {
-      if (item.kind !== "audio" || this.#queuedSamples <= this.#maxQueuedSamples) return true;
-      this.#queuedSamples -= item.samples;
-      dropped += item.samples;
-      return false;
-    });
-    this.emit("warning", {
-      code: "audio_dropped",
-      message: `Send queue full (${this.#maxQueuedSamples / SAMPLES_PER_MS} ms): dropped the oldest ${dropped / SAMPLES_PER_MS} ms of audio.`,
-    });
-  }
-
-  #writable(): boolean {
-    const transport = this.#transport;
-    return (
-      transport !== undefined &&
-      (this.#state === "open" || this.#state === "closing") &&
-      transport.bufferedAmount <= this.#maxBufferedBytes
-    );
-  }
-
-  #schedulePump(): void {
-    // While connecting, session_started starts the pump.
-    if (this.#pumpTimer !== undefined || (this.#state !== "open" && this.#state !== "closing")) return;
-    this.#pumpTimer = setTimeout(() => {
-      this.#pumpTimer = undefined;
-      this.#pump();
-    }, PUMP_RETRY_MS);
-  }
-
-  #pump(): void {
-    while (this.#queue.length > 0) {
-      if (!this.#writable()) {
-        this.#schedulePump();
-        return;
-      }
-      const item = this.#queue.shift() as Outgoing;
-      if (item.kind === "audio") this.#queuedSamples -= item.samples;
-      this.#transport?.send(item.data);
+  #retry(cause: EarshotClientError): void {
+    const next = this.#backoff?.next();
+    const token = this.#resumeToken;
+    if (next === undefined || token === undefined) {
+      this.#fail(
+        new EarshotClientError(
+          "connection_lost",
+          `Gave up reconnecting after ${this.#backoff?.attempt} attempts: ${cause.message}`,
+        ),
+        1006,
+      );
+      return;
     }
-    if (this.#backpressured) {
-      this.#backpressured = false;
-      this.emit("drain", undefined);
-    }
+    this.#transition({ to: "reconnecting", attempt: next.attempt, delayMs: next.delayMs, error: cause });
+    this.#retryTimer = setTimeout(() => {
+      this.#open({
+        kind: "resume",
+        token,
+        lastSegmentId: this.#progress.lastFinalId,
+        config: () => {
+          this.#sessionStart = this.#progress.newSession(this.#sender.buffer.endSample);
+          return configMessage(this.#config, this.chunking.overlapMs, this.#sessionStart);
+        },
+      });
+    }, next.delayMs);
   }
+
+  #resumable(): boolean {
+    return this.#backoff !== undefined && this.#resumeToken !== undefined;
+  }
+
+  /** Keeps what a resume (unacknowledged audio) or a new session (audio after the last final) may need. */
+  #retain(): void {
+    this.#sender.release(this.#resumable() ? this.#progress.neededFromSample : Number.POSITIVE_INFINITY);
+  }
+
+  #fail(error: EarshotClientError, code: number): void {
+    this.#emitError(error);
+    this.#finish(code, error.message, error);
+  }
+
+  /** Ends the stream from the client's side now (connect aborted, close timed out). */
+  #giveUp(error: EarshotClientError): void {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    connection?.drop(error);
+    if (this.#state === "connecting") this.#connect?.reject(error);
+    else this.#emitError(error);
+    this.#finish(1006, error.message, error);
+  }
+
+  #finish(code: number, reason: string, error?: EarshotClientError): void {
+    if (this.#state === "closed") return;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#closeTimer);
+    this.#sender.detach();
+    this.#transition({ to: "closed", reason, ...(error ? { error } : {}) });
+    // Without stream_closed, the audio after the last final never got its finals.
+    if (!this.#streamClosed) this.#sender.report(this.#progress.finalEndSample, this.#sender.buffer.endSample);
+    const lostMs = this.#sender.lostSamples / SAMPLES_PER_MS;
+    this.#closed.resolve({ code, reason, audioMs: this.#audioMs, lostMs });
+  }
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve: (value: T) => void = () => {};
+  let reject: (error: EarshotClientError) => void = () => {};
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }

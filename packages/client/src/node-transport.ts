@@ -59,6 +59,7 @@ export const nodeTransport: TransportFactory = ({ url, apiKey }, handlers) => {
       if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
       else socket.close(code, reason);
     },
+    terminate: () => socket.terminate(),
   };
 };
 

@@ -26,8 +26,17 @@ export const CHUNKING_PRESETS = {
 
 export type ChunkingPreset = keyof typeof CHUNKING_PRESETS;
 
-/** What a caller may set in `config`; the client owns encoding, sample rate and overlap. */
-export type ClientStreamConfig = Omit<StreamConfig, "encoding" | "sample_rate" | "chunk_overlap_ms">;
+/** What a caller may set in `config`; the client owns encoding, sample rate, overlap and stream position. */
+export type ClientStreamConfig = Omit<
+  StreamConfig,
+  "encoding" | "sample_rate" | "chunk_overlap_ms" | "start_sample" | "first_segment_id"
+>;
+
+/** Where a session starts in the stream: 0/0 for the first, the end of the last final after a lost session. */
+export interface SessionStart {
+  readonly startSample: number;
+  readonly firstSegmentId: number;
+}
 
 /** Default: `low-latency` in binary mode; in seed mode `seed-zh` for Chinese, else `seed-en`. */
 export function resolveChunking(
@@ -63,7 +72,11 @@ export function streamUrl(url: string): string {
   return parsed.toString();
 }
 
-export function configMessage(config: ClientStreamConfig, overlapMs: number): string {
+export function configMessage(
+  config: ClientStreamConfig,
+  overlapMs: number,
+  start: SessionStart = { startSample: 0, firstSegmentId: 0 },
+): string {
   const full: StreamConfig = {
     language: "en",
     task: "transcribe",
@@ -73,6 +86,9 @@ export function configMessage(config: ClientStreamConfig, overlapMs: number): st
     encoding: "pcm_s16le",
     sample_rate: 16_000,
     chunk_overlap_ms: overlapMs,
+    // Only when not the defaults, so a server without resume support accepts the first session.
+    ...(start.startSample > 0 ? { start_sample: start.startSample } : {}),
+    ...(start.firstSegmentId > 0 ? { first_segment_id: start.firstSegmentId } : {}),
   };
   return JSON.stringify({ type: "config", config: full });
 }

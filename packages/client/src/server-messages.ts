@@ -11,6 +11,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 const FIELDS: Record<ServerMessage["type"], Record<string, "string" | "number" | "boolean" | "object">> = {
   session_started: { protocol_version: "number", session_id: "string", config: "object" },
+  session_resumed: { session_id: "string", received_samples: "number" },
+  ack: { received_samples: "number" },
   transcript: {
     is_final: "boolean",
     text: "string",

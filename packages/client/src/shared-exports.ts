@@ -4,15 +4,17 @@ export {
   type TranscriptSegment,
   type TranscriptWord,
 } from "./aggregator.js";
+export type { AudioLoss } from "./audio-sender.js";
 export { Chunker, type ChunkerOptions } from "./chunker.js";
 export type {
+  AudioLostEvent,
   ClientEvents,
   ClientState,
   ClientWarning,
   CloseResult,
   EarshotClientCoreOptions,
   StateChange,
-} from "./client.js";
+} from "./client-types.js";
 export { type Listener, TypedEmitter } from "./emitter.js";
 export { type ClientErrorCode, type ClientOnlyErrorCode, EarshotClientError } from "./errors.js";
 export {
@@ -25,6 +27,8 @@ export {
   streamUrl,
 } from "./options.js";
 export type { PcmInput } from "./pcm-input.js";
+export { Backoff, type BackoffOptions, type ReconnectOptions } from "./reconnect.js";
+export { type EvictedRange, ReplayBuffer } from "./replay-buffer.js";
 export {
   browserTransport,
   TOKEN_SUBPROTOCOL,

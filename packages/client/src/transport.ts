@@ -19,6 +19,11 @@ export interface Transport {
   readonly bufferedAmount: number;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
+  /**
+   * Drops the connection at once, without a closing handshake (a half-open peer would never
+   * answer one). Optional: without it the client calls `close()` and stops listening.
+   */
+  terminate?(): void;
 }
 
 export interface TransportRequest {
@@ -92,6 +97,8 @@ export function browserTransport(WebSocketImpl?: WebSocketConstructorLike): Tran
       },
       send: (data) => socket.send(data),
       close: (code, reason) => socket.close(code, reason),
+      // Browsers have no way to skip the closing handshake.
+      terminate: () => socket.close(),
     };
   };
 }

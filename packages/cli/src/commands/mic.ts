@@ -3,7 +3,7 @@ import { alsaCaptureDevices, findBackend, startCapture } from "../capture.js";
 import { CliError } from "../cli-error.js";
 import { DEFAULT_URL, finishSession, openSession, parseFormat } from "../stream-session.js";
 
-const HELP = `usage: earshot mic [--device ID] [--url ws://127.0.0.1:8787] [--api-key KEY] [--format text|json|srt|vtt] [--language en]
+const HELP = `usage: earshot mic [--device ID] [--url ws://127.0.0.1:8787] [--api-key KEY] [--format text|json|srt|vtt] [--language en] [--no-reconnect]
 
   Streams the default microphone (or --device, an ALSA name such as hw:1,0) until Ctrl-C, using
   arecord, sox or ffmpeg, whichever is installed. Partials and finals show live on stderr; the
@@ -18,6 +18,7 @@ export async function mic(argv: string[]): Promise<number> {
       "api-key": { type: "string" },
       format: { type: "string", default: "text" },
       language: { type: "string", default: "en" },
+      "no-reconnect": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -30,7 +31,13 @@ export async function mic(argv: string[]): Promise<number> {
   if (backend.name === "alsa" && values.device === undefined && alsaCaptureDevices().length === 0) {
     throw new CliError("no microphone found: ALSA lists no capture device (arecord -l)", 1);
   }
-  const client = await openSession({ url: values.url, apiKey: values["api-key"], language: values.language, format });
+  const client = await openSession({
+    url: values.url,
+    apiKey: values["api-key"],
+    language: values.language,
+    format,
+    reconnect: !values["no-reconnect"],
+  });
   const recorder = startCapture(backend, values.device);
   let stderr = "";
   recorder.stderr?.on("data", (chunk: Buffer) => {

@@ -5,14 +5,16 @@ import type { EarshotClient } from "@earshot/client";
 import { CliError } from "../cli-error.js";
 import { DEFAULT_URL, finishSession, openSession, parseFormat } from "../stream-session.js";
 
-const HELP = `usage: earshot transcribe <file.wav> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--language en]
+const HELP = `usage: earshot transcribe <file.wav> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--language en] [--no-reconnect]
 
   Streams a WAV file (any rate, channels, PCM/float/μ-law/A-law; converted to 16 kHz mono) to a
   server. On a terminal, partials and finals show live on stderr; the transcript goes to stdout.
   --realtime    send at the pace of a live speaker (same as --speed 1)
   --speed N     send N times faster than real time (default: as fast as the server takes it)
   --format      text (default), json (with word timings), srt or vtt
-  --api-key     or EARSHOT_API_KEY`;
+  --api-key     or EARSHOT_API_KEY
+  --no-reconnect  end at the first dropped connection (default: reconnect, resume the session and
+                  replay buffered audio, so the transcript is the same as without the drop)`;
 
 const FRAME_MS = 100;
 const FRAME_SAMPLES = 16 * FRAME_MS;
@@ -28,6 +30,7 @@ export async function transcribe(argv: string[]): Promise<number> {
       speed: { type: "string" },
       format: { type: "string", default: "text" },
       language: { type: "string", default: "en" },
+      "no-reconnect": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -43,7 +46,13 @@ export async function transcribe(argv: string[]): Promise<number> {
   const format = parseFormat(values.format);
   const pcm = loadAudio(file);
 
-  const client = await openSession({ url: values.url, apiKey: values["api-key"], language: values.language, format });
+  const client = await openSession({
+    url: values.url,
+    apiKey: values["api-key"],
+    language: values.language,
+    format,
+    reconnect: !values["no-reconnect"],
+  });
   const started = performance.now();
   for (let at = 0; at < pcm.length; at += FRAME_SAMPLES) {
     if (speed !== undefined) {
@@ -52,7 +61,7 @@ export async function transcribe(argv: string[]): Promise<number> {
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    if (client.state !== "open") break;
+    if (client.state === "closed") break;
     if (!client.send(pcm.subarray(at, at + FRAME_SAMPLES))) await drained(client);
   }
   return finishSession(client, format);

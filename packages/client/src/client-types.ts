@@ -1,0 +1,103 @@
+/** The client's public types: states, events, options, close result. */
+import type { SessionStartedMessage, TranscriptMessage, WarningCode } from "@earshot/protocol";
+import type { AudioLoss } from "./audio-sender.js";
+import type { EarshotClientError } from "./errors.js";
+import type { AudioMode, Chunking, ChunkingPreset, ClientStreamConfig } from "./options.js";
+import type { BackoffOptions } from "./reconnect.js";
+import type { TransportFactory } from "./transport.js";
+
+/**
+ * idle → connecting → open → closing → closed; a dropped connection goes open/closing →
+ * reconnecting (→ reconnecting for each further attempt) → open. Any state can end in closed.
+ */
+export type ClientState = "idle" | "connecting" | "open" | "reconnecting" | "closing" | "closed";
+
+/** The transitions each state allows (anything else is a bug: `invalid_state`). */
+export const TRANSITIONS: { readonly [S in ClientState]: readonly ClientState[] } = {
+  idle: ["connecting", "closed"],
+  connecting: ["open", "closed"],
+  open: ["reconnecting", "closing", "closed"],
+  reconnecting: ["reconnecting", "open", "closed"],
+  closing: ["reconnecting", "closed"],
+  closed: [],
+};
+
+export interface StateChange {
+  readonly from: ClientState;
+  readonly to: ClientState;
+  /** `reconnecting`: this attempt's number, 1 for the first after a drop. */
+  readonly attempt?: number;
+  /** `reconnecting`: the wait before this attempt. */
+  readonly delayMs?: number;
+  /** `reconnecting`: why the previous connection (or attempt) ended; `closed`: why the client ended, if it failed. */
+  readonly error?: EarshotClientError;
+  /** `open` after `reconnecting`: true if the server resumed the session, false if a new one started. */
+  readonly resumed?: boolean;
+  /** `closed`: a short description of how the stream ended. */
+  readonly reason?: string;
+}
+
+export interface ClientWarning {
+  readonly code: WarningCode;
+  readonly message: string;
+}
+
+export interface AudioLostEvent extends AudioLoss {
+  /**
+   * `overflow`: the replay buffer evicted audio no server had (sent as silence, so later times stay
+   * stream-absolute). `ended`: the client ended without the finals for this audio.
+   */
+  readonly reason: "overflow" | "ended";
+}
+
+export interface CloseResult {
+  /** WebSocket close code (1000 after a clean `close_stream`; 1006 when the client gave up). */
+  readonly code: number;
+  readonly reason: string;
+  /** Audio the server consumed, from `stream_closed` (undefined if it never came). */
+  readonly audioMs: number | undefined;
+  /** Audio that never got its finals over the whole stream: the sum of the `audio_lost` events. */
+  readonly lostMs: number;
+}
+
+export type ClientEvents = {
+  partial: TranscriptMessage;
+  /** Exactly once per segment_id, in increasing order, across reconnects. */
+  final: TranscriptMessage;
+  error: EarshotClientError;
+  warning: ClientWarning;
+  state: StateChange;
+  /** A server session started: the first, or a new one after the server lost the old one. */
+  session: SessionStartedMessage;
+  /** All audio sent so far is on the socket again, after `send()` returned false. */
+  drain: undefined;
+  audio_lost: AudioLostEvent;
+};
+
+export interface EarshotClientCoreOptions {
+  /** Server base URL (`http://host:port`, `wss://host`) or the full stream endpoint URL. */
+  readonly url: string;
+  readonly apiKey?: string;
+  /** Stream settings; `language` defaults to "en". */
+  readonly config?: ClientStreamConfig;
+  /** Default "binary". */
+  readonly mode?: AudioMode;
+  /** Default `low-latency` (binary) or `seed-en` / `seed-zh` (seed, by language). */
+  readonly chunking?: ChunkingPreset | Chunking;
+  readonly transport: TransportFactory;
+  /** Reconnect after a dropped connection (default on), or `false`. See docs/reliability.md. */
+  readonly reconnect?: boolean | BackoffOptions;
+  /**
+   * Audio kept for replay: what the server has not acknowledged, what follows the last final, and
+   * what waits for the socket. Beyond it the oldest goes (`audio_lost`). Default 60 000.
+   */
+  readonly maxBufferedAudioMs?: number;
+  /** Socket `bufferedAmount` above which audio waits in the buffer. Default 64 KiB (2 s of audio). */
+  readonly maxBufferedBytes?: number;
+  /** Per connection attempt: socket, handshake and `session_started`/`session_resumed`. Default 10 000. */
+  readonly connectTimeoutMs?: number;
+  /** A connection silent this long is dropped as dead (the server acks every second). Default 5 000. */
+  readonly heartbeatTimeoutMs?: number;
+  /** How long `close()` waits for the last finals (through reconnects) before giving up. Default 10 000. */
+  readonly closeTimeoutMs?: number;
+}
