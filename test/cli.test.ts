@@ -91,7 +91,7 @@ describe("earshot CLI", () => {
   });
 
   it("transcribes 16 kHz mono and 44.1 kHz stereo files to the same transcript", async () => {
-    const expected = "alpha bravo charlie delta echo foxtrot golf hotel india";
+    const expected = "alpha bravo charlie delta echo foxtrot india juliett kilo";
     for (const [rate, channels] of [
       [16_000, 1],
       [44_100, 2],
@@ -110,7 +110,7 @@ describe("earshot CLI", () => {
     const base = ["transcribe", file, "--url", server.url, "--api-key", server.key];
     const json = JSON.parse((await run([...base, "--format", "json"])).stdout);
     assert.equal(json.segments.length, 2);
-    assert.deepEqual(json.segments[1].words[0], { word: "golf", start_ms: 1680, end_ms: 1880, confidence: 1 });
+    assert.deepEqual(json.segments[1].words[0], { word: "india", start_ms: 1680, end_ms: 1880, confidence: 1 });
     const srt = (await run([...base, "--format", "srt", "--speed", "20"])).stdout;
     assert.match(
       srt,

@@ -82,6 +82,33 @@ describe("error codes", () => {
     covered.add("not_found");
   });
 
+  it("too_many_streams: a key over its stream limit is refused at the upgrade with 429", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY, "other"], maxStreamsPerKey: 1 });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    try {
+      const first = await WireClient.open(localUrl, KEY);
+      await assert.rejects(WireClient.open(localUrl, KEY), /Unexpected server response: 429/);
+      const other = await WireClient.open(localUrl, "other"); // other keys are unaffected
+      other.ws.close();
+      first.ws.close();
+      await first.closed;
+      const again = await WireClient.open(localUrl, KEY); // the slot is free again
+      again.ws.close();
+      covered.add("too_many_streams");
+    } finally {
+      await local.close();
+    }
+  });
+
+  it("session_not_found: resuming an unknown session leaves the connection open for a config", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "resume", resume_token: "rt_not-a-session-token-at-all", last_segment_id: -1 });
+    await expectError("session_not_found", client);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test", start_sample: 16_000 } });
+    const started = await client.waitFor((m) => m.type === "session_started");
+    assert.equal((started.config as { start_sample: number }).start_sample, 16_000);
+  });
+
   it("bad_json", async () => {
     const client = await WireClient.open(url, KEY);
     client.sendJson("{not json");
@@ -195,7 +222,7 @@ describe("error codes", () => {
     assert.equal((await healthy.closed).code, CloseCode.normal);
     assert.deepEqual(
       healthy.finals().map((m) => m.text),
-      ["alpha bravo charlie delta echo", "foxtrot golf hotel"],
+      ["alpha bravo charlie delta echo", "hotel india juliett"],
     );
     assert.deepEqual(
       healthy.finals().map((m) => [m.segment_id, m.start_ms, m.end_ms]),

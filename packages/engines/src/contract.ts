@@ -19,6 +19,11 @@ export interface StreamOptions {
   readonly language: string;
   readonly model: string;
   readonly wordTimestamps: boolean;
+  /**
+   * Stream position, in samples, of the first pushed sample (default 0): a stream that continues
+   * an earlier one (a new session after a server restart) reports times from the original start.
+   */
+  readonly startSample?: number;
 }
 
 export interface EngineWord {
@@ -49,6 +54,11 @@ export type EngineEvent =
   | { readonly type: "error"; readonly error: Error };
 
 export interface EngineStream extends AsyncIterable<EngineEvent> {
+  /**
+   * Audio pushed but not decoded yet, in ms: how far the decoder is behind. A server stops reading
+   * a client's socket while this is high, so memory stays bounded when an engine falls behind.
+   */
+  readonly backlogMs: number;
   /** Queue 16 kHz mono PCM16 samples. Never blocks; decoding happens off the caller's thread. */
   push(pcm: Int16Array): void;
   /** End the current utterance now: its final (if any speech) is emitted without waiting for a pause. */

@@ -37,6 +37,15 @@ export const ERRORS = {
     retryable: false,
     httpStatus: 404,
   },
+  too_many_streams: {
+    summary: "This API key already has as many open streams as the server allows.",
+    retryable: true,
+    httpStatus: 429,
+  },
+  session_not_found: {
+    summary: "No session to resume: the token is unknown, or its grace period ended (e.g. the server restarted).",
+    retryable: false,
+  },
   bad_json: {
     summary: "A text frame was not valid JSON.",
     retryable: false,

@@ -24,6 +24,14 @@ export const StreamConfigSchema = z.object({
   chunk_overlap_ms: z.number().int().min(0).max(10_000).optional(),
   /** earshot extension: whether to send partial (is_final=false) transcripts. */
   interim_results: z.boolean().optional(),
+  /**
+   * earshot extension (resume): the stream position, in samples, of the first sample sent on this
+   * connection. A client whose server session is gone starts a new one here (the end of its last
+   * final) so times stay stream-absolute. Default 0.
+   */
+  start_sample: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /** earshot extension (resume): the segment_id of this session's first segment. Default 0. */
+  first_segment_id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export type StreamConfig = z.infer<typeof StreamConfigSchema>;
 
@@ -32,6 +40,13 @@ export const AudioChunkMessageSchema = z.object({ type: z.literal("audio_chunk")
 export const FinalizeMessageSchema = z.object({ type: z.literal("finalize") });
 export const CloseStreamMessageSchema = z.object({ type: z.literal("close_stream") });
 export const KeepaliveMessageSchema = z.object({ type: z.literal("keepalive") });
+/** Instead of `config`, as the first message: continue a session after a dropped connection. */
+export const ResumeMessageSchema = z.object({
+  type: z.literal("resume"),
+  resume_token: z.string().min(16).max(128),
+  /** The highest final segment_id the client has received; -1 for none. */
+  last_segment_id: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER),
+});
 
 export const ClientMessageSchema = z.discriminatedUnion("type", [
   ConfigMessageSchema,
@@ -39,6 +54,7 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
   FinalizeMessageSchema,
   CloseStreamMessageSchema,
   KeepaliveMessageSchema,
+  ResumeMessageSchema,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ClientMessageType = ClientMessage["type"];
@@ -49,6 +65,7 @@ const CLIENT_SCHEMAS: Record<ClientMessageType, z.ZodObject> = {
   finalize: FinalizeMessageSchema,
   close_stream: CloseStreamMessageSchema,
   keepalive: KeepaliveMessageSchema,
+  resume: ResumeMessageSchema,
 };
 
 export function isClientMessageType(type: unknown): type is ClientMessageType {
@@ -93,7 +110,29 @@ export interface SessionStartedMessage {
   session_id: string;
   config: Required<Pick<StreamConfig, "model" | "language" | "encoding" | "sample_rate">> & {
     chunk_overlap_ms: number | "auto";
+    start_sample: number;
+    first_segment_id: number;
   };
+  /** Secret that lets a new connection take over this session (`resume`) after a drop. */
+  resume_token: string;
+  /** How long the session waits for a resume after its connection drops. */
+  resume_grace_ms: number;
+}
+
+/** Answer to `resume`: send audio from `received_samples` on. Missed finals follow. */
+export interface SessionResumedMessage {
+  type: "session_resumed";
+  session_id: string;
+  received_samples: number;
+}
+
+/**
+ * The server has every sample before `received_samples` (a stream position). Sent as audio arrives
+ * (at least every 250 ms of audio) and every second when idle, so it doubles as a heartbeat.
+ */
+export interface AckMessage {
+  type: "ack";
+  received_samples: number;
 }
 
 export interface ErrorMessage {
@@ -118,6 +157,8 @@ export interface StreamClosedMessage {
 export type ServerMessage =
   | TranscriptMessage
   | SessionStartedMessage
+  | SessionResumedMessage
+  | AckMessage
   | ErrorMessage
   | WarningMessage
   | StreamClosedMessage;

@@ -11,6 +11,7 @@ import { CloseCode, ERRORS, type ErrorCode } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { KeyRing, keyFromRequest, TOKEN_SUBPROTOCOL } from "./auth.js";
+import { Connection } from "./connection.js";
 import { silentLogger } from "./logger.js";
 import { type SessionLimits, StreamSession } from "./session.js";
 
@@ -20,6 +21,14 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly engine: Engine;
   readonly apiKeys: readonly string[];
   readonly logger?: Logger;
+  /** Open connections one key may have (default 64); more are refused with 429 `too_many_streams`. */
+  readonly maxStreamsPerKey?: number;
+  /** Server pings every connection this often (default 2000 ms)... */
+  readonly pingIntervalMs?: number;
+  /** ...and drops one that has not answered for this long (default 5000 ms). */
+  readonly livenessTimeoutMs?: number;
+  /** On close(), how long open streams may take to send their last finals (default 2000 ms). */
+  readonly shutdownFlushMs?: number;
 }
 
 export interface ListenOptions {
@@ -41,7 +50,10 @@ export const DEFAULT_LIMITS: SessionLimits = {
   maxFrameBytes: 1024 * 1024,
   maxSessionMs: 4 * 60 * 60 * 1000,
   maxPendingMs: 30_000,
+  resumeGraceMs: 30_000,
+  maxEngineBacklogMs: 10_000,
 };
+const DEFAULT_MAX_STREAMS_PER_KEY = 64;
 
 export function createServer(options: ServerOptions): EarshotServer {
   const log = options.logger ?? silentLogger();
@@ -51,8 +63,27 @@ export function createServer(options: ServerOptions): EarshotServer {
     maxFrameBytes: options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
     maxSessionMs: options.maxSessionMs ?? DEFAULT_LIMITS.maxSessionMs,
     maxPendingMs: options.maxPendingMs ?? DEFAULT_LIMITS.maxPendingMs,
+    resumeGraceMs: options.resumeGraceMs ?? DEFAULT_LIMITS.resumeGraceMs,
+    maxEngineBacklogMs: options.maxEngineBacklogMs ?? DEFAULT_LIMITS.maxEngineBacklogMs,
   };
-  const sessions = new Set<StreamSession>();
+  const maxStreamsPerKey = options.maxStreamsPerKey ?? DEFAULT_MAX_STREAMS_PER_KEY;
+  /** Live sessions by resume token (connected or waiting for a resume). */
+  const sessions = new Map<string, StreamSession>();
+  /** Open connections per API key. */
+  const connectionsPerKey = new Map<string, number>();
+  const sessionHooks = { onClosed: (session: StreamSession) => sessions.delete(session.resumeToken) };
+  const connectionContext = {
+    log,
+    maxFrameBytes: limits.maxFrameBytes,
+    pingIntervalMs: options.pingIntervalMs ?? 2000,
+    livenessTimeoutMs: options.livenessTimeoutMs ?? 5000,
+    createSession(connection: Connection): StreamSession {
+      const session = new StreamSession(connection, engine, limits, log, sessionHooks);
+      sessions.set(session.resumeToken, session);
+      return session;
+    },
+    findSession: (token: string) => sessions.get(token),
+  };
   let loadError: Error | undefined;
   let startLoad: () => void = () => {};
   const ready = new Promise<void>((resolve, reject) => {
@@ -101,16 +132,31 @@ export function createServer(options: ServerOptions): EarshotServer {
       rejectUpgrade(socket, 404, "not_found", `No WebSocket endpoint at ${path}.`);
       return;
     }
-    if (!keys.accepts(keyFromRequest(request))) {
+    const key = keyFromRequest(request);
+    if (key === undefined || !keys.accepts(key)) {
       log.info({ remote: request.socket.remoteAddress }, "unauthorized upgrade");
       rejectUpgrade(socket, 401, "unauthorized", ERRORS.unauthorized.summary);
       return;
     }
+    const open = connectionsPerKey.get(key) ?? 0;
+    if (open >= maxStreamsPerKey) {
+      rejectUpgrade(
+        socket,
+        429,
+        "too_many_streams",
+        `This key has ${open} open streams; the limit is ${maxStreamsPerKey}.`,
+      );
+      return;
+    }
+    connectionsPerKey.set(key, open + 1);
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const session = new StreamSession(ws, engine, limits, log);
-      sessions.add(session);
-      ws.on("close", () => sessions.delete(session));
-      log.info({ session: session.id, remote: request.socket.remoteAddress }, "stream connected");
+      ws.on("close", () => {
+        const left = (connectionsPerKey.get(key) ?? 1) - 1;
+        if (left > 0) connectionsPerKey.set(key, left);
+        else connectionsPerKey.delete(key);
+      });
+      new Connection(ws, connectionContext);
+      log.info({ remote: request.socket.remoteAddress }, "stream connected");
     });
   });
 
@@ -130,10 +176,13 @@ export function createServer(options: ServerOptions): EarshotServer {
     },
     close() {
       closing ??= (async () => {
-        for (const session of sessions) session.shutdown();
-        for (const client of wss.clients) client.terminate();
         const closed = http.listening ? once(http, "close") : Promise.resolve();
-        http.close();
+        http.close(); // stop accepting
+        const flushMs = options.shutdownFlushMs ?? 2000;
+        await Promise.all([...sessions.values()].map((session) => session.shutdown(flushMs)));
+        // Let the close frames go out before the sockets are cut.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        for (const client of wss.clients) client.terminate();
         http.closeAllConnections();
         await closed;
         await engine.close();
@@ -155,12 +204,15 @@ function httpError(response: ServerResponse, status: number, code: ErrorCode, me
   json(response, status, { code, message, retryable: ERRORS[code].retryable });
 }
 
+const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests" };
+
 function rejectUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string): void {
   const body = JSON.stringify({ code, message, retryable: ERRORS[code].retryable });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Not Found"}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       (status === 401 ? 'WWW-Authenticate: Bearer realm="earshot"\r\n' : "") +
+      (status === 429 ? "Retry-After: 5\r\n" : "") +
       `Connection: close\r\n\r\n${body}`,
   );
 }

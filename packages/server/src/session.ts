@@ -1,27 +1,23 @@
 /**
- * One WebSocket connection = one stream: awaiting_config → opening → streaming → closing → closed.
- * Validates every inbound message, feeds audio to an engine stream and relays its events as
- * `transcript` messages with stream-absolute times.
+ * One stream: opening → streaming → closing → closed, fed by a connection and able to outlive it.
+ * When its connection drops without `close_stream`, the session keeps its engine stream for a grace
+ * period and keeps the finals it produces; a new connection that presents the resume token takes
+ * it over, is told where the audio stands, and gets the finals it missed, once.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { Engine, EngineEvent, EngineStream, TranscriptEvent } from "@earshot/engines";
 import {
-  ClientMessageSchema,
   CloseCode,
   ERRORS,
   type ErrorCode,
-  isClientMessageType,
   PROTOCOL_VERSION,
-  type ServerMessage,
+  SAMPLE_RATE,
   type StreamConfig,
   samplesToMs,
-  unknownFields,
-  WARNINGS,
-  type WarningCode,
+  type TranscriptMessage,
 } from "@earshot/protocol";
 import type { Logger } from "pino";
-import type { RawData, WebSocket } from "ws";
-import { pcmFromBytes, pcmFromHex } from "./audio-input.js";
+import type { Connection } from "./connection.js";
 import { OverlapRemover } from "./overlap.js";
 import { type ResolvedConfig, resolveConfig } from "./stream-config.js";
 
@@ -32,134 +28,108 @@ export interface SessionLimits {
   readonly maxSessionMs: number;
   /** Audio held while the engine stream opens; more than this ends the stream (engine too slow). */
   readonly maxPendingMs: number;
+  /** How long a session whose connection dropped waits for a `resume`. */
+  readonly resumeGraceMs: number;
+  /** Stop reading the client's socket while the engine is this far behind; resume below half. */
+  readonly maxEngineBacklogMs: number;
 }
 
-type State = "awaiting_config" | "opening" | "streaming" | "closing" | "closed";
+type State = "idle" | "opening" | "streaming" | "closing" | "closed";
+
+/** Acks go out at least this often while audio flows (250 ms of audio)... */
+const ACK_EVERY_SAMPLES = SAMPLE_RATE / 4;
+/** ...and at least this often in any case, as a heartbeat. */
+const ACK_INTERVAL_MS = 1000;
+/** Finals kept for redelivery on resume. */
+const MAX_FINALS_KEPT = 1000;
+const BACKLOG_POLL_MS = 20;
+
+export interface SessionHooks {
+  /** The session is over: forget its resume token. */
+  onClosed(session: StreamSession): void;
+}
 
 export class StreamSession {
   readonly id = randomUUID();
-  readonly #ws: WebSocket;
+  readonly resumeToken = `rt_${randomBytes(24).toString("base64url")}`;
   readonly #engine: Engine;
   readonly #limits: SessionLimits;
   readonly #log: Logger;
+  readonly #hooks: SessionHooks;
   readonly #wallClockTimer: NodeJS.Timeout;
-  #state: State = "awaiting_config";
+  readonly #ackTimer: NodeJS.Timeout;
+  #connection: Connection | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #backlogTimer: NodeJS.Timeout | undefined;
+  #state: State = "idle";
   #config: ResolvedConfig | undefined;
   #stream: EngineStream | undefined;
   #overlap: OverlapRemover | undefined;
   /** Audio received while the engine stream was opening. */
   #pending: Int16Array[] = [];
   #pendingSamples = 0;
-  #closeRequested = false;
-  #samplesIn = 0;
+  #finishRequested = false;
+  #startSample = 0;
+  /** Stream position after the last sample received. */
+  #position = 0;
+  #ackedPosition = 0;
+  #lastAckAt = 0;
   #segmentId = 0;
   #segmentHasOutput = false;
   #lastPartial = "";
+  #finals: TranscriptMessage[] = [];
   #pumpDone: Promise<void> = Promise.resolve();
 
-  constructor(ws: WebSocket, engine: Engine, limits: SessionLimits, log: Logger) {
-    this.#ws = ws;
+  constructor(connection: Connection, engine: Engine, limits: SessionLimits, log: Logger, hooks: SessionHooks) {
+    this.#connection = connection;
     this.#engine = engine;
     this.#limits = limits;
+    this.#hooks = hooks;
     this.#log = log.child({ session: this.id });
     this.#wallClockTimer = setTimeout(() => this.#fail("session_too_long"), limits.maxSessionMs);
     this.#wallClockTimer.unref();
-    ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
-    ws.on("close", () => this.#dispose());
-    ws.on("error", (error) => this.#log.debug({ err: error }, "socket error"));
+    this.#ackTimer = setInterval(() => {
+      if (Date.now() - this.#lastAckAt >= ACK_INTERVAL_MS) this.#ack();
+    }, ACK_INTERVAL_MS / 4);
+    this.#ackTimer.unref();
   }
 
-  get state(): State {
-    return this.#state;
+  /** True once a config was accepted (audio may flow). */
+  get configured(): boolean {
+    return this.#state === "opening" || this.#state === "streaming";
   }
 
-  /** Server shutdown: tell the client to come back, then close. */
-  shutdown(): void {
-    if (this.#state !== "closed") this.#fail("server_shutting_down");
+  get closed(): boolean {
+    return this.#state === "closed";
   }
 
-  #onMessage(data: RawData, isBinary: boolean): void {
-    if (this.#state === "closing" || this.#state === "closed") return;
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (bytes.byteLength > this.#limits.maxFrameBytes) {
-      this.#fail(
-        "frame_too_large",
-        `Message of ${bytes.byteLength} bytes; the limit is ${this.#limits.maxFrameBytes}.`,
-      );
-      return;
-    }
-    if (isBinary) {
-      this.#onAudio(pcmFromBytes(bytes), false);
-      return;
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(bytes.toString("utf8"));
-    } catch {
-      this.#error("bad_json", "Text frames must be JSON objects; send audio as binary frames or audio_chunk.");
-      return;
-    }
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      this.#error("invalid_message", "A message must be a JSON object with a string `type`.");
-      return;
-    }
-    const record = raw as Record<string, unknown>;
-    if (!isClientMessageType(record.type)) {
-      this.#error("unknown_message_type", `Unknown message type ${JSON.stringify(record.type)}.`);
-      return;
-    }
-    const parsed = ClientMessageSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.join(".") || "message";
-      this.#error("invalid_message", `${record.type}: ${where}: ${issue?.message ?? "invalid"}.`);
-      return;
-    }
-    const unknown = unknownFields(record);
-    if (unknown.length > 0) this.#warn("unknown_field", `Ignored unknown field(s): ${unknown.join(", ")}.`);
-    const message = parsed.data;
-    switch (message.type) {
-      case "config":
-        void this.#onConfig(message.config);
-        return;
-      case "audio_chunk":
-        this.#onAudio(pcmFromHex(message.audio), true);
-        return;
-      case "finalize":
-        if (this.#state === "awaiting_config")
-          this.#error("invalid_message", "finalize before config: send a config message first.");
-        else this.#stream?.flush();
-        return;
-      case "close_stream":
-        this.#closeRequested = true;
-        if (this.#state === "awaiting_config") this.#close(CloseCode.normal, "stream closed");
-        else if (this.#state === "streaming") void this.#finish();
-        return;
-      case "keepalive":
-        return;
-    }
-  }
-
-  async #onConfig(config: StreamConfig): Promise<void> {
-    if (this.#state !== "awaiting_config") {
-      this.#error("config_already_set", "The stream is already configured; open a new connection to change it.");
-      return;
-    }
+  /** Validates the config (errors go to the connection) and starts opening the engine stream. */
+  configure(config: StreamConfig): boolean {
     if (!this.#engine.ready) {
       this.#fail("engine_unavailable", `The ${this.#engine.name} engine is not loaded.`);
-      return;
+      return false;
     }
     const resolved = resolveConfig(config, this.#engine);
     if (!resolved.ok) {
-      this.#error(resolved.code, resolved.message);
-      return;
+      this.#connection?.error(resolved.code, resolved.message);
+      this.#dispose();
+      return false;
     }
     this.#config = resolved.config;
     this.#overlap = new OverlapRemover(resolved.config.overlapMs);
+    this.#startSample = resolved.config.startSample;
+    this.#position = this.#startSample;
+    this.#ackedPosition = this.#startSample;
+    this.#segmentId = resolved.config.firstSegmentId;
     this.#state = "opening";
+    void this.#open(resolved.config);
+    return true;
+  }
+
+  async #open(config: ResolvedConfig): Promise<void> {
     let stream: EngineStream;
     try {
-      stream = await this.#engine.openStream(resolved.config.engine);
+      stream = await this.#engine.openStream({ ...config.engine, startSample: config.startSample });
     } catch (error) {
       this.#log.warn({ err: error }, "engine stream failed to open");
       this.#fail("engine_unavailable", error instanceof Error ? error.message : undefined);
@@ -171,46 +141,75 @@ export class StreamSession {
     }
     this.#stream = stream;
     this.#state = "streaming";
-    this.#send({
+    this.#connection?.send({
       type: "session_started",
       protocol_version: PROTOCOL_VERSION,
       session_id: this.id,
       config: {
-        model: resolved.config.engine.model,
-        language: resolved.config.engine.language,
-        encoding: resolved.config.encoding,
-        sample_rate: resolved.config.sampleRate,
-        chunk_overlap_ms: resolved.config.overlapMs ?? "auto",
+        model: config.engine.model,
+        language: config.engine.language,
+        encoding: config.encoding,
+        sample_rate: config.sampleRate,
+        chunk_overlap_ms: config.overlapMs ?? "auto",
+        start_sample: config.startSample,
+        first_segment_id: config.firstSegmentId,
       },
+      resume_token: this.resumeToken,
+      resume_grace_ms: this.#limits.resumeGraceMs,
     });
     this.#pumpDone = this.#pump(stream);
     for (const pcm of this.#pending) stream.push(pcm);
     this.#pending = [];
-    if (this.#closeRequested) void this.#finish();
+    this.#applyBackpressure();
+    if (this.#finishRequested) void this.finish();
   }
 
-  #onAudio(decoded: ReturnType<typeof pcmFromBytes>, isHex: boolean): void {
-    if (this.#state === "awaiting_config") {
-      this.#error("audio_before_config", "Send a config message before audio.");
+  /** A new connection takes this session over after a drop. */
+  attach(connection: Connection, lastSegmentId: number): void {
+    const previous = this.#connection;
+    this.#connection = connection;
+    if (previous && previous !== connection) previous.close(CloseCode.goingAway, "resumed elsewhere");
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    // The new connection's audio starts fresh: no overlap prefix on its first chunk.
+    this.#overlap = new OverlapRemover(this.#config?.overlapMs);
+    this.#log.info({ receivedSamples: this.#position, lastSegmentId }, "session resumed");
+    connection.send({ type: "session_resumed", session_id: this.id, received_samples: this.#position });
+    for (const final of this.#finals) if (final.segment_id > lastSegmentId) connection.send(final);
+    this.#ack();
+    this.#applyBackpressure();
+  }
+
+  /** The connection went away. A drop keeps the session for a resume; a requested close ends it. */
+  detach(connection: Connection, requested: boolean): void {
+    if (connection !== this.#connection) return;
+    this.#connection = undefined;
+    if (this.#state === "closed" || this.#state === "closing") return;
+    if (requested || this.#state === "idle") {
+      this.#dispose();
       return;
     }
-    if (!decoded.ok) {
-      this.#error("invalid_audio", decoded.message);
-      return;
-    }
-    if (decoded.pcm.length === 0) {
-      this.#warn("empty_audio", WARNINGS.empty_audio);
-      return;
-    }
+    this.#log.info({ graceMs: this.#limits.resumeGraceMs }, "connection dropped; waiting for a resume");
+    this.#graceTimer = setTimeout(() => {
+      this.#log.info("resume grace period over");
+      this.#dispose();
+    }, this.#limits.resumeGraceMs);
+    this.#graceTimer.unref();
+  }
+
+  audio(chunk: Int16Array, isHex: boolean): void {
+    if (!this.configured) return;
     const declared = this.#config?.overlapMs !== undefined;
-    const pcm = isHex || declared ? (this.#overlap?.strip(decoded.pcm) ?? decoded.pcm) : decoded.pcm;
-    this.#samplesIn += pcm.length;
-    if (samplesToMs(this.#samplesIn) > this.#limits.maxSessionMs) {
+    const pcm = isHex || declared ? (this.#overlap?.strip(chunk) ?? chunk) : chunk;
+    this.#position += pcm.length;
+    if (samplesToMs(this.#position - this.#startSample) > this.#limits.maxSessionMs) {
       this.#fail("session_too_long", `The stream passed ${this.#limits.maxSessionMs} ms of audio.`);
       return;
     }
+    if (this.#position - this.#ackedPosition >= ACK_EVERY_SAMPLES) this.#ack();
     if (this.#stream) {
       this.#stream.push(pcm);
+      this.#applyBackpressure();
       return;
     }
     this.#pending.push(pcm.slice());
@@ -218,6 +217,43 @@ export class StreamSession {
     if (samplesToMs(this.#pendingSamples) > this.#limits.maxPendingMs) {
       this.#fail("engine_unavailable", "The engine did not start this stream in time.");
     }
+  }
+
+  finalize(): void {
+    this.#stream?.flush();
+  }
+
+  /** close_stream: flush, send the last finals, say so, close 1000. */
+  async finish(): Promise<void> {
+    this.#finishRequested = true;
+    const stream = this.#stream;
+    if (!stream || this.#state !== "streaming") return;
+    this.#state = "closing";
+    await this.#drain(stream);
+    this.#connection?.send({ type: "stream_closed", audio_ms: samplesToMs(this.#position - this.#startSample) });
+    this.#connection?.close(CloseCode.normal, "stream closed");
+    this.#dispose();
+  }
+
+  /** Server shutdown: send the finals the engine can still give (bounded), then ask for a reconnect. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    const stream = this.#stream;
+    if (stream && this.#state === "streaming") {
+      this.#state = "closing";
+      await Promise.race([this.#drain(stream), new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
+    }
+    this.#connection?.error("server_shutting_down");
+    this.#dispose();
+  }
+
+  async #drain(stream: EngineStream): Promise<void> {
+    try {
+      await stream.end();
+    } catch (error) {
+      this.#log.warn({ err: error }, "engine stream failed to end");
+    }
+    // end() ends the event iteration, so the pump finishes once it has relayed the last final.
+    await this.#pumpDone;
   }
 
   async #pump(stream: EngineStream): Promise<void> {
@@ -234,11 +270,14 @@ export class StreamSession {
         if (!this.#config?.interimResults || event.text === "" || event.text === this.#lastPartial) return;
         this.#lastPartial = event.text;
         this.#segmentHasOutput = true;
-        this.#sendTranscript(event, false);
+        this.#connection?.send(this.#transcript(event, false));
         return;
       case "final":
         if (event.text !== "" || this.#segmentHasOutput) {
-          this.#sendTranscript(event, true);
+          const final = this.#transcript(event, true);
+          this.#finals.push(final);
+          if (this.#finals.length > MAX_FINALS_KEPT) this.#finals.shift();
+          this.#connection?.send(final);
           this.#segmentId += 1;
         }
         this.#segmentHasOutput = false;
@@ -254,18 +293,17 @@ export class StreamSession {
     }
   }
 
-  #sendTranscript(event: TranscriptEvent, isFinal: boolean): void {
+  #transcript(event: TranscriptEvent, isFinal: boolean): TranscriptMessage {
     const config = this.#config;
-    if (!config) return;
-    this.#send({
+    return {
       type: "transcript",
       is_final: isFinal,
       text: event.text,
       segment_id: this.#segmentId,
       start_ms: event.startMs,
       end_ms: event.endMs,
-      language: config.engine.language,
-      ...(config.engine.wordTimestamps
+      language: config?.engine.language ?? "en",
+      ...(config?.engine.wordTimestamps
         ? {
             words: event.words.map((w) => ({
               word: w.word,
@@ -275,57 +313,56 @@ export class StreamSession {
             })),
           }
         : {}),
-    });
+    };
   }
 
-  /** close_stream: flush, send the last finals, say so, close 1000. */
-  async #finish(): Promise<void> {
+  #ack(): void {
+    if (this.#state !== "streaming" && this.#state !== "opening") return;
+    const connection = this.#connection;
+    if (!connection) return;
+    this.#ackedPosition = this.#position;
+    this.#lastAckAt = Date.now();
+    connection.send({ type: "ack", received_samples: this.#position });
+  }
+
+  /** Stop reading the client while the engine is far behind; read again once it has caught up. */
+  #applyBackpressure(): void {
     const stream = this.#stream;
-    if (!stream || this.#state !== "streaming") return;
-    this.#state = "closing";
-    try {
-      await stream.end();
-    } catch (error) {
-      this.#log.warn({ err: error }, "engine stream failed to end");
-    }
-    // end() ends the event iteration, so the pump finishes once it has relayed the last final.
-    await this.#pumpDone;
-    this.#send({ type: "stream_closed", audio_ms: samplesToMs(this.#samplesIn) });
-    this.#close(CloseCode.normal, "stream closed");
+    const connection = this.#connection;
+    if (!stream || !connection || this.#backlogTimer) return;
+    if (stream.backlogMs <= this.#limits.maxEngineBacklogMs) return;
+    connection.pause(true);
+    const poll = () => {
+      if (this.#state === "closed" || stream.backlogMs <= this.#limits.maxEngineBacklogMs / 2) {
+        this.#backlogTimer = undefined;
+        this.#connection?.pause(false);
+        return;
+      }
+      this.#backlogTimer = setTimeout(poll, BACKLOG_POLL_MS);
+    };
+    this.#backlogTimer = setTimeout(poll, BACKLOG_POLL_MS);
   }
 
-  #send(message: ServerMessage): void {
-    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(JSON.stringify(message));
-  }
-
-  #warn(code: WarningCode, message: string): void {
-    this.#send({ type: "warning", code, message });
-  }
-
-  /** An error the connection survives (or, for codes with a close code, does not: see #fail). */
-  #error(code: ErrorCode, message: string = ERRORS[code].summary): void {
-    const spec = ERRORS[code];
-    this.#send({ type: "error", code, message, retryable: spec.retryable });
-    if ("close" in spec) this.#close(spec.close, code);
-  }
-
+  /** An error that ends the stream for good (no resume). */
   #fail(code: ErrorCode, message?: string): void {
     if (this.#state === "closed") return;
-    this.#error(code, message);
-    if (!("close" in ERRORS[code])) this.#close(CloseCode.policyViolation, code);
-  }
-
-  #close(code: number, reason: string): void {
-    if (this.#state === "closed") return;
+    const connection = this.#connection;
+    if (connection) {
+      connection.error(code, message);
+      if (!("close" in ERRORS[code])) connection.close(CloseCode.policyViolation, code);
+    }
     this.#dispose();
-    this.#ws.close(code, reason);
   }
 
   #dispose(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
     clearTimeout(this.#wallClockTimer);
+    clearInterval(this.#ackTimer);
+    clearTimeout(this.#graceTimer);
+    clearTimeout(this.#backlogTimer);
     this.#pending = [];
     this.#stream?.close();
+    this.#hooks.onClosed(this);
   }
 }

@@ -14,6 +14,8 @@ export interface ResolvedConfig {
   /** undefined: detect the overlap of seed hex chunks. */
   readonly overlapMs: number | undefined;
   readonly interimResults: boolean;
+  readonly startSample: number;
+  readonly firstSegmentId: number;
 }
 
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
@@ -63,6 +65,8 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       sampleRate,
       overlapMs: config.chunk_overlap_ms,
       interimResults: config.interim_results ?? true,
+      startSample: config.start_sample ?? 0,
+      firstSegmentId: config.first_segment_id ?? 0,
     },
   };
 }

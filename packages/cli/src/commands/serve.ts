@@ -49,6 +49,11 @@ export async function serve(argv: string[]): Promise<number> {
     generatedKey = `esk_${randomBytes(18).toString("base64url")}`;
     keys.push(generatedKey);
   }
+  // Signals are taken from the start, so one that arrives while the engine loads still stops cleanly.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
   const logger = createLogger(values["log-level"]);
   const engine = createEngine(values.engine);
   const server = createServer({ engine, apiKeys: keys, logger });
@@ -64,19 +69,14 @@ export async function serve(argv: string[]): Promise<number> {
     `earshot ready on ${url} (engine ${engine.name}; stream ${url.replace(/^http/, "ws")}${STREAM_PATH})\n`,
   );
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, "shutting down");
-      const timer = setTimeout(() => {
-        process.stderr.write("earshot: shutdown timed out; exiting\n");
-        process.exit(1);
-      }, SHUTDOWN_TIMEOUT_MS);
-      timer.unref();
-      server.close().then(resolve, resolve);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  const signal = await stopSignal;
+  logger.info({ signal }, "shutting down");
+  const timer = setTimeout(() => {
+    process.stderr.write("earshot: shutdown timed out; exiting\n");
+    process.exit(1);
+  }, SHUTDOWN_TIMEOUT_MS);
+  timer.unref();
+  await server.close();
   process.stdout.write("earshot stopped\n");
   return 0;
 }

@@ -124,6 +124,9 @@ export class DecodingWorker {
         else pending?.reject(new EngineUnavailableError(`pocketsphinx cannot open a stream: ${message.message}`));
         break;
       }
+      case "consumed":
+        this.#streams.get(message.streamId)?.consumed(message.samples);
+        break;
       case "event":
         this.#streams.get(message.streamId)?.receive(message.event);
         break;

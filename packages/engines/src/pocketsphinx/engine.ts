@@ -112,7 +112,7 @@ export class PocketSphinxEngine implements Engine {
     }
     const worker = this.#leastLoaded();
     if (!worker) throw new EngineUnavailableError("pocketsphinx has no running decoding worker");
-    const stream = new PocketSphinxStream(worker, this.#nextStreamId++);
+    const stream = new PocketSphinxStream(worker, this.#nextStreamId++, options.startSample ?? 0);
     await worker.open(stream, options.wordTimestamps);
     return stream;
   }

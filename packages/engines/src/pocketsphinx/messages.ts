@@ -41,5 +41,7 @@ export type FromWorker =
   | { readonly type: "opened"; readonly streamId: number }
   | { readonly type: "open-failed"; readonly streamId: number; readonly message: string }
   | { readonly type: "event"; readonly streamId: number; readonly event: WireEvent }
+  /** A push was decoded (so the main thread knows how far behind the stream is). */
+  | { readonly type: "consumed"; readonly streamId: number; readonly samples: number }
   /** After `end`: every event of the stream has been sent. */
   | { readonly type: "ended"; readonly streamId: number };

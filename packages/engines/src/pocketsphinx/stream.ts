@@ -1,12 +1,15 @@
 /**
  * An `EngineStream` whose decoding happens on a `DecodingWorker`. Audio is copied once (the caller
- * keeps its buffer) and the copy is transferred, not cloned, to the worker.
+ * keeps its buffer) and the copy is transferred, not cloned, to the worker. The worker counts time
+ * from the first sample it decodes; this side adds the stream's start position.
  */
 
 import { type EngineEvent, type EngineStream, EngineUnavailableError } from "../contract.js";
 import { EventChannel } from "../event-channel.js";
 import type { DecodingWorker } from "./decoding-worker.js";
 import type { WireEvent } from "./messages.js";
+
+const SAMPLES_PER_MS = 16;
 
 export class PocketSphinxStream implements EngineStream {
   readonly id: number;
@@ -15,14 +18,22 @@ export class PocketSphinxStream implements EngineStream {
   /** open → ending (after `end()`) → done (ended, failed or closed). */
   #state: "open" | "ending" | "done" = "open";
   #endWaiters: Array<() => void> = [];
+  readonly #offsetMs: number;
+  #pendingSamples = 0;
 
-  constructor(worker: DecodingWorker, id: number) {
+  constructor(worker: DecodingWorker, id: number, startSample: number) {
     this.#worker = worker;
     this.id = id;
+    this.#offsetMs = Math.round(startSample / SAMPLES_PER_MS);
+  }
+
+  get backlogMs(): number {
+    return this.#pendingSamples / SAMPLES_PER_MS;
   }
 
   push(pcm: Int16Array): void {
     if (this.#state !== "open" || pcm.length === 0) return;
+    this.#pendingSamples += pcm.length;
     const copy = pcm.slice();
     this.#worker.post({ type: "push", streamId: this.id, pcm: copy.buffer }, [copy.buffer]);
   }
@@ -53,11 +64,35 @@ export class PocketSphinxStream implements EngineStream {
     return this.#events[Symbol.asyncIterator]();
   }
 
+  /** The worker decoded a push of `samples`. */
+  consumed(samples: number): void {
+    this.#pendingSamples = Math.max(0, this.#pendingSamples - samples);
+  }
+
   /** An event from the worker. */
   receive(event: WireEvent): void {
     if (this.#state === "done") return;
     if (event.type === "error") this.fail(new EngineUnavailableError(event.message));
-    else this.#events.push(event);
+    else this.#events.push(this.#offset(event));
+  }
+
+  #offset(event: Exclude<WireEvent, { readonly type: "error" }>): EngineEvent {
+    const shift = this.#offsetMs;
+    if (shift === 0) return event;
+    switch (event.type) {
+      case "partial":
+      case "final":
+        return {
+          ...event,
+          startMs: event.startMs + shift,
+          endMs: event.endMs + shift,
+          words: event.words.map((w) => ({ ...w, startMs: w.startMs + shift, endMs: w.endMs + shift })),
+        };
+      case "endpoint":
+        return { ...event, atMs: event.atMs + shift };
+      case "usage":
+        return event;
+    }
   }
 
   /** The worker has sent every event of this stream. */

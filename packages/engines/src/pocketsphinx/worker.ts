@@ -95,6 +95,7 @@ function handle(pool: DecoderPool, message: ToWorker): void {
         for (let offset = 0; offset < pcm.length && !stopping(); offset += STOP_CHECK_SAMPLES) {
           session.push(pcm.subarray(offset, offset + STOP_CHECK_SAMPLES));
         }
+        send({ type: "consumed", streamId, samples: pcm.length });
         break;
       }
       case "flush":

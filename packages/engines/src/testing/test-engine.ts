@@ -1,7 +1,9 @@
 /**
  * A deterministic engine for protocol, transport and load tests. It "hears" energy: 20 ms frames
  * louder than a threshold are speech; every 200 ms of speech is one word, named from a fixed list
- * by its index in the stream; a pause of `endpointingMs` ends the utterance with a final.
+ * by its start time (`TEST_WORDS[floor(startMs / 200) % 26]`, so a stream continued from a later
+ * `startSample` names its words as the original would); a pause of `endpointingMs` ends the
+ * utterance with a final.
  *
  * The output depends only on the samples, never on how they were chunked or when they arrived, so
  * two runs over the same audio give the same transcript, word for word and millisecond for
@@ -90,7 +92,8 @@ export class TestEngine implements Engine {
   async openStream(options: StreamOptions): Promise<EngineStream> {
     if (!this.#ready) throw new EngineUnavailableError("test engine not loaded");
     if (options.model === "test-broken") throw new EngineUnavailableError("model test-broken is broken on purpose");
-    return new TestEngineStream(this.#speechRms, this.#endpointFrames, options.model === "test-crash");
+    const startFrame = Math.round((options.startSample ?? 0) / FRAME_SAMPLES);
+    return new TestEngineStream(this.#speechRms, this.#endpointFrames, options.model === "test-crash", startFrame);
   }
 
   async close(): Promise<void> {
@@ -103,24 +106,28 @@ export class TestEngine implements Engine {
 }
 
 class TestEngineStream implements EngineStream {
+  /** Decoding is synchronous: nothing is ever waiting. */
+  readonly backlogMs = 0;
   readonly #events = new EventChannel<EngineEvent>();
   readonly #speechRms: number;
   readonly #endpointFrames: number;
   readonly #crashAtFrame: number;
   readonly #carry = new Int16Array(FRAME_SAMPLES);
   #carryLength = 0;
-  #frame = 0;
-  #wordsInStream = 0;
+  readonly #startFrame: number;
+  #frame: number;
   /** Speech frames of the utterance in progress, as frame indices; empty when not in speech. */
   #speechFrames: number[] = [];
   #silentRun = 0;
   #partialWords = 0;
   #closed = false;
 
-  constructor(speechRms: number, endpointFrames: number, crash: boolean) {
+  constructor(speechRms: number, endpointFrames: number, crash: boolean, startFrame: number) {
     this.#speechRms = speechRms;
     this.#endpointFrames = endpointFrames;
-    this.#crashAtFrame = crash ? 1000 / FRAME_MS : Number.POSITIVE_INFINITY;
+    this.#startFrame = startFrame;
+    this.#frame = startFrame;
+    this.#crashAtFrame = crash ? startFrame + 1000 / FRAME_MS : Number.POSITIVE_INFINITY;
   }
 
   push(pcm: Int16Array): void {
@@ -146,7 +153,7 @@ class TestEngineStream implements EngineStream {
   async end(): Promise<void> {
     if (this.#closed) return;
     this.#finishUtterance(false);
-    this.#events.push({ type: "usage", audioMs: this.#frame * FRAME_MS, processingMs: 0 });
+    this.#events.push({ type: "usage", audioMs: (this.#frame - this.#startFrame) * FRAME_MS, processingMs: 0 });
     this.#closed = true;
     this.#events.end();
   }
@@ -194,7 +201,7 @@ class TestEngineStream implements EngineStream {
       const first = frames[i * FRAMES_PER_WORD] ?? 0;
       const last = frames[Math.min(frames.length, (i + 1) * FRAMES_PER_WORD) - 1] ?? first;
       words.push({
-        word: TEST_WORDS[(this.#wordsInStream + i) % TEST_WORDS.length] ?? "alpha",
+        word: TEST_WORDS[Math.floor((first * FRAME_MS) / 200) % TEST_WORDS.length] ?? "alpha",
         startMs: first * FRAME_MS,
         endMs: (last + 1) * FRAME_MS,
         confidence: 1,
@@ -220,7 +227,6 @@ class TestEngineStream implements EngineStream {
     const final = this.#transcript(true);
     this.#events.push({ type: "final", ...final });
     if (atPause) this.#events.push({ type: "endpoint", atMs: final.endMs });
-    this.#wordsInStream += final.words.length;
     this.#speechFrames = [];
     this.#silentRun = 0;
     this.#partialWords = 0;

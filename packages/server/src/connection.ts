@@ -1,0 +1,209 @@
+/**
+ * One WebSocket connection: validates every inbound message at the boundary, keeps the peer alive
+ * (ping/pong), and routes messages to its stream session. A session can outlive its connection and
+ * be taken over by a new one (`resume`), so the two are separate objects.
+ */
+import {
+  ClientMessageSchema,
+  CloseCode,
+  ERRORS,
+  type ErrorCode,
+  isClientMessageType,
+  type ServerMessage,
+  unknownFields,
+  type WarningCode,
+} from "@earshot/protocol";
+import type { Logger } from "pino";
+import type { RawData, WebSocket } from "ws";
+import { pcmFromBytes, pcmFromHex } from "./audio-input.js";
+import type { StreamSession } from "./session.js";
+
+export interface ConnectionContext {
+  readonly log: Logger;
+  readonly maxFrameBytes: number;
+  /** Ping the peer this often; drop it when no pong came for `livenessTimeoutMs`. */
+  readonly pingIntervalMs: number;
+  readonly livenessTimeoutMs: number;
+  /** A new session for this connection's `config`. */
+  createSession(connection: Connection): StreamSession;
+  /** The live session a resume token names, if any. */
+  findSession(resumeToken: string): StreamSession | undefined;
+}
+
+export class Connection {
+  readonly #ws: WebSocket;
+  readonly #context: ConnectionContext;
+  readonly #pingTimer: NodeJS.Timeout;
+  #lastPong = Date.now();
+  #session: StreamSession | undefined;
+  #closed = false;
+  /** Set when the client asked to end the stream: the close that follows is not a drop. */
+  #closeRequested = false;
+
+  constructor(ws: WebSocket, context: ConnectionContext) {
+    this.#ws = ws;
+    this.#context = context;
+    ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on("pong", () => {
+      this.#lastPong = Date.now();
+    });
+    ws.on("close", () => this.#onClose());
+    ws.on("error", (error) => context.log.debug({ err: error }, "socket error"));
+    this.#pingTimer = setInterval(() => this.#checkLiveness(), context.pingIntervalMs);
+    this.#pingTimer.unref();
+  }
+
+  get open(): boolean {
+    return !this.#closed && this.#ws.readyState === this.#ws.OPEN;
+  }
+
+  send(message: ServerMessage): void {
+    if (this.open) this.#ws.send(JSON.stringify(message));
+  }
+
+  warn(code: WarningCode, message: string): void {
+    this.send({ type: "warning", code, message });
+  }
+
+  /** Sends the error; closes with its close code when it has one. */
+  error(code: ErrorCode, message: string = ERRORS[code].summary): void {
+    const spec = ERRORS[code];
+    this.send({ type: "error", code, message, retryable: spec.retryable });
+    if ("close" in spec) this.close(spec.close, code);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#pingTimer);
+    this.#ws.close(code, reason);
+  }
+
+  /** Stop reading the socket (the engine is behind), or start again. */
+  pause(paused: boolean): void {
+    if (paused) this.#ws.pause();
+    else this.#ws.resume();
+  }
+
+  #checkLiveness(): void {
+    if (Date.now() - this.#lastPong > this.#context.livenessTimeoutMs) {
+      this.#context.log.info({ session: this.#session?.id }, "peer stopped answering pings; dropping it");
+      this.#ws.terminate();
+      return;
+    }
+    if (this.open) this.#ws.ping();
+  }
+
+  #onClose(): void {
+    this.#closed = true;
+    clearInterval(this.#pingTimer);
+    this.#session?.detach(this, this.#closeRequested);
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#closed) return;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (bytes.byteLength > this.#context.maxFrameBytes) {
+      this.#fail(
+        "frame_too_large",
+        `Message of ${bytes.byteLength} bytes; the limit is ${this.#context.maxFrameBytes}.`,
+      );
+      return;
+    }
+    if (isBinary) {
+      this.#onAudio(pcmFromBytes(bytes), false);
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(bytes.toString("utf8"));
+    } catch {
+      this.error("bad_json", "Text frames must be JSON objects; send audio as binary frames or audio_chunk.");
+      return;
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      this.error("invalid_message", "A message must be a JSON object with a string `type`.");
+      return;
+    }
+    const record = raw as Record<string, unknown>;
+    if (!isClientMessageType(record.type)) {
+      this.error("unknown_message_type", `Unknown message type ${JSON.stringify(record.type)}.`);
+      return;
+    }
+    const parsed = ClientMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.join(".") || "message";
+      this.error("invalid_message", `${record.type}: ${where}: ${issue?.message ?? "invalid"}.`);
+      return;
+    }
+    const unknown = unknownFields(record);
+    if (unknown.length > 0) this.warn("unknown_field", `Ignored unknown field(s): ${unknown.join(", ")}.`);
+    const message = parsed.data;
+    const session = this.#session;
+    switch (message.type) {
+      case "config":
+        if (session) {
+          this.error("config_already_set", "The stream is already configured; open a new connection to change it.");
+          return;
+        }
+        {
+          const created = this.#context.createSession(this);
+          if (created.configure(message.config)) this.#session = created;
+        }
+        return;
+      case "resume": {
+        if (session) {
+          this.error("invalid_message", "resume must be the first message on a connection.");
+          return;
+        }
+        const found = this.#context.findSession(message.resume_token);
+        if (!found) {
+          this.error("session_not_found", "No session to resume; send config with start_sample to start a new one.");
+          return;
+        }
+        this.#session = found;
+        found.attach(this, message.last_segment_id);
+        return;
+      }
+      case "audio_chunk":
+        this.#onAudio(pcmFromHex(message.audio), true);
+        return;
+      case "finalize":
+        if (session) session.finalize();
+        else this.error("invalid_message", "finalize before config: send a config message first.");
+        return;
+      case "close_stream":
+        this.#closeRequested = true;
+        if (session) void session.finish();
+        else this.close(CloseCode.normal, "stream closed");
+        return;
+      case "keepalive":
+        return;
+    }
+  }
+
+  #onAudio(decoded: ReturnType<typeof pcmFromBytes>, isHex: boolean): void {
+    const session = this.#session;
+    if (!session?.configured) {
+      this.error("audio_before_config", "Send a config message before audio.");
+      return;
+    }
+    if (!decoded.ok) {
+      this.error("invalid_audio", decoded.message);
+      return;
+    }
+    if (decoded.pcm.length === 0) {
+      this.warn("empty_audio", "An audio message carried no samples; it was ignored.");
+      return;
+    }
+    session.audio(decoded.pcm, isHex);
+  }
+
+  /** A connection-level error that also ends the stream (no resume after it). */
+  #fail(code: ErrorCode, message: string): void {
+    this.#closeRequested = true;
+    this.error(code, message);
+    if (!("close" in ERRORS[code])) this.close(CloseCode.policyViolation, code);
+  }
+}
