@@ -198,6 +198,16 @@ describe("reconnection against a real server", () => {
     assert.deepEqual(run.errors, []);
   });
 
+  test("seed mode (hex chunks, 500 ms with 100 ms overlap): drops give the same finals", async () => {
+    const run = start(`http://127.0.0.1:${port}`, { mode: "seed" });
+    await run.client.connect();
+    const cut = () => run.transport()?.terminate?.();
+    await stream(run, 0, PIECES, { 7: cut, 33: cut, 64: cut });
+    const result = await run.client.close();
+    assert.equal(result.code, 1000);
+    assertSameTranscript(run);
+  });
+
   test("network cuts (TCP proxy) and a half-open connection caught by the heartbeat", async () => {
     const proxy = new CuttableProxy(port);
     const run = start(await proxy.listen(), { heartbeatTimeoutMs: 1500 });
