@@ -7,8 +7,9 @@
  *
  * The output depends only on the samples, never on how they were chunked or when they arrived, so
  * two runs over the same audio give the same transcript, word for word and millisecond for
- * millisecond. Model `test-broken` refuses to open (to exercise `engine_unavailable`), and model
- * `test-crash` fails after one second of audio.
+ * millisecond. Model `test-broken` refuses to open (to exercise `engine_unavailable`), model
+ * `test-crash` fails after one second of audio, and model `test-slow` decodes at only 4× real time
+ * (`peakBacklogMs` records how far behind it ever got).
  */
 
 import {
@@ -21,6 +22,7 @@ import {
   type StreamOptions,
 } from "../contract.js";
 import { EventChannel } from "../event-channel.js";
+import { PacedStream } from "./paced-stream.js";
 
 export const TEST_WORDS = [
   "alpha",
@@ -55,6 +57,7 @@ const SAMPLE_RATE = 16_000;
 const FRAME_SAMPLES = 320; // 20 ms
 const FRAME_MS = 20;
 const FRAMES_PER_WORD = 10; // 200 ms
+const SLOW_SPEED = 4;
 
 export interface TestEngineOptions {
   /** RMS (in 16-bit sample units) above which a frame is speech. */
@@ -69,12 +72,14 @@ export class TestEngine implements Engine {
     streaming: true,
     wordTimestamps: true,
     languages: ["en", "zh", "de", "es", "fr"],
-    models: ["test", "test-broken", "test-crash"],
+    models: ["test", "test-broken", "test-crash", "test-slow"],
     sampleRate: SAMPLE_RATE,
   };
   readonly #speechRms: number;
   readonly #endpointFrames: number;
   #ready = false;
+  /** The most audio any `test-slow` stream ever had waiting (for backpressure tests). */
+  peakBacklogMs = 0;
 
   constructor(options: TestEngineOptions = {}) {
     this.#speechRms = options.speechRms ?? 300;
@@ -93,7 +98,16 @@ export class TestEngine implements Engine {
     if (!this.#ready) throw new EngineUnavailableError("test engine not loaded");
     if (options.model === "test-broken") throw new EngineUnavailableError("model test-broken is broken on purpose");
     const startFrame = Math.round((options.startSample ?? 0) / FRAME_SAMPLES);
-    return new TestEngineStream(this.#speechRms, this.#endpointFrames, options.model === "test-crash", startFrame);
+    const stream = new TestEngineStream(
+      this.#speechRms,
+      this.#endpointFrames,
+      options.model === "test-crash",
+      startFrame,
+    );
+    if (options.model !== "test-slow") return stream;
+    return new PacedStream(stream, SLOW_SPEED, (backlogMs) => {
+      this.peakBacklogMs = Math.max(this.peakBacklogMs, backlogMs);
+    });
   }
 
   async close(): Promise<void> {
