@@ -1,2 +1,4 @@
 export { EVAL_DIR, loadEvalSet, loadPcm, speechBounds, type Utterance } from "./eval-set.js";
+export { type ChaosOptions, type FaultCounts, FaultProxy, type FaultProxyOptions } from "./fault-proxy.js";
+export { between, mulberry32, pick, type Random } from "./seeded-random.js";
 export { normalizeWords, repeatedWords, type WerResult, wer, wordEdits } from "./wer.js";

@@ -1,0 +1,20 @@
+/** Real speech from the eval set (test/fixtures/eval), strung together with pauses. */
+import { loadEvalSet, loadPcm } from "@earshot/bench";
+
+/** The utterances `ids`, in that order, each followed by `pauseMs` of silence. */
+export function speechStream(ids: readonly string[], pauseMs: number): Int16Array {
+  const set = loadEvalSet();
+  const clips = ids.map((id) => {
+    const utterance = set.find((u) => u.id === id);
+    if (!utterance) throw new Error(`no eval utterance ${id}`);
+    return loadPcm(utterance.path);
+  });
+  const pause = pauseMs * 16;
+  const out = new Int16Array(clips.reduce((n, clip) => n + clip.length + pause, 0));
+  let at = 0;
+  for (const clip of clips) {
+    out.set(clip, at);
+    at += clip.length + pause;
+  }
+  return out;
+}
