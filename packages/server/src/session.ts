@@ -317,7 +317,8 @@ export class StreamSession {
   }
 
   #ack(): void {
-    if (this.#state !== "streaming" && this.#state !== "opening") return;
+    // Closing included: acks are the client's heartbeat while the engine drains after close_stream.
+    if (this.#state === "idle" || this.#state === "closed") return;
     const connection = this.#connection;
     if (!connection) return;
     this.#ackedPosition = this.#position;
