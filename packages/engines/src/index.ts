@@ -1,4 +1,4 @@
 export * from "./contract.js";
 export { EventChannel } from "./event-channel.js";
-export { PocketSphinxEngine, type PocketSphinxOptions } from "./pocketsphinx/engine.js";
+export { DEFAULT_VAD_POSTSPEECH_FRAMES, PocketSphinxEngine, type PocketSphinxOptions } from "./pocketsphinx/engine.js";
 export { TEST_WORDS, TestEngine, type TestEngineOptions } from "./testing/test-engine.js";
