@@ -6,17 +6,15 @@
  * by their start time, so the finals must equal an uninterrupted run's exactly; no audio is lost.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import { mulberry32 } from "@earshot/bench";
 import type { EarshotClientOptions } from "@earshot/client";
 import { assertExactlyOnce, reopenings, sendPaced, startRun, summary, transcriptText } from "./helpers/sdk-run.js";
+import { kill9, killAllServers, serveTestEngine } from "./helpers/serve-process.js";
 import { bursts } from "./helpers/signals.js";
 
-const BIN = new URL("../../packages/cli/bin/earshot.js", import.meta.url).pathname;
 const KEY = "restart-key";
-/** Twelve utterances (200 ms to 1.7 s of tone) with pauses: 19 s. */
+/** Twelve utterances (200 ms to 1.7 s of tone) with pauses: 19.8 s. */
 const SIGNAL = bursts(
   [900, 1300, 400, 1700, 700, 1100, 200, 1500, 600, 1000, 1200, 800].map((toneMs, i) => ({
     toneMs,
@@ -25,46 +23,7 @@ const SIGNAL = bursts(
 );
 const SPEED = 4;
 
-interface Served {
-  readonly process: ChildProcess;
-  readonly port: number;
-}
-
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const child of children) child.kill("SIGKILL");
-});
-
-/** `earshot serve --engine test` on `port` (0: a free one); resolves once it is ready. */
-async function serve(port: number): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [BIN, "serve", "--engine", "test", "--host", "127.0.0.1", "--port", String(port), "--api-key", KEY],
-    { env: { ...process.env, EARSHOT_LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let stdout = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk;
-  });
-  child.stderr?.resume();
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ready = /earshot ready on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
-    if (ready) return { process: child, port: Number(ready[1]) };
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stdout}`);
-    if (Date.now() > deadline) throw new Error(`serve not ready: ${stdout}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-async function kill9(served: Served): Promise<void> {
-  const exited = once(served.process, "exit");
-  served.process.kill("SIGKILL");
-  const [code, signal] = await exited;
-  assert.equal(signal, "SIGKILL", `exit ${code}`);
-}
+after(killAllServers);
 
 const options = (port: number): EarshotClientOptions => ({
   url: `http://127.0.0.1:${port}`,
@@ -79,7 +38,7 @@ describe("server killed with SIGKILL mid-stream", () => {
   it("the client recovers by itself on the restarted server: the same finals, nothing lost", {
     timeout: 60_000,
   }, async (t) => {
-    let served = await serve(0);
+    let served = await serveTestEngine(0, KEY);
     const { port } = served;
 
     const reference = startRun(options(port));
@@ -105,7 +64,7 @@ describe("server killed with SIGKILL mid-stream", () => {
         kills += 1;
         const downAt = Date.now();
         // Audio keeps coming while no server runs (sending goes on): the replay buffer keeps it.
-        restarting = serve(port).then((next) => {
+        restarting = serveTestEngine(port, KEY).then((next) => {
           served = next;
           downtimeMs += Date.now() - downAt;
         });
