@@ -246,7 +246,15 @@ describe("error codes", () => {
   });
 
   it("covers every error code", () => {
-    assert.deepEqual([...covered].sort(), Object.keys(ERRORS).sort());
+    // internal_error is the catch-all for server bugs: no valid or invalid input reaches it once the
+    // bugs it caught are fixed (test/fuzz.test.ts throws 10,000+ hostile inputs and expects none).
+    const onlyOnBugs = ["internal_error"];
+    assert.deepEqual(
+      [...covered].sort(),
+      Object.keys(ERRORS)
+        .filter((c) => !onlyOnBugs.includes(c))
+        .sort(),
+    );
   });
 });
 

@@ -102,6 +102,11 @@ export const ERRORS = {
     retryable: true,
     close: CloseCode.serviceRestart,
   },
+  internal_error: {
+    summary: "The server failed while handling a message (a bug: it is logged). Reconnect.",
+    retryable: true,
+    close: CloseCode.internalError,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,7 +10,8 @@ export function pcmFromBytes(bytes: Uint8Array): AudioDecodeResult {
   if (bytes.byteLength % 2 !== 0) {
     return { ok: false, message: `Audio has ${bytes.byteLength} bytes: PCM16 needs an even number.` };
   }
-  const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
+  // A copy, not Buffer#slice (a view at the same odd offset): Int16Array needs 2-byte alignment.
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : new Uint8Array(bytes);
   return { ok: true, pcm: new Int16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2) };
 }
 

@@ -43,7 +43,7 @@ export class Connection {
   constructor(ws: WebSocket, context: ConnectionContext) {
     this.#ws = ws;
     this.#context = context;
-    ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on("message", (data, isBinary) => this.#guarded(data, isBinary));
     ws.on("pong", () => {
       this.#lastPong = Date.now();
     });
@@ -100,6 +100,17 @@ export class Connection {
     this.#session?.detach(this, this.#closeRequested);
   }
 
+  /** A bug met while handling one message ends that connection, never the process. */
+  #guarded(data: RawData, isBinary: boolean): void {
+    try {
+      this.#onMessage(data, isBinary);
+    } catch (error) {
+      this.#context.log.error({ err: error, session: this.#session?.id }, "message handler failed");
+      this.#closeRequested = false;
+      this.error("internal_error");
+    }
+  }
+
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.#closed) return;
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -127,7 +138,9 @@ export class Connection {
     }
     const record = raw as Record<string, unknown>;
     if (!isClientMessageType(record.type)) {
-      this.error("unknown_message_type", `Unknown message type ${JSON.stringify(record.type)}.`);
+      const shown =
+        typeof record.type === "string" ? JSON.stringify(record.type.slice(0, 64)) : `of type ${typeof record.type}`;
+      this.error("unknown_message_type", `Unknown message type ${shown}.`);
       return;
     }
     const parsed = ClientMessageSchema.safeParse(raw);
