@@ -18,11 +18,13 @@ import { FaultProxy } from "./fault-proxy.js";
 import { describeMachine } from "./machine.js";
 import { mulberry32 } from "./seeded-random.js";
 import { percentile } from "./stats.js";
+import { wordEdits } from "./wer.js";
 
 const BIN = new URL("../../packages/cli/bin/earshot.js", import.meta.url).pathname;
 const KEY = "soak-key";
 const PAUSE_MS = 1000;
 const PIECE_MS = 100;
+const CLEAN_SPEED = 4;
 
 const { values } = parseArgs({
   options: {
@@ -80,18 +82,29 @@ function rssMb(pid: number): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What a stream has seen so far (filled in as it goes, so a crashed server still leaves numbers). */
 interface StreamOutcome {
   readonly finals: TranscriptMessage[];
-  readonly duplicates: number;
-  readonly lostMs: number;
-  readonly closeCode: number;
+  duplicates: number;
+  lostMs: number;
+  closeCode: number | undefined;
   readonly reconnectMs: number[];
-  readonly resumedAll: boolean;
-  readonly heartbeatDrops: number;
+  resumedAll: boolean;
+  heartbeatDrops: number;
 }
 
-/** One stream of `pcm` through the SDK at `url`, in real time (or all at once). */
-async function stream(url: string, pcm: Int16Array, realTime: boolean): Promise<StreamOutcome> {
+const newOutcome = (): StreamOutcome => ({
+  finals: [],
+  duplicates: 0,
+  lostMs: 0,
+  closeCode: undefined,
+  reconnectMs: [],
+  resumedAll: true,
+  heartbeatDrops: 0,
+});
+
+/** One stream of `pcm` through the SDK at `url`, `speed` times faster than real time, into `outcome`. */
+async function stream(url: string, pcm: Int16Array, speed: number, outcome: StreamOutcome): Promise<void> {
   const client = new EarshotClient({
     url,
     apiKey: KEY,
@@ -99,29 +112,24 @@ async function stream(url: string, pcm: Int16Array, realTime: boolean): Promise<
     reconnect: { random: mulberry32(seed) },
     closeTimeoutMs: 120_000,
   });
-  const finals: TranscriptMessage[] = [];
-  let duplicates = 0;
-  let lostMs = 0;
+  const { finals } = outcome;
   let droppedAt: number | undefined;
-  const reconnectMs: number[] = [];
-  let resumedAll = true;
-  let heartbeatDrops = 0;
   client.on("final", (final) => {
-    if (finals.some((f) => f.segment_id >= final.segment_id)) duplicates += 1;
+    if (finals.some((f) => f.segment_id >= final.segment_id)) outcome.duplicates += 1;
     finals.push(final);
   });
   client.on("audio_lost", (loss) => {
-    lostMs += loss.lostMs;
+    outcome.lostMs += loss.lostMs;
   });
   client.on("state", (change: StateChange) => {
     if (change.to === "reconnecting" && change.from !== "reconnecting") {
       droppedAt = Date.now();
-      if (change.error?.message.startsWith("No message from the server")) heartbeatDrops += 1;
+      if (change.error?.message.startsWith("No message from the server")) outcome.heartbeatDrops += 1;
     }
     if (change.from === "reconnecting" && change.to === "open" && droppedAt !== undefined) {
-      reconnectMs.push(Date.now() - droppedAt);
+      outcome.reconnectMs.push(Date.now() - droppedAt);
       droppedAt = undefined;
-      if (change.resumed !== true) resumedAll = false;
+      if (change.resumed !== true) outcome.resumedAll = false;
     }
   });
   await client.connect();
@@ -129,19 +137,11 @@ async function stream(url: string, pcm: Int16Array, realTime: boolean): Promise<
   const startedAt = Date.now();
   for (let i = 0; i * pieceSamples < pcm.length; i++) {
     client.send(pcm.subarray(i * pieceSamples, (i + 1) * pieceSamples));
-    if (realTime) await sleep(Math.max(0, startedAt + (i + 1) * PIECE_MS - Date.now()));
-    else if (i % 50 === 49) await sleep(0);
+    await sleep(Math.max(0, startedAt + ((i + 1) * PIECE_MS) / speed - Date.now()));
   }
   const result = await client.close();
-  return {
-    finals,
-    duplicates,
-    lostMs: Math.max(lostMs, result.lostMs),
-    closeCode: result.code,
-    reconnectMs,
-    resumedAll,
-    heartbeatDrops,
-  };
+  outcome.lostMs = Math.max(outcome.lostMs, result.lostMs);
+  outcome.closeCode = result.code;
 }
 
 const words = (finals: readonly TranscriptMessage[]) =>
@@ -166,41 +166,59 @@ async function main(): Promise<void> {
     console.log(`  … ${c.cuts} cuts, ${c.stalls} stalls, server RSS ${rssMb(server.child.pid ?? 0).toFixed(0)} MB`);
   }, 60_000);
   const startedAt = Date.now();
-  const soakRun = stream(proxyUrl, audio, true);
+  const outcome = newOutcome();
+  const soakRun = stream(proxyUrl, audio, 1, outcome);
   // The first connection is not retried: chaos begins once it is up.
   await sleep(500);
   proxy.startChaos(chaos);
-  const outcome = await soakRun;
+  const crashed = new Promise<string>((resolve) =>
+    server.child.once("exit", (code, signal) =>
+      resolve(`server exited (${signal ?? code}) after ${((Date.now() - startedAt) / 1000).toFixed(0)} s`),
+    ),
+  );
+  const crash = await Promise.race([soakRun.then(() => undefined), crashed]);
   clearInterval(progress);
   const counts = proxy.counts;
   await proxy.close();
   const wallMs = Date.now() - startedAt;
-  const rssEnd = rssMb(server.child.pid ?? 0);
+  const rssEnd = crash ? Number.NaN : rssMb(server.child.pid ?? 0);
 
-  // The same audio without faults, as fast as the engine goes: what the transcript should be.
-  const clean = await stream(`http://127.0.0.1:${server.port}`, audio, false);
-  server.child.kill("SIGTERM");
+  // The same audio without faults, 4× real time (PocketSphinx keeps up; sending faster than the
+  // engine decodes would overflow the replay buffer): what the transcript should be.
+  let comparison = "not made (no server)";
   const soakWords = words(outcome.finals);
-  const cleanWords = words(clean.finals);
-  const differing =
-    soakWords.filter((w, i) => cleanWords[i] !== w).length + Math.abs(cleanWords.length - soakWords.length);
+  if (!crash) {
+    const clean = newOutcome();
+    await stream(`http://127.0.0.1:${server.port}`, audio, CLEAN_SPEED, clean);
+    const edits = wordEdits(words(clean.finals), soakWords);
+    comparison = edits === 0 ? "identical" : `${edits} word edits apart`;
+    if (clean.lostMs > 0) comparison += ` (the uninterrupted run lost ${clean.lostMs} ms)`;
+  }
+  if (!crash) {
+    const exited = new Promise((resolve) => server.child.once("exit", resolve));
+    server.child.kill("SIGTERM");
+    await Promise.race([exited, sleep(10_000)]);
+  }
 
   const lines = [
     `command: ${command}`,
     `machine: ${machine.cpuModel}, ${machine.logicalCores} cores, ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; pocketsphinx ${machine.pocketsphinx}; code ${machine.code}`,
     `date: ${machine.date}`,
+    ...(crash ? [`SERVER CRASHED: ${crash} (numbers below are up to the crash)`] : []),
     `streamed: ${(audio.length / 16_000 / 60).toFixed(1)} min of audio in ${(wallMs / 60_000).toFixed(1)} min`,
     `faults: ${counts.cuts} cuts, ${counts.stalls} stalls (${outcome.heartbeatDrops} caught by the heartbeat), ${counts.connections} connections`,
     `lost audio: ${outcome.lostMs} ms`,
     `duplicated finals: ${outcome.duplicates}`,
     `finals: ${outcome.finals.length}; every reconnect resumed the session: ${outcome.resumedAll}`,
     `reconnect time (drop → open): p50 ${percentile(outcome.reconnectMs, 50)} ms, p95 ${percentile(outcome.reconnectMs, 95)} ms, max ${Math.max(...outcome.reconnectMs)} ms over ${outcome.reconnectMs.length} reconnects`,
-    `server RSS: ${rssStart.toFixed(0)} MB at start, ${rssEnd.toFixed(0)} MB at end`,
-    `transcript vs. an uninterrupted run: ${differing === 0 ? "identical" : `${differing} words differ`} (${soakWords.length} words)`,
-    `close code: ${outcome.closeCode}`,
+    `server RSS: ${rssStart.toFixed(0)} MB at start, ${crash ? "n/a (crashed)" : `${rssEnd.toFixed(0)} MB`} at end`,
+    `transcript vs. an uninterrupted run: ${comparison} (${soakWords.length} words)`,
+    `close code: ${outcome.closeCode ?? "none"}`,
   ];
   for (const line of lines) console.log(line);
-  if (outcome.lostMs > 0 || outcome.duplicates > 0 || outcome.closeCode !== 1000) process.exitCode = 1;
+  const failed = crash !== undefined || outcome.lostMs > 0 || outcome.duplicates > 0 || outcome.closeCode !== 1000;
+  // After a crash the client may still be waiting for a server: do not wait for it.
+  process.exit(failed ? 1 : 0);
 }
 
 await main();
