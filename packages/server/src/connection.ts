@@ -37,6 +37,8 @@ export class Connection {
   #lastPong = Date.now();
   #session: StreamSession | undefined;
   #closed = false;
+  /** Reading is paused for backpressure: unanswered pings then say nothing about the peer. */
+  #paused = false;
   /** Set when the client asked to end the stream: the close that follows is not a drop. */
   #closeRequested = false;
 
@@ -81,11 +83,18 @@ export class Connection {
 
   /** Stop reading the socket (the engine is behind), or start again. */
   pause(paused: boolean): void {
-    if (paused) this.#ws.pause();
-    else this.#ws.resume();
+    this.#paused = paused;
+    if (paused) {
+      this.#ws.pause();
+    } else {
+      // Pongs were not read while paused: the peer gets a fresh liveness window.
+      this.#lastPong = Date.now();
+      this.#ws.resume();
+    }
   }
 
   #checkLiveness(): void {
+    if (this.#paused) return;
     if (Date.now() - this.#lastPong > this.#context.livenessTimeoutMs) {
       this.#context.log.info({ session: this.#session?.id }, "peer stopped answering pings; dropping it");
       this.#ws.terminate();

@@ -69,6 +69,8 @@ export class StreamSession {
   #pending: Int16Array[] = [];
   #pendingSamples = 0;
   #finishRequested = false;
+  /** After close_stream: the engine has given its last final; stream_closed is owed. */
+  #drained = false;
   #startSample = 0;
   /** Stream position after the last sample received. */
   #position = 0;
@@ -176,25 +178,32 @@ export class StreamSession {
     this.#log.info({ receivedSamples: this.#position, lastSegmentId }, "session resumed");
     connection.send({ type: "session_resumed", session_id: this.id, received_samples: this.#position });
     for (const final of this.#finals) if (final.segment_id > lastSegmentId) connection.send(final);
+    if (this.#drained) {
+      this.#closeStream(connection);
+      return;
+    }
     this.#ack();
     this.#applyBackpressure();
   }
 
-  /** The connection went away. A drop keeps the session for a resume; a requested close ends it. */
+  /**
+   * The connection went away. A drop keeps the session for a resume; so does a drop while the
+   * session finishes after close_stream (its last finals are still owed). A close the client asked
+   * for before configuring, or an error, ends it.
+   */
   detach(connection: Connection, requested: boolean): void {
     if (connection !== this.#connection) return;
     this.#connection = undefined;
-    if (this.#state === "closed" || this.#state === "closing") return;
+    if (this.#state === "closed") return;
+    if (this.#state === "closing") {
+      if (this.#drained) this.#awaitResume();
+      return;
+    }
     if (requested || this.#state === "idle") {
       this.#dispose();
       return;
     }
-    this.#log.info({ graceMs: this.#limits.resumeGraceMs }, "connection dropped; waiting for a resume");
-    this.#graceTimer = setTimeout(() => {
-      this.#log.info("resume grace period over");
-      this.#dispose();
-    }, this.#limits.resumeGraceMs);
-    this.#graceTimer.unref();
+    this.#awaitResume();
   }
 
   audio(chunk: Int16Array, isHex: boolean): void {
@@ -223,16 +232,35 @@ export class StreamSession {
     this.#stream?.flush();
   }
 
-  /** close_stream: flush, send the last finals, say so, close 1000. */
+  /**
+   * close_stream: flush, send the last finals, say so, close 1000. If the connection drops before
+   * that, the session waits for a resume (grace period) to deliver the last finals and stream_closed.
+   */
   async finish(): Promise<void> {
     this.#finishRequested = true;
     const stream = this.#stream;
     if (!stream || this.#state !== "streaming") return;
     this.#state = "closing";
     await this.#drain(stream);
-    this.#connection?.send({ type: "stream_closed", audio_ms: samplesToMs(this.#position - this.#startSample) });
-    this.#connection?.close(CloseCode.normal, "stream closed");
+    this.#drained = true;
+    if (this.#connection) this.#closeStream(this.#connection);
+    else this.#awaitResume();
+  }
+
+  #closeStream(connection: Connection): void {
+    connection.send({ type: "stream_closed", audio_ms: samplesToMs(this.#position - this.#startSample) });
+    connection.close(CloseCode.normal, "stream closed");
     this.#dispose();
+  }
+
+  #awaitResume(): void {
+    clearTimeout(this.#graceTimer);
+    this.#log.info({ graceMs: this.#limits.resumeGraceMs }, "connection dropped; waiting for a resume");
+    this.#graceTimer = setTimeout(() => {
+      this.#log.info("resume grace period over");
+      this.#dispose();
+    }, this.#limits.resumeGraceMs);
+    this.#graceTimer.unref();
   }
 
   /** Server shutdown: send the finals the engine can still give (bounded), then ask for a reconnect. */

@@ -49,6 +49,8 @@ export async function serve(argv: string[]): Promise<number> {
     generatedKey = `esk_${randomBytes(18).toString("base64url")}`;
     keys.push(generatedKey);
   }
+  // A closed stdout (a pipe whose reader went away) must not crash the server on its next line.
+  process.stdout.on("error", () => {});
   // Signals are taken from the start, so one that arrives while the engine loads still stops cleanly.
   const stopSignal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

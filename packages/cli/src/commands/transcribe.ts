@@ -17,6 +17,8 @@ const HELP = `usage: earshot transcribe <file.wav> [--url ws://127.0.0.1:8787] [
                   replay buffered audio, so the transcript is the same as without the drop)`;
 
 const FRAME_MS = 100;
+/** Half the SDK's default replay buffer. */
+const MAX_AHEAD_MS = 30_000;
 const FRAME_SAMPLES = 16 * FRAME_MS;
 
 export async function transcribe(argv: string[]): Promise<number> {
@@ -63,8 +65,29 @@ export async function transcribe(argv: string[]): Promise<number> {
     }
     if (client.state === "closed") break;
     if (!client.send(pcm.subarray(at, at + FRAME_SAMPLES))) await drained(client);
+    // The SDK keeps audio after the last final for replay, up to its buffer (60 s by default). A file
+    // sent faster than the engine decodes would overflow it: wait for finals to catch up instead.
+    while (client.bufferedMs > MAX_AHEAD_MS && !isClosed(client)) await finalOrClose(client);
   }
   return finishSession(client, format);
+}
+
+/** A function, not an inline test: TypeScript would keep the narrowing from the loop's `break`. */
+const isClosed = (client: EarshotClient): boolean => client.state === "closed";
+
+/** Resolves at the next final (which lets the replay buffer forget audio), a state change, or 1 s. */
+function finalOrClose(client: EarshotClient): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(), 1000);
+    const offFinal = client.on("final", () => done());
+    const offState = client.on("state", () => done());
+    function done() {
+      clearTimeout(timer);
+      offFinal();
+      offState();
+      resolve();
+    }
+  });
 }
 
 /** Resolves when the client's send queue empties, or the connection ends. */
