@@ -8,6 +8,16 @@ import { FORMATS, type Format, formatTranscript, isFormat } from "./formats.js";
 
 export const DEFAULT_URL = "ws://127.0.0.1:8787";
 
+/** The parseArgs options every streaming command takes. */
+export const STREAM_ARG_OPTIONS = {
+  url: { type: "string", default: process.env.EARSHOT_URL ?? DEFAULT_URL },
+  "api-key": { type: "string" },
+  format: { type: "string", default: "text" },
+  language: { type: "string", default: "en" },
+  "no-reconnect": { type: "boolean", default: false },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 export interface StreamCliOptions {
   readonly url: string;
   readonly apiKey: string | undefined;

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { alsaCaptureDevices, findBackend, startCapture } from "../capture.js";
 import { CliError } from "../cli-error.js";
-import { DEFAULT_URL, finishSession, openSession, parseFormat } from "../stream-session.js";
+import { finishSession, openSession, parseFormat, STREAM_ARG_OPTIONS } from "../stream-session.js";
 
 const HELP = `usage: earshot mic [--device ID] [--url ws://127.0.0.1:8787] [--api-key KEY] [--format text|json|srt|vtt] [--language en] [--no-reconnect]
 
@@ -14,12 +14,7 @@ export async function mic(argv: string[]): Promise<number> {
     args: argv,
     options: {
       device: { type: "string" },
-      url: { type: "string", default: process.env.EARSHOT_URL ?? DEFAULT_URL },
-      "api-key": { type: "string" },
-      format: { type: "string", default: "text" },
-      language: { type: "string", default: "en" },
-      "no-reconnect": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
+      ...STREAM_ARG_OPTIONS,
     },
   });
   if (values.help) {

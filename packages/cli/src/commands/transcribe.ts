@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { AudioFormatError, readWav, toMono16k } from "@earshot/audio";
 import type { EarshotClient } from "@earshot/client";
 import { CliError } from "../cli-error.js";
-import { DEFAULT_URL, finishSession, openSession, parseFormat } from "../stream-session.js";
+import { finishSession, openSession, parseFormat, STREAM_ARG_OPTIONS } from "../stream-session.js";
 
 const HELP = `usage: earshot transcribe <file.wav> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--language en] [--no-reconnect]
 
@@ -26,14 +26,9 @@ export async function transcribe(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      url: { type: "string", default: process.env.EARSHOT_URL ?? DEFAULT_URL },
-      "api-key": { type: "string" },
       realtime: { type: "boolean", default: false },
       speed: { type: "string" },
-      format: { type: "string", default: "text" },
-      language: { type: "string", default: "en" },
-      "no-reconnect": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
+      ...STREAM_ARG_OPTIONS,
     },
   });
   if (values.help) {
