@@ -93,7 +93,20 @@ describe("error codes", () => {
       first.ws.close();
       await first.closed;
       const again = await WireClient.open(localUrl, KEY); // the slot is free again
-      again.ws.close();
+      // Sessions left waiting for a resume are bounded too: a new one ends the oldest waiting one.
+      again.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+      const token = (await again.waitFor((m) => m.type === "session_started")).resume_token;
+      again.ws.terminate();
+      await again.closed;
+      const next = await WireClient.open(localUrl, KEY);
+      next.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+      await next.waitFor((m) => m.type === "session_started");
+      next.ws.terminate();
+      await next.closed;
+      const late = await WireClient.open(localUrl, KEY);
+      late.sendJson({ type: "resume", resume_token: token, last_segment_id: -1 });
+      await late.waitForError("session_not_found");
+      late.ws.close();
       covered.add("too_many_streams");
     } finally {
       await local.close();

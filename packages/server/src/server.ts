@@ -67,23 +67,40 @@ export function createServer(options: ServerOptions): EarshotServer {
     maxEngineBacklogMs: options.maxEngineBacklogMs ?? DEFAULT_LIMITS.maxEngineBacklogMs,
   };
   const maxStreamsPerKey = options.maxStreamsPerKey ?? DEFAULT_MAX_STREAMS_PER_KEY;
-  /** Live sessions by resume token (connected or waiting for a resume). */
-  const sessions = new Map<string, StreamSession>();
+  /** Live sessions by resume token (connected or waiting for a resume), and each one's API key. */
+  const sessions = new Map<string, { session: StreamSession; key: string }>();
   /** Open connections per API key. */
   const connectionsPerKey = new Map<string, number>();
   const sessionHooks = { onClosed: (session: StreamSession) => sessions.delete(session.resumeToken) };
-  const connectionContext = {
+  /**
+   * Sessions waiting for a resume hold decoders too. A key may have as many of them as open
+   * streams; a new session beyond that ends the key's oldest waiting one (which can no longer be
+   * resumed), so dropping connections on purpose cannot pile them up.
+   */
+  const evictWaitingBeyondLimit = (key: string): void => {
+    const waiting = [...sessions.values()].filter((e) => e.key === key && e.session.waiting);
+    for (const { session } of waiting.slice(0, Math.max(0, waiting.length - maxStreamsPerKey + 1))) {
+      log.info({ session: session.id }, "too many sessions waiting for a resume; ending the oldest");
+      session.expire();
+    }
+  };
+  const contextFor = (key: string) => ({
     log,
     maxFrameBytes: limits.maxFrameBytes,
     pingIntervalMs: options.pingIntervalMs ?? 2000,
     livenessTimeoutMs: options.livenessTimeoutMs ?? 5000,
     createSession(connection: Connection): StreamSession {
+      evictWaitingBeyondLimit(key);
       const session = new StreamSession(connection, engine, limits, log, sessionHooks);
-      sessions.set(session.resumeToken, session);
+      sessions.set(session.resumeToken, { session, key });
       return session;
     },
-    findSession: (token: string) => sessions.get(token),
-  };
+    // A token only resumes a session of the key that started it.
+    findSession(token: string): StreamSession | undefined {
+      const entry = sessions.get(token);
+      return entry?.key === key ? entry.session : undefined;
+    },
+  });
   let loadError: Error | undefined;
   let startLoad: () => void = () => {};
   const ready = new Promise<void>((resolve, reject) => {
@@ -148,14 +165,14 @@ export function createServer(options: ServerOptions): EarshotServer {
       );
       return;
     }
-    connectionsPerKey.set(key, open + 1);
+    connectionsPerKey.set(key, (connectionsPerKey.get(key) ?? 0) + 1);
     wss.handleUpgrade(request, socket, head, (ws) => {
       ws.on("close", () => {
         const left = (connectionsPerKey.get(key) ?? 1) - 1;
         if (left > 0) connectionsPerKey.set(key, left);
         else connectionsPerKey.delete(key);
       });
-      new Connection(ws, connectionContext);
+      new Connection(ws, contextFor(key));
       log.info({ remote: request.socket.remoteAddress }, "stream connected");
     });
   });
@@ -179,7 +196,7 @@ export function createServer(options: ServerOptions): EarshotServer {
         const closed = http.listening ? once(http, "close") : Promise.resolve();
         http.close(); // stop accepting
         const flushMs = options.shutdownFlushMs ?? 2000;
-        await Promise.all([...sessions.values()].map((session) => session.shutdown(flushMs)));
+        await Promise.all([...sessions.values()].map(({ session }) => session.shutdown(flushMs)));
         // Let the close frames go out before the sockets are cut.
         await new Promise((resolve) => setTimeout(resolve, 50));
         for (const client of wss.clients) client.terminate();

@@ -105,6 +105,16 @@ export class StreamSession {
     return this.#state === "closed";
   }
 
+  /** End a session that waits for a resume: its token stops working. */
+  expire(): void {
+    if (this.waiting) this.#dispose();
+  }
+
+  /** Alive but without a connection: waiting for a resume. */
+  get waiting(): boolean {
+    return this.#connection === undefined && this.#state !== "closed";
+  }
+
   /** Validates the config (errors go to the connection) and starts opening the engine stream. */
   configure(config: StreamConfig): boolean {
     if (!this.#engine.ready) {
