@@ -18,13 +18,13 @@ export const STREAM_ARG_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-export interface StreamCliOptions {
+/** What parseArgs gives for STREAM_ARG_OPTIONS: the options `openSession` needs. */
+export interface StreamArgs {
   readonly url: string;
-  readonly apiKey: string | undefined;
+  readonly "api-key"?: string | undefined;
   readonly language: string;
-  readonly format: Format;
-  /** Reconnect (resuming the session, replaying buffered audio) after a dropped connection. */
-  readonly reconnect: boolean;
+  /** Otherwise the client reconnects (resuming the session, replaying buffered audio) after a drop. */
+  readonly "no-reconnect": boolean;
 }
 
 export function parseFormat(value: string): Format {
@@ -33,14 +33,14 @@ export function parseFormat(value: string): Format {
 }
 
 /** Opens a session, with the live view on stderr when stderr is a terminal. */
-export async function openSession(options: StreamCliOptions): Promise<EarshotClient> {
-  const apiKey = options.apiKey ?? process.env.EARSHOT_API_KEY;
+export async function openSession(options: StreamArgs): Promise<EarshotClient> {
+  const apiKey = options["api-key"] ?? process.env.EARSHOT_API_KEY;
   if (!apiKey) throw new CliError("no API key: pass --api-key or set EARSHOT_API_KEY (serve prints one)");
   const client = new EarshotClient({
     url: options.url,
     apiKey,
     config: { language: options.language, timestamp_granularity: "word" },
-    reconnect: options.reconnect,
+    reconnect: !options["no-reconnect"],
   });
   const live = process.stderr.isTTY ? new LiveView() : undefined;
   client.on("partial", (t) => live?.partial(t.text));

@@ -233,5 +233,3 @@ function rejectUpgrade(socket: Duplex, status: number, code: ErrorCode, message:
       `Connection: close\r\n\r\n${body}`,
   );
 }
-
-export { CloseCode };

@@ -26,13 +26,7 @@ export async function mic(argv: string[]): Promise<number> {
   if (backend.name === "alsa" && values.device === undefined && alsaCaptureDevices().length === 0) {
     throw new CliError("no microphone found: ALSA lists no capture device (arecord -l)", 1);
   }
-  const client = await openSession({
-    url: values.url,
-    apiKey: values["api-key"],
-    language: values.language,
-    format,
-    reconnect: !values["no-reconnect"],
-  });
+  const client = await openSession(values);
   const recorder = startCapture(backend, values.device);
   let stderr = "";
   recorder.stderr?.on("data", (chunk: Buffer) => {

@@ -43,13 +43,7 @@ export async function transcribe(argv: string[]): Promise<number> {
   const format = parseFormat(values.format);
   const pcm = loadAudio(file);
 
-  const client = await openSession({
-    url: values.url,
-    apiKey: values["api-key"],
-    language: values.language,
-    format,
-    reconnect: !values["no-reconnect"],
-  });
+  const client = await openSession(values);
   const started = performance.now();
   for (let at = 0; at < pcm.length; at += FRAME_SAMPLES) {
     if (speed !== undefined) {
