@@ -7,7 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Engine } from "@earshot/engines";
-import { CloseCode, ERRORS, type ErrorCode } from "@earshot/protocol";
+import { ERRORS, type ErrorCode } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { KeyRing, keyFromRequest, TOKEN_SUBPROTOCOL } from "./auth.js";
