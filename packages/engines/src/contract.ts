@@ -24,6 +24,11 @@ export interface StreamOptions {
    * an earlier one (a new session after a server restart) reports times from the original start.
    */
   readonly startSample?: number;
+  /**
+   * Silence, in ms, after which an utterance ends with a final at the pause (`speechFinal`). Engines
+   * that cannot honour it exactly use their nearest setting; undefined means the engine's default.
+   */
+  readonly endpointingMs?: number;
 }
 
 export interface EngineWord {
@@ -44,8 +49,12 @@ export interface TranscriptEvent {
 export type EngineEvent =
   /** The best hypothesis so far for the utterance in progress; later partials may revise it. */
   | ({ readonly type: "partial" } & TranscriptEvent)
-  /** The settled text of one utterance, at a pause or after `flush()`. Text may be empty. */
-  | ({ readonly type: "final" } & TranscriptEvent)
+  /**
+   * The settled text of one utterance, at a pause or after `flush()`. Text may be empty.
+   * `speechFinal` is true when the utterance ended at a pause (an `endpoint` event follows), false
+   * when it was cut by `flush()` / `end()` while the speaker may still be talking.
+   */
+  | ({ readonly type: "final"; readonly speechFinal: boolean } & TranscriptEvent)
   /** The speaker paused: speech ended at `atMs`. Follows the final it closed. */
   | { readonly type: "endpoint"; readonly atMs: number }
   /** Audio consumed so far and the CPU time spent on it. */
@@ -61,12 +70,26 @@ export interface EngineStream extends AsyncIterable<EngineEvent> {
   readonly backlogMs: number;
   /** Queue 16 kHz mono PCM16 samples. Never blocks; decoding happens off the caller's thread. */
   push(pcm: Int16Array): void;
-  /** End the current utterance now: its final (if any speech) is emitted without waiting for a pause. */
-  flush(): void;
+  /**
+   * End the current utterance now: its final (if any speech) is emitted without waiting for the
+   * engine's own pause detection. With `pause`, the caller has detected a pause (an external VAD):
+   * the final is `speechFinal` and an `endpoint` event at `pause.atMs` follows it, even without speech.
+   */
+  flush(pause?: { readonly atMs: number }): void;
   /** No more audio: emit the last final, then end the event iteration. */
   end(): Promise<void>;
   /** Stop at once and free the decoder; pending events are dropped. Idempotent. */
   close(): void;
+}
+
+/** How loaded an engine is now, for admission control and metrics. */
+export interface EngineLoad {
+  /** Streams open now. */
+  readonly streams: number;
+  /** Fraction (0..1) of the engine's decoding capacity busy over the last few seconds. */
+  readonly utilization: number;
+  /** The largest backlog of any open stream, in ms of audio not decoded yet. */
+  readonly maxBacklogMs: number;
 }
 
 export interface Engine extends AsyncDisposable {
@@ -78,6 +101,8 @@ export interface Engine extends AsyncDisposable {
   load(): Promise<void>;
   /** Open a stream; rejects with `EngineUnavailableError` when no decoder can be had. */
   openStream(options: StreamOptions): Promise<EngineStream>;
+  /** The engine's load now; engines that cannot measure it leave this out. */
+  loadSnapshot?(): EngineLoad;
   close(): Promise<void>;
 }
 

@@ -65,14 +65,18 @@ export class DecodingSession {
     this.#account(started);
   }
 
-  /** Decode what is buffered and close the utterance in progress, as at a pause but without an endpoint. */
-  flush(): void {
+  /**
+   * Decode what is buffered and close the utterance in progress. Without `pauseAtMs`, as at a pause
+   * but without an endpoint; with it, the caller detected a pause: a speech final, then an endpoint there.
+   */
+  flush(pauseAtMs?: number): void {
     const started = performance.now();
     if (this.#blockLength > 0) {
       this.#decodeBlock(this.#block.subarray(0, this.#blockLength));
       this.#blockLength = 0;
     }
-    if (this.#speechStarted) this.#finishUtterance(false);
+    if (this.#speechStarted) this.#finishUtterance(pauseAtMs !== undefined, false);
+    if (pauseAtMs !== undefined) this.#emit({ type: "endpoint", atMs: pauseAtMs });
     this.#account(started);
   }
 
@@ -130,15 +134,16 @@ export class DecodingSession {
     this.#emit({ type: "partial", ...this.#transcript(text) });
   }
 
-  #finishUtterance(atPause: boolean): void {
+  /** `endpoint`: emit the endpoint event here (false when the caller supplies its own). */
+  #finishUtterance(atPause: boolean, endpoint = atPause): void {
     this.#decoder.endUtterance();
     const final = this.#transcript(this.#decoder.hypothesis());
     this.#decoder.startUtterance();
     this.#speechStarted = false;
     this.#lastPartial = "";
-    this.#emit({ type: "final", ...final });
+    this.#emit({ type: "final", speechFinal: atPause, ...final });
     if (final.words.length > 0) this.#lastEndMs = final.endMs;
-    if (atPause) {
+    if (endpoint) {
       // Without words, the VAD's own estimate: it closes the utterance `postspeech` after speech ends.
       const atMs =
         final.words.length > 0 ? final.endMs : Math.max(this.#lastEndMs, this.#streamMs() - this.#postspeechMs);

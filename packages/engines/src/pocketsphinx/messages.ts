@@ -22,7 +22,8 @@ export interface WorkerData extends WorkerConfig {
 export type ToWorker =
   | { readonly type: "open"; readonly streamId: number; readonly wordTimestamps: boolean }
   | { readonly type: "push"; readonly streamId: number; readonly pcm: ArrayBuffer }
-  | { readonly type: "flush"; readonly streamId: number }
+  /** `pauseAtMs` (worker-relative): the caller detected a pause there; see `EngineStream.flush`. */
+  | { readonly type: "flush"; readonly streamId: number; readonly pauseAtMs?: number }
   | { readonly type: "end"; readonly streamId: number }
   | { readonly type: "close"; readonly streamId: number }
   /** Free every decoder and exit. */

@@ -38,8 +38,10 @@ export class PocketSphinxStream implements EngineStream {
     this.#worker.post({ type: "push", streamId: this.id, pcm: copy.buffer }, [copy.buffer]);
   }
 
-  flush(): void {
-    if (this.#state === "open") this.#worker.post({ type: "flush", streamId: this.id });
+  flush(pause?: { readonly atMs: number }): void {
+    if (this.#state !== "open") return;
+    const pauseAtMs = pause === undefined ? undefined : pause.atMs - this.#offsetMs;
+    this.#worker.post({ type: "flush", streamId: this.id, ...(pauseAtMs === undefined ? {} : { pauseAtMs }) });
   }
 
   end(): Promise<void> {

@@ -99,7 +99,7 @@ function handle(pool: DecoderPool, message: ToWorker): void {
         break;
       }
       case "flush":
-        session.flush();
+        session.flush(message.pauseAtMs);
         break;
       case "end":
         session.end();

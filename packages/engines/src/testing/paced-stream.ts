@@ -11,7 +11,7 @@ export class PacedStream implements EngineStream {
   readonly #inner: EngineStream;
   readonly #samplesPerTick: number;
   readonly #onBacklog: (backlogMs: number) => void;
-  readonly #queue: (Int16Array | "flush")[] = [];
+  readonly #queue: (Int16Array | { readonly flush: { readonly atMs: number } | undefined })[] = [];
   #queuedSamples = 0;
   #timer: NodeJS.Timeout | undefined;
   #drainWaiters: Array<() => void> = [];
@@ -33,8 +33,8 @@ export class PacedStream implements EngineStream {
     this.#schedule();
   }
 
-  flush(): void {
-    this.#queue.push("flush");
+  flush(pause?: { readonly atMs: number }): void {
+    this.#queue.push({ flush: pause });
     this.#schedule();
   }
 
@@ -64,12 +64,12 @@ export class PacedStream implements EngineStream {
     let budget = this.#samplesPerTick;
     while (budget > 0 && this.#queue.length > 0) {
       const head = this.#queue[0];
-      if (head === "flush") {
+      if (head === undefined) break;
+      if (!(head instanceof Int16Array)) {
         this.#queue.shift();
-        this.#inner.flush();
+        this.#inner.flush(head.flush);
         continue;
       }
-      if (head === undefined) break;
       const take = Math.min(budget, head.length);
       this.#inner.push(head.subarray(0, take));
       budget -= take;

@@ -160,8 +160,14 @@ class TestEngineStream implements EngineStream {
     }
   }
 
-  flush(): void {
-    if (!this.#closed) this.#finishUtterance(false);
+  flush(pause?: { readonly atMs: number }): void {
+    if (this.#closed) return;
+    if (!pause) {
+      this.#finishUtterance(false);
+      return;
+    }
+    this.#finishUtterance(true, false);
+    this.#events.push({ type: "endpoint", atMs: pause.atMs });
   }
 
   async end(): Promise<void> {
@@ -236,11 +242,12 @@ class TestEngineStream implements EngineStream {
     };
   }
 
-  #finishUtterance(atPause: boolean): void {
+  /** `endpoint`: emit the endpoint event here (false when the caller emits its own). */
+  #finishUtterance(atPause: boolean, endpoint = atPause): void {
     if (this.#speechFrames.length === 0) return;
     const final = this.#transcript(true);
-    this.#events.push({ type: "final", ...final });
-    if (atPause) this.#events.push({ type: "endpoint", atMs: final.endMs });
+    this.#events.push({ type: "final", speechFinal: atPause, ...final });
+    if (endpoint) this.#events.push({ type: "endpoint", atMs: final.endMs });
     this.#speechFrames = [];
     this.#silentRun = 0;
     this.#partialWords = 0;
