@@ -1,5 +1,5 @@
 /** The client's public types: states, events, options, close result. */
-import type { SessionStartedMessage, TranscriptMessage, WarningCode } from "@earshot/protocol";
+import type { SessionStartedMessage, TranscriptMessage, UtteranceEndMessage, WarningCode } from "@earshot/protocol";
 import type { AudioLoss } from "./audio-sender.js";
 import type { EarshotClientError } from "./errors.js";
 import type { AudioMode, Chunking, ChunkingPreset, ClientStreamConfig } from "./options.js";
@@ -62,8 +62,16 @@ export interface CloseResult {
 
 export type ClientEvents = {
   partial: TranscriptMessage;
-  /** Exactly once per segment_id, in increasing order, across reconnects. */
+  /**
+   * Exactly once per segment_id, in increasing order, across reconnects. `speech_final` tells
+   * whether the utterance ended at a pause (true) or was cut by `finalize`/`close()` (false).
+   */
   final: TranscriptMessage;
+  /**
+   * The speaker paused after the final `segment_id` (speech ended at `last_word_end_ms`); with
+   * `config.endpointing_ms` setting how long a pause counts. Not repeated after a reconnect.
+   */
+  utterance_end: UtteranceEndMessage;
   error: EarshotClientError;
   warning: ClientWarning;
   state: StateChange;

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { TEST_WORDS, TestEngine } from "@earshot/engines";
-import type { TranscriptMessage } from "@earshot/protocol";
+import type { TranscriptMessage, UtteranceEndMessage } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
 import WebSocket from "ws";
 import type { AudioLostEvent, StateChange } from "./client.js";
@@ -111,6 +111,30 @@ describe("EarshotClient against a real server", () => {
       assertNoDuplicateWords(client);
     });
   }
+
+  test("finals carry speech_final; an utterance_end follows each final that ended at a pause", async () => {
+    const client = new EarshotClient({ url, apiKey: KEY });
+    const { finals } = record(client);
+    const ends: UtteranceEndMessage[] = [];
+    client.on("utterance_end", (end) => ends.push(end));
+    await client.connect();
+    sendInPieces(client, SIGNAL, 20);
+    await client.close();
+    assert.deepEqual(
+      finals.map((f) => [f.segment_id, f.speech_final]),
+      [
+        [0, true],
+        [1, true],
+      ],
+    );
+    assert.deepEqual(
+      ends.map((e) => [e.segment_id, e.last_word_end_ms]),
+      [
+        [0, 1000],
+        [1, 2100],
+      ],
+    );
+  });
 
   test("seed mode for Chinese uses 800 ms chunks without overlap", async () => {
     const { client, session, finals } = await transcribe({ mode: "seed", config: { language: "zh" } }, 100);

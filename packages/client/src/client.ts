@@ -30,6 +30,7 @@ import {
   type ClientStreamConfig,
   configMessage,
   resolveChunking,
+  resumeUrl,
   type SessionStart,
   streamUrl,
 } from "./options.js";
@@ -202,7 +203,10 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     const connection: Connection = new Connection(
       {
         factory: this.#options.transport,
-        request: { url: this.url, apiKey: this.#options.apiKey },
+        request: {
+          url: handshake.kind === "resume" ? resumeUrl(this.url, handshake.token) : this.url,
+          apiKey: this.#options.apiKey,
+        },
         handshake,
         connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
         heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs ?? 5_000,
@@ -251,6 +255,9 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
         return;
       case "warning":
         this.emit("warning", { code: message.code, message: message.message });
+        return;
+      case "utterance_end":
+        this.emit("utterance_end", message);
         return;
       case "stream_closed":
         this.#audioMs = message.audio_ms;

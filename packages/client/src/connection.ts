@@ -13,6 +13,7 @@ import type {
   SessionStartedMessage,
   StreamClosedMessage,
   TranscriptMessage,
+  UtteranceEndMessage,
   WarningMessage,
 } from "@earshot/protocol";
 import { EarshotClientError } from "./errors.js";
@@ -33,7 +34,7 @@ export type Established =
   | { readonly kind: "started"; readonly session: SessionStartedMessage }
   | { readonly kind: "resumed"; readonly resumed: SessionResumedMessage };
 
-export type StreamMessage = TranscriptMessage | AckMessage | WarningMessage | StreamClosedMessage;
+export type StreamMessage = TranscriptMessage | AckMessage | WarningMessage | UtteranceEndMessage | StreamClosedMessage;
 
 export interface ConnectionEnd {
   readonly code: number;

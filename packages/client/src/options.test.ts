@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CHUNKING_PRESETS, configMessage, resolveChunking, STREAM_PATH, streamUrl } from "./options.js";
+import { CHUNKING_PRESETS, configMessage, resolveChunking, resumeUrl, STREAM_PATH, streamUrl } from "./options.js";
 
 describe("streamUrl", () => {
   test("maps http(s) to ws(s) and appends the stream path to a base URL", () => {
@@ -16,6 +16,11 @@ describe("streamUrl", () => {
   test("rejects other schemes", () => {
     assert.throws(() => streamUrl("ftp://h"), RangeError);
   });
+});
+
+test("resumeUrl adds the resume token to the query, keeping the rest", () => {
+  assert.equal(resumeUrl(`ws://h:1${STREAM_PATH}`, "rt_a-b_c"), `ws://h:1${STREAM_PATH}?resume_token=rt_a-b_c`);
+  assert.equal(resumeUrl(`wss://h${STREAM_PATH}?x=1`, "rt_x"), `wss://h${STREAM_PATH}?x=1&resume_token=rt_x`);
 });
 
 describe("resolveChunking", () => {

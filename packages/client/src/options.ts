@@ -72,6 +72,16 @@ export function streamUrl(url: string): string {
   return parsed.toString();
 }
 
+/**
+ * The URL of a connection that resumes a session: the token rides along (`resume_token`) so a
+ * server at capacity, which refuses new streams at the upgrade, still lets this one in.
+ */
+export function resumeUrl(url: string, resumeToken: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set("resume_token", resumeToken);
+  return parsed.toString();
+}
+
 export function configMessage(
   config: ClientStreamConfig,
   overlapMs: number,

@@ -23,6 +23,7 @@ const FIELDS: Record<ServerMessage["type"], Record<string, "string" | "number" |
   },
   error: { code: "string", message: "string", retryable: "boolean" },
   warning: { code: "string", message: "string" },
+  utterance_end: { last_word_end_ms: "number", segment_id: "number" },
   stream_closed: { audio_ms: "number" },
 };
 

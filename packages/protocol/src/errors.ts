@@ -42,6 +42,12 @@ export const ERRORS = {
     retryable: true,
     httpStatus: 429,
   },
+  over_capacity: {
+    summary: "The server cannot take another stream in real time now; retry after the Retry-After delay.",
+    retryable: true,
+    httpStatus: 503,
+    close: CloseCode.tryAgainLater,
+  },
   session_not_found: {
     summary: "No session to resume: the token is unknown, or its grace period ended (e.g. the server restarted).",
     retryable: false,

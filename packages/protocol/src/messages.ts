@@ -8,6 +8,10 @@ import type { ErrorCode, WarningCode } from "./errors.js";
 export const PROTOCOL_VERSION = 1;
 
 export const ENCODINGS = ["pcm_s16le"] as const;
+
+/** Bounds of `config.endpointing_ms`. */
+export const MIN_ENDPOINTING_MS = 10;
+export const MAX_ENDPOINTING_MS = 5000;
 export type Encoding = (typeof ENCODINGS)[number];
 
 export const StreamConfigSchema = z.object({
@@ -32,6 +36,16 @@ export const StreamConfigSchema = z.object({
   start_sample: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** earshot extension (resume): the segment_id of this session's first segment. Default 0. */
   first_segment_id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /**
+   * earshot extension: silence, in ms, that ends an utterance (its final then has
+   * `speech_final: true`, and an `utterance_end` follows). Default: the engine's own.
+   */
+  endpointing_ms: z
+    .number()
+    .int("must be a whole number of milliseconds")
+    .min(MIN_ENDPOINTING_MS, `must be at least ${MIN_ENDPOINTING_MS} ms`)
+    .max(MAX_ENDPOINTING_MS, `must be at most ${MAX_ENDPOINTING_MS} ms`)
+    .optional(),
 });
 export type StreamConfig = z.infer<typeof StreamConfigSchema>;
 
@@ -96,6 +110,11 @@ export interface Word {
 export interface TranscriptMessage {
   type: "transcript";
   is_final: boolean;
+  /**
+   * Finals only (absent on partials): true when the utterance ended at a pause (an `utterance_end`
+   * follows), false when it was cut by `finalize`, `close_stream` or a shutdown.
+   */
+  speech_final?: boolean;
   text: string;
   segment_id: number;
   start_ms: number;
@@ -148,6 +167,16 @@ export interface WarningMessage {
   message: string;
 }
 
+/**
+ * The speaker paused after the final `segment_id` (after Deepgram's UtteranceEnd): speech ended at
+ * `last_word_end_ms`. Informational: it follows that final at once and is not re-sent on resume.
+ */
+export interface UtteranceEndMessage {
+  type: "utterance_end";
+  last_word_end_ms: number;
+  segment_id: number;
+}
+
 /** Sent after `close_stream`, once every final has been sent, just before close 1000. */
 export interface StreamClosedMessage {
   type: "stream_closed";
@@ -161,6 +190,7 @@ export type ServerMessage =
   | AckMessage
   | ErrorMessage
   | WarningMessage
+  | UtteranceEndMessage
   | StreamClosedMessage;
 
 /** Sample rate of PCM on the wire and inside engines, in protocol v1. */
