@@ -1,0 +1,181 @@
+/**
+ * One step of the load test: a fresh `earshot serve` process, N concurrent real-time streams of the
+ * eval audio, a warm-up, then a measured window. Server CPU and RSS come from /proc (all of the
+ * server's threads, none of the generator's); the generator's own CPU, send lag and event-loop delay
+ * are reported too, because it shares the machine's cores with the server.
+ */
+import { createHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import { mulberry32 } from "../seeded-random.js";
+import { LoadStream } from "./load-stream.js";
+import { Pacer } from "./pacer.js";
+import { type Clip, FRAME_MS, shuffledPlaylist } from "./playlist.js";
+import { machineBusy, machineCpu, processCpuMs, processRssMb } from "./proc-stats.js";
+import { sleep, startServer } from "./server-process.js";
+import { type UtteranceStats, utteranceStats } from "./utterance-stats.js";
+
+export interface StepOptions {
+  readonly engine: string;
+  readonly streams: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  readonly seed: number;
+  readonly clips: readonly Clip[];
+  /** The test engine's endpointing, to measure added latency; undefined for real engines. */
+  readonly endpointingMs?: number | undefined;
+}
+
+export interface StepResult extends UtteranceStats {
+  readonly streams: number;
+  /** Streams refused or failed at connect, and streams that failed later (error or unexpected close). */
+  readonly refused: number;
+  readonly failed: number;
+  /** Distinct failure reasons with counts, most common first. */
+  readonly failures: readonly string[];
+  readonly windowSeconds: number;
+  /** Test engine: finals that came before their due frame was sent (left out of added latency). */
+  readonly finalsBeforeDue: number;
+  readonly server: {
+    /** CPU over the window, % of one core (200% = both cores of a 2-core machine). */
+    readonly cpuPercent: number;
+    readonly rssIdleMb: number;
+    readonly rssEndMb: number;
+    readonly rssPeakMb: number;
+    /** (RSS at the end of the window − RSS before any stream) / streams. */
+    readonly rssPerStreamMb: number;
+    readonly exited: string | undefined;
+    readonly logTail: readonly string[];
+  };
+  readonly generator: {
+    readonly cpuPercent: number;
+    readonly sendLagP99Ms: number;
+    readonly sendLagMaxMs: number;
+    readonly loopDelayP99Ms: number;
+    readonly maxBufferedKb: number;
+  };
+  /** All cores, everyone's work (server, generator, anything else on the machine), % of all cores. */
+  readonly machineBusyPercent: number;
+}
+
+const CONNECT_CONCURRENCY = 50;
+/** Audio after the window, so finals for speech that ended near its end arrive while streaming. */
+const TAIL_MS = 3000;
+
+export async function runStep(options: StepOptions): Promise<StepResult> {
+  const n = options.streams;
+  const server = await startServer(options.engine, n);
+  try {
+    const rssIdleMb = processRssMb(server.pid);
+    const sendLag = createHistogram();
+    const streams = Array.from(
+      { length: n },
+      (_, k) =>
+        new LoadStream({
+          url: server.url,
+          apiKey: server.keys[k % server.keys.length] ?? "",
+          playlist: shuffledPlaylist(options.clips, mulberry32(options.seed * 100_003 + k), 1000),
+          speed: 1,
+          endpointingMs: options.endpointingMs,
+          sendLag,
+        }),
+    );
+    await connectAll(streams);
+    const open = streams.filter((s) => s.failure === undefined);
+    const refused = n - open.length;
+
+    const t0 = performance.now() + 200;
+    open.forEach((stream, k) => {
+      stream.start(t0 + stagger(k, open.length));
+    });
+    const pacer = new Pacer(open);
+    pacer.start();
+    let rssPeakMb = rssIdleMb;
+    const sampler = setInterval(() => {
+      if (server.exited() === undefined) rssPeakMb = Math.max(rssPeakMb, processRssMb(server.pid));
+    }, 1000);
+
+    const window = { from: t0 + 1000 + options.warmupSeconds * 1000, to: 0 };
+    await sleep(window.from - performance.now());
+    const before = readCounters(server.pid);
+    sendLag.reset();
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    await sleep(options.seconds * 1000);
+    window.to = performance.now();
+    const after = readCounters(server.pid);
+    loopDelay.disable();
+    const rssEndMb = server.exited() === undefined ? processRssMb(server.pid) : Number.NaN;
+    const generator = {
+      cpuPercent: percentOf(after.generatorCpuMs - before.generatorCpuMs, window),
+      sendLagP99Ms: sendLag.percentile(99) / 1000,
+      sendLagMaxMs: sendLag.max / 1000,
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      maxBufferedKb: Math.max(0, ...open.map((s) => s.maxBufferedBytes)) / 1024,
+    };
+
+    await sleep(TAIL_MS);
+    pacer.stop();
+    clearInterval(sampler);
+    await Promise.all(open.map((s) => s.finish()));
+    const failedLater = open.filter((s) => s.failure !== undefined).length;
+    return {
+      streams: n,
+      refused,
+      failed: failedLater,
+      failures: countReasons(streams.flatMap((s) => (s.failure === undefined ? [] : [s.failure]))),
+      windowSeconds: (window.to - window.from) / 1000,
+      finalsBeforeDue: open.reduce((total, s) => total + s.finalsBeforeDue, 0),
+      ...utteranceStats(open, window),
+      server: {
+        cpuPercent: percentOf(after.serverCpuMs - before.serverCpuMs, window),
+        rssIdleMb,
+        rssEndMb,
+        rssPeakMb,
+        rssPerStreamMb: (rssEndMb - rssIdleMb) / n,
+        exited: server.exited(),
+        logTail: server.stderrTail(),
+      },
+      generator,
+      machineBusyPercent: machineBusy(before.machine, after.machine) * 100,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Start offsets that spread N streams over one second and their frames evenly over one 100 ms
+ * frame period, so frames never all land at once.
+ */
+export function stagger(k: number, n: number): number {
+  return Math.floor((k * 10) / n) * FRAME_MS + (((k * FRAME_MS) / n) % FRAME_MS);
+}
+
+async function connectAll(streams: readonly LoadStream[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < streams.length) {
+      const stream = streams[next++];
+      await stream?.connect().catch(() => {});
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
+}
+
+function readCounters(serverPid: number) {
+  const cpu = process.cpuUsage();
+  let serverCpuMs = Number.NaN;
+  try {
+    serverCpuMs = processCpuMs(serverPid);
+  } catch {}
+  return { serverCpuMs, generatorCpuMs: (cpu.user + cpu.system) / 1000, machine: machineCpu() };
+}
+
+function percentOf(cpuMs: number, window: { from: number; to: number }): number {
+  return (cpuMs / (window.to - window.from)) * 100;
+}
+
+function countReasons(reasons: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const reason of reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([reason, count]) => `${count}× ${reason}`);
+}

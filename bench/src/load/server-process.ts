@@ -1,0 +1,82 @@
+/**
+ * The server under test as its own process (`earshot serve --port 0`), so its CPU and memory can be
+ * read from /proc apart from the load generator's. Each API key may hold a limited number of
+ * connections (64 by default), so the server gets one key per `STREAMS_PER_KEY` streams.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+
+const BIN = new URL("../../../packages/cli/bin/earshot.js", import.meta.url).pathname;
+const READY = /earshot ready on http:\/\/127\.0\.0\.1:(\d+)/;
+const START_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 15_000;
+/** Below the server's default of 64 connections per key, with room for a reconnect. */
+export const STREAMS_PER_KEY = 50;
+
+export interface ServerProcess {
+  readonly pid: number;
+  readonly url: string;
+  readonly keys: readonly string[];
+  /** The last lines the server wrote to stderr (warnings and errors), for the report. */
+  readonly stderrTail: () => readonly string[];
+  /** Set once the process has exited on its own (a crash, from the bench's point of view). */
+  readonly exited: () => string | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startServer(engine: string, streams: number): Promise<ServerProcess> {
+  const keys = Array.from({ length: Math.max(1, Math.ceil(streams / STREAMS_PER_KEY)) }, (_, i) => `load-key-${i}`);
+  const args = [BIN, "serve", "--engine", engine, "--port", "0", "--log-level", "warn"];
+  for (const key of keys) args.push("--api-key", key);
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, EARSHOT_API_KEYS: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  let stdout = "";
+  const tail: string[] = [];
+  let exitedWith: string | undefined;
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk;
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    for (const line of chunk.toString().split("\n")) if (line.trim()) tail.push(line.slice(0, 300));
+    tail.splice(0, Math.max(0, tail.length - 20));
+  });
+  child.once("exit", (code, signal) => {
+    exitedWith = `exited with ${signal ?? code}`;
+    process.off("exit", killOnExit);
+  });
+
+  const port = await waitForReady(child, () => stdout);
+  return {
+    pid: child.pid ?? 0,
+    url: `ws://127.0.0.1:${port}/v1/audio/transcriptions/stream`,
+    keys,
+    stderrTail: () => [...tail],
+    exited: () => exitedWith,
+    stop: () => stopChild(child),
+  };
+}
+
+async function waitForReady(child: ChildProcess, stdout: () => string): Promise<number> {
+  for (const deadline = Date.now() + START_TIMEOUT_MS; Date.now() < deadline; ) {
+    const ready = READY.exec(stdout());
+    if (ready) return Number(ready[1]);
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    await sleep(50);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`earshot serve did not become ready: ${stdout()}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
