@@ -28,6 +28,8 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-npm ci --no-audit --no-fund --loglevel=error
+# onnxruntime-node (the Silero VAD) ships its CPU binaries in the package; without this its install
+# script would try to download GPU extras from nuget.org. Nothing is downloaded at install time.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 npm run build --silent
 echo "setup: done" >&2

@@ -5,7 +5,7 @@
  * Times are `performance.now()` on the client side, as the user would experience them.
  */
 import { type AudioMode, CHUNKING_PRESETS, type Chunking, type ChunkingPreset, EarshotClient } from "@earshot/client";
-import { PocketSphinxEngine, type PocketSphinxOptions } from "@earshot/engines";
+import { type Engine, PocketSphinxEngine, type PocketSphinxOptions, type VadGateOptions, VadGatedEngine } from "@earshot/engines";
 import { createServer } from "@earshot/server";
 import { loadPcm, speechBounds, type Utterance } from "./eval-set.js";
 import { repeatedWords, type WerResult, wer } from "./wer.js";
@@ -69,9 +69,12 @@ export async function benchStreaming(
   utterances: readonly Utterance[],
   setups: readonly StreamingSetup[],
   onFile: (setup: StreamingSetup, file: StreamedFile) => void = () => {},
-  engineOptions: PocketSphinxOptions = {},
+  engineOptions: PocketSphinxOptions & { readonly vad?: VadGateOptions } = {},
 ): Promise<StreamingBench[]> {
-  const server = createServer({ engine: new PocketSphinxEngine({ workers: 1, ...engineOptions }), apiKeys: [API_KEY] });
+  const { vad, ...psOptions } = engineOptions;
+  const pocketsphinx = new PocketSphinxEngine({ workers: 1, ...psOptions });
+  const engine: Engine = vad ? new VadGatedEngine(pocketsphinx, vad) : pocketsphinx;
+  const server = createServer({ engine, apiKeys: [API_KEY] });
   const { url } = await server.listen({ host: "127.0.0.1", port: 0 });
   await server.ready;
   try {

@@ -159,6 +159,15 @@ export class Decoder {
     this.startUtterance();
   }
 
+  /**
+   * Restart the library's frame counter (ps_start_stream) between utterances, keeping the channel
+   * (CMN) estimate: the next utterance's frames count from 0. Used when the caller keeps time.
+   */
+  restartFrameCount(): void {
+    if (this.#inUtterance) this.endUtterance();
+    this.#api.ps_start_stream(this.#live());
+  }
+
   startUtterance(): void {
     if (this.#api.ps_start_utt(this.#live()) < 0) throw new Error("ps_start_utt failed");
     this.#inUtterance = true;

@@ -32,6 +32,14 @@ export class DecodingSession {
   readonly #wordTimestamps: boolean;
   readonly #emit: (event: WireEvent) => void;
   readonly #postspeechMs: number;
+  /**
+   * The caller (a VAD gate) ends utterances with `flush`; the library's VAD is off
+   * (`-remove_silence no`), so every decoded block counts as speech. The library's frame counter
+   * then drifts by about 100 ms after the first utterance, so it is restarted at each utterance and
+   * this side adds the utterance's start.
+   */
+  readonly #externalEndpointing: boolean;
+  #utteranceStartMs = 0;
   readonly #block = new Int16Array(BLOCK_SAMPLES);
   #blockLength = 0;
   /** Samples handed to the decoder so far. */
@@ -45,12 +53,13 @@ export class DecodingSession {
 
   constructor(
     decoder: Decoder,
-    options: { wordTimestamps: boolean; postspeechMs: number },
+    options: { wordTimestamps: boolean; postspeechMs: number; externalEndpointing: boolean },
     emit: (event: WireEvent) => void,
   ) {
     this.#decoder = decoder;
     this.#wordTimestamps = options.wordTimestamps;
     this.#postspeechMs = options.postspeechMs;
+    this.#externalEndpointing = options.externalEndpointing;
     this.#emit = emit;
     decoder.startStream();
   }
@@ -122,7 +131,7 @@ export class DecodingSession {
   #decodeBlock(block: Int16Array): void {
     this.#decoder.process(block);
     this.#samples += block.length;
-    const inSpeech = this.#decoder.inSpeech;
+    const inSpeech = this.#externalEndpointing || this.#decoder.inSpeech;
     if (inSpeech) this.#speechStarted = true;
     else if (this.#speechStarted) this.#finishUtterance(true);
   }
@@ -138,6 +147,10 @@ export class DecodingSession {
   #finishUtterance(atPause: boolean, endpoint = atPause): void {
     this.#decoder.endUtterance();
     const final = this.#transcript(this.#decoder.hypothesis());
+    if (this.#externalEndpointing) {
+      this.#decoder.restartFrameCount();
+      this.#utteranceStartMs = this.#streamMs();
+    }
     this.#decoder.startUtterance();
     this.#speechStarted = false;
     this.#lastPartial = "";
@@ -159,9 +172,10 @@ export class DecodingSession {
   #transcript(text: string): TranscriptEvent {
     const limitMs = this.#streamMs();
     let floorMs = this.#lastEndMs;
+    const offsetMs = this.#utteranceStartMs;
     const words = this.#decoder.words().map((word: DecodedWord) => {
-      const startMs = Math.min(limitMs, Math.max(floorMs, word.startFrame * MS_PER_FRAME));
-      const endMs = Math.min(limitMs, Math.max(startMs, (word.endFrame + 1) * MS_PER_FRAME));
+      const startMs = Math.min(limitMs, Math.max(floorMs, offsetMs + word.startFrame * MS_PER_FRAME));
+      const endMs = Math.min(limitMs, Math.max(startMs, offsetMs + (word.endFrame + 1) * MS_PER_FRAME));
       floorMs = endMs;
       return { word: word.word, startMs, endMs, confidence: word.confidence };
     });

@@ -14,6 +14,8 @@ import type { FromWorker, ToWorker, WorkerConfig, WorkerData } from "./messages.
 import type { PocketSphinxStream } from "./stream.js";
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
+/** Utilization is the decoding time reported over this window, divided by the window. */
+const LOAD_WINDOW_MS = 5_000;
 
 interface PendingOpen {
   readonly resolve: () => void;
@@ -28,6 +30,8 @@ export class DecodingWorker {
   readonly #stopFlag: Int32Array;
   readonly #exited: Promise<void>;
   #alive = true;
+  /** Busy reports of the last `LOAD_WINDOW_MS`: [arrival time, ms busy]. */
+  readonly #busy: Array<readonly [number, number]> = [];
 
   private constructor(worker: Worker, stopFlag: Int32Array, onCrash: (worker: DecodingWorker) => void) {
     this.#worker = worker;
@@ -94,6 +98,22 @@ export class DecodingWorker {
     });
   }
 
+  /** Fraction of the last few seconds this thread spent decoding (0..1). */
+  get utilization(): number {
+    const now = performance.now();
+    this.#pruneBusy(now);
+    let busyMs = 0;
+    for (const [, ms] of this.#busy) busyMs += ms;
+    return Math.min(1, busyMs / LOAD_WINDOW_MS);
+  }
+
+  /** The largest backlog among this worker's streams, in ms. */
+  get maxBacklogMs(): number {
+    let max = 0;
+    for (const stream of this.#streams.values()) max = Math.max(max, stream.backlogMs);
+    return max;
+  }
+
   post(message: ToWorker, transfer?: ArrayBuffer[]): void {
     if (this.#alive) this.#worker.postMessage(message, transfer);
   }
@@ -134,10 +154,20 @@ export class DecodingWorker {
         this.#streams.get(message.streamId)?.ended();
         this.#streams.delete(message.streamId);
         break;
+      case "busy": {
+        const now = performance.now();
+        this.#busy.push([now, message.ms]);
+        this.#pruneBusy(now);
+        break;
+      }
       case "ready":
       case "failed":
         break;
     }
+  }
+
+  #pruneBusy(now: number): void {
+    while (this.#busy.length > 0 && (this.#busy[0]?.[0] ?? now) < now - LOAD_WINDOW_MS) this.#busy.shift();
   }
 
   #crash(reason: string): void {

@@ -6,7 +6,7 @@
 
 import { access, constants } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import type { EngineCapabilities, EngineStream, StreamOptions } from "../contract.js";
+import type { EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "../contract.js";
 import { type Engine, EngineUnavailableError } from "../contract.js";
 import { DEFAULT_LIBRARY_PATHS, type DecoderArgs, type LibraryPaths } from "./binding.js";
 import { DecodingWorker } from "./decoding-worker.js";
@@ -31,6 +31,12 @@ export interface PocketSphinxOptions {
    * end of speech with 20 against 407 ms with 25 and about 520 ms with 50.
    */
   readonly vadPostspeechFrames?: number;
+  /**
+   * Who ends utterances: `internal` (default) is the library's own VAD, as `pocketsphinx_continuous`
+   * does; `external` turns it off (`-remove_silence no`) for a caller that ends utterances with
+   * `flush()`, such as `VadGatedEngine`, which then also decides which audio is decoded at all.
+   */
+  readonly endpointing?: "internal" | "external";
   /** VAD speech threshold (`-vad_threshold`), library default 2.0; raise it for noisy audio. */
   readonly vadThreshold?: number;
   /** Idle decoders each worker keeps for reuse (100+ MB each); default 2. */
@@ -83,6 +89,7 @@ export class PocketSphinxEngine implements Engine {
       // and WER on the eval set did not get worse (27.5% vs 28.5%).
       fwdflat: false,
       vad_postspeech: options.vadPostspeechFrames ?? DEFAULT_VAD_POSTSPEECH_FRAMES,
+      ...(options.endpointing === "external" ? { remove_silence: false } : {}),
       ...(options.vadThreshold === undefined ? {} : { vad_threshold: options.vadThreshold }),
       ...options.decoderArgs,
     };
@@ -116,6 +123,19 @@ export class PocketSphinxEngine implements Engine {
     const stream = new PocketSphinxStream(worker, this.#nextStreamId++, options.startSample ?? 0);
     await worker.open(stream, options.wordTimestamps);
     return stream;
+  }
+
+  /** Utilization averages the workers: 1 means every decoding thread was busy all of the last 5 s. */
+  loadSnapshot(): EngineLoad {
+    let streams = 0;
+    let utilization = 0;
+    let maxBacklogMs = 0;
+    for (const worker of this.#workers) {
+      streams += worker.streamCount;
+      utilization += worker.utilization;
+      maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
+    }
+    return { streams, utilization: this.#workers.length > 0 ? utilization / this.#workers.length : 0, maxBacklogMs };
   }
 
   async close(): Promise<void> {

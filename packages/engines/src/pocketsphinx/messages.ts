@@ -44,5 +44,7 @@ export type FromWorker =
   | { readonly type: "event"; readonly streamId: number; readonly event: WireEvent }
   /** A push was decoded (so the main thread knows how far behind the stream is). */
   | { readonly type: "consumed"; readonly streamId: number; readonly samples: number }
+  /** Wall time the thread spent decoding since the last report (for the engine's utilization). */
+  | { readonly type: "busy"; readonly ms: number }
   /** After `end`: every event of the stream has been sent. */
   | { readonly type: "ended"; readonly streamId: number };

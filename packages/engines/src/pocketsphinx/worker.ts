@@ -14,8 +14,23 @@ const port = parentPort;
 if (!port) throw new Error("worker.ts must run as a worker thread");
 const config = workerData as WorkerData;
 const postspeechMs = 10 * Number(config.decoderArgs.vad_postspeech ?? 50);
-const sessions = new Map<number, DecodingSession>();
-const STOP_CHECK_SAMPLES = 16_000;
+const externalEndpointing = config.decoderArgs.remove_silence === false || config.decoderArgs.remove_silence === "no";
+/** Audio a stream decodes per turn before the next stream's turn: 100 ms. */
+const QUANTUM_SAMPLES = 1_600;
+
+type WorkItem =
+  | { readonly type: "push"; readonly pcm: Int16Array; done: number }
+  | { readonly type: "flush"; readonly pauseAtMs?: number }
+  | { readonly type: "end" };
+
+interface WorkerStream {
+  readonly session: DecodingSession;
+  /** Pushes, flushes and the end, in the order they arrived; decoded in turns. */
+  readonly work: WorkItem[];
+}
+
+const streams = new Map<number, WorkerStream>();
+let roundScheduled = false;
 
 function stopping(): boolean {
   return Atomics.load(config.stopFlag, 0) === 1;
@@ -52,7 +67,7 @@ function start(): DecoderPool | undefined {
 
 /** A session whose decoder threw is dropped with its decoder, whose state is now unknown. */
 function fail(streamId: number, session: DecodingSession, error: unknown): void {
-  sessions.delete(streamId);
+  streams.delete(streamId);
   session.decoder.free();
   send({ type: "event", streamId, event: { type: "error", message: `pocketsphinx: ${messageOf(error)}` } });
 }
@@ -65,63 +80,109 @@ function handle(pool: DecoderPool, message: ToWorker): void {
   // Stopping: skip the audio still queued behind the shutdown message.
   if (stopping()) return;
   const { streamId } = message;
-  if (message.type === "open") {
-    try {
-      const emit = (event: WireEvent) => send({ type: "event", streamId, event });
-      const session = new DecodingSession(
-        pool.acquire(),
-        { wordTimestamps: message.wordTimestamps, postspeechMs },
-        emit,
-      );
-      sessions.set(streamId, session);
-      send({ type: "opened", streamId });
-    } catch (error) {
-      send({ type: "open-failed", streamId, message: messageOf(error) });
+  switch (message.type) {
+    case "open":
+      open(pool, streamId, message.wordTimestamps);
+      return;
+    case "close": {
+      const stream = streams.get(streamId);
+      streams.delete(streamId);
+      if (!stream) return;
+      stream.session.decoder.endUtterance();
+      pool.release(stream.session.decoder);
+      return;
     }
-    // Keep one decoder warm so the next open does not wait for ps_init.
-    if (pool.idleCount === 0) setImmediate(() => warmQuietly(pool));
-    return;
-  }
-  const session = sessions.get(streamId);
-  if (!session) {
-    if (message.type === "end") send({ type: "ended", streamId });
-    return;
-  }
-  try {
-    switch (message.type) {
-      case "push": {
-        // Decoded a second at a time, so that a stop does not wait for a long push to finish.
-        const pcm = new Int16Array(message.pcm);
-        for (let offset = 0; offset < pcm.length && !stopping(); offset += STOP_CHECK_SAMPLES) {
-          session.push(pcm.subarray(offset, offset + STOP_CHECK_SAMPLES));
-        }
-        send({ type: "consumed", streamId, samples: pcm.length });
-        break;
+    case "push":
+    case "flush":
+    case "end": {
+      const stream = streams.get(streamId);
+      if (!stream) {
+        if (message.type === "end") send({ type: "ended", streamId });
+        return;
       }
-      case "flush":
-        session.flush(message.pauseAtMs);
-        break;
-      case "end":
-        session.end();
-        sessions.delete(streamId);
-        pool.release(session.decoder);
-        send({ type: "ended", streamId });
-        break;
-      case "close":
-        sessions.delete(streamId);
-        session.decoder.endUtterance();
-        pool.release(session.decoder);
-        break;
+      stream.work.push(message.type === "push" ? { ...message, pcm: new Int16Array(message.pcm), done: 0 } : message);
+      schedule(pool);
+      return;
     }
+  }
+}
+
+function open(pool: DecoderPool, streamId: number, wordTimestamps: boolean): void {
+  try {
+    const emit = (event: WireEvent) => send({ type: "event", streamId, event });
+    const session = new DecodingSession(pool.acquire(), { wordTimestamps, postspeechMs, externalEndpointing }, emit);
+    streams.set(streamId, { session, work: [] });
+    send({ type: "opened", streamId });
   } catch (error) {
-    fail(streamId, session, error);
-    if (message.type === "end") send({ type: "ended", streamId });
+    send({ type: "open-failed", streamId, message: messageOf(error) });
+  }
+  // Keep one decoder warm so the next open does not wait for ps_init.
+  if (pool.idleCount === 0) setImmediate(() => warmQuietly(pool));
+}
+
+/**
+ * Fair scheduling: each round gives every stream with work at most `QUANTUM_SAMPLES` of decoding
+ * (plus any flush or end behind it), then yields so that new messages are read. A stream that
+ * pushed a minute of audio at once takes turns with the others instead of holding the thread.
+ */
+function schedule(pool: DecoderPool): void {
+  if (roundScheduled) return;
+  roundScheduled = true;
+  setImmediate(() => {
+    roundScheduled = false;
+    runRound(pool);
+  });
+}
+
+function runRound(pool: DecoderPool): void {
+  let busy = 0;
+  for (const [streamId, stream] of streams) {
+    if (stopping()) return;
+    if (stream.work.length === 0) continue;
+    const started = performance.now();
+    try {
+      runTurn(pool, streamId, stream);
+    } catch (error) {
+      const ending = stream.work.some((item) => item.type === "end");
+      fail(streamId, stream.session, error);
+      if (ending) send({ type: "ended", streamId });
+    }
+    busy += performance.now() - started;
+    if (stream.work.length > 0) schedule(pool);
+  }
+  if (busy > 0) send({ type: "busy", ms: busy });
+}
+
+function runTurn(pool: DecoderPool, streamId: number, stream: WorkerStream): void {
+  let budget = QUANTUM_SAMPLES;
+  while (budget > 0) {
+    const item = stream.work[0];
+    if (!item) return;
+    if (item.type === "push") {
+      const take = Math.min(budget, item.pcm.length - item.done);
+      stream.session.push(item.pcm.subarray(item.done, item.done + take));
+      item.done += take;
+      budget -= take;
+      if (item.done < item.pcm.length) return;
+      stream.work.shift();
+      send({ type: "consumed", streamId, samples: item.pcm.length });
+    } else if (item.type === "flush") {
+      stream.work.shift();
+      stream.session.flush(item.pauseAtMs);
+    } else {
+      stream.work.length = 0;
+      stream.session.end();
+      streams.delete(streamId);
+      pool.release(stream.session.decoder);
+      send({ type: "ended", streamId });
+      return;
+    }
   }
 }
 
 function shutdown(pool: DecoderPool): void {
-  for (const session of sessions.values()) session.decoder.free();
-  sessions.clear();
+  for (const stream of streams.values()) stream.session.decoder.free();
+  streams.clear();
   pool.free();
   port?.close();
 }

@@ -16,6 +16,7 @@ import {
   type Engine,
   type EngineCapabilities,
   type EngineEvent,
+  type EngineLoad,
   type EngineStream,
   EngineUnavailableError,
   type EngineWord,
@@ -78,6 +79,8 @@ export class TestEngine implements Engine {
   readonly #speechRms: number;
   readonly #endpointFrames: number;
   #ready = false;
+  /** Open streams, each as [the decoding stream, what the caller holds] (they differ for test-slow). */
+  readonly #open = new Set<readonly [TestEngineStream, EngineStream]>();
   /** The most audio any `test-slow` stream ever had waiting (for backpressure tests). */
   peakBacklogMs = 0;
 
@@ -104,10 +107,24 @@ export class TestEngine implements Engine {
       options.model === "test-crash",
       startFrame,
     );
-    if (options.model !== "test-slow") return stream;
-    return new PacedStream(stream, SLOW_SPEED, (backlogMs) => {
-      this.peakBacklogMs = Math.max(this.peakBacklogMs, backlogMs);
-    });
+    const held =
+      options.model === "test-slow"
+        ? new PacedStream(stream, SLOW_SPEED, (backlogMs) => {
+            this.peakBacklogMs = Math.max(this.peakBacklogMs, backlogMs);
+          })
+        : stream;
+    this.#open.add([stream, held]);
+    return held;
+  }
+
+  /** Decoding is synchronous and nearly free: only the open streams are counted. */
+  loadSnapshot(): EngineLoad {
+    let maxBacklogMs = 0;
+    for (const entry of this.#open) {
+      if (entry[0].finished) this.#open.delete(entry);
+      else maxBacklogMs = Math.max(maxBacklogMs, entry[1].backlogMs);
+    }
+    return { streams: this.#open.size, utilization: 0, maxBacklogMs };
   }
 
   async close(): Promise<void> {
@@ -142,6 +159,11 @@ class TestEngineStream implements EngineStream {
     this.#startFrame = startFrame;
     this.#frame = startFrame;
     this.#crashAtFrame = crash ? startFrame + 1000 / FRAME_MS : Number.POSITIVE_INFINITY;
+  }
+
+  /** Ended, closed or crashed. */
+  get finished(): boolean {
+    return this.#closed;
   }
 
   push(pcm: Int16Array): void {
