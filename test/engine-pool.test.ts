@@ -1,0 +1,79 @@
+/**
+ * Fair scheduling inside a PocketSphinx worker: a stream that pushes a long stretch of audio at
+ * once takes turns with the others, so a short utterance on another stream is decoded while the
+ * long one is still far behind (before, it waited for the whole backlog).
+ */
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type EngineEvent, PocketSphinxEngine } from "@earshot/engines";
+import { speechStream } from "./helpers/speech.js";
+
+const OPTIONS = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: false } as const;
+
+test("one worker shares its time: a short utterance is not stuck behind another stream's long backlog", async () => {
+  const engine = new PocketSphinxEngine({ workers: 1 });
+  await engine.load();
+  try {
+    const long = await engine.openStream(OPTIONS);
+    const short = await engine.openStream(OPTIONS);
+    const longEvents: EngineEvent[] = [];
+    const longDone = (async () => {
+      for await (const event of long) longEvents.push(event);
+    })();
+    // About 24 s of speech at once: several seconds of decoding on one core.
+    const backlog = speechStream(["ls-1221-135766-0001", "ls-1089-134686-0000"], 500);
+    long.push(backlog);
+    const longEnded = long.end();
+
+    const clip = speechStream(["ls-1089-134691-0000"], 300);
+    const started = performance.now();
+    short.push(clip);
+    short.flush();
+    let shortFinal: EngineEvent | undefined;
+    let backlogAtFinalMs = 0;
+    for await (const event of short) {
+      if (event.type === "final" && event.text !== "") {
+        shortFinal = event;
+        backlogAtFinalMs = long.backlogMs;
+        break;
+      }
+    }
+    const waitedMs = performance.now() - started;
+    assert.match(shortFinal?.type === "final" ? shortFinal.text : "", /wait/);
+    assert.ok(
+      backlogAtFinalMs > 5_000,
+      `the long stream still had ${backlogAtFinalMs} ms to decode when the short final came (${Math.round(waitedMs)} ms)`,
+    );
+    short.close();
+    await longEnded;
+    await longDone;
+    assert.ok(longEvents.some((e) => e.type === "final" && e.text !== ""));
+  } finally {
+    await engine.close();
+  }
+});
+
+test("the engine reports its load: open streams, utilization after decoding, backlog", async () => {
+  const engine = new PocketSphinxEngine({ workers: 1 });
+  await engine.load();
+  try {
+    assert.deepEqual(engine.loadSnapshot(), { streams: 0, utilization: 0, maxBacklogMs: 0 });
+    const stream = await engine.openStream(OPTIONS);
+    const pcm = speechStream(["ls-1089-134686-0000"], 0);
+    stream.push(pcm);
+    const queued = engine.loadSnapshot();
+    assert.equal(queued.streams, 1);
+    assert.ok(queued.maxBacklogMs > 5_000, `backlog ${queued.maxBacklogMs}`);
+    const reading = (async () => {
+      for await (const _ of stream);
+    })();
+    await stream.end();
+    await reading;
+    const after = engine.loadSnapshot();
+    assert.equal(after.maxBacklogMs, 0);
+    assert.ok(after.utilization > 0.2 && after.utilization <= 1, `utilization ${after.utilization}`);
+  } finally {
+    await engine.close();
+  }
+});
