@@ -16,6 +16,7 @@ import {
 import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
 import { pcmFromBytes, pcmFromHex } from "./audio-input.js";
+import type { ServerMetrics } from "./metrics.js";
 import type { StreamSession } from "./session.js";
 
 export interface ConnectionContext {
@@ -24,8 +25,9 @@ export interface ConnectionContext {
   /** Ping the peer this often; drop it when no pong came for `livenessTimeoutMs`. */
   readonly pingIntervalMs: number;
   readonly livenessTimeoutMs: number;
-  /** A new session for this connection's `config`. */
-  createSession(connection: Connection): StreamSession;
+  readonly metrics: ServerMetrics;
+  /** A new session for this connection's `config`; undefined when refused (the error was sent). */
+  createSession(connection: Connection): StreamSession | undefined;
   /** The live session a resume token names, if any. */
   findSession(resumeToken: string): StreamSession | undefined;
 }
@@ -70,6 +72,7 @@ export class Connection {
   /** Sends the error; closes with its close code when it has one. */
   error(code: ErrorCode, message: string = ERRORS[code].summary): void {
     const spec = ERRORS[code];
+    if (this.open) this.#context.metrics.error(code);
     this.send({ type: "error", code, message, retryable: spec.retryable });
     if ("close" in spec) this.close(spec.close, code);
   }
@@ -171,7 +174,7 @@ export class Connection {
         }
         {
           const created = this.#context.createSession(this);
-          if (created.configure(message.config)) this.#session = created;
+          if (created?.configure(message.config)) this.#session = created;
         }
         return;
       case "resume": {

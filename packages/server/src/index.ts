@@ -1,11 +1,14 @@
+export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
 export { KeyRing, keyFromRequest, TOKEN_SUBPROTOCOL } from "./auth.js";
 export { createLogger, silentLogger } from "./logger.js";
 export { OverlapRemover } from "./overlap.js";
 export {
   createServer,
   DEFAULT_LIMITS,
+  DEFAULT_MAX_STREAMS_PER_KEY,
   type EarshotServer,
   type ListenOptions,
+  type MetricsOptions,
   type ServerOptions,
   STREAM_PATH,
 } from "./server.js";

@@ -1,18 +1,21 @@
 /**
  * The HTTP + WebSocket server. `createServer()` builds it (tests drive the object); `listen()`
- * binds and starts loading the engine; `/readyz` turns 200 once the engine is loaded.
+ * binds and starts loading the engine; `/readyz` turns 200 once the engine is loaded (and 503 again
+ * while the server is at capacity); `/metrics` is Prometheus text.
  */
 import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type { Engine } from "@earshot/engines";
+import type { Engine, EngineLoad } from "@earshot/engines";
 import { ERRORS, type ErrorCode } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
+import { Admission, type AdmissionOptions, type Refusal } from "./admission.js";
 import { KeyRing, keyFromRequest, TOKEN_SUBPROTOCOL } from "./auth.js";
-import { Connection } from "./connection.js";
+import { Connection, type ConnectionContext } from "./connection.js";
 import { silentLogger } from "./logger.js";
+import { ServerMetrics } from "./metrics.js";
 import { type SessionLimits, StreamSession } from "./session.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
@@ -23,12 +26,25 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly logger?: Logger;
   /** Open connections one key may have (default 64); more are refused with 429 `too_many_streams`. */
   readonly maxStreamsPerKey?: number;
+  /** When new streams are refused with 503 `over_capacity` (see `AdmissionOptions`). */
+  readonly admission?: AdmissionOptions;
+  /** `GET /metrics`. Default: served, without auth, with process metrics. */
+  readonly metrics?: MetricsOptions;
   /** Server pings every connection this often (default 2000 ms)... */
   readonly pingIntervalMs?: number;
   /** ...and drops one that has not answered for this long (default 5000 ms). */
   readonly livenessTimeoutMs?: number;
   /** On close(), how long open streams may take to send their last finals (default 2000 ms). */
   readonly shutdownFlushMs?: number;
+}
+
+export interface MetricsOptions {
+  /** Serve `GET /metrics` (default true). */
+  readonly enabled?: boolean;
+  /** Require `Authorization: Bearer <token>` on `/metrics` (default: no auth). */
+  readonly bearerToken?: string;
+  /** Add the process metrics (CPU, memory, event loop, GC) to the scrape (default true). */
+  readonly processMetrics?: boolean;
 }
 
 export interface ListenOptions {
@@ -53,7 +69,8 @@ export const DEFAULT_LIMITS: SessionLimits = {
   resumeGraceMs: 30_000,
   maxEngineBacklogMs: 10_000,
 };
-const DEFAULT_MAX_STREAMS_PER_KEY = 64;
+export const DEFAULT_MAX_STREAMS_PER_KEY = 64;
+const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 
 export function createServer(options: ServerOptions): EarshotServer {
   const log = options.logger ?? silentLogger();
@@ -67,11 +84,55 @@ export function createServer(options: ServerOptions): EarshotServer {
     maxEngineBacklogMs: options.maxEngineBacklogMs ?? DEFAULT_LIMITS.maxEngineBacklogMs,
   };
   const maxStreamsPerKey = options.maxStreamsPerKey ?? DEFAULT_MAX_STREAMS_PER_KEY;
+  const admission = new Admission(options.admission);
   /** Live sessions by resume token (connected or waiting for a resume), and each one's API key. */
   const sessions = new Map<string, { session: StreamSession; key: string }>();
   /** Open connections per API key. */
   const connectionsPerKey = new Map<string, number>();
-  const sessionHooks = { onClosed: (session: StreamSession) => sessions.delete(session.resumeToken) };
+  /** Open stream connections, counted from the upgrade decision until the socket closes. */
+  let openConnections = 0;
+
+  const waitingSessions = (): number => {
+    let waiting = 0;
+    for (const { session } of sessions.values()) if (session.waiting) waiting += 1;
+    return waiting;
+  };
+  /** Streams held: open connections plus sessions waiting for a resume (they keep their engine stream). */
+  const heldStreams = (): number => openConnections + waitingSessions();
+  const engineLoad = (): { utilization: number | undefined; maxBacklogMs: number } => {
+    let snapshot: EngineLoad | undefined;
+    try {
+      snapshot = engine.loadSnapshot?.();
+    } catch (error) {
+      log.warn({ err: error }, "engine load snapshot failed");
+    }
+    if (snapshot) return { utilization: snapshot.utilization, maxBacklogMs: snapshot.maxBacklogMs };
+    let maxBacklogMs = 0;
+    for (const { session } of sessions.values()) maxBacklogMs = Math.max(maxBacklogMs, session.backlogMs);
+    return { utilization: undefined, maxBacklogMs };
+  };
+  /** Why one more stream would be refused now; `alreadyCounted` when the asker holds a connection. */
+  const refusal = (alreadyCounted = false): Refusal | undefined =>
+    admission.check({ heldStreams: heldStreams() - (alreadyCounted ? 1 : 0), ...engineLoad() });
+
+  const metricsOptions = options.metrics ?? {};
+  const metricsToken = metricsOptions.bearerToken === undefined ? undefined : new KeyRing([metricsOptions.bearerToken]);
+  const metrics = new ServerMetrics(
+    {
+      connections: () => openConnections,
+      activeStreams: () => sessions.size - waitingSessions(),
+      waitingSessions,
+      load: engineLoad,
+    },
+    { processMetrics: metricsOptions.processMetrics ?? true, engineReportsLoad: engine.loadSnapshot !== undefined },
+  );
+
+  const sessionHooks = { onClosed: (session: StreamSession) => sessions.delete(session.resumeToken), metrics };
+  /** A token only resumes a session of the key that started it. */
+  const sessionOf = (key: string, token: string | null): StreamSession | undefined => {
+    const entry = token === null ? undefined : sessions.get(token);
+    return entry?.key === key ? entry.session : undefined;
+  };
   /**
    * Sessions waiting for a resume hold decoders too. A key may have as many of them as open
    * streams; a new session beyond that ends the key's oldest waiting one (which can no longer be
@@ -84,21 +145,30 @@ export function createServer(options: ServerOptions): EarshotServer {
       session.expire();
     }
   };
-  const contextFor = (key: string) => ({
+  /** `letInToResume`: the server was full, and the upgrade named a session of this key to resume. */
+  const contextFor = (key: string, letInToResume: boolean): ConnectionContext => ({
     log,
+    metrics,
     maxFrameBytes: limits.maxFrameBytes,
     pingIntervalMs: options.pingIntervalMs ?? 2000,
     livenessTimeoutMs: options.livenessTimeoutMs ?? 5000,
-    createSession(connection: Connection): StreamSession {
+    createSession(connection: Connection): StreamSession | undefined {
+      // Such a connection gets a new stream (its session expired meanwhile) only if there is room now.
+      const refused = letInToResume ? refusal(true) : undefined;
+      if (refused) {
+        log.info({ reason: refused.reason }, "new session refused: over capacity");
+        connection.error("over_capacity", refused.message);
+        return undefined;
+      }
       evictWaitingBeyondLimit(key);
       const session = new StreamSession(connection, engine, limits, log, sessionHooks);
       sessions.set(session.resumeToken, { session, key });
       return session;
     },
-    // A token only resumes a session of the key that started it.
     findSession(token: string): StreamSession | undefined {
-      const entry = sessions.get(token);
-      return entry?.key === key ? entry.session : undefined;
+      const found = sessionOf(key, token);
+      metrics.resume(found ? "resumed" : "not_found");
+      return found;
     },
   });
   let loadError: Error | undefined;
@@ -129,12 +199,16 @@ export function createServer(options: ServerOptions): EarshotServer {
     if (path === "/healthz") {
       json(response, 200, { status: "ok" });
     } else if (path === "/readyz") {
-      const status = engine.ready ? "ready" : loadError ? "failed" : "loading";
-      json(response, engine.ready ? 200 : 503, {
+      const full = engine.ready ? refusal() : undefined;
+      const status = full ? "at_capacity" : engine.ready ? "ready" : loadError ? "failed" : "loading";
+      json(response, status === "ready" ? 200 : 503, {
         status,
         engine: engine.name,
         ...(loadError ? { error: loadError.message } : {}),
+        ...(full ? { reason: full.reason } : {}),
       });
+    } else if (path === "/metrics" && metricsOptions.enabled !== false) {
+      serveMetrics(request, response);
     } else if (path === STREAM_PATH) {
       httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
     } else {
@@ -142,37 +216,81 @@ export function createServer(options: ServerOptions): EarshotServer {
     }
   }
 
+  function serveMetrics(request: IncomingMessage, response: ServerResponse): void {
+    if (metricsToken) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
+      if (!metricsToken.accepts(match?.[1])) {
+        response.setHeader("WWW-Authenticate", 'Bearer realm="earshot metrics"');
+        httpError(response, 401, "unauthorized", "GET /metrics needs Authorization: Bearer <metrics token>.");
+        return;
+      }
+    }
+    metrics.scrape().then(
+      (text) => response.writeHead(200, { "content-type": metrics.contentType }).end(text),
+      (error: unknown) => {
+        log.error({ err: error }, "metrics scrape failed");
+        httpError(response, 500, "internal_error", "The metrics could not be collected.");
+      },
+    );
+  }
+
   http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const path = url.pathname;
     if (path !== STREAM_PATH) {
+      metrics.refused("not_found");
       rejectUpgrade(socket, 404, "not_found", `No WebSocket endpoint at ${path}.`);
       return;
     }
     const key = keyFromRequest(request);
     if (key === undefined || !keys.accepts(key)) {
       log.info({ remote: request.socket.remoteAddress }, "unauthorized upgrade");
+      metrics.refused("unauthorized");
       rejectUpgrade(socket, 401, "unauthorized", ERRORS.unauthorized.summary);
       return;
     }
     const open = connectionsPerKey.get(key) ?? 0;
     if (open >= maxStreamsPerKey) {
+      metrics.refused("too_many_streams");
       rejectUpgrade(
         socket,
         429,
         "too_many_streams",
         `This key has ${open} open streams; the limit is ${maxStreamsPerKey}.`,
+        TOO_MANY_STREAMS_RETRY_AFTER_S,
       );
       return;
     }
-    connectionsPerKey.set(key, (connectionsPerKey.get(key) ?? 0) + 1);
+    // A full server still lets in a connection that names (`?resume_token=`) a live session of its
+    // key: that session holds its share of the server already.
+    const refused = refusal();
+    const resuming = refused !== undefined && sessionOf(key, url.searchParams.get("resume_token")) !== undefined;
+    if (refused && !resuming) {
+      log.info({ reason: refused.reason }, "upgrade refused: over capacity");
+      metrics.refused(refused.reason);
+      rejectUpgrade(socket, 503, "over_capacity", refused.message, admission.retryAfterSeconds);
+      return;
+    }
+    const context = contextFor(key, resuming);
+    connectionsPerKey.set(key, open + 1);
+    openConnections += 1;
+    let upgraded = false;
+    const release = (): void => {
+      openConnections -= 1;
+      const left = (connectionsPerKey.get(key) ?? 1) - 1;
+      if (left > 0) connectionsPerKey.set(key, left);
+      else connectionsPerKey.delete(key);
+    };
+    // A handshake that fails (ws answers 400 and never calls back) still gives its counts back.
+    socket.once("close", () => {
+      if (!upgraded) release();
+    });
     wss.handleUpgrade(request, socket, head, (ws) => {
-      ws.on("close", () => {
-        const left = (connectionsPerKey.get(key) ?? 1) - 1;
-        if (left > 0) connectionsPerKey.set(key, left);
-        else connectionsPerKey.delete(key);
-      });
-      new Connection(ws, contextFor(key));
+      upgraded = true;
+      new Connection(ws, context);
+      // After the connection's own close handler, so a dropped session already counts as waiting.
+      ws.once("close", release);
       log.info({ remote: request.socket.remoteAddress }, "stream connected");
     });
   });
@@ -221,15 +339,26 @@ function httpError(response: ServerResponse, status: number, code: ErrorCode, me
   json(response, status, { code, message, retryable: ERRORS[code].retryable });
 }
 
-const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests" };
+const STATUS_TEXT: Record<number, string> = {
+  401: "Unauthorized",
+  404: "Not Found",
+  429: "Too Many Requests",
+  503: "Service Unavailable",
+};
 
-function rejectUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  retryAfterSeconds?: number,
+): void {
   const body = JSON.stringify({ code, message, retryable: ERRORS[code].retryable });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       (status === 401 ? 'WWW-Authenticate: Bearer realm="earshot"\r\n' : "") +
-      (status === 429 ? "Retry-After: 5\r\n" : "") +
+      (retryAfterSeconds === undefined ? "" : `Retry-After: ${retryAfterSeconds}\r\n`) +
       `Connection: close\r\n\r\n${body}`,
   );
 }

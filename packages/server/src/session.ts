@@ -5,11 +5,13 @@
  * it over, is told where the audio stands, and gets the finals it missed, once.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { Engine, EngineEvent, EngineStream, TranscriptEvent } from "@earshot/engines";
 import {
   CloseCode,
   ERRORS,
   type ErrorCode,
+  msToSamples,
   PROTOCOL_VERSION,
   SAMPLE_RATE,
   type StreamConfig,
@@ -17,7 +19,9 @@ import {
   type TranscriptMessage,
 } from "@earshot/protocol";
 import type { Logger } from "pino";
+import { ArrivalTimes } from "./arrival-times.js";
 import type { Connection } from "./connection.js";
+import type { ServerMetrics } from "./metrics.js";
 import { OverlapRemover } from "./overlap.js";
 import { type ResolvedConfig, resolveConfig } from "./stream-config.js";
 
@@ -47,6 +51,7 @@ const BACKLOG_POLL_MS = 20;
 export interface SessionHooks {
   /** The session is over: forget its resume token. */
   onClosed(session: StreamSession): void;
+  readonly metrics: ServerMetrics;
 }
 
 export class StreamSession {
@@ -80,6 +85,12 @@ export class StreamSession {
   #segmentHasOutput = false;
   #lastPartial = "";
   #finals: TranscriptMessage[] = [];
+  /** The last final sent that no `utterance_end` has closed yet. */
+  #unendedSegmentId: number | undefined;
+  /** When the audio arrived, for the latency metrics. */
+  #arrivals: ArrivalTimes | undefined;
+  /** Usage the engine reported so far (its events carry totals). */
+  #usage = { audioMs: 0, processingMs: 0 };
   #pumpDone: Promise<void> = Promise.resolve();
 
   constructor(connection: Connection, engine: Engine, limits: SessionLimits, log: Logger, hooks: SessionHooks) {
@@ -115,6 +126,11 @@ export class StreamSession {
     return this.#connection === undefined && this.#state !== "closed";
   }
 
+  /** How far the engine is behind on this stream, in ms of audio. */
+  get backlogMs(): number {
+    return this.#stream?.backlogMs ?? 0;
+  }
+
   /** Validates the config (errors go to the connection) and starts opening the engine stream. */
   configure(config: StreamConfig): boolean {
     if (!this.#engine.ready) {
@@ -132,6 +148,7 @@ export class StreamSession {
     this.#startSample = resolved.config.startSample;
     this.#position = this.#startSample;
     this.#ackedPosition = this.#startSample;
+    this.#arrivals = new ArrivalTimes(this.#startSample);
     this.#segmentId = resolved.config.firstSegmentId;
     this.#state = "opening";
     void this.#open(resolved.config);
@@ -221,6 +238,8 @@ export class StreamSession {
     const declared = this.#config?.overlapMs !== undefined;
     const pcm = isHex || declared ? (this.#overlap?.strip(chunk) ?? chunk) : chunk;
     this.#position += pcm.length;
+    this.#arrivals?.record(this.#position, performance.now());
+    this.#hooks.metrics.audioReceived(pcm.length);
     if (samplesToMs(this.#position - this.#startSample) > this.#limits.maxSessionMs) {
       this.#fail("session_too_long", `The stream passed ${this.#limits.maxSessionMs} ms of audio.`);
       return;
@@ -304,25 +323,49 @@ export class StreamSession {
 
   #onEngineEvent(event: EngineEvent): void {
     switch (event.type) {
-      case "partial":
+      case "partial": {
         if (!this.#config?.interimResults || event.text === "" || event.text === this.#lastPartial) return;
         this.#lastPartial = event.text;
+        const first = !this.#segmentHasOutput;
         this.#segmentHasOutput = true;
-        this.#connection?.send(this.#transcript(event, false));
+        const connection = this.#connection;
+        if (!connection) return;
+        connection.send(this.#transcript(event, false));
+        if (first) this.#observeLatency(event.startMs, false);
         return;
+      }
       case "final":
         if (event.text !== "" || this.#segmentHasOutput) {
-          const final = this.#transcript(event, true);
+          const final = this.#transcript(event, true, event.speechFinal);
           this.#finals.push(final);
           if (this.#finals.length > MAX_FINALS_KEPT) this.#finals.shift();
-          this.#connection?.send(final);
+          const connection = this.#connection;
+          if (connection) {
+            connection.send(final);
+            this.#observeLatency(event.endMs, true);
+          }
+          this.#unendedSegmentId = this.#segmentId;
           this.#segmentId += 1;
         }
         this.#segmentHasOutput = false;
         this.#lastPartial = "";
         return;
       case "endpoint":
+        // Closes the final before it; a pause with no final to close (silence) says nothing.
+        if (this.#unendedSegmentId === undefined) return;
+        this.#connection?.send({
+          type: "utterance_end",
+          last_word_end_ms: event.atMs,
+          segment_id: this.#unendedSegmentId,
+        });
+        this.#unendedSegmentId = undefined;
+        return;
       case "usage":
+        this.#hooks.metrics.engineUsage(
+          Math.max(0, event.audioMs - this.#usage.audioMs),
+          Math.max(0, event.processingMs - this.#usage.processingMs),
+        );
+        this.#usage = { audioMs: event.audioMs, processingMs: event.processingMs };
         return;
       case "error":
         this.#log.error({ err: event.error }, "engine stream failed");
@@ -331,11 +374,27 @@ export class StreamSession {
     }
   }
 
-  #transcript(event: TranscriptEvent, isFinal: boolean): TranscriptMessage {
+  /**
+   * A transcript just sent: how long after the audio at `atMs` arrived (`end_ms` of a final,
+   * `start_ms` of an utterance's first partial). For a final, the audio up to its end: the last
+   * sample before `end_ms`.
+   */
+  #observeLatency(atMs: number, final: boolean): void {
+    const position = msToSamples(atMs) - (final ? 1 : 0);
+    const arrived = this.#arrivals?.arrivalOf(Math.max(position, this.#startSample));
+    if (arrived === undefined) return;
+    const seconds = Math.max(0, performance.now() - arrived) / 1000;
+    if (final) this.#hooks.metrics.finalLatency(seconds);
+    else this.#hooks.metrics.firstPartialLatency(seconds);
+  }
+
+  /** `speechFinal` on finals only. */
+  #transcript(event: TranscriptEvent, isFinal: boolean, speechFinal?: boolean): TranscriptMessage {
     const config = this.#config;
     return {
       type: "transcript",
       is_final: isFinal,
+      ...(speechFinal === undefined ? {} : { speech_final: speechFinal }),
       text: event.text,
       segment_id: this.#segmentId,
       start_ms: event.startMs,

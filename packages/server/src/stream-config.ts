@@ -60,7 +60,12 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
   return {
     ok: true,
     config: {
-      engine: { language: primary, model, wordTimestamps: (config.timestamp_granularity ?? "word") === "word" },
+      engine: {
+        language: primary,
+        model,
+        wordTimestamps: (config.timestamp_granularity ?? "word") === "word",
+        ...(config.endpointing_ms === undefined ? {} : { endpointingMs: config.endpointing_ms }),
+      },
       encoding: encoding as Encoding,
       sampleRate,
       overlapMs: config.chunk_overlap_ms,

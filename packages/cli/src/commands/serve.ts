@@ -1,18 +1,25 @@
 import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
-import { createLogger, createServer, STREAM_PATH } from "@earshot/server";
+import { createLogger, createServer, DEFAULT_MAX_STREAMS_PER_KEY, STREAM_PATH } from "@earshot/server";
 import { CliError } from "../cli-error.js";
 import { createEngine } from "../engines.js";
 
 const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine pocketsphinx|test] [--api-key KEY]...
 
-  --host        address to bind (default 127.0.0.1)
-  --port        port (default 8787; 0 picks a free one)
-  --engine      speech engine: pocketsphinx (default) or test (deterministic, for development)
-  --api-key     accepted key; repeatable. Also EARSHOT_API_KEYS=k1,k2. With none on a loopback
-                address, a key is generated and printed.
-  --log-level   pino level for the JSON logs on stderr (default info)`;
+  --host                 address to bind (default 127.0.0.1)
+  --port                 port (default 8787; 0 picks a free one)
+  --engine               speech engine: pocketsphinx (default) or test (deterministic, for development)
+  --api-key              accepted key; repeatable. Also EARSHOT_API_KEYS=k1,k2. With none on a
+                         loopback address, a key is generated and printed.
+  --max-streams          streams held at once (open streams + sessions waiting for a resume);
+                         more get HTTP 503 over_capacity (default: no static limit; the engine's
+                         load still refuses streams it cannot serve in real time)
+  --max-streams-per-key  open streams one API key may have; more get HTTP 429 too_many_streams
+                         (default ${DEFAULT_MAX_STREAMS_PER_KEY})
+  --metrics-token        require Authorization: Bearer TOKEN on GET /metrics (default: no auth).
+                         Also EARSHOT_METRICS_TOKEN.
+  --log-level            pino level for the JSON logs on stderr (default info)`;
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -24,6 +31,9 @@ export async function serve(argv: string[]): Promise<number> {
       port: { type: "string", default: "8787" },
       engine: { type: "string", default: "pocketsphinx" },
       "api-key": { type: "string", multiple: true },
+      "max-streams": { type: "string" },
+      "max-streams-per-key": { type: "string" },
+      "metrics-token": { type: "string" },
       "log-level": { type: "string", default: process.env.EARSHOT_LOG_LEVEL ?? "info" },
       help: { type: "boolean", short: "h" },
     },
@@ -34,6 +44,9 @@ export async function serve(argv: string[]): Promise<number> {
   }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`invalid --port "${values.port}"`);
+  const maxStreams = positiveInteger("--max-streams", values["max-streams"]);
+  const maxStreamsPerKey = positiveInteger("--max-streams-per-key", values["max-streams-per-key"]);
+  const metricsToken = values["metrics-token"] ?? process.env.EARSHOT_METRICS_TOKEN;
   const keys = [
     ...(values["api-key"] ?? []),
     ...(process.env.EARSHOT_API_KEYS ?? "")
@@ -58,7 +71,14 @@ export async function serve(argv: string[]): Promise<number> {
   });
   const logger = createLogger(values["log-level"]);
   const engine = createEngine(values.engine);
-  const server = createServer({ engine, apiKeys: keys, logger });
+  const server = createServer({
+    engine,
+    apiKeys: keys,
+    logger,
+    ...(maxStreamsPerKey === undefined ? {} : { maxStreamsPerKey }),
+    ...(maxStreams === undefined ? {} : { admission: { maxStreams } }),
+    ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
+  });
   const { url } = await server.listen({ host: values.host, port });
   try {
     await server.ready;
@@ -81,6 +101,13 @@ export async function serve(argv: string[]): Promise<number> {
   await server.close();
   process.stdout.write("earshot stopped\n");
   return 0;
+}
+
+function positiveInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new CliError(`invalid ${flag} "${value}": a whole number ≥ 1`);
+  return number;
 }
 
 function isLoopback(host: string): boolean {

@@ -1,0 +1,82 @@
+/**
+ * Admission control: a new stream is refused, at the WebSocket upgrade, when the server could not
+ * serve it in real time: too many streams held, or the engine too busy or too far behind. Streams
+ * already running are never cut; `/readyz` reports not-ready while new ones would be refused.
+ */
+import type { RefusalReason } from "./metrics.js";
+
+export interface AdmissionOptions {
+  /**
+   * Streams the server holds at once: open stream connections plus sessions waiting for a resume.
+   * Default: no static limit (the engine's load decides).
+   */
+  readonly maxStreams?: number;
+  /** Refuse while the engine's utilization (`loadSnapshot().utilization`, 0..1) is at least this. Default 0.85. */
+  readonly maxUtilization?: number;
+  /** Refuse while some stream's engine backlog is at least this many ms. Default 1500. */
+  readonly maxBacklogMs?: number;
+  /** `Retry-After` of a refusal, in seconds. Default 5. */
+  readonly retryAfterSeconds?: number;
+}
+
+export const DEFAULT_ADMISSION = {
+  maxStreams: Number.POSITIVE_INFINITY,
+  maxUtilization: 0.85,
+  maxBacklogMs: 1500,
+  retryAfterSeconds: 5,
+} as const satisfies Required<AdmissionOptions>;
+
+/** The load an admission decision looks at. */
+export interface Load {
+  /** Streams held now (see `AdmissionOptions.maxStreams`), not counting the one asking. */
+  readonly heldStreams: number;
+  /** undefined when the engine cannot tell. */
+  readonly utilization: number | undefined;
+  readonly maxBacklogMs: number;
+}
+
+export interface Refusal {
+  readonly reason: Extract<RefusalReason, "max_streams" | "utilization" | "backlog">;
+  readonly message: string;
+}
+
+export class Admission {
+  readonly #limits: Required<AdmissionOptions>;
+
+  constructor(options: AdmissionOptions = {}) {
+    this.#limits = {
+      maxStreams: options.maxStreams ?? DEFAULT_ADMISSION.maxStreams,
+      maxUtilization: options.maxUtilization ?? DEFAULT_ADMISSION.maxUtilization,
+      maxBacklogMs: options.maxBacklogMs ?? DEFAULT_ADMISSION.maxBacklogMs,
+      retryAfterSeconds: options.retryAfterSeconds ?? DEFAULT_ADMISSION.retryAfterSeconds,
+    };
+  }
+
+  get retryAfterSeconds(): number {
+    return this.#limits.retryAfterSeconds;
+  }
+
+  /** Why one more stream cannot be served now, or undefined when it can. */
+  check(load: Load): Refusal | undefined {
+    const { maxStreams, maxUtilization, maxBacklogMs } = this.#limits;
+    if (load.heldStreams >= maxStreams) {
+      return {
+        reason: "max_streams",
+        message: `The server holds ${load.heldStreams} streams; its limit is ${maxStreams}.`,
+      };
+    }
+    if (load.utilization !== undefined && load.utilization >= maxUtilization) {
+      return {
+        reason: "utilization",
+        message: `The engine is ${Math.round(load.utilization * 100)}% busy; new streams wait until it is below ${Math.round(maxUtilization * 100)}%.`,
+      };
+    }
+    if (load.maxBacklogMs >= maxBacklogMs) {
+      return {
+        reason: "backlog",
+        message: `The engine is ${Math.round(load.maxBacklogMs)} ms behind on a stream; new streams wait until it is below ${maxBacklogMs} ms.`,
+      };
+    }
+    return undefined;
+  }
+}
