@@ -113,6 +113,25 @@ describe("error codes", () => {
     }
   });
 
+  it("over_capacity: a full server refuses a new stream at the upgrade with 503, or closes 1013 on config", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY], admission: { maxStreams: 1 } });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    await local.ready;
+    try {
+      const first = await WireClient.open(localUrl, KEY);
+      first.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+      const token = (await first.waitFor((m) => m.type === "session_started")).resume_token as string;
+      await assert.rejects(WireClient.open(localUrl, KEY), /Unexpected server response: 503/);
+      // Let in to resume (details in admission.test.ts), it asks for a new session instead.
+      const path = `/v1/audio/transcriptions/stream?resume_token=${encodeURIComponent(token)}`;
+      const client = await WireClient.open(localUrl, KEY, { path });
+      client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+      await expectError("over_capacity", client);
+    } finally {
+      await local.close();
+    }
+  });
+
   it("session_not_found: resuming an unknown session leaves the connection open for a config", async () => {
     const client = await WireClient.open(url, KEY);
     client.sendJson({ type: "resume", resume_token: "rt_not-a-session-token-at-all", last_segment_id: -1 });

@@ -1,0 +1,46 @@
+/** Plain-HTTP looks at a server: a WebSocket upgrade read as a response, and polling until true. */
+import { request } from "node:http";
+
+export interface UpgradeAnswer {
+  /** 101 when the server accepted the upgrade (the socket is then closed at once). */
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+}
+
+/** Sends a WebSocket upgrade request and reads the answer as HTTP, so a refusal can be inspected. */
+export function upgradeAnswer(baseUrl: string, key: string | undefined, path = "/v1/audio/transcriptions/stream") {
+  return new Promise<UpgradeAnswer>((resolve, reject) => {
+    const req = request(`${baseUrl}${path}`, {
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        ...(key === undefined ? {} : { Authorization: `Bearer ${key}` }),
+      },
+    });
+    req.on("upgrade", (response, socket) => {
+      socket.destroy();
+      resolve({ status: response.statusCode ?? 101, headers: response.headers, body: "" });
+    });
+    req.on("response", (response) => {
+      let body = "";
+      response.on("data", (chunk) => {
+        body += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Resolves once `check` returns true; rejects with `what` after `timeoutMs`. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
