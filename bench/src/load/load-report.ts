@@ -46,7 +46,8 @@ npm run bench:load -- --engine test           # N = 100, 250, 500, 1000, 1500, 2
 
 Options: \`--streams 1,2,4\` (the steps; the run stops at the first failing one unless \`--all\`), \`--seconds 60\` (measured
 window per step; 30 for the test engine), \`--warmup 5\`, \`--seed 1\`, \`--out <json>\`, \`--doc <md>\` (\`none\` to skip), \`--plot <svg>\`,
-\`--price-per-hour 0.10264 --price-label "…"\`.`;
+\`--price-per-hour 0.10264 --price-label "…"\`, \`--render-only\` (rebuild this section and the plot from the saved results, e.g.
+after \`npm run bench\` has rewritten this file).`;
 }
 
 function definitions(): string {
@@ -64,7 +65,7 @@ stream sends \`close_stream\`.
   These are the single-stream bench's definitions above. Files whose end of speech falls in the window count; a file
   that never got a final counts as an infinitely late one. p50/p95/p99 are nearest-rank over all streams' files.
 - **Added latency** (test engine): the test engine is deterministic and ends an utterance once 300 ms of silence
-  follow its last speech frame, so a final with \`end_ms\` = E became due with the audio frame holding stream position
+  follow its last speech frame (the streams ask for \`endpointing_ms: 300\`, its default), so a final with \`end_ms\` = E became due with the audio frame holding stream position
   E + 300 ms (checked against the engine in-process: every final on the eval set is emitted on that frame). Added
   latency = the final's arrival − the time that frame was actually sent: the time the server (transport, sessions,
   engine plumbing) and the generator's own event loop add on top of what the audio dictates. Finals that arrive before
@@ -95,7 +96,7 @@ function engineSection(run: LoadRun): string {
     triple(step.firstPartialMs),
     ...(test
       ? [`${triple(step.addedMs, 1)}${step.finalsBeforeDue ? ` (${step.finalsBeforeDue} early)` : ""}`]
-      : [`${percent(step.wer.wer)} (${step.wer.errors}/${step.wer.words})`]),
+      : [step.wer.words === 0 ? "—" : `${percent(step.wer.wer)} (${step.wer.errors}/${step.wer.words})`]),
     String(step.utterances),
     `${fixed(step.server.cpuPercent, 0)}% (${fixed(step.server.cpuPercent / step.streams, test ? 3 : 1)}%)`,
     `${fixed(step.server.rssEndMb, 0)} MB (${fixed(step.server.rssPerStreamMb, test ? 3 : 1)} MB)`,

@@ -59,12 +59,13 @@ export function capacityOf(engine: string, steps: readonly StepResult[]): number
   return capacity;
 }
 
-export function saveRun(path: string, run: LoadRun): void {
+export function saveJson(path: string, value: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(run, jsonNumbers, 2)}\n`);
+  writeFileSync(path, `${JSON.stringify(value, jsonNumbers, 2)}\n`);
 }
 
-export function loadRun(path: string): LoadRun | undefined {
+/** A results file written by `saveJson`, or undefined when there is none. */
+export function loadJson<T>(path: string): T | undefined {
   if (!existsSync(path)) return undefined;
   return JSON.parse(readFileSync(path, "utf8"), (_, value) =>
     value === "Infinity" ? Number.POSITIVE_INFINITY : value,

@@ -103,7 +103,7 @@ export class LoadStream {
         else if (code !== 1000) this.failure ??= `closed ${code} ${reason} after close_stream`;
         this.#nextDueAt = Number.POSITIVE_INFINITY;
       });
-      ws.on("open", () => ws.send(JSON.stringify({ type: "config", config: { language: "en" } })));
+      ws.on("open", () => ws.send(this.#configMessage()));
       ws.on("message", (data: Buffer, isBinary) => {
         if (isBinary || data.toString("latin1", 0, ACK_PREFIX.length) === ACK_PREFIX) return;
         const at = performance.now();
@@ -116,6 +116,13 @@ export class LoadStream {
         else if (message.type === "warning") this.warnings.push(`${message.code}: ${message.message}`);
       });
     });
+  }
+
+  /** SDK defaults; the test engine's endpointing is asked for explicitly, as added latency relies on it. */
+  #configMessage(): string {
+    const endpointingMs = this.#options.endpointingMs;
+    const config = { language: "en", ...(endpointingMs === undefined ? {} : { endpointing_ms: endpointingMs }) };
+    return JSON.stringify({ type: "config", config });
   }
 
   /** Starts the audio clock: stream position 0 is due at `t0`. */

@@ -17,7 +17,7 @@ import { BENCHMARKS_MD, replaceSection } from "./doc-section.js";
 import { type EngineLimit, measureEngineLimit } from "./engine-limit.js";
 import { PLOT_PATH, renderPlot } from "./load-plot.js";
 import { DEFAULT_PRICE, renderLoadSection } from "./load-report.js";
-import { capacityOf, type LoadRun, loadRun, resultsPath, saveRun, stepFailure } from "./load-results.js";
+import { capacityOf, type LoadRun, loadJson, resultsPath, saveJson, stepFailure } from "./load-results.js";
 import { runStep, type StepResult } from "./load-step.js";
 import { loadClips } from "./playlist.js";
 
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     halfCapacityStreams,
   };
   const out = values.out ?? resultsPath(engine);
-  saveRun(out, run);
+  saveJson(out, run);
   log(
     `capacity ${capacity} streams${engineLimit ? ` (${((capacity / engineLimit.streams) * 100).toFixed(0)}% of the engine's limit)` : ""}; wrote ${out}`,
   );
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
 
 /** Renders the docs from this run and the other engine's saved results (or from both saved ones). */
 function render(run?: LoadRun): void {
-  const pick = (name: string) => (run?.engine === name ? run : loadRun(resultsPath(name)));
+  const pick = (name: string) => (run?.engine === name ? run : loadJson<LoadRun>(resultsPath(name)));
   const pocketsphinx = pick("pocketsphinx");
   const test = pick("test");
   const price = { perHour: Number(values["price-per-hour"]), label: values["price-label"] ?? DEFAULT_PRICE.label };
