@@ -1,15 +1,27 @@
-import { type Engine, PocketSphinxEngine, TestEngine } from "@earshot/engines";
+import { type Engine, PocketSphinxEngine, TestEngine, VadGatedEngine } from "@earshot/engines";
 import { CliError } from "./cli-error.js";
 
 export const ENGINE_NAMES = ["pocketsphinx", "test"] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
-export function createEngine(name: string): Engine {
+export interface EngineChoice {
+  /**
+   * Put the Silero VAD gate in front (only speech is decoded; the gate ends utterances). Default:
+   * on for pocketsphinx, off for the test engine (whose energy rule is its own endpointing).
+   */
+  readonly vad?: boolean;
+  /** The gate's default silence that ends an utterance; streams may set their own. */
+  readonly endpointingMs?: number;
+}
+
+export function createEngine(name: string, choice: EngineChoice = {}): Engine {
+  const gate = (inner: Engine) =>
+    new VadGatedEngine(inner, choice.endpointingMs === undefined ? {} : { endpointingMs: choice.endpointingMs });
   switch (name) {
     case "pocketsphinx":
-      return new PocketSphinxEngine();
+      return choice.vad === false ? new PocketSphinxEngine() : gate(new PocketSphinxEngine({ endpointing: "external" }));
     case "test":
-      return new TestEngine();
+      return choice.vad === true ? gate(new TestEngine()) : new TestEngine();
     default:
       throw new CliError(`unknown engine "${name}"; choose one of: ${ENGINE_NAMES.join(", ")}`);
   }
