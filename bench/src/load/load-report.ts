@@ -40,8 +40,8 @@ function howToRun(): string {
 by hand, run it again. Run the engines one after the other, on an otherwise idle machine:
 
 \`\`\`sh
-npm run bench:load -- --engine pocketsphinx   # decoder alone, then N = 1, 2, 3, … until p95 final ≥ 500 ms; about 15 minutes
-npm run bench:load -- --engine test           # N = 100, 250, 500, 1000, 1500, 2000 until p95 added ≥ 20 ms; about 10 minutes
+npm run bench:load -- --engine pocketsphinx   # decoder alone, then N = 1, 2, 3, … until p95 final ≥ 500 ms; about 12 minutes
+npm run bench:load -- --engine test           # N = 100, 250, 500, 1000, 1500, 2000 until p95 added ≥ 20 ms; about 5 minutes
 \`\`\`
 
 Options: \`--streams 1,2,4\` (the steps; the run stops at the first failing one unless \`--all\`), \`--seconds 60\` (measured
