@@ -40,6 +40,7 @@ const SERVER_TYPES = new Set([
   "ack",
   "error",
   "warning",
+  "utterance_end",
   "stream_closed",
 ]);
 
