@@ -85,7 +85,7 @@ export class StreamSession {
   #segmentHasOutput = false;
   #lastPartial = "";
   #finals: TranscriptMessage[] = [];
-  /** The last final sent that no `utterance_end` has closed yet. */
+  /** The last final that ended at a pause (`speech_final`), until its `utterance_end` is sent. */
   #unendedSegmentId: number | undefined;
   /** When the audio arrived, for the latency metrics. */
   #arrivals: ArrivalTimes | undefined;
@@ -344,14 +344,15 @@ export class StreamSession {
             connection.send(final);
             this.#observeLatency(event.endMs, true);
           }
-          this.#unendedSegmentId = this.#segmentId;
+          // A final at a pause gets an utterance_end (the endpoint event follows it); a forced one does not.
+          this.#unendedSegmentId = event.speechFinal ? this.#segmentId : undefined;
           this.#segmentId += 1;
         }
         this.#segmentHasOutput = false;
         this.#lastPartial = "";
         return;
       case "endpoint":
-        // Closes the final before it; a pause with no final to close (silence) says nothing.
+        // Closes the final before it; a pause after silence or after a forced final says nothing.
         if (this.#unendedSegmentId === undefined) return;
         this.#connection?.send({
           type: "utterance_end",
