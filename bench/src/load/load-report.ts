@@ -78,10 +78,12 @@ stream sends \`close_stream\`.
 - **Capacity**: the largest N that passed, every smaller step passing too. A step passes when no stream was refused or
   failed and p95 final latency < ${FINAL_P95_LIMIT_MS} ms; with the test engine, p95 added latency < ${ADDED_P95_LIMIT_MS} ms instead
   (its final latency is mostly its own 300 ms endpointing, decided by a different energy threshold than \`speechBounds()\`).
-- **Engine limit** (PocketSphinx): the decoder alone, in the same run before the steps: one worker decodes the eval
-  set as fast as it can in 100 ms pushes (like "Engine alone" above); its real-time factor is CPU time (the bench
-  process, all threads) / audio time, and limit = cores / RTF, the streams the cores could decode if decoding were all
-  they did. Capacity / limit is the share the server, transport and VAD leave to decoding.`;
+- **Engine limit** (PocketSphinx): the decoder alone, in the same run before the steps: \`PocketSphinxEngine({ workers: 1 })\`
+  with its default decoder settings and its own endpointing, no VAD gate, decodes the eval set as fast as it can in
+  100 ms pushes (like "Engine alone" above); its real-time factor is CPU time (the bench process, all threads) / audio
+  time, and limit = cores / RTF, the streams the cores could decode if decoding were all they did. Capacity / limit is
+  the share the server, transport and VAD leave to decoding (\`earshot serve\` puts the Silero VAD gate in front, which
+  costs CPU of its own but spares the decoder the silences).`;
 }
 
 function notMeasured(engine: string): string {

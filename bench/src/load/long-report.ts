@@ -67,7 +67,7 @@ export function summarizeLong(stream: LoadStream, rss: readonly RssSample[], min
   const fallback = { wallSeconds: 0, audioMinute: 0, rssMb: Number.NaN, cpuMs: 0 };
   const rssReference = rss.find((s) => s.audioMinute >= referenceMinute) ?? fallback;
   const rssEnd = rss.at(-1) ?? fallback;
-  // From the reference minute on, like RSS: the stream's first seconds pay for creating its decoder.
+  // From the reference minute on, like RSS: a stream's first seconds on a fresh server are slower.
   const points = stream.played.flatMap((p) => {
     const endMs = p.startMs + p.clip.endMs;
     if (p.lastFinalAt === undefined || endMs / 60_000 < referenceMinute) return [];
@@ -124,7 +124,7 @@ than real time, the part of the latency spent waiting for audio (the 200 ms paus
 shrinks by the speed while decoding and delivery do not, so absolute numbers are lower than live ones: compare windows
 with each other. RSS growth is from the sample at minute 5 of audio (a quarter of the run when shorter than 20 minutes) to the last one;
 drift is the least-squares slope of every file's final latency against its position in the stream, over the files
-after that same minute (the first seconds of a stream pay for creating its decoder).
+after that same minute (a stream's first seconds on a fresh server are slower: creating its decoder, warming up).
 The bounds: growth < ${percent(MAX_RSS_GROWTH)}, |drift| < ${MAX_DRIFT_MS_PER_HOUR} ms per hour of audio.`;
 }
 
