@@ -218,19 +218,20 @@ describe("admission: engine load", () => {
   let url: string;
 
   before(async () => {
-    server = createServer({ engine, apiKeys: [KEY] });
+    // The default utilization limit (0.9) and a backlog limit, which is off unless set.
+    server = createServer({ engine, apiKeys: [KEY], admission: { maxBacklogMs: 1500 } });
     ({ url } = await server.listen({ port: 0 }));
     await server.ready;
   });
 
   after(() => server.close());
 
-  it("refuses new streams while the engine is at 85% utilization or 1.5 s behind, and admits again after", async () => {
+  it("refuses new streams while the engine is at 90% utilization or 1.5 s behind, and admits again after", async () => {
     const running = await configured(url);
-    reported.load = { streams: 1, utilization: 0.9, maxBacklogMs: 0 };
+    reported.load = { streams: 1, utilization: 0.93, maxBacklogMs: 0 };
     const busy = await upgradeAnswer(url, KEY);
     assert.equal(busy.status, 503);
-    assert.match(JSON.parse(busy.body).message, /90% busy/);
+    assert.match(JSON.parse(busy.body).message, /93% busy/);
     assert.deepEqual((await readyz(url)).body, { status: "at_capacity", engine: "test", reason: "utilization" });
     assert.equal((await speakAndHear(running)).text, "alpha bravo", "the running stream carries on");
 
@@ -240,12 +241,12 @@ describe("admission: engine load", () => {
     assert.equal(JSON.parse(behind.body).code, "over_capacity");
     assert.equal((await readyz(url)).body.reason, "backlog");
 
-    reported.load = { streams: 1, utilization: 0.84, maxBacklogMs: 1499 };
+    reported.load = { streams: 1, utilization: 0.89, maxBacklogMs: 1499 };
     assert.equal((await upgradeAnswer(url, KEY)).status, 101);
     assert.equal((await readyz(url)).status, 200);
 
     const samples = await scrape(url);
-    assert.equal(sample(samples, "earshot_engine_utilization_ratio"), 0.84);
+    assert.equal(sample(samples, "earshot_engine_utilization_ratio"), 0.89);
     assert.equal(sample(samples, "earshot_engine_backlog_max_seconds"), 1.499);
     assert.equal(sample(samples, 'earshot_connections_refused_total{reason="utilization"}'), 1);
     assert.equal(sample(samples, 'earshot_connections_refused_total{reason="backlog"}'), 1);

@@ -121,9 +121,7 @@ describe("endpointing", () => {
     assert.deepEqual(endsOf(finalized), []);
   });
 
-  // todo until the test engine honours StreamOptions.endpointingMs per stream (packages/engines):
-  // the server passes it (test above); the engine still ends utterances after its own 300 ms.
-  it("endpointing_ms sets the pause that ends an utterance", { todo: "TestEngine ignores endpointingMs" }, async () => {
+  it("endpointing_ms sets the pause that ends an utterance", async () => {
     // Two bursts 200 ms apart, then 600 ms of silence.
     const pcm = bursts([
       { toneMs: 600, silenceMs: 200 },

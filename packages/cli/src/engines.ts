@@ -19,7 +19,9 @@ export function createEngine(name: string, choice: EngineChoice = {}): Engine {
     new VadGatedEngine(inner, choice.endpointingMs === undefined ? {} : { endpointingMs: choice.endpointingMs });
   switch (name) {
     case "pocketsphinx":
-      return choice.vad === false ? new PocketSphinxEngine() : gate(new PocketSphinxEngine({ endpointing: "external" }));
+      return choice.vad === false
+        ? new PocketSphinxEngine()
+        : gate(new PocketSphinxEngine({ endpointing: "external" }));
     case "test":
       return choice.vad === true ? gate(new TestEngine()) : new TestEngine();
     default:

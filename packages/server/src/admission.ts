@@ -11,9 +11,13 @@ export interface AdmissionOptions {
    * Default: no static limit (the engine's load decides).
    */
   readonly maxStreams?: number;
-  /** Refuse while the engine's utilization (`loadSnapshot().utilization`, 0..1) is at least this. Default 0.85. */
+  /** Refuse while the engine's utilization (`loadSnapshot().utilization`, 0..1) is at least this. Default 0.9. */
   readonly maxUtilization?: number;
-  /** Refuse while some stream's engine backlog is at least this many ms. Default 1500. */
+  /**
+   * Refuse while some stream's engine backlog is at least this many ms. Default: off, because a
+   * client that sends faster than real time (a file at full speed) builds a backlog on purpose, and
+   * fair scheduling keeps it from delaying the others; set it when every client streams live.
+   */
   readonly maxBacklogMs?: number;
   /** `Retry-After` of a refusal, in seconds. Default 5. */
   readonly retryAfterSeconds?: number;
@@ -21,8 +25,8 @@ export interface AdmissionOptions {
 
 export const DEFAULT_ADMISSION = {
   maxStreams: Number.POSITIVE_INFINITY,
-  maxUtilization: 0.85,
-  maxBacklogMs: 1500,
+  maxUtilization: 0.9,
+  maxBacklogMs: Number.POSITIVE_INFINITY,
   retryAfterSeconds: 5,
 } as const satisfies Required<AdmissionOptions>;
 

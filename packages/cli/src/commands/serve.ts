@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { DEFAULT_ENDPOINTING_MS } from "@earshot/engines";
 import { createLogger, createServer, DEFAULT_MAX_STREAMS_PER_KEY, STREAM_PATH } from "@earshot/server";
 import { CliError } from "../cli-error.js";
 import { createEngine } from "../engines.js";
@@ -17,6 +18,14 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine po
                          load still refuses streams it cannot serve in real time)
   --max-streams-per-key  open streams one API key may have; more get HTTP 429 too_many_streams
                          (default ${DEFAULT_MAX_STREAMS_PER_KEY})
+  --max-utilization      refuse new streams while the engine is at least this busy, 0..1
+                         (default 0.9)
+  --max-backlog-ms       refuse new streams while some stream's engine backlog is at least this
+                         (default: off; set it when every client streams live)
+  --vad                  on|off: Silero VAD gate in front of the engine, deciding what is decoded
+                         and where utterances end (default: on for pocketsphinx, off for test)
+  --endpointing-ms       silence that ends an utterance when a stream does not set endpointing_ms
+                         (default ${DEFAULT_ENDPOINTING_MS}; with the VAD gate)
   --metrics-token        require Authorization: Bearer TOKEN on GET /metrics (default: no auth).
                          Also EARSHOT_METRICS_TOKEN.
   --log-level            pino level for the JSON logs on stderr (default info)`;
@@ -34,6 +43,10 @@ export async function serve(argv: string[]): Promise<number> {
       "max-streams": { type: "string" },
       "max-streams-per-key": { type: "string" },
       "metrics-token": { type: "string" },
+      "max-utilization": { type: "string" },
+      "max-backlog-ms": { type: "string" },
+      vad: { type: "string" },
+      "endpointing-ms": { type: "string" },
       "log-level": { type: "string", default: process.env.EARSHOT_LOG_LEVEL ?? "info" },
       help: { type: "boolean", short: "h" },
     },
@@ -47,6 +60,20 @@ export async function serve(argv: string[]): Promise<number> {
   const maxStreams = positiveInteger("--max-streams", values["max-streams"]);
   const maxStreamsPerKey = positiveInteger("--max-streams-per-key", values["max-streams-per-key"]);
   const metricsToken = values["metrics-token"] ?? process.env.EARSHOT_METRICS_TOKEN;
+  const maxBacklogMs = positiveInteger("--max-backlog-ms", values["max-backlog-ms"]);
+  const endpointingMs = positiveInteger("--endpointing-ms", values["endpointing-ms"]);
+  const maxUtilization = values["max-utilization"] === undefined ? undefined : Number(values["max-utilization"]);
+  if (maxUtilization !== undefined && !(maxUtilization > 0 && maxUtilization <= 1)) {
+    throw new CliError(`invalid --max-utilization "${values["max-utilization"]}": a number in (0, 1]`);
+  }
+  if (values.vad !== undefined && values.vad !== "on" && values.vad !== "off") {
+    throw new CliError(`invalid --vad "${values.vad}": on or off`);
+  }
+  const admission = {
+    ...(maxStreams === undefined ? {} : { maxStreams }),
+    ...(maxUtilization === undefined ? {} : { maxUtilization }),
+    ...(maxBacklogMs === undefined ? {} : { maxBacklogMs }),
+  };
   const keys = [
     ...(values["api-key"] ?? []),
     ...(process.env.EARSHOT_API_KEYS ?? "")
@@ -70,13 +97,16 @@ export async function serve(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
   const logger = createLogger(values["log-level"]);
-  const engine = createEngine(values.engine);
+  const engine = createEngine(values.engine, {
+    ...(values.vad === undefined ? {} : { vad: values.vad === "on" }),
+    ...(endpointingMs === undefined ? {} : { endpointingMs }),
+  });
   const server = createServer({
     engine,
     apiKeys: keys,
     logger,
     ...(maxStreamsPerKey === undefined ? {} : { maxStreamsPerKey }),
-    ...(maxStreams === undefined ? {} : { admission: { maxStreams } }),
+    admission,
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
   });
   const { url } = await server.listen({ host: values.host, port });

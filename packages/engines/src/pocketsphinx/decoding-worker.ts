@@ -14,8 +14,6 @@ import type { FromWorker, ToWorker, WorkerConfig, WorkerData } from "./messages.
 import type { PocketSphinxStream } from "./stream.js";
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
-/** Utilization is the decoding time reported over this window, divided by the window. */
-const LOAD_WINDOW_MS = 5_000;
 
 interface PendingOpen {
   readonly resolve: () => void;
@@ -30,8 +28,6 @@ export class DecodingWorker {
   readonly #stopFlag: Int32Array;
   readonly #exited: Promise<void>;
   #alive = true;
-  /** Busy reports of the last `LOAD_WINDOW_MS`: [arrival time, ms busy]. */
-  readonly #busy: Array<readonly [number, number]> = [];
 
   private constructor(worker: Worker, stopFlag: Int32Array, onCrash: (worker: DecodingWorker) => void) {
     this.#worker = worker;
@@ -98,13 +94,11 @@ export class DecodingWorker {
     });
   }
 
-  /** Fraction of the last few seconds this thread spent decoding (0..1). */
-  get utilization(): number {
-    const now = performance.now();
-    this.#pruneBusy(now);
-    let busyMs = 0;
-    for (const [, ms] of this.#busy) busyMs += ms;
-    return Math.min(1, busyMs / LOAD_WINDOW_MS);
+  /** What this worker's streams would need if each streamed in real time (see `PocketSphinxStream.demand`). */
+  get demand(): number {
+    let total = 0;
+    for (const stream of this.#streams.values()) total += stream.demand;
+    return Math.min(1, total);
   }
 
   /** The largest backlog among this worker's streams, in ms. */
@@ -145,7 +139,7 @@ export class DecodingWorker {
         break;
       }
       case "consumed":
-        this.#streams.get(message.streamId)?.consumed(message.samples);
+        this.#streams.get(message.streamId)?.consumed(message.samples, message.busyMs);
         break;
       case "event":
         this.#streams.get(message.streamId)?.receive(message.event);
@@ -154,20 +148,10 @@ export class DecodingWorker {
         this.#streams.get(message.streamId)?.ended();
         this.#streams.delete(message.streamId);
         break;
-      case "busy": {
-        const now = performance.now();
-        this.#busy.push([now, message.ms]);
-        this.#pruneBusy(now);
-        break;
-      }
       case "ready":
       case "failed":
         break;
     }
-  }
-
-  #pruneBusy(now: number): void {
-    while (this.#busy.length > 0 && (this.#busy[0]?.[0] ?? now) < now - LOAD_WINDOW_MS) this.#busy.shift();
   }
 
   #crash(reason: string): void {

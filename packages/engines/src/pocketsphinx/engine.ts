@@ -125,14 +125,18 @@ export class PocketSphinxEngine implements Engine {
     return stream;
   }
 
-  /** Utilization averages the workers: 1 means every decoding thread was busy all of the last 5 s. */
+  /**
+   * Utilization is the real-time demand of the open streams (see `PocketSphinxStream.demand`) as a
+   * share of all decoding threads: 1 means live streams need every thread all the time. Streams
+   * sent faster than real time count at their real-time factor, not at the thread they occupy.
+   */
   loadSnapshot(): EngineLoad {
     let streams = 0;
     let utilization = 0;
     let maxBacklogMs = 0;
     for (const worker of this.#workers) {
       streams += worker.streamCount;
-      utilization += worker.utilization;
+      utilization += worker.demand;
       maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
     }
     return { streams, utilization: this.#workers.length > 0 ? utilization / this.#workers.length : 0, maxBacklogMs };

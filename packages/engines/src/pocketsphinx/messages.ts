@@ -43,8 +43,6 @@ export type FromWorker =
   | { readonly type: "open-failed"; readonly streamId: number; readonly message: string }
   | { readonly type: "event"; readonly streamId: number; readonly event: WireEvent }
   /** A push was decoded (so the main thread knows how far behind the stream is). */
-  | { readonly type: "consumed"; readonly streamId: number; readonly samples: number }
-  /** Wall time the thread spent decoding since the last report (for the engine's utilization). */
-  | { readonly type: "busy"; readonly ms: number }
+  | { readonly type: "consumed"; readonly streamId: number; readonly samples: number; readonly busyMs: number }
   /** After `end`: every event of the stream has been sent. */
   | { readonly type: "ended"; readonly streamId: number };

@@ -10,6 +10,8 @@ import type { DecodingWorker } from "./decoding-worker.js";
 import type { WireEvent } from "./messages.js";
 
 const SAMPLES_PER_MS = 16;
+/** Demand is measured over the decoding of the last few seconds. */
+const DEMAND_WINDOW_MS = 5_000;
 
 export class PocketSphinxStream implements EngineStream {
   readonly id: number;
@@ -20,6 +22,9 @@ export class PocketSphinxStream implements EngineStream {
   #endWaiters: Array<() => void> = [];
   readonly #offsetMs: number;
   #pendingSamples = 0;
+  /** Decoded pushes of the last `DEMAND_WINDOW_MS`: [when, samples, ms of decoding]. */
+  readonly #decoded: Array<readonly [number, number, number]> = [];
+  readonly #openedAt = performance.now();
 
   constructor(worker: DecodingWorker, id: number, startSample: number) {
     this.#worker = worker;
@@ -66,9 +71,36 @@ export class PocketSphinxStream implements EngineStream {
     return this.#events[Symbol.asyncIterator]();
   }
 
-  /** The worker decoded a push of `samples`. */
-  consumed(samples: number): void {
+  /** The worker decoded a push of `samples` in `busyMs`. */
+  consumed(samples: number, busyMs: number): void {
     this.#pendingSamples = Math.max(0, this.#pendingSamples - samples);
+    const now = performance.now();
+    this.#decoded.push([now, samples, busyMs]);
+    this.#prune(now);
+  }
+
+  /**
+   * The share of one decoding thread this stream needs to keep up in real time: its decoding time
+   * per second of wall time, but never more than its decoding time per second of audio. A live
+   * stream needs what it uses; a file sent at full speed uses a whole thread but would need only its
+   * real-time factor, and fair scheduling hands the rest to others, so it counts as that.
+   */
+  get demand(): number {
+    const now = performance.now();
+    this.#prune(now);
+    let samples = 0;
+    let busyMs = 0;
+    for (const [, decodedSamples, ms] of this.#decoded) {
+      samples += decodedSamples;
+      busyMs += ms;
+    }
+    if (samples === 0) return 0;
+    const wallMs = Math.max(1_000, Math.min(DEMAND_WINDOW_MS, now - this.#openedAt));
+    return Math.min(busyMs / wallMs, busyMs / (samples / SAMPLES_PER_MS));
+  }
+
+  #prune(now: number): void {
+    while (this.#decoded.length > 0 && (this.#decoded[0]?.[0] ?? now) < now - DEMAND_WINDOW_MS) this.#decoded.shift();
   }
 
   /** An event from the worker. */

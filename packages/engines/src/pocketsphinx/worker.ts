@@ -19,7 +19,7 @@ const externalEndpointing = config.decoderArgs.remove_silence === false || confi
 const QUANTUM_SAMPLES = 1_600;
 
 type WorkItem =
-  | { readonly type: "push"; readonly pcm: Int16Array; done: number }
+  | { readonly type: "push"; readonly pcm: Int16Array; done: number; busyMs: number }
   | { readonly type: "flush"; readonly pauseAtMs?: number }
   | { readonly type: "end" };
 
@@ -100,7 +100,9 @@ function handle(pool: DecoderPool, message: ToWorker): void {
         if (message.type === "end") send({ type: "ended", streamId });
         return;
       }
-      stream.work.push(message.type === "push" ? { ...message, pcm: new Int16Array(message.pcm), done: 0 } : message);
+      stream.work.push(
+        message.type === "push" ? { ...message, pcm: new Int16Array(message.pcm), done: 0, busyMs: 0 } : message,
+      );
       schedule(pool);
       return;
     }
@@ -135,11 +137,9 @@ function schedule(pool: DecoderPool): void {
 }
 
 function runRound(pool: DecoderPool): void {
-  let busy = 0;
   for (const [streamId, stream] of streams) {
     if (stopping()) return;
     if (stream.work.length === 0) continue;
-    const started = performance.now();
     try {
       runTurn(pool, streamId, stream);
     } catch (error) {
@@ -147,10 +147,8 @@ function runRound(pool: DecoderPool): void {
       fail(streamId, stream.session, error);
       if (ending) send({ type: "ended", streamId });
     }
-    busy += performance.now() - started;
     if (stream.work.length > 0) schedule(pool);
   }
-  if (busy > 0) send({ type: "busy", ms: busy });
 }
 
 function runTurn(pool: DecoderPool, streamId: number, stream: WorkerStream): void {
@@ -160,12 +158,14 @@ function runTurn(pool: DecoderPool, streamId: number, stream: WorkerStream): voi
     if (!item) return;
     if (item.type === "push") {
       const take = Math.min(budget, item.pcm.length - item.done);
+      const started = performance.now();
       stream.session.push(item.pcm.subarray(item.done, item.done + take));
+      item.busyMs += performance.now() - started;
       item.done += take;
       budget -= take;
       if (item.done < item.pcm.length) return;
       stream.work.shift();
-      send({ type: "consumed", streamId, samples: item.pcm.length });
+      send({ type: "consumed", streamId, samples: item.pcm.length, busyMs: item.busyMs });
     } else if (item.type === "flush") {
       stream.work.shift();
       stream.session.flush(item.pauseAtMs);

@@ -63,7 +63,7 @@ const SLOW_SPEED = 4;
 export interface TestEngineOptions {
   /** RMS (in 16-bit sample units) above which a frame is speech. */
   readonly speechRms?: number;
-  /** Silence that ends an utterance. */
+  /** Silence that ends an utterance, unless a stream sets its own `endpointingMs`. Default 300. */
   readonly endpointingMs?: number;
 }
 
@@ -101,12 +101,11 @@ export class TestEngine implements Engine {
     if (!this.#ready) throw new EngineUnavailableError("test engine not loaded");
     if (options.model === "test-broken") throw new EngineUnavailableError("model test-broken is broken on purpose");
     const startFrame = Math.round((options.startSample ?? 0) / FRAME_SAMPLES);
-    const stream = new TestEngineStream(
-      this.#speechRms,
-      this.#endpointFrames,
-      options.model === "test-crash",
-      startFrame,
-    );
+    const endpointFrames =
+      options.endpointingMs === undefined
+        ? this.#endpointFrames
+        : Math.max(1, Math.round(options.endpointingMs / FRAME_MS));
+    const stream = new TestEngineStream(this.#speechRms, endpointFrames, options.model === "test-crash", startFrame);
     const held =
       options.model === "test-slow"
         ? new PacedStream(stream, SLOW_SPEED, (backlogMs) => {

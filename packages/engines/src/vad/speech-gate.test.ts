@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type GateDecision, SpeechGate } from "./speech-gate.js";
 import { VAD_WINDOW_SAMPLES } from "./silero-vad.js";
+import { type GateDecision, SpeechGate } from "./speech-gate.js";
 
 /** Feed one probability per 32 ms window; returns the decisions with their window index. */
 function run(gate: SpeechGate, probabilities: readonly number[]): Array<[number, GateDecision]> {

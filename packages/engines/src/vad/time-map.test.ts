@@ -29,5 +29,8 @@ test("a stream that starts later (a resumed session) reports from its start samp
     endMs: 100,
     words: [{ word: "a", startMs: 10, endMs: 100, confidence: 1 }],
   });
-  assert.deepEqual(event.type === "final" && [event.startMs, event.endMs, event.words[0]?.endMs], [60_210, 60_300, 60_300]);
+  assert.deepEqual(
+    event.type === "final" && [event.startMs, event.endMs, event.words[0]?.endMs],
+    [60_210, 60_300, 60_300],
+  );
 });
