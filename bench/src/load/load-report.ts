@@ -120,13 +120,16 @@ function engineSection(run: LoadRun): string {
     "refused / failed",
     "result",
   ];
-  const failures = run.steps.flatMap((s) => s.failures.map((f) => `- ${s.streams} streams: ${f}`));
+  const failures = run.steps.flatMap((s) => [
+    ...s.failures.map((f) => `- ${s.streams} streams: ${f}`),
+    ...(s.warnings ?? []).map((w) => `- ${s.streams} streams, warning: ${w}`),
+  ]);
   const m = run.machine;
   return [
     `Capacity: **${run.capacity} streams** (${run.options.seconds} s window per step, seed ${run.options.seed}).` +
       (run.engineLimit ? ` ${limitSentence(run)}` : ""),
     table(header, rows),
-    ...(failures.length > 0 ? [`Stream failures:\n\n${failures.slice(0, 12).join("\n")}`] : []),
+    ...(failures.length > 0 ? [`Stream failures and warnings:\n\n${failures.slice(0, 12).join("\n")}`] : []),
     `Measured on ${m.cpuModel}, ${m.logicalCores} logical cores, ${m.memoryGiB.toFixed(1)} GiB, Node ${m.node}, ${m.date}; ` +
       `\`${m.command}\`; code ${m.code}; load average ${m.loadAtStart.map((v) => v.toFixed(2)).join(" / ")} at start, ` +
       `${run.loadAtEnd.map((v) => v.toFixed(2)).join(" / ")} at end; ${run.minutes.toFixed(1)} min.`,

@@ -31,6 +31,8 @@ export interface StepResult extends UtteranceStats {
   readonly failed: number;
   /** Distinct failure reasons with counts, most common first. */
   readonly failures: readonly string[];
+  /** Distinct `warning` messages the server sent, with counts. */
+  readonly warnings: readonly string[];
   readonly windowSeconds: number;
   /** Test engine: finals that came before their due frame was sent (left out of added latency). */
   readonly finalsBeforeDue: number;
@@ -122,6 +124,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
       refused,
       failed: failedLater,
       failures: countReasons(streams.flatMap((s) => (s.failure === undefined ? [] : [s.failure]))),
+      warnings: countReasons(streams.flatMap((s) => s.warnings)),
       windowSeconds: (window.to - window.from) / 1000,
       finalsBeforeDue: open.reduce((total, s) => total + s.finalsBeforeDue, 0),
       ...utteranceStats(open, window),

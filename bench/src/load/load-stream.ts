@@ -96,11 +96,11 @@ export class LoadStream {
         reject(new Error(why));
       };
       ws.on("error", (error) => fail(error.message));
-      ws.on("close", (code, reason) => {
-        if (!this.#sending && this.#stoppedAt === Number.POSITIVE_INFINITY) fail(`closed ${code} ${reason}`);
-        else if (this.#stoppedAt === Number.POSITIVE_INFINITY)
-          this.failure ??= `closed ${code} ${reason} while streaming`;
-        else if (code !== 1000) this.failure ??= `closed ${code} ${reason} after close_stream`;
+      ws.on("close", (code, reasonBytes) => {
+        const closed = `closed ${code}${reasonBytes.length > 0 ? ` ${reasonBytes}` : ""}`;
+        if (!this.#sending && this.#stoppedAt === Number.POSITIVE_INFINITY) fail(closed);
+        else if (this.#stoppedAt === Number.POSITIVE_INFINITY) this.failure ??= `${closed} while streaming`;
+        else if (code !== 1000) this.failure ??= `${closed} after close_stream`;
         this.#nextDueAt = Number.POSITIVE_INFINITY;
       });
       ws.on("open", () => ws.send(this.#configMessage()));
