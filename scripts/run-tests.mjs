@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every compiled test file (packages/*/dist/**/*.test.js and test/dist/**/*.test.js) with
+// Runs every compiled test file (packages/*/dist, bench/dist and test/dist, **/*.test.js) with
 // node's test runner. Node 20's runner takes no globs, hence this list.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -13,7 +13,11 @@ function* walk(dir) {
   }
 }
 
-const roots = [...readdirSync("packages").map((p) => join("packages", p, "dist")), join("test", "dist")].filter(
+const roots = [
+  ...readdirSync("packages").map((p) => join("packages", p, "dist")),
+  join("bench", "dist"),
+  join("test", "dist"),
+].filter(
   (dir) => {
     try {
       return statSync(dir).isDirectory();

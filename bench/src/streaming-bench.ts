@@ -5,7 +5,13 @@
  * Times are `performance.now()` on the client side, as the user would experience them.
  */
 import { type AudioMode, CHUNKING_PRESETS, type Chunking, type ChunkingPreset, EarshotClient } from "@earshot/client";
-import { type Engine, PocketSphinxEngine, type PocketSphinxOptions, type VadGateOptions, VadGatedEngine } from "@earshot/engines";
+import {
+  type Engine,
+  PocketSphinxEngine,
+  type PocketSphinxOptions,
+  VadGatedEngine,
+  type VadGateOptions,
+} from "@earshot/engines";
 import { createServer } from "@earshot/server";
 import { loadPcm, speechBounds, type Utterance } from "./eval-set.js";
 import { repeatedWords, type WerResult, wer } from "./wer.js";
