@@ -2,7 +2,6 @@
  * `npm run bench`: baseline, engine alone and paced streaming on the English eval set; writes
  * docs/benchmarks.md and prints a compact summary.
  */
-import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { pocketsphinxContinuousAvailable } from "./baseline.js";
 import { benchBaseline } from "./baseline-bench.js";
@@ -10,12 +9,13 @@ import { benchEngine } from "./engine-bench.js";
 import { loadEvalSet } from "./eval-set.js";
 import { findings } from "./findings.js";
 import { ms, percent } from "./format.js";
+import { BENCHMARKS_MD, replaceSection } from "./load/doc-section.js";
 import { describeMachine } from "./machine.js";
 import { renderReport } from "./report.js";
 import { benchStreaming, STREAMING_SETUPS } from "./streaming-bench.js";
 import { type StreamingSummary, summarizeStreaming } from "./streaming-summary.js";
 
-const REPORT = new URL("../../docs/benchmarks.md", import.meta.url);
+const REPORT = BENCHMARKS_MD;
 /** Extra runs of the 100 ms setup: its p50 is what the latency target is judged on, so show its spread. */
 const LOW_LATENCY_REPEATS = 2;
 
@@ -54,8 +54,10 @@ async function main(): Promise<void> {
   }
   const result = findings({ baseline, engine, streaming, repeats });
   const minutes = (performance.now() - started) / 60_000;
-  writeFileSync(
+  // The load, long-stream and tuning benches own other sections of the same file.
+  replaceSection(
     REPORT,
+    "main",
     renderReport({
       machine,
       loadAtEnd: loadavg(),
