@@ -6,7 +6,7 @@ export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export interface EngineChoice {
   /**
-   * Put the Silero VAD gate in front (only speech is decoded; the gate ends utterances). Default:
+   * Put the Silero VAD gate in front (only speech is decoded; the gate closes utterances). Default:
    * on for pocketsphinx, off for the test engine (whose energy rule is its own endpointing).
    */
   readonly vad?: boolean;
