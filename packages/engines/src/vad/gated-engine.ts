@@ -2,8 +2,11 @@
  * An engine behind a voice-activity gate: Silero VAD decides where utterances start and end, and
  * only speech (plus a short pre-roll, so the decoder hears each onset) reaches the inner engine.
  * Call-centre audio is mostly silence, and silence now costs a VAD window (~50 µs per 32 ms)
- * instead of a decoder pass. The gate also owns endpointing: `endpointingMs` of silence after
- * speech ends the utterance with a speech final and an endpoint, via `flush({ atMs })`.
+ * instead of a decoder pass. The gate also closes utterances: `endpointingMs` of silence after
+ * speech flushes the inner stream with `flush({ atMs })`, which yields a speech final (if the
+ * utterance is still open) and the endpoint. An inner engine may end utterances sooner at its own
+ * shorter pauses (PocketSphinx's own VAD does, after 200 ms); its endpoints are dropped, so every
+ * endpoint comes from the gate, once per pause.
  *
  * The inner stream sees a compressed timeline (silence cut out); `TimeMap` maps its times back, so
  * every time this engine reports is stream-absolute, as the contract requires.
