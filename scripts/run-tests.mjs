@@ -17,15 +17,13 @@ const roots = [
   ...readdirSync("packages").map((p) => join("packages", p, "dist")),
   join("bench", "dist"),
   join("test", "dist"),
-].filter(
-  (dir) => {
-    try {
-      return statSync(dir).isDirectory();
-    } catch {
-      return false;
-    }
-  },
-);
+].filter((dir) => {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+});
 const only = process.argv.slice(2);
 const files = roots
   .flatMap((root) => [...walk(root)])
