@@ -161,7 +161,10 @@ test("the gate ends utterances at pauses: a speech final, then an endpoint where
     }
     assert.match(spoken[0]?.text ?? "", /could wait/);
     assert.ok((spoken[0]?.startMs ?? 0) >= 90_000 && (spoken[0]?.endMs ?? 0) <= firstClipEndMs + 100);
-    assert.ok((spoken[1]?.startMs ?? 0) >= firstClipEndMs + PAUSE_MS, `second utterance at ${spoken[1]?.startMs}`);
+    // The second clip starts right after the pause (within a few frames): with the skipped silence
+    // not mapped back it would come about 2 s early.
+    const secondStartMs = spoken[1]?.startMs ?? 0;
+    assert.ok(Math.abs(secondStartMs - (firstClipEndMs + PAUSE_MS)) < 300, `second utterance at ${secondStartMs}`);
   } finally {
     await gated.close();
   }
