@@ -15,6 +15,8 @@ import { type UtteranceStats, utteranceStats } from "./utterance-stats.js";
 
 export interface StepOptions {
   readonly engine: string;
+  /** Further `earshot serve` flags for the server under test. */
+  readonly serveArgs?: readonly string[];
   readonly streams: number;
   readonly warmupSeconds: number;
   readonly seconds: number;
@@ -64,7 +66,7 @@ const TAIL_MS = 3000;
 
 export async function runStep(options: StepOptions): Promise<StepResult> {
   const n = options.streams;
-  const server = await startServer(options.engine, n);
+  const server = await startServer(options.engine, n, options.serveArgs);
   try {
     const rssIdleMb = processRssMb(server.pid);
     const sendLag = createHistogram();

@@ -31,6 +31,8 @@ const TEST_ENDPOINTING_MS = 300;
 const { values } = parseArgs({
   options: {
     engine: { type: "string", default: "pocketsphinx" },
+    /** A further `earshot serve` flag for the server under test; repeatable, e.g. --serve-arg=--vad=off. */
+    "serve-arg": { type: "string", multiple: true },
     streams: { type: "string" },
     seconds: { type: "string" },
     warmup: { type: "string", default: "5" },
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
   const step = async (streams: number) => {
     const result = await runStep({
       engine,
+      serveArgs: values["serve-arg"] ?? [],
       streams,
       warmupSeconds,
       seconds,

@@ -23,10 +23,16 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServer(engine: string, streams: number): Promise<ServerProcess> {
+/** `serveArgs`: further `earshot serve` flags, e.g. `["--endpointing-ms", "200"]`. */
+export async function startServer(
+  engine: string,
+  streams: number,
+  serveArgs: readonly string[] = [],
+): Promise<ServerProcess> {
   const keys = Array.from({ length: Math.max(1, Math.ceil(streams / STREAMS_PER_KEY)) }, (_, i) => `load-key-${i}`);
   const args = [BIN, "serve", "--engine", engine, "--port", "0", "--log-level", "warn"];
   for (const key of keys) args.push("--api-key", key);
+  args.push(...serveArgs);
   const child = spawn(process.execPath, args, {
     env: { ...process.env, EARSHOT_API_KEYS: "" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -6,8 +6,9 @@ export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export interface EngineChoice {
   /**
-   * Put the Silero VAD gate in front (only speech is decoded; the gate closes utterances). Default:
-   * on for pocketsphinx, off for the test engine (whose energy rule is its own endpointing).
+   * Put the Silero VAD gate in front (only speech is decoded; the gate closes utterances). Default
+   * off: with PocketSphinx, continuous live streams measured slower and costlier through the gate
+   * than with PocketSphinx's own VAD (docs/engines.md), which also keeps silence out of its search.
    */
   readonly vad?: boolean;
   /** The gate's default silence that ends an utterance; streams may set their own. */

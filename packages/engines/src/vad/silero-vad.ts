@@ -68,7 +68,13 @@ export class SileroVad {
     }
     let session: Session;
     try {
-      session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+      session = await ort.InferenceSession.create(path, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        // onnxruntime's threads spin while they wait for work by default: on a 2-core machine that
+        // took CPU from the decoders between the VAD's small inferences.
+        extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+      });
     } catch (error) {
       throw new EngineUnavailableError(`Silero VAD model ${path} cannot be loaded: ${(error as Error).message}`);
     }
