@@ -6,9 +6,8 @@ export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export interface EngineChoice {
   /**
-   * Put the Silero VAD gate in front (only speech is decoded; the gate closes utterances). Default
-   * off: with PocketSphinx, continuous live streams measured slower and costlier through the gate
-   * than with PocketSphinx's own VAD (docs/engines.md), which also keeps silence out of its search.
+   * Put the Silero VAD gate in front (only speech is decoded; the gate closes utterances). Default:
+   * on for pocketsphinx, off for the test engine (whose energy rule is its own endpointing).
    */
   readonly vad?: boolean;
   /** The gate's default silence that ends an utterance; streams may set their own. */
@@ -20,9 +19,8 @@ export function createEngine(name: string, choice: EngineChoice = {}): Engine {
     new VadGatedEngine(inner, choice.endpointingMs === undefined ? {} : { endpointingMs: choice.endpointingMs });
   switch (name) {
     case "pocketsphinx":
-      return choice.vad === false
-        ? new PocketSphinxEngine()
-        : gate(new PocketSphinxEngine({ endpointing: "external" }));
+      // Behind the gate, PocketSphinx keeps its own short-pause endpointing (docs/engines.md).
+      return choice.vad === false ? new PocketSphinxEngine() : gate(new PocketSphinxEngine());
     case "test":
       return choice.vad === true ? gate(new TestEngine()) : new TestEngine();
     default:

@@ -23,7 +23,7 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine po
   --max-backlog-ms       refuse new streams while some stream's engine backlog is at least this
                          (default: off; set it when every client streams live)
   --vad                  on|off: Silero VAD gate in front of the engine, deciding what is decoded
-                         and where utterances end (default off; see docs/engines.md)
+                         and where utterances end (default: on for pocketsphinx, off for test)
   --endpointing-ms       silence that ends an utterance when a stream does not set endpointing_ms
                          (default ${DEFAULT_ENDPOINTING_MS}; with the VAD gate)
   --metrics-token        require Authorization: Bearer TOKEN on GET /metrics (default: no auth).
