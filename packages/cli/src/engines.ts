@@ -1,4 +1,4 @@
-import { type Engine, PocketSphinxEngine, TestEngine, VadGatedEngine } from "@earshot/engines";
+import { type Engine, FAST_DECODER_ARGS, PocketSphinxEngine, TestEngine, VadGatedEngine } from "@earshot/engines";
 import { CliError } from "./cli-error.js";
 
 export const ENGINE_NAMES = ["pocketsphinx", "test"] as const;
@@ -18,9 +18,12 @@ export function createEngine(name: string, choice: EngineChoice = {}): Engine {
   const gate = (inner: Engine) =>
     new VadGatedEngine(inner, choice.endpointingMs === undefined ? {} : { endpointingMs: choice.endpointingMs });
   switch (name) {
-    case "pocketsphinx":
+    case "pocketsphinx": {
       // Behind the gate, PocketSphinx keeps its own short-pause endpointing (docs/engines.md).
-      return choice.vad === false ? new PocketSphinxEngine() : gate(new PocketSphinxEngine());
+      // The speed-tuned decoder settings (measured in docs/benchmarks.md, "PocketSphinx tuning").
+      const pocketsphinx = new PocketSphinxEngine({ decoderArgs: FAST_DECODER_ARGS });
+      return choice.vad === false ? pocketsphinx : gate(pocketsphinx);
+    }
     case "test":
       return choice.vad === true ? gate(new TestEngine()) : new TestEngine();
     default:

@@ -1,6 +1,11 @@
 export * from "./contract.js";
 export { EventChannel } from "./event-channel.js";
-export { DEFAULT_VAD_POSTSPEECH_FRAMES, PocketSphinxEngine, type PocketSphinxOptions } from "./pocketsphinx/engine.js";
+export {
+  DEFAULT_VAD_POSTSPEECH_FRAMES,
+  FAST_DECODER_ARGS,
+  PocketSphinxEngine,
+  type PocketSphinxOptions,
+} from "./pocketsphinx/engine.js";
 export { TEST_WORDS, TestEngine, type TestEngineOptions } from "./testing/test-engine.js";
 export { DEFAULT_ENDPOINTING_MS, VadGatedEngine, type VadGateOptions } from "./vad/gated-engine.js";
 export { DEFAULT_SILERO_MODEL_PATH, SileroVad, VadDetector } from "./vad/silero-vad.js";
