@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { fixed, percent } from "./format.js";
-import { describeMachine } from "./machine.js";
+import { describeMachine, type Machine } from "./machine.js";
 import {
   choose,
   combinations,
@@ -43,8 +43,8 @@ const HUNG_AFTER_MS = 2 * 60_000;
 const PINNED_CPU = availableParallelism() - 1;
 /**
  * Every reply as it arrives, so that `npm run bench:tune -- --resume` goes on after an interrupted
- * run instead of starting over: each row is paired with its own baseline, so rows measured at
- * different times compare the same way.
+ * run instead of starting over (each row is paired with its own baseline, so rows measured at
+ * different times compare the same way), or renders the report again without measuring.
  */
 const PROGRESS = new URL("../../.bench-cache/tuning-progress.json", import.meta.url);
 /** Extra runs of the baseline and of the recommended setting, for the noise. */
@@ -132,11 +132,22 @@ function measure(setting: Setting): Promise<TuningReply> {
   });
 }
 
-function loadProgress(): Record<string, TuningReply> {
+/**
+ * What `--resume` takes over: the first invocation's machine description, the minutes spent and the
+ * load average after the last measurement so far, and the replies.
+ */
+interface Progress {
+  readonly machine: Machine;
+  readonly minutes: number;
+  readonly loadAtEnd: readonly number[];
+  readonly replies: Readonly<Record<string, TuningReply>>;
+}
+
+function loadProgress(): Progress | undefined {
   try {
-    return JSON.parse(readFileSync(PROGRESS, "utf8")) as Record<string, TuningReply>;
+    return JSON.parse(readFileSync(PROGRESS, "utf8")) as Progress;
   } catch {
-    return {};
+    return undefined;
   }
 }
 
@@ -154,25 +165,31 @@ function cpuTicks(pid: number | undefined): number {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const machine = describeMachine("npm run bench:tune");
+  const saved = process.argv.includes("--resume") ? loadProgress() : undefined;
+  const machine = saved?.machine ?? describeMachine("npm run bench:tune");
+  const elapsedMinutes = () => (saved?.minutes ?? 0) + (performance.now() - started) / 60_000;
   const measured: Measured[] = [];
-  const saved = process.argv.includes("--resume") ? loadProgress() : {};
-  const progress: Record<string, TuningReply> = {};
+  const replies: Record<string, TuningReply> = {};
   let resumed = 0;
+  let loadAtEnd = saved?.loadAtEnd ?? loadavg();
   const step = async (phase: Phase, setting: Setting): Promise<void> => {
     let key = `${phase} ${label(setting)}`;
-    for (let n = 2; key in progress; n++) key = `${phase} ${label(setting)} #${n}`;
-    const earlier = saved[key];
+    for (let n = 2; key in replies; n++) key = `${phase} ${label(setting)} #${n}`;
+    const earlier = saved?.replies[key];
     const reply = earlier?.ok ? earlier : await measure(setting);
     if (earlier?.ok) resumed++;
-    progress[key] = reply;
+    else loadAtEnd = loadavg();
+    replies[key] = reply;
     mkdirSync(new URL(".", PROGRESS), { recursive: true });
-    writeFileSync(PROGRESS, JSON.stringify(progress));
+    writeFileSync(
+      PROGRESS,
+      JSON.stringify({ machine, minutes: elapsedMinutes(), loadAtEnd, replies } satisfies Progress),
+    );
     const entry: Measured = reply.ok
       ? { phase, setting, run: reply.run, error: undefined }
       : { phase, setting, run: undefined, error: reply.error };
     measured.push(entry);
-    const at = `[${measured.length}, ${((performance.now() - started) / 60_000).toFixed(1)} min${earlier?.ok ? ", resumed" : ""}]`;
+    const at = `[${measured.length}, ${elapsedMinutes().toFixed(1)} min${earlier?.ok ? ", resumed" : ""}]`;
     const r = entry.run;
     log(
       r
@@ -195,10 +212,10 @@ async function main(): Promise<void> {
     if (choice.recommended !== first) await step("repeat", choice.recommended.setting);
   }
 
-  const minutes = (performance.now() - started) / 60_000;
+  const minutes = elapsedMinutes();
   const outcome: Outcome = {
     machine,
-    loadAtEnd: loadavg(),
+    loadAtEnd,
     minutes,
     measured,
     choice,
