@@ -1,14 +1,15 @@
 /**
  * `npm run bench:tune`: PocketSphinx decoder flags (beams, `-ds`, `-topn`, histogram pruning, phonetic
  * lookahead, fwdflat / bestpath, `-lw`) measured on the English eval set for the WER and the CPU time
- * each costs: one flag at a time from a fixed baseline (the library's defaults, as the engine had them
- * before tuning), then combinations of the flags that paid off, then the baseline and the recommended
- * setting twice more for the noise. Each setting runs in a process of its own, decoding alternately
- * with the baseline on one pinned CPU (tuning-run.ts); tuning-report.ts picks the settings and writes the results.
+ * each costs: one flag at a time from a fixed baseline (the library's defaults), then combinations of
+ * the flags that paid off, then the baseline and the recommended setting twice more for the noise.
+ * Each setting runs in a process of its own, decoding alternately with the baseline on one pinned
+ * CPU (tuning-run.ts); tuning-report.ts picks the settings and writes the results.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
+import { FAST_DECODER_ARGS } from "@earshot/engines";
 import { fixed, percent } from "./format.js";
 import { describeMachine, type Machine } from "./machine.js";
 import {
@@ -77,7 +78,7 @@ const values = (factor: string, ...list: (string | number | boolean)[]): Setting
 const BASELINE_SETTING: Setting = { factor: "baseline", args: {} };
 const SWEEP: readonly Setting[] = [
   BASELINE_SETTING,
-  { factor: "engine", args: {}, engineDefaults: true },
+  { factor: "serve", args: FAST_DECODER_ARGS },
   ...values("beam", "1e-40", "1e-35", "1e-30"),
   ...values("pbeam", "1e-40", "1e-35", "1e-30"),
   ...values("wbeam", "1e-20", "1e-15"),
@@ -97,7 +98,7 @@ function log(line: string): void {
 
 function measure(setting: Setting): Promise<TuningReply> {
   const request: TuningRequest = {
-    tuned: setting.engineDefaults ? {} : { ...BASELINE, ...setting.args },
+    tuned: { ...BASELINE, ...setting.args },
     reference: BASELINE,
   };
   return new Promise((resolve) => {

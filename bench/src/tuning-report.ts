@@ -22,15 +22,13 @@ const COMBINE_MIN_SPEEDUP = 1.05;
 /** Not picked for speed: its second pass sits between the pause and every final (latency CPU time does not show). */
 const NOT_PICKED = new Set(["fwdflat"]);
 /** Rows that are reference points, not candidates. */
-const REFERENCE_ROWS = new Set(["baseline", "engine"]);
+const REFERENCE_ROWS = new Set(["baseline", "serve"]);
 
 export interface Setting {
-  /** The flag changed, "baseline", "engine" or "combination". */
+  /** The flag changed, "baseline", "serve" (what `earshot serve` passes) or "combination". */
   readonly factor: string;
   /** Flags over the baseline. */
   readonly args: DecoderArgs;
-  /** The engine as built, with no `decoderArgs` at all (not the baseline). */
-  readonly engineDefaults?: boolean;
 }
 
 export type Phase = "sweep" | "combination" | "repeat";
@@ -43,7 +41,6 @@ export interface Measured {
 }
 
 export function label(setting: Setting): string {
-  if (setting.engineDefaults) return "(engine defaults as built)";
   return Object.keys(setting.args).length === 0 ? "(baseline)" : flags(setting.args);
 }
 
@@ -190,8 +187,8 @@ function render({
   const mark = (m: Measured) =>
     m === first
       ? "baseline"
-      : m.setting.engineDefaults
-        ? "engine now"
+      : m.setting.factor === "serve"
+        ? "earshot serve now"
         : m === choice.recommended
           ? "**recommended**"
           : m === choice.fast
@@ -217,7 +214,7 @@ function render({
     );
   const rec = choice.recommended;
   const recRun = rec.run as TuningRun;
-  const engineRow = measured.find((m) => m.setting.engineDefaults && m.run);
+  const serveRow = measured.find((m) => m.setting.factor === "serve" && m.run);
   const noise = [first, ...(rec === first ? [] : [rec])].map((m) => {
     const runs = runsOf(measured, m);
     const spread = (list: number[]) =>
@@ -245,9 +242,10 @@ function render({
   const audio = base.audioSeconds.toFixed(1);
   const files = base.setting.files.length;
   const recMedian = median(runsOf(measured, rec).map(speedup));
-  const engineNow = engineRow?.run
-    ? `The engine as built now (no \`decoderArgs\`; see \`packages/engines/src/pocketsphinx/engine.ts\`) scored ` +
-      `${percent(engineRow.run.setting.wer.wer)} (${points(engineRow.run)} points) at ${fixed(speedup(engineRow.run))}× the baseline's speed.`
+  const serveNow = serveRow?.run
+    ? `What \`earshot serve\` passes now, \`FAST_DECODER_ARGS\` (\`${flags(serveRow.setting.args)}\`, in ` +
+      `\`packages/engines/src/pocketsphinx/engine.ts\`), scored ${percent(serveRow.run.setting.wer.wer)} ` +
+      `(${points(serveRow.run)} points) at ${fixed(speedup(serveRow.run))}× the baseline's speed.`
     : "";
   const fast = choice.fast?.run
     ? `**Fast: \`${label(choice.fast.setting)}\`**: WER ${percent(choice.fast.run.setting.wer.wer)} ` +
@@ -274,7 +272,7 @@ pushed in 100 ms pieces as fast as possible, finals joined per file, WER as abov
 shortest file once first, not counted.
 
 Baseline: \`${flags(baseline)}\`, the library's defaults for every flag swept (and the engine's
-\`-fwdflat no\`), as the engine had them before this tuning; the engine's other settings (\`-vad_postspeech\`
+\`-fwdflat no\`), which are also \`PocketSphinxEngine\`'s defaults for them; the engine's other settings (\`-vad_postspeech\`
 and the model) apply to both. It is explicit so the rows keep their meaning when the engine's defaults change.
 
 - **RTF (CPU)** = CPU time of the process (\`process.cpuUsage()\`, user + system, all threads) across each file,
@@ -319,7 +317,7 @@ ${table(
 ${percent(base.reference.wer.wer)} for the baseline (${points(recRun)} points), ${fixed(speedup(recRun))}× faster in CPU
 time (RTF ${fixed(rtf(recRun), 3)} against ${fixed(referenceRtf(recRun), 3)} in the same process; median speed-up of its
 ${runsOf(measured, rec).length} runs ${fixed(recMedian)}×). Rule: the largest speed-up among the rows above whose WER is at most
-${RECOMMENDED_MAX_COST_POINTS} point (${budget(base, RECOMMENDED_MAX_COST_POINTS)} words) above the baseline's. ${engineNow}
+${RECOMMENDED_MAX_COST_POINTS} point (${budget(base, RECOMMENDED_MAX_COST_POINTS)} words) above the baseline's. ${serveNow}
 
 ${fast}
 
