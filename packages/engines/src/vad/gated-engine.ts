@@ -61,11 +61,6 @@ export class VadGatedEngine implements Engine {
     return this.inner.ready && this.#vad !== undefined;
   }
 
-  /** Wall time the VAD has spent on inference, over all streams. */
-  get vadProcessingMs(): number {
-    return this.#vad?.processingMs ?? 0;
-  }
-
   async load(): Promise<void> {
     const [vad] = await Promise.all([this.#vad ?? SileroVad.load(this.#options.modelPath), this.inner.load()]);
     this.#vad = vad;

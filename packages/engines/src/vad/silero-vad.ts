@@ -40,8 +40,6 @@ export class SileroVad {
   #running = false;
   #scheduled = false;
   #closed = false;
-  /** Wall time spent packing, running and unpacking, for usage reports. */
-  processingMs = 0;
 
   private constructor(ort: Ort, session: Session) {
     this.#ort = ort;
@@ -129,7 +127,6 @@ export class SileroVad {
       if (batch.length === MAX_BATCH) break;
       batch.push(detector);
     }
-    const started = performance.now();
     const size = batch.length;
     const input = new Float32Array(size * INPUT_SAMPLES);
     const state = new Float32Array(2 * size * STATE_SIZE);
@@ -154,7 +151,6 @@ export class SileroVad {
       if (detector.hasWindow) this.#waiting.add(detector);
       else this.#waiting.delete(detector);
     }
-    this.processingMs += performance.now() - started;
   }
 }
 
