@@ -212,44 +212,81 @@ function withReportedLoad(inner: TestEngine, reported: { load: EngineLoad }): En
 }
 
 describe("admission: engine load", () => {
-  const reported = { load: { streams: 0, utilization: 0, maxBacklogMs: 0 } };
+  // Two decoding threads on a server given two cores: the engine's demand is utilization × 2 cores.
+  const reported = { load: { streams: 0, utilization: 0, threads: 2, maxBacklogMs: 0 } as EngineLoad };
   const engine = withReportedLoad(new TestEngine(), reported);
   let server: EarshotServer;
   let url: string;
 
   before(async () => {
     // The default utilization limit (0.9) and a backlog limit, which is off unless set.
-    server = createServer({ engine, apiKeys: [KEY], admission: { maxBacklogMs: 1500 } });
+    server = createServer({ engine, apiKeys: [KEY], cores: 2, admission: { maxBacklogMs: 1500 } });
     ({ url } = await server.listen({ port: 0 }));
     await server.ready;
   });
 
   after(() => server.close());
 
-  it("refuses new streams while the engine is at 90% utilization or 1.5 s behind, and admits again after", async () => {
+  it("refuses new streams while the server is at 90% utilization or 1.5 s behind, and admits again after", async () => {
     const running = await configured(url);
-    reported.load = { streams: 1, utilization: 0.93, maxBacklogMs: 0 };
+    reported.load = { streams: 1, utilization: 0.93, threads: 2, maxBacklogMs: 0 };
     const busy = await upgradeAnswer(url, KEY);
     assert.equal(busy.status, 503);
-    assert.match(JSON.parse(busy.body).message, /93% busy/);
+    assert.match(JSON.parse(busy.body).message, /93% busy/); // the main thread is not counted by default
     assert.deepEqual((await readyz(url)).body, { status: "at_capacity", engine: "test", reason: "utilization" });
     assert.equal((await speakAndHear(running)).text, "alpha bravo", "the running stream carries on");
 
-    reported.load = { streams: 1, utilization: 0.5, maxBacklogMs: 2000 };
+    reported.load = { streams: 1, utilization: 0.5, threads: 2, maxBacklogMs: 2000 };
     const behind = await upgradeAnswer(url, KEY);
     assert.equal(behind.status, 503);
     assert.equal(JSON.parse(behind.body).code, "over_capacity");
     assert.equal((await readyz(url)).body.reason, "backlog");
 
-    reported.load = { streams: 1, utilization: 0.89, maxBacklogMs: 1499 };
+    reported.load = { streams: 1, utilization: 0.7, threads: 2, maxBacklogMs: 1499 };
     assert.equal((await upgradeAnswer(url, KEY)).status, 101);
     assert.equal((await readyz(url)).status, 200);
 
     const samples = await scrape(url);
-    assert.equal(sample(samples, "earshot_engine_utilization_ratio"), 0.89);
+    assert.equal(sample(samples, "earshot_engine_utilization_ratio"), 0.7);
+    assert.equal(sample(samples, "earshot_server_utilization_ratio"), 0.7);
     assert.equal(sample(samples, "earshot_engine_backlog_max_seconds"), 1.499);
     assert.equal(sample(samples, 'earshot_connections_refused_total{reason="utilization"}'), 1);
     assert.equal(sample(samples, 'earshot_connections_refused_total{reason="backlog"}'), 1);
     running.ws.close();
+  });
+});
+
+describe("admission: the main thread's own load", () => {
+  let server: EarshotServer;
+  let url: string;
+
+  before(async () => {
+    // The test engine reports no decoding demand: only the main thread can make this server busy.
+    server = createServer({
+      engine: new TestEngine(),
+      apiKeys: [KEY],
+      cores: 2,
+      admission: { maxUtilization: 0.6, countMainThread: true },
+    });
+    ({ url } = await server.listen({ port: 0 }));
+    await server.ready;
+  });
+
+  after(() => server.close());
+
+  it("refuses new streams while the main thread is saturated, whatever the engine says, and admits again after", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // a second of samples after start-up
+    assert.equal((await upgradeAnswer(url, KEY)).status, 101);
+    const blockedUntil = Date.now() + 1800; // the event loop busy for most of the 2 s window
+    while (Date.now() < blockedUntil) {}
+    const busy = await upgradeAnswer(url, KEY);
+    assert.equal(busy.status, 503);
+    assert.equal(JSON.parse(busy.body).code, "over_capacity");
+    assert.equal((await readyz(url)).body.reason, "utilization");
+    await waitUntil(
+      async () => (await upgradeAnswer(url, KEY)).status === 101,
+      "admitted once the main thread is idle",
+      6000,
+    );
   });
 });

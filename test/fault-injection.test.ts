@@ -19,6 +19,7 @@ import {
   reopenings,
   type SdkRun,
   sendPaced,
+  sleep,
   startRun,
   summary,
   transcriptText,
@@ -78,7 +79,16 @@ async function throughChaos(serverPort: number, seed: number) {
   const run = startRun(clientOptions(await proxy.listen(), seed));
   await run.client.connect(); // the first connection is not retried: chaos starts once it is up
   proxy.startChaos({ cutEveryMs: [60, 200], stallProbability: 0.15, stallMs: [200, 1600], delayMs: [0, 25] });
-  await sendPaced(run, SPEECH, { speed: SPEED });
+  // On a loaded machine reconnects take longer and fewer cuts fit into the stream: the sender waits
+  // (without sending) until the cuts keep pace, so every run has MIN_CUTS spread over the audio.
+  const pieces = Math.ceil(SPEECH.length / 1600);
+  await sendPaced(run, SPEECH, {
+    speed: SPEED,
+    before: async (index) => {
+      const due = Math.floor((MIN_CUTS * index) / (pieces - 1));
+      for (let waited = 0; proxy.counts.cuts < due && waited < 20_000; waited += 20) await sleep(20);
+    },
+  });
   const result = await run.client.close();
   const counts = proxy.counts;
   await proxy.close();

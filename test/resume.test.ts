@@ -101,6 +101,30 @@ describe("resume", () => {
     );
   });
 
+  it("a client that missed stream_closed resumes the finished session and gets its finals and stream_closed again", async () => {
+    const first = await start(url);
+    first.client.sendBinary(toBytes(SIGNAL));
+    first.client.sendJson({ type: "close_stream" });
+    // The server sent everything; pretend the connection dropped before the client read any of it.
+    await first.client.waitFor((m) => m.type === "stream_closed");
+    assert.equal(server.sessionCount, 0, "a finished session no longer counts as a stream");
+
+    const again = await resume(url, first.token, 0); // the client had segment 0 only
+    assert.equal(again.at, SIGNAL.length);
+    await again.client.waitFor((m) => m.type === "stream_closed");
+    assert.equal((await again.client.closed).code, CloseCode.normal);
+    assert.deepEqual(
+      again.client.finals().map((f) => [f.segment_id, f.text]),
+      [[1, EXPECTED[1]]],
+    );
+    // Kept for the grace period only.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const late = await WireClient.open(url, KEY);
+    late.sendJson({ type: "resume", resume_token: first.token, last_segment_id: 1 });
+    await late.waitForError("session_not_found");
+    late.ws.close();
+  });
+
   it("acks received audio as it arrives and once a second when idle", async () => {
     const { client } = await start(url);
     client.sendBinary(toBytes(SIGNAL.subarray(0, 8000)));

@@ -53,10 +53,10 @@ after \`npm run bench\` has rewritten this file).`;
 function definitions(): string {
   return `Each step starts a fresh \`earshot serve --engine <e> --port 0\` process (one API key per 50 streams, as a key may
 hold 64 connections) and opens N WebSocket streams from one generator process that speaks the wire protocol directly
-(\`ws\`: a \`config\` message, binary 100 ms PCM16 frames, \`close_stream\`). Every stream plays the English eval files in its
+(\`ws\`: a \`config\` message, binary PCM16 frames of 100 ms unless \`--frame-ms\` says otherwise, \`close_stream\`). Every stream plays the English eval files in its
 own seeded random order, back to back with the files' own silences plus 1 s of silence after each, looping; a frame is
 sent when its last sample would have been captured, all streams on one shared timer, their start times spread over 1 s
-and their frame times evenly over the 100 ms frame period. After a warm-up (the first second of start-up plus
+and their frame times evenly over one frame period. After a warm-up (the first second of start-up plus
 \`--warmup\` seconds) the window is measured; 3 s more audio follows so late finals arrive while streaming, then every
 stream sends \`close_stream\`.
 
@@ -126,7 +126,8 @@ function engineSection(run: LoadRun): string {
   ]);
   const m = run.machine;
   return [
-    `Capacity: **${run.capacity} streams** (${run.options.seconds} s window per step, seed ${run.options.seed}).` +
+    `Capacity: **${run.capacity} streams** (${run.options.seconds} s window per step, seed ${run.options.seed}, ` +
+      `${run.options.frameMs ?? 100} ms frames${run.options.serveArgs?.length ? `, server flags \`${run.options.serveArgs.join(" ")}\`` : ""}).` +
       (run.engineLimit ? ` ${limitSentence(run)}` : ""),
     table(header, rows),
     ...(failures.length > 0 ? [`Stream failures and warnings:\n\n${failures.slice(0, 12).join("\n")}`] : []),

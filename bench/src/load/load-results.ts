@@ -26,6 +26,10 @@ export interface LoadRun {
     readonly seconds: number;
     readonly warmupSeconds: number;
     readonly seed: number;
+    /** Audio per message, ms (absent in results saved before it was an option: 100). */
+    readonly frameMs?: number;
+    /** Further `earshot serve` flags of the run. */
+    readonly serveArgs?: readonly string[];
   };
   /** PocketSphinx only: the decoder alone, measured in the same run before the steps. */
   readonly engineLimit: EngineLimit | undefined;

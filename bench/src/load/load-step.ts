@@ -17,6 +17,8 @@ export interface StepOptions {
   readonly engine: string;
   /** Further `earshot serve` flags for the server under test. */
   readonly serveArgs?: readonly string[];
+  /** Node flags for the server process (e.g. --cpu-prof). */
+  readonly serverNodeArgs?: readonly string[];
   readonly streams: number;
   readonly warmupSeconds: number;
   readonly seconds: number;
@@ -24,6 +26,8 @@ export interface StepOptions {
   readonly clips: readonly Clip[];
   /** The test engine's endpointing, to measure added latency; undefined for real engines. */
   readonly endpointingMs?: number | undefined;
+  /** Audio per message, ms (default 100). */
+  readonly frameMs?: number;
 }
 
 export interface StepResult extends UtteranceStats {
@@ -66,7 +70,7 @@ const TAIL_MS = 3000;
 
 export async function runStep(options: StepOptions): Promise<StepResult> {
   const n = options.streams;
-  const server = await startServer(options.engine, n, options.serveArgs);
+  const server = await startServer(options.engine, n, options.serveArgs, options.serverNodeArgs);
   try {
     const rssIdleMb = processRssMb(server.pid);
     const sendLag = createHistogram();
@@ -80,6 +84,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
           speed: 1,
           endpointingMs: options.endpointingMs,
           sendLag,
+          ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }),
         }),
     );
     await connectAll(streams);
@@ -88,7 +93,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
 
     const t0 = performance.now() + 200;
     open.forEach((stream, k) => {
-      stream.start(t0 + stagger(k, open.length));
+      stream.start(t0 + stagger(k, open.length, options.frameMs));
     });
     const pacer = new Pacer(open);
     pacer.start();
@@ -148,11 +153,11 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
 }
 
 /**
- * Start offsets that spread N streams over one second and their frames evenly over one 100 ms
- * frame period, so frames never all land at once.
+ * Start offsets that spread N streams over one second and their frames evenly over one frame
+ * period (`frameMs`, default 100 ms), so frames never all land at once.
  */
-export function stagger(k: number, n: number): number {
-  return Math.floor((k * 10) / n) * FRAME_MS + (((k * FRAME_MS) / n) % FRAME_MS);
+export function stagger(k: number, n: number, frameMs: number = FRAME_MS): number {
+  return Math.floor((k * 10) / n) * FRAME_MS + (((k * frameMs) / n) % frameMs);
 }
 
 async function connectAll(streams: readonly LoadStream[]): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * One streaming client made for load: the wire protocol spoken directly over `ws` (a `config`
- * message, binary 100 ms PCM16 frames, `close_stream`), no SDK, so a thousand of them stay cheap
+ * message, binary PCM16 frames of `frameMs` (100 ms by default), `close_stream`), no SDK, so a thousand of them stay cheap
  * for the generator. A shared `Pacer` calls `pump()`; the stream sends each frame once its last
  * sample would have been captured (`t0 + end of frame / speed`) and notes, for every clip it plays,
  * when its first partial and its last final arrived.
@@ -36,12 +36,17 @@ export interface LoadStreamOptions {
   readonly endpointingMs?: number | undefined;
   /** Receives every frame's send lag (actual − scheduled) in µs. */
   readonly sendLag: RecordableHistogram;
+  /** Audio per message, ms: a divisor of the playlist's 100 ms frames (10, 20, 25, 50 or 100; default 100). */
+  readonly frameMs?: number;
 }
+
+/** Frame sizes the load streams can send: whole divisors of the playlist's 100 ms frames. */
+export const FRAME_SIZES_MS = [10, 20, 25, 50, 100] as const;
 
 const CONNECT_TIMEOUT_MS = 60_000;
 const CLOSE_TIMEOUT_MS = 30_000;
-/** Send times kept for added latency: 51.2 s of frames at real time. */
-const SENT_RING = 512;
+/** Send times kept for added latency: 51.2 s of audio. */
+const SENT_RING_MS = 51_200;
 const ACK_PREFIX = '{"type":"ack"';
 
 export class LoadStream {
@@ -55,10 +60,16 @@ export class LoadStream {
   /** Finals that arrived before the frame that should have made them due was sent (none for the test engine). */
   finalsBeforeDue = 0;
   readonly #options: LoadStreamOptions;
-  readonly #sentAt = new Float64Array(SENT_RING);
+  readonly #frameMs: number;
+  /** Messages per 100 ms playlist frame. */
+  readonly #piecesPerFrame: number;
+  readonly #sentRing: number;
+  readonly #sentAt: Float64Array;
   #ws: WebSocket | undefined;
   #item: PlaylistItem | undefined;
   #frameInItem = 0;
+  #pieceInFrame = 0;
+  /** Messages of `frameMs` sent so far. */
   #framesSent = 0;
   #nextDueAt = Number.POSITIVE_INFINITY;
   #sending = false;
@@ -67,6 +78,14 @@ export class LoadStream {
 
   constructor(options: LoadStreamOptions) {
     this.#options = options;
+    const frameMs = options.frameMs ?? FRAME_MS;
+    if (!(FRAME_SIZES_MS as readonly number[]).includes(frameMs)) {
+      throw new RangeError(`frameMs must be one of ${FRAME_SIZES_MS.join(", ")}, not ${frameMs}`);
+    }
+    this.#frameMs = frameMs;
+    this.#piecesPerFrame = FRAME_MS / frameMs;
+    this.#sentRing = SENT_RING_MS / frameMs;
+    this.#sentAt = new Float64Array(this.#sentRing);
   }
 
   /** Wall time at which the sample at stream position `ms` was due to be captured. */
@@ -76,7 +95,7 @@ export class LoadStream {
 
   /** Stream position (ms) sent so far. */
   get sentMs(): number {
-    return this.#framesSent * FRAME_MS;
+    return this.#framesSent * this.#frameMs;
   }
 
   /** Opens the socket and sends `config`; resolves at `session_started`, rejects on refusal. */
@@ -129,7 +148,7 @@ export class LoadStream {
   start(t0: number): void {
     this.t0 = t0;
     this.#sending = true;
-    this.#nextDueAt = this.wallTime(FRAME_MS);
+    this.#nextDueAt = this.wallTime(this.#frameMs);
   }
 
   /** Sends every frame due by `now`; returns when the next one is due. */
@@ -167,7 +186,8 @@ export class LoadStream {
       item = this.#options.playlist();
       this.#item = item;
       this.#frameInItem = 0;
-      const startMs = this.#framesSent * FRAME_MS;
+      this.#pieceInFrame = 0;
+      const startMs = this.#framesSent * this.#frameMs;
       const regionEndMs = startMs + (item.clip.frames.length + item.gapFrames) * FRAME_MS;
       this.played.push({
         clip: item.clip,
@@ -179,12 +199,18 @@ export class LoadStream {
         added: [],
       });
     }
-    ws.send(item.clip.frames[this.#frameInItem] ?? SILENT_FRAME);
-    this.#frameInItem += 1;
+    const frame = item.clip.frames[this.#frameInItem] ?? SILENT_FRAME;
+    const pieceBytes = frame.length / this.#piecesPerFrame;
+    ws.send(frame.subarray(this.#pieceInFrame * pieceBytes, (this.#pieceInFrame + 1) * pieceBytes));
+    this.#pieceInFrame += 1;
+    if (this.#pieceInFrame === this.#piecesPerFrame) {
+      this.#pieceInFrame = 0;
+      this.#frameInItem += 1;
+    }
     const scheduled = this.#nextDueAt;
-    this.#sentAt[this.#framesSent % SENT_RING] = performance.now();
+    this.#sentAt[this.#framesSent % this.#sentRing] = performance.now();
     this.#framesSent += 1;
-    this.#nextDueAt = this.wallTime((this.#framesSent + 1) * FRAME_MS);
+    this.#nextDueAt = this.wallTime((this.#framesSent + 1) * this.#frameMs);
     this.#options.sendLag.record(Math.max(1, Math.round((now - scheduled) * 1000)));
     if (ws.bufferedAmount > this.maxBufferedBytes) this.maxBufferedBytes = ws.bufferedAmount;
   }
@@ -201,10 +227,10 @@ export class LoadStream {
     played.lastFinalAt = at;
     const endpointingMs = this.#options.endpointingMs;
     if (endpointingMs === undefined || at >= this.#stoppedAt) return;
-    const frame = dueFrame(message.end_ms, endpointingMs);
+    const frame = dueFrame(message.end_ms, endpointingMs, this.#frameMs);
     if (frame >= this.#framesSent) this.finalsBeforeDue += 1;
-    else if (this.#framesSent - frame <= SENT_RING) {
-      const sentAt = this.#sentAt[frame % SENT_RING] ?? Number.NaN;
+    else if (this.#framesSent - frame <= this.#sentRing) {
+      const sentAt = this.#sentAt[frame % this.#sentRing] ?? Number.NaN;
       played.added.push({ sentAt, latencyMs: at - sentAt });
     }
   }
@@ -224,8 +250,8 @@ export class LoadStream {
  * so a final whose speech ended at `endMs` became due with the sample just before `endMs +
  * endpointingMs`: the frame holding that sample is the one that made it due.
  */
-export function dueFrame(endMs: number, endpointingMs: number): number {
-  return Math.ceil((endMs + endpointingMs) / FRAME_MS) - 1;
+export function dueFrame(endMs: number, endpointingMs: number, frameMs: number = FRAME_MS): number {
+  return Math.ceil((endMs + endpointingMs) / frameMs) - 1;
 }
 
 interface TranscriptWire {

@@ -6,7 +6,7 @@
  * renders the "Load" section of docs/benchmarks.md and docs/load-latency.svg from both engines' files.
  *
  *   node bench/dist/load/run.js --engine pocketsphinx|test [--streams 1,2,4] [--seconds 60|30] [--warmup 5]
- *     [--seed 1] [--all] [--out FILE] [--doc FILE|none] [--plot FILE] [--price-per-hour P --price-label L]
+ *     [--seed 1] [--frame-ms 100] [--all] [--out FILE] [--doc FILE|none] [--plot FILE] [--price-per-hour P --price-label L]
  *   node bench/dist/load/run.js --render-only   (re-render the docs from the saved results)
  */
 import { writeFileSync } from "node:fs";
@@ -19,6 +19,7 @@ import { PLOT_PATH, renderPlot } from "./load-plot.js";
 import { DEFAULT_PRICE, renderLoadSection } from "./load-report.js";
 import { capacityOf, type LoadRun, loadJson, resultsPath, saveJson, stepFailure } from "./load-results.js";
 import { runStep, type StepResult } from "./load-step.js";
+import { FRAME_SIZES_MS } from "./load-stream.js";
 import { loadClips } from "./playlist.js";
 
 const DEFAULT_STEPS: Record<string, string> = {
@@ -33,10 +34,14 @@ const { values } = parseArgs({
     engine: { type: "string", default: "pocketsphinx" },
     /** A further `earshot serve` flag for the server under test; repeatable, e.g. --serve-arg=--vad=off. */
     "serve-arg": { type: "string", multiple: true },
+    /** A node flag for the server process, repeatable, e.g. --server-node-arg=--cpu-prof. */
+    "server-node-arg": { type: "string", multiple: true },
     streams: { type: "string" },
     seconds: { type: "string" },
     warmup: { type: "string", default: "5" },
     seed: { type: "string", default: "1" },
+    /** Audio per message: 10, 20, 25, 50 or 100 ms. */
+    "frame-ms": { type: "string", default: "100" },
     all: { type: "boolean", default: false },
     "render-only": { type: "boolean", default: false },
     out: { type: "string" },
@@ -53,6 +58,9 @@ const streamSteps = (values.streams ?? DEFAULT_STEPS[engine] ?? "1").split(",").
 const seconds = Number(values.seconds ?? (engine === "test" ? 30 : 60));
 const warmupSeconds = Number(values.warmup);
 const seed = Number(values.seed);
+const frameMs = Number(values["frame-ms"]);
+if (!(FRAME_SIZES_MS as readonly number[]).includes(frameMs))
+  throw new Error(`--frame-ms must be one of ${FRAME_SIZES_MS.join(", ")}`);
 if (!["pocketsphinx", "test"].includes(engine)) throw new Error(`--engine must be pocketsphinx or test, not ${engine}`);
 if (streamSteps.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("--streams: positive integers, e.g. 1,2,4");
 if (!(seconds > 0) || !(warmupSeconds >= 0) || !Number.isInteger(seed))
@@ -98,12 +106,14 @@ async function main(): Promise<void> {
     const result = await runStep({
       engine,
       serveArgs: values["serve-arg"] ?? [],
+      serverNodeArgs: values["server-node-arg"] ?? [],
       streams,
       warmupSeconds,
       seconds,
       seed,
       clips,
       endpointingMs: engine === "test" ? TEST_ENDPOINTING_MS : undefined,
+      frameMs,
     });
     log(describeStep(result));
     for (const line of result.failures.slice(0, 3)) log(`    ${line}`);
@@ -126,7 +136,7 @@ async function main(): Promise<void> {
     machine,
     loadAtEnd: loadavg(),
     minutes: (performance.now() - started) / 60_000,
-    options: { streams: streamSteps, seconds, warmupSeconds, seed },
+    options: { streams: streamSteps, seconds, warmupSeconds, seed, frameMs, serveArgs: values["serve-arg"] ?? [] },
     engineLimit,
     steps: [...steps].sort((a, b) => a.streams - b.streams),
     capacity,

@@ -23,14 +23,18 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** `serveArgs`: further `earshot serve` flags, e.g. `["--endpointing-ms", "200"]`. */
+/**
+ * `serveArgs`: further `earshot serve` flags, e.g. `["--endpointing-ms", "200"]`; `nodeArgs`: flags
+ * for node itself, e.g. `["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]`.
+ */
 export async function startServer(
   engine: string,
   streams: number,
   serveArgs: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
 ): Promise<ServerProcess> {
   const keys = Array.from({ length: Math.max(1, Math.ceil(streams / STREAMS_PER_KEY)) }, (_, i) => `load-key-${i}`);
-  const args = [BIN, "serve", "--engine", engine, "--port", "0", "--log-level", "warn"];
+  const args = [...nodeArgs, BIN, "serve", "--engine", engine, "--port", "0", "--log-level", "warn"];
   for (const key of keys) args.push("--api-key", key);
   args.push(...serveArgs);
   const child = spawn(process.execPath, args, {

@@ -88,6 +88,8 @@ export interface EngineLoad {
   readonly streams: number;
   /** Fraction (0..1) of the engine's decoding capacity busy over the last few seconds. */
   readonly utilization: number;
+  /** Threads the engine decodes on, so `utilization × threads` is its demand in cores (omitted: all cores). */
+  readonly threads?: number;
   /** The largest backlog of any open stream, in ms of audio not decoded yet. */
   readonly maxBacklogMs: number;
 }

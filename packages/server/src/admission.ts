@@ -11,7 +11,12 @@ export interface AdmissionOptions {
    * Default: no static limit (the engine's load decides).
    */
   readonly maxStreams?: number;
-  /** Refuse while the engine's utilization (`loadSnapshot().utilization`, 0..1) is at least this. Default 0.9. */
+  /**
+   * Refuse while the server's utilization is at least this (0..1): the engine's decoding demand
+   * (`loadSnapshot()`: utilization × threads, in cores) plus, with `countMainThread`, the main
+   * thread's event loop utilization, over the machine's cores (or the main thread's alone, when
+   * higher). Default 0.9.
+   */
   readonly maxUtilization?: number;
   /**
    * Refuse while some stream's engine backlog is at least this many ms. Default: off, because a
@@ -19,6 +24,12 @@ export interface AdmissionOptions {
    * fair scheduling keeps it from delaying the others; set it when every client streams live.
    */
   readonly maxBacklogMs?: number;
+  /**
+   * Count the main thread's own load in the utilization (default false). `earshot serve` does: its
+   * process is the server's alone. A server embedded in an application leaves it off by default,
+   * because that thread's event loop also runs the application's work.
+   */
+  readonly countMainThread?: boolean;
   /** `Retry-After` of a refusal, in seconds. Default 5. */
   readonly retryAfterSeconds?: number;
 }
@@ -27,6 +38,7 @@ export const DEFAULT_ADMISSION = {
   maxStreams: Number.POSITIVE_INFINITY,
   maxUtilization: 0.9,
   maxBacklogMs: Number.POSITIVE_INFINITY,
+  countMainThread: false,
   retryAfterSeconds: 5,
 } as const satisfies Required<AdmissionOptions>;
 
@@ -34,7 +46,7 @@ export const DEFAULT_ADMISSION = {
 export interface Load {
   /** Streams held now (see `AdmissionOptions.maxStreams`), not counting the one asking. */
   readonly heldStreams: number;
-  /** undefined when the engine cannot tell. */
+  /** The server's utilization (see `AdmissionOptions.maxUtilization`); undefined when unknown. */
   readonly utilization: number | undefined;
   readonly maxBacklogMs: number;
 }
@@ -53,7 +65,12 @@ export class Admission {
       maxUtilization: options.maxUtilization ?? DEFAULT_ADMISSION.maxUtilization,
       maxBacklogMs: options.maxBacklogMs ?? DEFAULT_ADMISSION.maxBacklogMs,
       retryAfterSeconds: options.retryAfterSeconds ?? DEFAULT_ADMISSION.retryAfterSeconds,
+      countMainThread: options.countMainThread ?? DEFAULT_ADMISSION.countMainThread,
     };
+  }
+
+  get countsMainThread(): boolean {
+    return this.#limits.countMainThread;
   }
 
   get retryAfterSeconds(): number {
@@ -72,7 +89,7 @@ export class Admission {
     if (load.utilization !== undefined && load.utilization >= maxUtilization) {
       return {
         reason: "utilization",
-        message: `The engine is ${Math.round(load.utilization * 100)}% busy; new streams wait until it is below ${Math.round(maxUtilization * 100)}%.`,
+        message: `The server is ${Math.round(load.utilization * 100)}% busy (decoders and main thread); new streams wait until it is below ${Math.round(maxUtilization * 100)}%.`,
       };
     }
     if (load.maxBacklogMs >= maxBacklogMs) {

@@ -28,8 +28,16 @@ export interface MetricsSources {
   activeStreams(): number;
   /** Sessions whose connection dropped, waiting for a resume. */
   waitingSessions(): number;
-  /** The engine's utilization (undefined when it cannot tell) and the largest stream backlog. */
-  load(): { readonly utilization: number | undefined; readonly maxBacklogMs: number };
+  /**
+   * The engine's utilization (undefined when it cannot tell), the server's (engine demand plus the
+   * main thread, of all cores: what admission reads), the main thread's, and the largest backlog.
+   */
+  load(): {
+    readonly engineUtilization: number | undefined;
+    readonly utilization: number;
+    readonly mainThreadUtilization: number;
+    readonly maxBacklogMs: number;
+  };
 }
 
 export interface MetricsOptions {
@@ -127,10 +135,26 @@ export class ServerMetrics {
         help: "Fraction (0..1) of the engine's decoding capacity busy over the last few seconds.",
         registers,
         collect() {
-          this.set(sources.load().utilization ?? 0);
+          this.set(sources.load().engineUtilization ?? 0);
         },
       });
     }
+    new Gauge({
+      name: "earshot_server_utilization_ratio",
+      help: "Fraction (0..1) of the machine's cores the server needs: engine demand plus the main thread (admission reads it).",
+      registers,
+      collect() {
+        this.set(sources.load().utilization);
+      },
+    });
+    new Gauge({
+      name: "earshot_main_thread_utilization_ratio",
+      help: "Event loop utilization (0..1) of the server's main thread over the last 2 s.",
+      registers,
+      collect() {
+        this.set(sources.load().mainThreadUtilization);
+      },
+    });
     new Gauge({
       name: "earshot_engine_backlog_max_seconds",
       help: "The largest backlog of any stream: audio received but not decoded yet.",

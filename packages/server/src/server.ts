@@ -16,6 +16,7 @@ import { KeyRing, keyFromRequest, TOKEN_SUBPROTOCOL } from "./auth.js";
 import { Connection, type ConnectionContext } from "./connection.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
+import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import { type SessionLimits, StreamSession } from "./session.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
@@ -28,6 +29,8 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly maxStreamsPerKey?: number;
   /** When new streams are refused with 503 `over_capacity` (see `AdmissionOptions`). */
   readonly admission?: AdmissionOptions;
+  /** Cores the server may use, for its utilization (default: the machine's, `os.availableParallelism()`). */
+  readonly cores?: number;
   /** `GET /metrics`. Default: served, without auth, with process metrics. */
   readonly metrics?: MetricsOptions;
   /** Server pings every connection this often (default 2000 ms)... */
@@ -57,6 +60,7 @@ export interface EarshotServer extends AsyncDisposable {
   listen(options?: ListenOptions): Promise<{ url: string; port: number }>;
   /** Resolves when the engine is loaded; rejects with the engine's error. */
   readonly ready: Promise<void>;
+  /** Sessions still streaming: connected, or waiting for a resume (not finished ones kept for a late resume). */
   readonly sessionCount: number;
   /** Stops accepting, tells open streams to reconnect (1012), closes the engine. Idempotent. */
   close(): Promise<void>;
@@ -92,6 +96,12 @@ export function createServer(options: ServerOptions): EarshotServer {
   /** Open stream connections, counted from the upgrade decision until the socket closes. */
   let openConnections = 0;
 
+  /** Sessions that still stream (connected or waiting), not finished ones kept for a late resume. */
+  const liveSessions = (): number => {
+    let live = 0;
+    for (const { session } of sessions.values()) if (!session.finished) live += 1;
+    return live;
+  };
   const waitingSessions = (): number => {
     let waiting = 0;
     for (const { session } of sessions.values()) if (session.waiting) waiting += 1;
@@ -99,17 +109,21 @@ export function createServer(options: ServerOptions): EarshotServer {
   };
   /** Streams held: open connections plus sessions waiting for a resume (they keep their engine stream). */
   const heldStreams = (): number => openConnections + waitingSessions();
-  const engineLoad = (): { utilization: number | undefined; maxBacklogMs: number } => {
+  const mainThread = new MainThreadMonitor();
+  const engineLoad = () => {
     let snapshot: EngineLoad | undefined;
     try {
       snapshot = engine.loadSnapshot?.();
     } catch (error) {
       log.warn({ err: error }, "engine load snapshot failed");
     }
-    if (snapshot) return { utilization: snapshot.utilization, maxBacklogMs: snapshot.maxBacklogMs };
+    const mainThreadUtilization = mainThread.utilization;
+    const load = serverLoad(snapshot, admission.countsMainThread ? mainThreadUtilization : 0, options.cores);
+    const common = { utilization: load.utilization, mainThreadUtilization };
+    if (snapshot) return { ...common, engineUtilization: snapshot.utilization, maxBacklogMs: snapshot.maxBacklogMs };
     let maxBacklogMs = 0;
     for (const { session } of sessions.values()) maxBacklogMs = Math.max(maxBacklogMs, session.backlogMs);
-    return { utilization: undefined, maxBacklogMs };
+    return { ...common, engineUtilization: undefined, maxBacklogMs };
   };
   /** Why one more stream would be refused now; `alreadyCounted` when the asker holds a connection. */
   const refusal = (alreadyCounted = false): Refusal | undefined =>
@@ -120,7 +134,7 @@ export function createServer(options: ServerOptions): EarshotServer {
   const metrics = new ServerMetrics(
     {
       connections: () => openConnections,
-      activeStreams: () => sessions.size - waitingSessions(),
+      activeStreams: () => liveSessions() - waitingSessions(),
       waitingSessions,
       load: engineLoad,
     },
@@ -175,11 +189,17 @@ export function createServer(options: ServerOptions): EarshotServer {
   let startLoad: () => void = () => {};
   const ready = new Promise<void>((resolve, reject) => {
     startLoad = () => {
-      engine.load().then(resolve, (error: unknown) => {
-        loadError = error instanceof Error ? error : new Error(String(error));
-        log.error({ err: loadError }, "engine failed to load");
-        reject(loadError);
-      });
+      engine.load().then(
+        () => {
+          mainThread.start();
+          resolve();
+        },
+        (error: unknown) => {
+          loadError = error instanceof Error ? error : new Error(String(error));
+          log.error({ err: loadError }, "engine failed to load");
+          reject(loadError);
+        },
+      );
     };
   });
   ready.catch(() => {}); // surfaced through /readyz, session errors and the CLI
@@ -299,7 +319,7 @@ export function createServer(options: ServerOptions): EarshotServer {
   const server: EarshotServer = {
     ready,
     get sessionCount() {
-      return sessions.size;
+      return liveSessions();
     },
     async listen({ host = "127.0.0.1", port = 8787 } = {}) {
       http.listen(port, host);
@@ -313,6 +333,7 @@ export function createServer(options: ServerOptions): EarshotServer {
       closing ??= (async () => {
         const closed = http.listening ? once(http, "close") : Promise.resolve();
         http.close(); // stop accepting
+        mainThread.stop();
         const flushMs = options.shutdownFlushMs ?? 2000;
         await Promise.all([...sessions.values()].map(({ session }) => session.shutdown(flushMs)));
         // Let the close frames go out before the sockets are cut.

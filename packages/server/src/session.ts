@@ -2,7 +2,9 @@
  * One stream: opening → streaming → closing → closed, fed by a connection and able to outlive it.
  * When its connection drops without `close_stream`, the session keeps its engine stream for a grace
  * period and keeps the finals it produces; a new connection that presents the resume token takes
- * it over, is told where the audio stands, and gets the finals it missed, once.
+ * it over, is told where the audio stands, and gets the finals it missed, once. After
+ * `stream_closed` the session stays `finished` (engine stream released) for the same grace period,
+ * so a client whose connection dropped before `stream_closed` reached it can resume and get it.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -38,7 +40,8 @@ export interface SessionLimits {
   readonly maxEngineBacklogMs: number;
 }
 
-type State = "idle" | "opening" | "streaming" | "closing" | "closed";
+/** `finished`: stream_closed was sent; only the finals are kept, for a client that missed it. */
+type State = "idle" | "opening" | "streaming" | "closing" | "finished" | "closed";
 
 /** Acks go out at least this often while audio flows (250 ms of audio)... */
 const ACK_EVERY_SAMPLES = SAMPLE_RATE / 4;
@@ -121,9 +124,14 @@ export class StreamSession {
     if (this.waiting) this.#dispose();
   }
 
-  /** Alive but without a connection: waiting for a resume. */
+  /** Alive but without a connection: waiting for a resume (holding its engine stream). */
   get waiting(): boolean {
-    return this.#connection === undefined && this.#state !== "closed";
+    return this.#connection === undefined && this.#state !== "closed" && this.#state !== "finished";
+  }
+
+  /** stream_closed was sent; the session is kept without an engine stream until its grace ends. */
+  get finished(): boolean {
+    return this.#state === "finished";
   }
 
   /** How far the engine is behind on this stream, in ms of audio. */
@@ -221,7 +229,7 @@ export class StreamSession {
   detach(connection: Connection, requested: boolean): void {
     if (connection !== this.#connection) return;
     this.#connection = undefined;
-    if (this.#state === "closed") return;
+    if (this.#state === "closed" || this.#state === "finished") return;
     if (this.#state === "closing") {
       if (this.#drained) this.#awaitResume();
       return;
@@ -276,10 +284,21 @@ export class StreamSession {
     else this.#awaitResume();
   }
 
+  /**
+   * Sends stream_closed and closes. The connection may drop before the client reads it, so the
+   * session stays `finished` for the grace period: a resume then gets the missed finals and
+   * stream_closed again instead of session_not_found (which would start the audio over).
+   */
   #closeStream(connection: Connection): void {
     connection.send({ type: "stream_closed", audio_ms: samplesToMs(this.#position - this.#startSample) });
     connection.close(CloseCode.normal, "stream closed");
-    this.#dispose();
+    if (this.#state !== "finished") {
+      this.#release();
+      this.#state = "finished";
+    }
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = setTimeout(() => this.#dispose(), this.#limits.resumeGraceMs);
+    this.#graceTimer.unref();
   }
 
   #awaitResume(): void {
@@ -299,7 +318,7 @@ export class StreamSession {
       this.#state = "closing";
       await Promise.race([this.#drain(stream), new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
     }
-    this.#connection?.error("server_shutting_down");
+    if (this.#state !== "finished") this.#connection?.error("server_shutting_down");
     this.#dispose();
   }
 
@@ -456,12 +475,18 @@ export class StreamSession {
   #dispose(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
+    this.#release();
+    clearTimeout(this.#graceTimer);
+    this.#hooks.onClosed(this);
+  }
+
+  /** Timers, pending audio and the engine stream: everything a finished session no longer needs. */
+  #release(): void {
     clearTimeout(this.#wallClockTimer);
     clearInterval(this.#ackTimer);
-    clearTimeout(this.#graceTimer);
     clearTimeout(this.#backlogTimer);
     this.#pending = [];
     this.#stream?.close();
-    this.#hooks.onClosed(this);
+    this.#stream = undefined;
   }
 }

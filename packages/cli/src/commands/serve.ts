@@ -69,7 +69,9 @@ export async function serve(argv: string[]): Promise<number> {
   if (values.vad !== undefined && values.vad !== "on" && values.vad !== "off") {
     throw new CliError(`invalid --vad "${values.vad}": on or off`);
   }
+  // This process is the server's alone, so its main thread's load counts too.
   const admission = {
+    countMainThread: true,
     ...(maxStreams === undefined ? {} : { maxStreams }),
     ...(maxUtilization === undefined ? {} : { maxUtilization }),
     ...(maxBacklogMs === undefined ? {} : { maxBacklogMs }),

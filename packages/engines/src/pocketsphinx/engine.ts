@@ -149,7 +149,8 @@ export class PocketSphinxEngine implements Engine {
       utilization += worker.demand;
       maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
     }
-    return { streams, utilization: this.#workers.length > 0 ? utilization / this.#workers.length : 0, maxBacklogMs };
+    const threads = this.#workers.length;
+    return { streams, utilization: threads > 0 ? utilization / threads : 0, threads, maxBacklogMs };
   }
 
   async close(): Promise<void> {
