@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type EngineEvent, PocketSphinxEngine } from "@earshot/engines";
+import { DEFAULT_STREAM_DEMAND, type EngineEvent, PocketSphinxEngine } from "@earshot/engines";
 import { speechStream } from "./helpers/speech.js";
 
 const OPTIONS = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: false } as const;
@@ -58,7 +58,7 @@ test("the engine reports its load: open streams, backlog, and a fast stream's de
   const engine = new PocketSphinxEngine({ workers: 1 });
   await engine.load();
   try {
-    assert.deepEqual(engine.loadSnapshot(), { streams: 0, utilization: 0, maxBacklogMs: 0 });
+    assert.deepEqual(engine.loadSnapshot(), { streams: 0, utilization: 0, threads: 1, maxBacklogMs: 0 });
     const stream = await engine.openStream(OPTIONS);
     const pcm = speechStream(["ls-1089-134686-0000"], 0);
     stream.push(pcm);
@@ -77,7 +77,27 @@ test("the engine reports its load: open streams, backlog, and a fast stream's de
     assert.ok(decoded.utilization > 0.02 && decoded.utilization < 0.8, `utilization ${decoded.utilization}`);
     await stream.end();
     await reading;
-    assert.deepEqual(engine.loadSnapshot(), { streams: 0, utilization: 0, maxBacklogMs: 0 });
+    assert.deepEqual(engine.loadSnapshot(), { streams: 0, utilization: 0, threads: 1, maxBacklogMs: 0 });
+  } finally {
+    await engine.close();
+  }
+});
+
+test("streams that just opened count as an average decoding stream, so a burst of them is not all admitted", async () => {
+  const engine = new PocketSphinxEngine({ workers: 2 });
+  await engine.load();
+  try {
+    const streams = await Promise.all([1, 2, 3, 4].map(() => engine.openStream(OPTIONS)));
+    // Nothing decoded yet: each counts DEFAULT_STREAM_DEMAND of a thread, over 2 threads.
+    const snapshot = engine.loadSnapshot();
+    assert.equal(snapshot.streams, 4);
+    assert.equal(snapshot.threads, 2);
+    assert.ok(
+      Math.abs(snapshot.utilization - (4 * DEFAULT_STREAM_DEMAND) / 2) < 1e-9,
+      `utilization ${snapshot.utilization}`,
+    );
+    for (const stream of streams) stream.close();
+    assert.equal(engine.loadSnapshot().utilization, 0);
   } finally {
     await engine.close();
   }

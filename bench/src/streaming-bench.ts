@@ -23,7 +23,7 @@ export interface StreamingSetup {
 }
 
 export const STREAMING_SETUPS: readonly StreamingSetup[] = [
-  { label: "binary 100 ms (low-latency, SDK default)", mode: "binary", chunking: "low-latency" },
+  { label: "binary 20 ms (low-latency, SDK default)", mode: "binary", chunking: "low-latency" },
   { label: "binary 250 ms", mode: "binary", chunking: { chunkMs: 250, overlapMs: 0 } },
   { label: "seed hex 500 ms + 100 ms overlap (seed-en)", mode: "seed", chunking: "seed-en" },
   { label: "seed hex 800 ms (seed-zh sizes, en)", mode: "seed", chunking: { chunkMs: 800, overlapMs: 0 } },

@@ -78,12 +78,13 @@ stream sends \`close_stream\`.
 - **Capacity**: the largest N that passed, every smaller step passing too. A step passes when no stream was refused or
   failed and p95 final latency < ${FINAL_P95_LIMIT_MS} ms; with the test engine, p95 added latency < ${ADDED_P95_LIMIT_MS} ms instead
   (its final latency is mostly its own 300 ms endpointing, decided by a different energy threshold than \`speechBounds()\`).
-- **Engine limit** (PocketSphinx): the decoder alone, in the same run before the steps: \`PocketSphinxEngine({ workers: 1 })\`
-  with its default decoder settings and its own endpointing, no VAD gate, decodes the eval set as fast as it can in
-  100 ms pushes (like "Engine alone" above); its real-time factor is CPU time (the bench process, all threads) / audio
-  time, and limit = cores / RTF, the streams the cores could decode if decoding were all they did. Capacity / limit is
-  the share the server, transport and VAD leave to decoding (\`earshot serve\` puts the Silero VAD gate in front, which
-  costs CPU of its own but spares the decoder the silences).`;
+- **Engine limit** (PocketSphinx): the decoder alone, in the same run before the steps: \`PocketSphinxEngine({ workers: 1,
+  decoderArgs: FAST_DECODER_ARGS })\` (the tuned settings \`earshot serve\` uses) with its own endpointing, no VAD gate,
+  decodes the eval set as fast as it can in 100 ms pushes (like "Engine alone" above); its real-time factor is CPU time
+  (the bench process, all threads) / audio time, and limit = cores / RTF, the streams the cores could decode if decoding
+  were all they did. Capacity / limit is the share the server, transport and VAD leave to decoding (\`earshot serve\`
+  puts the Silero VAD gate in front, which costs CPU of its own but spares the decoder the silences). The same decoder is
+  then measured with 4 streams fed at once, taking turns on its thread as in the server.`;
 }
 
 function notMeasured(engine: string): string {
@@ -145,7 +146,14 @@ function limitSentence(run: LoadRun): string {
     1,
   )} s of audio, so the engine's own limit is ${limit.cores} / ${fixed(limit.cpuRtf, 3)} = **${fixed(limit.streams, 1)} streams**; capacity is ${percent(
     run.capacity / limit.streams,
-  )} of it.`;
+  )} of it.${
+    limit.interleavedCpuRtf === undefined
+      ? ""
+      : ` The same decoder with ${limit.interleavedStreams} streams taking turns on its thread, as in the server: RTF ${fixed(
+          limit.interleavedCpuRtf,
+          3,
+        )} per stream (${percent(limit.interleavedCpuRtf / limit.cpuRtf - 1)} more: every decoder has its own copy of the model, so each turn starts with cold caches).`
+  }`;
 }
 
 function verdicts(pocketsphinx: LoadRun | undefined, test: LoadRun | undefined, price: Price): string {

@@ -30,6 +30,8 @@ export interface UtteranceStats {
   readonly missingPartials: number;
   /** Over the clips played entirely inside the window. */
   readonly wer: WerResult;
+  /** Final latencies by clip id (ms, rounded; null = no final), to see which files make the tail. */
+  readonly finalMsByClip: Readonly<Record<string, readonly (number | null)[]>>;
 }
 
 /** A window of wall time (`performance.now()` ms), start included, end excluded. */
@@ -55,6 +57,7 @@ export function utteranceStats(streams: readonly LoadStream[], window: Window): 
   const pairs: [string, string][] = [];
   let missingFinals = 0;
   let missingPartials = 0;
+  const finalMsByClip: Record<string, (number | null)[]> = {};
   for (const stream of streams) {
     for (const played of stream.played) {
       const onsetAt = stream.wallTime(played.startMs + played.clip.onsetMs);
@@ -62,6 +65,9 @@ export function utteranceStats(streams: readonly LoadStream[], window: Window): 
       if (inWindow(endAt)) {
         if (played.lastFinalAt === undefined) missingFinals += 1;
         finalMs.push(played.lastFinalAt === undefined ? Number.POSITIVE_INFINITY : played.lastFinalAt - endAt);
+        (finalMsByClip[played.clip.id] ??= []).push(
+          played.lastFinalAt === undefined ? null : Math.round(played.lastFinalAt - endAt),
+        );
       }
       if (inWindow(onsetAt)) {
         if (played.firstPartialAt === undefined) missingPartials += 1;
@@ -81,5 +87,6 @@ export function utteranceStats(streams: readonly LoadStream[], window: Window): 
     missingFinals,
     missingPartials,
     wer: wer(pairs),
+    finalMsByClip,
   };
 }

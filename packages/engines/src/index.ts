@@ -1,6 +1,7 @@
 export * from "./contract.js";
 export { EventChannel } from "./event-channel.js";
 export {
+  DEFAULT_STREAM_DEMAND,
   DEFAULT_VAD_POSTSPEECH_FRAMES,
   FAST_DECODER_ARGS,
   PocketSphinxEngine,

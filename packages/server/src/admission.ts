@@ -14,8 +14,7 @@ export interface AdmissionOptions {
   /**
    * Refuse while the server's utilization is at least this (0..1): the engine's decoding demand
    * (`loadSnapshot()`: utilization × threads, in cores) plus, with `countMainThread`, the main
-   * thread's event loop utilization, over the machine's cores (or the main thread's alone, when
-   * higher). Default 0.9.
+   * thread's event loop utilization, over the machine's cores. Default 0.9.
    */
   readonly maxUtilization?: number;
   /**

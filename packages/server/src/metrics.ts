@@ -149,7 +149,7 @@ export class ServerMetrics {
     });
     new Gauge({
       name: "earshot_main_thread_utilization_ratio",
-      help: "Event loop utilization (0..1) of the server's main thread over the last 2 s.",
+      help: "Event loop utilization (0..1) of the server's main thread over the last 5 s.",
       registers,
       collect() {
         this.set(sources.load().mainThreadUtilization);

@@ -1,7 +1,7 @@
 /**
  * How busy the whole server is, for admission: the engine's decoding demand (in cores, from its
  * `loadSnapshot`) plus the main thread's own work (sockets, sessions, the VAD), measured as event
- * loop utilization over the last couple of seconds, as a fraction of the machine's cores. The
+ * loop utilization over the last 5 s, as a fraction of the machine's cores. The
  * engine's utilization alone left out the main thread: at 16 PocketSphinx streams on 2 cores the
  * decoders asked for 82% while the process used 92% and latency collapsed.
  */
@@ -10,19 +10,26 @@ import { type EventLoopUtilization, performance } from "node:perf_hooks";
 import type { EngineLoad } from "@earshot/engines";
 
 const SAMPLE_EVERY_MS = 250;
-/** Samples kept: the window is this many × SAMPLE_EVERY_MS (2 s). */
-const WINDOW_SAMPLES = 8;
+/**
+ * Samples kept: the window is this many × SAMPLE_EVERY_MS (5 s, like the engine's demand window).
+ * With 2 s, the handshakes of 500 streams connecting within a second read as a saturated server.
+ */
+const WINDOW_SAMPLES = 20;
 /** A shorter window says nothing yet (start-up work would read as load): utilization 0. */
 const MIN_WINDOW_SAMPLES = 4;
 
 export interface ServerLoad {
-  /** 0..1: max(main thread, (engine demand in cores + main thread) / cores). */
+  /**
+   * 0..1: (engine demand in cores + main thread) / cores. The main thread alone saturated reads as
+   * 1 / cores: a connection storm (1,000 handshakes) keeps it busy for seconds without the server
+   * being full, and refusing then turned streams away from a server that served them all.
+   */
   readonly utilization: number;
   /** The main thread's event loop utilization over the window, 0..1. */
   readonly mainThread: number;
 }
 
-/** The main thread's event loop utilization over the last 2 s, once started (after start-up). */
+/** The main thread's event loop utilization over the last 5 s, once started (after start-up). */
 export class MainThreadMonitor {
   readonly #samples: EventLoopUtilization[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -58,5 +65,5 @@ export function serverLoad(
   cores: number = availableParallelism(),
 ): ServerLoad {
   const engineCores = engine ? engine.utilization * (engine.threads ?? cores) : 0;
-  return { utilization: Math.max(mainThread, (engineCores + mainThread) / cores), mainThread };
+  return { utilization: (engineCores + mainThread) / cores, mainThread };
 }

@@ -94,11 +94,27 @@ export class DecodingWorker {
     });
   }
 
-  /** What this worker's streams would need if each streamed in real time (see `PocketSphinxStream.demand`). */
-  get demand(): number {
-    let total = 0;
-    for (const stream of this.#streams.values()) total += stream.demand;
+  /**
+   * What this worker's streams would need if each streamed in real time (see
+   * `PocketSphinxStream.demand`). A stream younger than `youngMs` (or still opening) has not shown
+   * its load yet and counts at least `prior`, so a burst of new streams is not all let in at once.
+   */
+  demand(prior: number, youngMs: number): number {
+    let total = this.#pendingOpens.size * prior;
+    for (const stream of this.#streams.values()) {
+      total += stream.ageMs < youngMs ? Math.max(stream.demand, prior) : stream.demand;
+    }
     return Math.min(1, total);
+  }
+
+  /** Demands of the streams open at least `youngMs` that are decoding (demand above 0). */
+  matureDemands(youngMs: number): number[] {
+    const demands: number[] = [];
+    for (const stream of this.#streams.values()) {
+      const demand = stream.demand;
+      if (stream.ageMs >= youngMs && demand > 0) demands.push(demand);
+    }
+    return demands;
   }
 
   /** The largest backlog among this worker's streams, in ms. */

@@ -41,12 +41,26 @@ export interface PocketSphinxOptions {
   readonly vadThreshold?: number;
   /** Idle decoders each worker keeps for reuse (100+ MB each); default 2. */
   readonly maxIdleDecoders?: number;
+  /**
+   * Once a worker is busy (half of the last second decoding), pushes smaller than this (ms) wait
+   * until this much is queued, it has waited this long, or a flush or the end follows; below 30%
+   * busy, every push is decoded at once. Default 100; 0 turns batching off. See worker.ts.
+   */
+  readonly batchMs?: number;
   /** Further decoder flags without the dash, e.g. `{ beam: "1e-60" }`; they override the above. */
   readonly decoderArgs?: DecoderArgs;
   readonly libraryPaths?: LibraryPaths;
 }
 
 export const DEFAULT_MODEL_DIR = "/usr/share/pocketsphinx/model/en-us";
+/** A stream this young has not shown its load yet (see `loadSnapshot`). */
+const YOUNG_STREAM_MS = 3_000;
+/**
+ * The share of a decoding thread one live stream is assumed to need before any stream has shown
+ * its own: `FAST_DECODER_ARGS` decoding in the server on the 2-core bench machine, RTF 0.09 alone
+ * and about 0.11 with other streams taking turns on the thread (docs/benchmarks.md, Load).
+ */
+export const DEFAULT_STREAM_DEMAND = 0.11;
 /**
  * Tuned for speed by `npm run bench:tune` (docs/benchmarks.md, "PocketSphinx tuning"): at most 3000
  * active HMMs per frame and the top 2 Gaussians cut CPU per audio second from about 0.24 to 0.11 at
@@ -77,6 +91,8 @@ export class PocketSphinxEngine implements Engine {
   #closed = false;
   #loading: Promise<void> | undefined;
   #nextStreamId = 1;
+  /** The average demand of streams past their first seconds; the prior for young ones. */
+  #streamDemand = DEFAULT_STREAM_DEMAND;
 
   constructor(options: PocketSphinxOptions = {}) {
     const modelDir = options.modelDir ?? DEFAULT_MODEL_DIR;
@@ -107,6 +123,7 @@ export class PocketSphinxEngine implements Engine {
       decoderArgs,
       libraryPaths: options.libraryPaths ?? DEFAULT_LIBRARY_PATHS,
       maxIdleDecoders: options.maxIdleDecoders ?? 2,
+      batchMs: options.batchMs ?? 100,
     };
   }
 
@@ -139,14 +156,18 @@ export class PocketSphinxEngine implements Engine {
    * Utilization is the real-time demand of the open streams (see `PocketSphinxStream.demand`) as a
    * share of all decoding threads: 1 means live streams need every thread all the time. Streams
    * sent faster than real time count at their real-time factor, not at the thread they occupy.
+   * Streams open less than 3 s count at least as much as the average decoding stream (before any:
+   * `DEFAULT_STREAM_DEMAND`), so streams that all connect at once are admitted only as far as they fit.
    */
   loadSnapshot(): EngineLoad {
+    const mature = this.#workers.flatMap((worker) => worker.matureDemands(YOUNG_STREAM_MS));
+    if (mature.length > 0) this.#streamDemand = mature.reduce((a, b) => a + b, 0) / mature.length;
     let streams = 0;
     let utilization = 0;
     let maxBacklogMs = 0;
     for (const worker of this.#workers) {
       streams += worker.streamCount;
-      utilization += worker.demand;
+      utilization += worker.demand(this.#streamDemand, YOUNG_STREAM_MS);
       maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
     }
     const threads = this.#workers.length;

@@ -12,6 +12,8 @@ export interface WorkerConfig {
   readonly libraryPaths: LibraryPaths;
   /** Idle decoders a worker keeps for reuse; more are freed when their streams close. */
   readonly maxIdleDecoders: number;
+  /** Under load, small pushes are decoded once this much audio (ms) is queued or has waited this long; 0: never batched. */
+  readonly batchMs: number;
 }
 
 /** What a worker is started with: the config, and a flag (1 = stopping) it checks before each message. */

@@ -71,6 +71,11 @@ export class PocketSphinxStream implements EngineStream {
     return this.#events[Symbol.asyncIterator]();
   }
 
+  /** How long this stream has been open, ms. */
+  get ageMs(): number {
+    return performance.now() - this.#openedAt;
+  }
+
   /** The worker decoded a push of `samples` in `busyMs`. */
   consumed(samples: number, busyMs: number): void {
     this.#pendingSamples = Math.max(0, this.#pendingSamples - samples);
