@@ -58,7 +58,13 @@ test("the engine reports its load: open streams, backlog, and a fast stream's de
   const engine = new PocketSphinxEngine({ workers: 1 });
   await engine.load();
   try {
-    assert.deepEqual(engine.loadSnapshot(), { streams: 0, utilization: 0, threads: 1, maxBacklogMs: 0 });
+    assert.deepEqual(engine.loadSnapshot(), {
+      streams: 0,
+      utilization: 0,
+      threads: 1,
+      streamDemand: DEFAULT_STREAM_DEMAND,
+      maxBacklogMs: 0,
+    });
     const stream = await engine.openStream(OPTIONS);
     const pcm = speechStream(["ls-1089-134686-0000"], 0);
     stream.push(pcm);
@@ -77,7 +83,10 @@ test("the engine reports its load: open streams, backlog, and a fast stream's de
     assert.ok(decoded.utilization > 0.02 && decoded.utilization < 0.8, `utilization ${decoded.utilization}`);
     await stream.end();
     await reading;
-    assert.deepEqual(engine.loadSnapshot(), { streams: 0, utilization: 0, threads: 1, maxBacklogMs: 0 });
+    // The prior for new streams is now this stream's demand if it ran 3 s or more, else the default.
+    const { streamDemand, ...idle } = engine.loadSnapshot();
+    assert.deepEqual(idle, { streams: 0, utilization: 0, threads: 1, maxBacklogMs: 0 });
+    assert.ok(streamDemand !== undefined && streamDemand > 0 && streamDemand < 1, `streamDemand ${streamDemand}`);
   } finally {
     await engine.close();
   }

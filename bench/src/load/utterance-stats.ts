@@ -65,9 +65,9 @@ export function utteranceStats(streams: readonly LoadStream[], window: Window): 
       if (inWindow(endAt)) {
         if (played.lastFinalAt === undefined) missingFinals += 1;
         finalMs.push(played.lastFinalAt === undefined ? Number.POSITIVE_INFINITY : played.lastFinalAt - endAt);
-        (finalMsByClip[played.clip.id] ??= []).push(
-          played.lastFinalAt === undefined ? null : Math.round(played.lastFinalAt - endAt),
-        );
+        const byClip = finalMsByClip[played.clip.id] ?? [];
+        byClip.push(played.lastFinalAt === undefined ? null : Math.round(played.lastFinalAt - endAt));
+        finalMsByClip[played.clip.id] = byClip;
       }
       if (inWindow(onsetAt)) {
         if (played.firstPartialAt === undefined) missingPartials += 1;

@@ -90,6 +90,8 @@ export interface EngineLoad {
   readonly utilization: number;
   /** Threads the engine decodes on, so `utilization × threads` is its demand in cores (omitted: all cores). */
   readonly threads?: number;
+  /** What one more stream is expected to need, in cores, for streams accepted but not opened yet. */
+  readonly streamDemand?: number;
   /** The largest backlog of any open stream, in ms of audio not decoded yet. */
   readonly maxBacklogMs: number;
 }

@@ -60,10 +60,14 @@ export class MainThreadMonitor {
 
 /** Combines the engine's demand and the main thread's load; `cores` defaults to the machine's. */
 export function serverLoad(
-  engine: Pick<EngineLoad, "utilization" | "threads"> | undefined,
+  engine: Pick<EngineLoad, "utilization" | "threads" | "streamDemand"> | undefined,
   mainThread: number,
   cores: number = availableParallelism(),
+  /** Streams let in whose engine stream is not open yet (a burst of connections): each counts `streamDemand`. */
+  unopenedStreams = 0,
 ): ServerLoad {
-  const engineCores = engine ? engine.utilization * (engine.threads ?? cores) : 0;
+  const engineCores = engine
+    ? engine.utilization * (engine.threads ?? cores) + unopenedStreams * (engine.streamDemand ?? 0)
+    : 0;
   return { utilization: (engineCores + mainThread) / cores, mainThread };
 }

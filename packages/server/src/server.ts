@@ -118,7 +118,11 @@ export function createServer(options: ServerOptions): EarshotServer {
       log.warn({ err: error }, "engine load snapshot failed");
     }
     const mainThreadUtilization = mainThread.utilization;
-    const load = serverLoad(snapshot, admission.countsMainThread ? mainThreadUtilization : 0, options.cores);
+    // Connections let in (or sessions waiting) without an engine stream yet: a burst that connected
+    // within the same second shows no load yet, but will.
+    const unopened = snapshot ? Math.max(0, heldStreams() - snapshot.streams) : 0;
+    const main = admission.countsMainThread ? mainThreadUtilization : 0;
+    const load = serverLoad(snapshot, main, options.cores, unopened);
     const common = { utilization: load.utilization, mainThreadUtilization };
     if (snapshot) return { ...common, engineUtilization: snapshot.utilization, maxBacklogMs: snapshot.maxBacklogMs };
     let maxBacklogMs = 0;

@@ -57,10 +57,11 @@ export const DEFAULT_MODEL_DIR = "/usr/share/pocketsphinx/model/en-us";
 const YOUNG_STREAM_MS = 3_000;
 /**
  * The share of a decoding thread one live stream is assumed to need before any stream has shown
- * its own: `FAST_DECODER_ARGS` decoding in the server on the 2-core bench machine, RTF 0.09 alone
- * and about 0.11 with other streams taking turns on the thread (docs/benchmarks.md, Load).
+ * its own: what one stream cost the whole server on the 2-core bench machine (14% of a core at 8
+ * streams with 20 ms frames: the decoder's RTF 0.10, 0.126 with other streams taking turns on the
+ * thread, plus the main thread's share), so a burst of new streams is not over-admitted.
  */
-export const DEFAULT_STREAM_DEMAND = 0.11;
+export const DEFAULT_STREAM_DEMAND = 0.14;
 /**
  * Tuned for speed by `npm run bench:tune` (docs/benchmarks.md, "PocketSphinx tuning"): at most 3000
  * active HMMs per frame and the top 2 Gaussians cut CPU per audio second from about 0.24 to 0.11 at
@@ -171,7 +172,13 @@ export class PocketSphinxEngine implements Engine {
       maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
     }
     const threads = this.#workers.length;
-    return { streams, utilization: threads > 0 ? utilization / threads : 0, threads, maxBacklogMs };
+    return {
+      streams,
+      utilization: threads > 0 ? utilization / threads : 0,
+      threads,
+      streamDemand: this.#streamDemand,
+      maxBacklogMs,
+    };
   }
 
   async close(): Promise<void> {
