@@ -3,17 +3,20 @@
  * takes it. `send()` only appends to the buffer; the pump writes chunks while the socket's
  * `bufferedAmount` is at most `maxBufferedBytes` and retries shortly when it is backed up. A new
  * connection `attach()`es at the stream position the server named and the pump replays from there,
- * with a fresh chunker (so in seed mode the first chunk carries no overlap prefix).
+ * with a fresh chunker (so in seed mode the first chunk carries no overlap prefix) and a fresh wire
+ * encoder (μ-law, A-law and Opus encoders start over at the server's position; see wire-encoder.ts).
  *
  * Positions evicted from the buffer before they reached a server are sent as silence, so the
  * stream's clock never skips and times stay stream-absolute; each such range is reported once, as
  * soon as the loss is certain (`lost`): at eviction for audio never sent, at attach for audio a
  * dropped connection may have missed.
  */
+import type { Encoding } from "@earshot/protocol";
 import { Chunker } from "./chunker.js";
 import type { AudioMode } from "./options.js";
-import { pcmBytes, pcmToHex } from "./pcm-input.js";
+import { bytesToHex } from "./pcm-input.js";
 import { type EvictedRange, ReplayBuffer } from "./replay-buffer.js";
+import { createWireEncoder, type WireEncoder } from "./wire-encoder.js";
 
 export const SAMPLES_PER_MS = 16;
 const PUMP_RETRY_MS = 10;
@@ -31,6 +34,8 @@ export interface AudioLoss {
 
 export interface AudioSenderOptions {
   readonly mode: AudioMode;
+  /** Default pcm_s16le. */
+  readonly encoding?: Encoding;
   readonly chunkSamples: number;
   readonly overlapSamples: number;
   readonly maxBufferedSamples: number;
@@ -46,6 +51,7 @@ export class AudioSender {
   readonly #silence: Int16Array;
   #link: AudioLink | undefined;
   #chunker: Chunker;
+  #encoder: WireEncoder;
   /** Stream position of the next sample for the chunker (on the current or the last connection). */
   #position = 0;
   /** Stream positions where `finalize` goes out, ascending; those before `#nextFinalize` are sent. */
@@ -64,6 +70,7 @@ export class AudioSender {
     this.buffer = new ReplayBuffer(options.maxBufferedSamples);
     this.#silence = new Int16Array(options.chunkSamples);
     this.#chunker = this.#newChunker();
+    this.#encoder = createWireEncoder(options.encoding ?? "pcm_s16le");
   }
 
   /** Audio appended but not yet handed to a connection, in samples. */
@@ -105,6 +112,8 @@ export class AudioSender {
     this.#link = link;
     this.#position = Math.min(fromSample, this.buffer.endSample);
     this.#chunker = this.#newChunker();
+    this.#encoder.close();
+    this.#encoder = createWireEncoder(this.#options.encoding ?? "pcm_s16le");
     this.#nextFinalize = this.#finalizeAt.findIndex((at) => at >= this.#position);
     if (this.#nextFinalize === -1) this.#nextFinalize = this.#finalizeAt.length;
     this.#closeSent = false;
@@ -115,6 +124,12 @@ export class AudioSender {
     this.#link = undefined;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** The stream is over: detaches and frees the encoder. */
+  close(): void {
+    this.detach();
+    this.#encoder.close();
   }
 
   /** Forgets audio before `position`, never what has not been sent yet. */
@@ -181,7 +196,11 @@ export class AudioSender {
         const rest = this.#chunker.flush();
         if (rest) this.#sendChunk(link, rest);
         if (control.kind === "finalize") this.#nextFinalize++;
-        else this.#closeSent = true;
+        else {
+          // The end of the stream: what the encoder holds goes too (a finalize leaves it for later).
+          for (const payload of this.#encoder.flush()) this.#sendPayload(link, payload);
+          this.#closeSent = true;
+        }
         link.send(JSON.stringify({ type: control.kind }));
         continue;
       }
@@ -213,6 +232,10 @@ export class AudioSender {
   }
 
   #sendChunk(link: AudioLink, chunk: Int16Array): void {
-    link.send(this.#options.mode === "seed" ? `{"type":"audio_chunk","audio":"${pcmToHex(chunk)}"}` : pcmBytes(chunk));
+    for (const payload of this.#encoder.encode(chunk)) this.#sendPayload(link, payload);
+  }
+
+  #sendPayload(link: AudioLink, payload: Uint8Array): void {
+    link.send(this.#options.mode === "seed" ? `{"type":"audio_chunk","audio":"${bytesToHex(payload)}"}` : payload);
   }
 }

@@ -1,5 +1,11 @@
 /** The client's public types: states, events, options, close result. */
-import type { SessionStartedMessage, TranscriptMessage, UtteranceEndMessage, WarningCode } from "@earshot/protocol";
+import type {
+  Encoding,
+  SessionStartedMessage,
+  TranscriptMessage,
+  UtteranceEndMessage,
+  WarningCode,
+} from "@earshot/protocol";
 import type { AudioLoss } from "./audio-sender.js";
 import type { EarshotClientError } from "./errors.js";
 import type { AudioMode, Chunking, ChunkingPreset, ClientStreamConfig } from "./options.js";
@@ -90,6 +96,12 @@ export interface EarshotClientCoreOptions {
   readonly config?: ClientStreamConfig;
   /** Default "binary". */
   readonly mode?: AudioMode;
+  /**
+   * Audio encoding on the wire (you still `send()` 16 kHz PCM; the client encodes): `pcm_s16le`
+   * (default, 32 000 B/s), `mulaw` / `alaw` (8 kHz G.711, 8000 B/s), `opus` (20 ms packets at
+   * ~20 kbit/s). Not pcm_s16le: chunks cannot overlap. See docs/protocol.md, "Encodings".
+   */
+  readonly encoding?: Encoding;
   /** Default `low-latency` (binary) or `seed-en` / `seed-zh` (seed, by language). */
   readonly chunking?: ChunkingPreset | Chunking;
   readonly transport: TransportFactory;

@@ -10,7 +10,7 @@
  * captured while disconnected is kept, and finals reach the application once, in order.
  */
 
-import type { SessionStartedMessage } from "@earshot/protocol";
+import type { Encoding, SessionStartedMessage } from "@earshot/protocol";
 import { TranscriptAggregator } from "./aggregator.js";
 import { AudioSender, SAMPLES_PER_MS } from "./audio-sender.js";
 import {
@@ -33,6 +33,7 @@ import {
   resumeUrl,
   type SessionStart,
   streamUrl,
+  type WireFormat,
 } from "./options.js";
 import { type PcmInput, PcmInputReader } from "./pcm-input.js";
 import { Backoff } from "./reconnect.js";
@@ -45,6 +46,8 @@ type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void; reject: (
 export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDisposable {
   readonly url: string;
   readonly mode: AudioMode;
+  /** How audio goes on the wire (`options.encoding`, default pcm_s16le). */
+  readonly encoding: Encoding;
   readonly chunking: Required<Chunking>;
   /** Every final of the stream by segment, plus the live partial. */
   readonly transcript = new TranscriptAggregator();
@@ -76,12 +79,14 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     this.#options = options;
     this.url = streamUrl(options.url);
     this.mode = options.mode ?? "binary";
+    this.encoding = options.encoding ?? "pcm_s16le";
     this.#config = options.config ?? {};
-    this.chunking = resolveChunking(options.chunking, this.mode, this.#config.language ?? "en");
+    this.chunking = resolveChunking(options.chunking, this.mode, this.#config.language ?? "en", this.encoding);
     const reconnect = options.reconnect ?? true;
     this.#backoff = reconnect === false ? undefined : new Backoff(reconnect === true ? {} : reconnect);
     this.#sender = new AudioSender({
       mode: this.mode,
+      encoding: this.encoding,
       chunkSamples: Math.round(this.chunking.chunkMs * SAMPLES_PER_MS),
       overlapSamples: Math.round(this.chunking.overlapMs * SAMPLES_PER_MS),
       maxBufferedSamples: Math.round((options.maxBufferedAudioMs ?? 60_000) * SAMPLES_PER_MS),
@@ -123,7 +128,7 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     }
     this.#connect = deferred();
     this.#transition({ to: "connecting" });
-    this.#open({ kind: "start", config: () => configMessage(this.#config, this.chunking.overlapMs) });
+    this.#open({ kind: "start", config: () => configMessage(this.#config, this.#wire()) });
     return this.#connect.promise;
   }
 
@@ -331,10 +336,14 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
         lastSegmentId: this.#progress.lastFinalId,
         config: () => {
           this.#sessionStart = this.#progress.newSession(this.#sender.buffer.endSample);
-          return configMessage(this.#config, this.chunking.overlapMs, this.#sessionStart);
+          return configMessage(this.#config, this.#wire(), this.#sessionStart);
         },
       });
     }, next.delayMs);
+  }
+
+  #wire(): WireFormat {
+    return { encoding: this.encoding, overlapMs: this.chunking.overlapMs };
   }
 
   #resumable(): boolean {
@@ -365,7 +374,7 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     if (this.#state === "closed") return;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#closeTimer);
-    this.#sender.detach();
+    this.#sender.close();
     this.#transition({ to: "closed", reason, ...(error ? { error } : {}) });
     // Without stream_closed, the audio after the last final never got its finals.
     if (!this.#streamClosed) this.#sender.report(this.#progress.finalEndSample, this.#sender.buffer.endSample);

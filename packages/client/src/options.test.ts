@@ -36,10 +36,23 @@ describe("resolveChunking", () => {
     assert.throws(() => resolveChunking({ chunkMs: 0 }, "seed", "en"), RangeError);
     assert.throws(() => resolveChunking("nope" as "seed-en", "seed", "en"), RangeError);
   });
+
+  test("only pcm_s16le chunks overlap: a preset's overlap is dropped, an explicit one refused", () => {
+    assert.deepEqual(resolveChunking(undefined, "seed", "en", "mulaw"), { chunkMs: 500, overlapMs: 0 });
+    assert.deepEqual(resolveChunking("seed-en", "binary", "en", "opus"), { chunkMs: 500, overlapMs: 0 });
+    assert.deepEqual(resolveChunking({ chunkMs: 200, overlapMs: 0 }, "seed", "en", "alaw"), {
+      chunkMs: 200,
+      overlapMs: 0,
+    });
+    assert.throws(() => resolveChunking({ chunkMs: 500, overlapMs: 100 }, "seed", "en", "mulaw"), RangeError);
+    assert.deepEqual(resolveChunking(undefined, "seed", "en", "pcm_s16le"), { chunkMs: 500, overlapMs: 100 });
+  });
 });
 
 test("configMessage: seed-compatible defaults, the client owns encoding/rate/overlap", () => {
-  const message = JSON.parse(configMessage({ model: "whisper-1", language: "de" }, 100));
+  const message = JSON.parse(
+    configMessage({ model: "whisper-1", language: "de" }, { encoding: "pcm_s16le", overlapMs: 100 }),
+  );
   assert.deepEqual(message, {
     type: "config",
     config: {
@@ -53,4 +66,12 @@ test("configMessage: seed-compatible defaults, the client owns encoding/rate/ove
       chunk_overlap_ms: 100,
     },
   });
+});
+
+test("configMessage: each encoding with its sample rate", () => {
+  const config = (encoding: "mulaw" | "alaw" | "opus") =>
+    JSON.parse(configMessage({}, { encoding, overlapMs: 0 })).config as Record<string, unknown>;
+  assert.deepEqual([config("mulaw").encoding, config("mulaw").sample_rate], ["mulaw", 8000]);
+  assert.deepEqual([config("alaw").encoding, config("alaw").sample_rate], ["alaw", 8000]);
+  assert.deepEqual([config("opus").encoding, config("opus").sample_rate], ["opus", 16_000]);
 });

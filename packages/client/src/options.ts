@@ -1,7 +1,7 @@
 /**
  * Client defaults: chunking presets, the stream URL, the `config` message.
  */
-import type { StreamConfig } from "@earshot/protocol";
+import { ENCODING_SAMPLE_RATES, type Encoding, type StreamConfig } from "@earshot/protocol";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
 
@@ -43,8 +43,30 @@ export interface SessionStart {
   readonly firstSegmentId: number;
 }
 
-/** Default: `low-latency` in binary mode; in seed mode `seed-zh` for Chinese, else `seed-en`. */
+/** The encoding and overlap a stream's audio messages have (what `config` declares). */
+export interface WireFormat {
+  readonly encoding: Encoding;
+  readonly overlapMs: number;
+}
+
+/**
+ * Default: `low-latency` in binary mode; in seed mode `seed-zh` for Chinese, else `seed-en`. Only
+ * pcm_s16le chunks may overlap: with another encoding a preset's overlap is dropped, and an explicit
+ * one is an error.
+ */
 export function resolveChunking(
+  chunking: ChunkingPreset | Chunking | undefined,
+  mode: AudioMode,
+  language: string,
+  encoding: Encoding = "pcm_s16le",
+): Required<Chunking> {
+  const resolved = resolvePreset(chunking, mode, language);
+  if (encoding === "pcm_s16le" || resolved.overlapMs === 0) return resolved;
+  if (typeof chunking === "object") throw new RangeError(`Chunks cannot overlap with encoding ${encoding}.`);
+  return { chunkMs: resolved.chunkMs, overlapMs: 0 };
+}
+
+function resolvePreset(
   chunking: ChunkingPreset | Chunking | undefined,
   mode: AudioMode,
   language: string,
@@ -89,7 +111,7 @@ export function resumeUrl(url: string, resumeToken: string): string {
 
 export function configMessage(
   config: ClientStreamConfig,
-  overlapMs: number,
+  wire: WireFormat,
   start: SessionStart = { startSample: 0, firstSegmentId: 0 },
 ): string {
   const full: StreamConfig = {
@@ -98,9 +120,9 @@ export function configMessage(
     response_format: "verbose_json",
     timestamp_granularity: "word",
     ...config,
-    encoding: "pcm_s16le",
-    sample_rate: 16_000,
-    chunk_overlap_ms: overlapMs,
+    encoding: wire.encoding,
+    sample_rate: ENCODING_SAMPLE_RATES[wire.encoding],
+    chunk_overlap_ms: wire.overlapMs,
     // Only when not the defaults, so a server without resume support accepts the first session.
     ...(start.startSample > 0 ? { start_sample: start.startSample } : {}),
     ...(start.firstSegmentId > 0 ? { first_segment_id: start.firstSegmentId } : {}),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PcmInputReader, pcmBytes, pcmToHex } from "./pcm-input.js";
+import { bytesToHex, PcmInputReader, pcmBytes } from "./pcm-input.js";
 
 test("Int16Array passes through; aligned bytes are viewed in place", () => {
   const reader = new PcmInputReader();
@@ -31,9 +31,9 @@ test("Float32Array −1..1 is converted with clamping", () => {
   assert.deepEqual([...new PcmInputReader().read(Float32Array.of(0, 0.5, -1, 2))], [0, 16384, -32768, 32767]);
 });
 
-test("pcmToHex gives little-endian lowercase hex", () => {
-  assert.equal(pcmToHex(Int16Array.of(1, -1, 0x1234)), "0100ffff3412");
-  assert.equal(pcmToHex(new Int16Array(0)), "");
+test("bytesToHex of PCM gives little-endian lowercase hex", () => {
+  assert.equal(bytesToHex(pcmBytes(Int16Array.of(1, -1, 0x1234))), "0100ffff3412");
+  assert.equal(bytesToHex(new Uint8Array(0)), "");
   const big = Int16Array.from({ length: 8000 }, (_, i) => i * 7 - 20_000);
-  assert.equal(pcmToHex(big), Buffer.from(pcmBytes(big)).toString("hex"));
+  assert.equal(bytesToHex(pcmBytes(big)), Buffer.from(pcmBytes(big)).toString("hex"));
 });

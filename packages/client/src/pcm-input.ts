@@ -42,9 +42,8 @@ const HEX_PAIRS = Uint16Array.from({ length: 256 }, (_, byte) => {
 });
 const ascii = new TextDecoder("latin1");
 
-/** Lowercase hex of PCM16LE samples (the seed protocol's `audio_chunk.audio`), without per-byte strings. */
-export function pcmToHex(pcm: Int16Array): string {
-  const bytes = pcmBytes(pcm);
+/** Lowercase hex of a payload (the seed protocol's `audio_chunk.audio`), without per-byte strings. */
+export function bytesToHex(bytes: Uint8Array): string {
   const out = new Uint16Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = HEX_PAIRS[bytes[i] as number] as number;
   return ascii.decode(out);

@@ -39,3 +39,4 @@ export {
   type WebSocketConstructorLike,
   type WebSocketLike,
 } from "./transport.js";
+export { createWireEncoder, type WireEncoder } from "./wire-encoder.js";

@@ -65,7 +65,7 @@ export const ERRORS = {
     retryable: false,
   },
   invalid_audio: {
-    summary: "Audio was not valid hex, or not a whole number of 16-bit samples.",
+    summary: "Audio was not valid hex, not a whole number of 16-bit samples, or not a decodable Opus packet.",
     retryable: false,
   },
   audio_before_config: {
@@ -85,7 +85,7 @@ export const ERRORS = {
     retryable: false,
   },
   unsupported_encoding: {
-    summary: "The audio encoding or sample rate is not supported.",
+    summary: "The audio encoding is not supported, or the sample rate or overlap does not fit it.",
     retryable: false,
   },
   frame_too_large: {

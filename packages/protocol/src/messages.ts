@@ -7,12 +7,27 @@ import type { ErrorCode, WarningCode } from "./errors.js";
 
 export const PROTOCOL_VERSION = 1;
 
-export const ENCODINGS = ["pcm_s16le"] as const;
+/**
+ * Audio encodings of binary frames and hex `audio_chunk`s (docs/protocol.md, "Encodings"). Stream
+ * positions are 16 kHz samples of decoded audio whatever the encoding.
+ */
+export const ENCODINGS = ["pcm_s16le", "mulaw", "alaw", "opus"] as const;
 
 /** Bounds of `config.endpointing_ms`. */
 export const MIN_ENDPOINTING_MS = 10;
 export const MAX_ENDPOINTING_MS = 5000;
 export type Encoding = (typeof ENCODINGS)[number];
+
+/** The one `sample_rate` each encoding takes (and its default): G.711 is 8 kHz telephone audio. */
+export const ENCODING_SAMPLE_RATES: Readonly<Record<Encoding, number>> = {
+  pcm_s16le: 16_000,
+  mulaw: 8_000,
+  alaw: 8_000,
+  opus: 16_000,
+};
+
+/** Opus packet duration the SDK sends (one packet per message); the server decodes any valid duration. */
+export const OPUS_FRAME_MS = 20;
 
 export const StreamConfigSchema = z.object({
   model: z.string().max(128).optional(),
@@ -22,7 +37,7 @@ export const StreamConfigSchema = z.object({
   timestamp_granularity: z.enum(["word", "segment"]).optional(),
   /** earshot extension: the wire encoding of audio (hex `audio_chunk` or binary frames). */
   encoding: z.string().max(32).optional(),
-  /** earshot extension: must be 16000 for pcm_s16le in protocol v1. */
+  /** earshot extension: the encoding's rate (ENCODING_SAMPLE_RATES); 16000 for pcm_s16le and opus, 8000 for G.711. */
   sample_rate: z.number().int().positive().max(384_000).optional(),
   /** earshot extension: every audio message after the first repeats this much of the previous one. */
   chunk_overlap_ms: z.number().int().min(0).max(10_000).optional(),

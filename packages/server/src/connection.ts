@@ -15,9 +15,9 @@ import {
 } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
-import { pcmFromBytes, pcmFromHex } from "./audio-input.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { StreamSession } from "./session.js";
+import { bytesFromHex, type HexBytes } from "./wire-decoder.js";
 
 export interface ConnectionContext {
   readonly log: Logger;
@@ -134,7 +134,7 @@ export class Connection {
       return;
     }
     if (isBinary) {
-      this.#onAudio(pcmFromBytes(bytes), false);
+      this.#onAudio({ ok: true, bytes }, false);
       return;
     }
     let raw: unknown;
@@ -192,7 +192,7 @@ export class Connection {
         return;
       }
       case "audio_chunk":
-        this.#onAudio(pcmFromHex(message.audio), true);
+        this.#onAudio(bytesFromHex(message.audio), true);
         return;
       case "finalize":
         if (session) session.finalize();
@@ -208,21 +208,22 @@ export class Connection {
     }
   }
 
-  #onAudio(decoded: ReturnType<typeof pcmFromBytes>, isHex: boolean): void {
+  #onAudio(audio: HexBytes, isHex: boolean): void {
     const session = this.#session;
     if (!session?.configured) {
       this.error("audio_before_config", "Send a config message before audio.");
       return;
     }
-    if (!decoded.ok) {
-      this.error("invalid_audio", decoded.message);
+    if (!audio.ok) {
+      this.error("invalid_audio", audio.message);
       return;
     }
-    if (decoded.pcm.length === 0) {
+    if (audio.bytes.byteLength === 0) {
       this.warn("empty_audio", "An audio message carried no samples; it was ignored.");
       return;
     }
-    session.audio(decoded.pcm, isHex);
+    const invalid = session.audio(audio.bytes, isHex);
+    if (invalid !== undefined) this.error("invalid_audio", invalid);
   }
 
   /** A connection-level error that also ends the stream (no resume after it). */

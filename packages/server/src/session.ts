@@ -24,8 +24,8 @@ import type { Logger } from "pino";
 import { ArrivalTimes } from "./arrival-times.js";
 import type { Connection } from "./connection.js";
 import type { ServerMetrics } from "./metrics.js";
-import { OverlapRemover } from "./overlap.js";
 import { type ResolvedConfig, resolveConfig } from "./stream-config.js";
+import { createWireDecoder, type WireDecoder } from "./wire-decoder.js";
 
 export interface SessionLimits {
   /** Largest WebSocket message accepted; larger ones end the stream with `frame_too_large`. */
@@ -72,7 +72,7 @@ export class StreamSession {
   #state: State = "idle";
   #config: ResolvedConfig | undefined;
   #stream: EngineStream | undefined;
-  #overlap: OverlapRemover | undefined;
+  #decoder: WireDecoder | undefined;
   /** Audio received while the engine stream was opening. */
   #pending: Int16Array[] = [];
   #pendingSamples = 0;
@@ -152,7 +152,7 @@ export class StreamSession {
       return false;
     }
     this.#config = resolved.config;
-    this.#overlap = new OverlapRemover(resolved.config.overlapMs);
+    this.#decoder = createWireDecoder(resolved.config.encoding, resolved.config.overlapMs);
     this.#startSample = resolved.config.startSample;
     this.#position = this.#startSample;
     this.#ackedPosition = this.#startSample;
@@ -208,8 +208,8 @@ export class StreamSession {
     if (previous && previous !== connection) previous.close(CloseCode.goingAway, "resumed elsewhere");
     clearTimeout(this.#graceTimer);
     this.#graceTimer = undefined;
-    // The new connection's audio starts fresh: no overlap prefix on its first chunk.
-    this.#overlap = new OverlapRemover(this.#config?.overlapMs);
+    // The new connection's audio continues the stream, without an overlap prefix on its first chunk.
+    this.#decoder?.newConnection();
     this.#log.info({ receivedSamples: this.#position, lastSegmentId }, "session resumed");
     connection.send({ type: "session_resumed", session_id: this.id, received_samples: this.#position });
     for (const final of this.#finals) if (final.segment_id > lastSegmentId) connection.send(final);
@@ -241,18 +241,30 @@ export class StreamSession {
     this.#awaitResume();
   }
 
-  audio(chunk: Int16Array, isHex: boolean): void {
-    if (!this.configured) return;
-    const declared = this.#config?.overlapMs !== undefined;
-    const pcm = isHex || declared ? (this.#overlap?.strip(chunk) ?? chunk) : chunk;
-    this.#position += pcm.length;
+  /**
+   * One audio message in the stream's encoding (binary, or the bytes of a hex chunk). Returns why it
+   * is invalid (the message is then ignored: the position does not move), or undefined.
+   */
+  audio(bytes: Uint8Array, isHex: boolean): string | undefined {
+    const decoder = this.#decoder;
+    if (!this.configured || !decoder) return undefined;
+    const decoded = decoder.decode(bytes, isHex);
+    if (!decoded.ok) return decoded.message;
+    const { pcm, positions } = decoded;
+    this.#position += positions;
     this.#arrivals?.record(this.#position, performance.now());
-    this.#hooks.metrics.audioReceived(pcm.length);
+    this.#hooks.metrics.audioReceived(positions);
     if (samplesToMs(this.#position - this.#startSample) > this.#limits.maxSessionMs) {
       this.#fail("session_too_long", `The stream passed ${this.#limits.maxSessionMs} ms of audio.`);
-      return;
+      return undefined;
     }
     if (this.#position - this.#ackedPosition >= ACK_EVERY_SAMPLES) this.#ack();
+    this.#push(pcm);
+    return undefined;
+  }
+
+  /** Decoded audio to the engine, or held while its stream opens. */
+  #push(pcm: Int16Array): void {
     if (this.#stream) {
       this.#stream.push(pcm);
       this.#applyBackpressure();
@@ -278,6 +290,9 @@ export class StreamSession {
     const stream = this.#stream;
     if (!stream || this.#state !== "streaming") return;
     this.#state = "closing";
+    // What the decoder still holds (the G.711 resampler's look-ahead) is the end of the audio.
+    const tail = this.#decoder?.flush();
+    if (tail && tail.length > 0) stream.push(tail);
     await this.#drain(stream);
     this.#drained = true;
     if (this.#connection) this.#closeStream(this.#connection);
@@ -488,5 +503,6 @@ export class StreamSession {
     this.#pending = [];
     this.#stream?.close();
     this.#stream = undefined;
+    this.#decoder?.close();
   }
 }

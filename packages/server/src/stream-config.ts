@@ -2,7 +2,7 @@
  * Turns a client's `config` into what the engine will run, or the error code that refuses it.
  */
 import type { Engine, StreamOptions } from "@earshot/engines";
-import { ENCODINGS, type Encoding, type ErrorCode, SAMPLE_RATE, type StreamConfig } from "@earshot/protocol";
+import { ENCODING_SAMPLE_RATES, ENCODINGS, type Encoding, type ErrorCode, type StreamConfig } from "@earshot/protocol";
 
 /** Model names seed clients send that mean "the engine's default model". */
 export const DEFAULT_MODEL_ALIASES = ["default", "whisper-stream-1", "whisper-1"] as const;
@@ -10,8 +10,9 @@ export const DEFAULT_MODEL_ALIASES = ["default", "whisper-stream-1", "whisper-1"
 export interface ResolvedConfig {
   readonly engine: StreamOptions;
   readonly encoding: Encoding;
+  /** The wire's sample rate (8000 for G.711); the engine always gets 16 kHz. */
   readonly sampleRate: number;
-  /** undefined: detect the overlap of seed hex chunks. */
+  /** undefined: detect the overlap of seed hex chunks (pcm_s16le only; other encodings have none). */
   readonly overlapMs: number | undefined;
   readonly interimResults: boolean;
   readonly startSample: number;
@@ -42,19 +43,28 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
     };
   }
   const encoding = config.encoding ?? "pcm_s16le";
-  if (!(ENCODINGS as readonly string[]).includes(encoding)) {
+  if (!isEncoding(encoding)) {
     return {
       ok: false,
       code: "unsupported_encoding",
       message: `Encoding "${encoding}" is not supported; supported: ${ENCODINGS.join(", ")}.`,
     };
   }
-  const sampleRate = config.sample_rate ?? SAMPLE_RATE;
-  if (sampleRate !== SAMPLE_RATE) {
+  const expectedRate = ENCODING_SAMPLE_RATES[encoding];
+  const sampleRate = config.sample_rate ?? expectedRate;
+  if (sampleRate !== expectedRate) {
     return {
       ok: false,
       code: "unsupported_encoding",
-      message: `Sample rate ${sampleRate} is not supported for ${encoding}; send ${SAMPLE_RATE} Hz mono.`,
+      message: `Sample rate ${sampleRate} does not match ${encoding}: send ${expectedRate} Hz mono (or leave sample_rate out).`,
+    };
+  }
+  // Overlap is a repeat of samples; G.711 is resampled and Opus packets are not sample-addressable.
+  if (encoding !== "pcm_s16le" && (config.chunk_overlap_ms ?? 0) !== 0) {
+    return {
+      ok: false,
+      code: "unsupported_encoding",
+      message: `chunk_overlap_ms must be 0 with ${encoding}: send each sample once.`,
     };
   }
   return {
@@ -66,12 +76,16 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
         wordTimestamps: (config.timestamp_granularity ?? "word") === "word",
         ...(config.endpointing_ms === undefined ? {} : { endpointingMs: config.endpointing_ms }),
       },
-      encoding: encoding as Encoding,
+      encoding,
       sampleRate,
-      overlapMs: config.chunk_overlap_ms,
+      overlapMs: encoding === "pcm_s16le" ? config.chunk_overlap_ms : 0,
       interimResults: config.interim_results ?? true,
       startSample: config.start_sample ?? 0,
       firstSegmentId: config.first_segment_id ?? 0,
     },
   };
+}
+
+function isEncoding(name: string): name is Encoding {
+  return (ENCODINGS as readonly string[]).includes(name);
 }
