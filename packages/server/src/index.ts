@@ -1,5 +1,5 @@
 export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
-export { KeyRing, keyFromRequest, TOKEN_SUBPROTOCOL } from "./auth.js";
+export { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 export { createLogger, silentLogger } from "./logger.js";
 export { OverlapRemover } from "./overlap.js";
 export {
