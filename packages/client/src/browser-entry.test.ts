@@ -82,6 +82,8 @@ test("the browser entry's import graph has no Node-only modules or globals", () 
     "walks into @earshot/audio",
   );
   assert.ok(!files.some((f) => f.endsWith("node-transport.js")));
+  // Served as they are by `earshot serve` (no bundler): only @earshot/* imports, which it rewrites.
+  assert.deepEqual([...bare], [], "imports a browser cannot resolve (zod, via a value import of @earshot/protocol?)");
   const nodeOnly = [...bare].filter(
     (s) => s.startsWith("node:") || s === "ws" || s.startsWith("ws/") || builtinModules.includes(s.split("/")[0] ?? s),
   );

@@ -2,8 +2,9 @@
  * `mintStreamToken()`: asks a server for a stream token (`POST /v1/auth/token`) with an API key.
  * For a backend that hands tokens to browsers, or a page that holds a key only to mint (the demo).
  */
-import { ERRORS, type ErrorCode, TOKEN_PATH, type TokenResponse } from "@earshot/protocol";
+import type { ErrorCode, TokenResponse } from "@earshot/protocol";
 import { EarshotClientError } from "./errors.js";
+import { TOKEN_PATH } from "./options.js";
 
 export interface MintOptions {
   /** How long the token may wait for its first use (1–900 s; the server's default is 300). */
@@ -30,17 +31,15 @@ export async function mintStreamToken(
     });
   }
   const body = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & {
-    code?: string;
+    code?: ErrorCode;
     message?: string;
+    retryable?: boolean;
   };
   if (response.ok && typeof body.token === "string") return body as TokenResponse;
-  const code = typeof body.code === "string" && Object.hasOwn(ERRORS, body.code) ? (body.code as ErrorCode) : undefined;
-  throw new EarshotClientError(
-    code ?? "protocol_error",
-    body.message ?? `POST ${url.pathname}: HTTP ${response.status}`,
-    {
-      status: response.status,
-      ...(code === undefined ? {} : { retryable: ERRORS[code].retryable }),
-    },
-  );
+  // An error body is {code, message, retryable} (docs/errors.md); without one, this is not our server.
+  const message = body.message ?? `POST ${url.pathname}: HTTP ${response.status}`;
+  throw new EarshotClientError(body.code ?? "protocol_error", message, {
+    status: response.status,
+    retryable: body.retryable ?? false,
+  });
 }

@@ -13,3 +13,4 @@ export {
   STREAM_PATH,
 } from "./server.js";
 export type { SessionLimits } from "./session.js";
+export type { StaticAsset, StaticRoutes } from "./static-routes.js";

@@ -19,6 +19,7 @@ import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import { type SessionLimits, StreamSession } from "./session.js";
+import { type StaticRoutes, serveStatic } from "./static-routes.js";
 import { DEFAULT_MAX_TOKENS_PER_KEY, type StreamToken, StreamTokens } from "./stream-tokens.js";
 import { handleTokenRequest } from "./token-route.js";
 
@@ -44,6 +45,8 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly livenessTimeoutMs?: number;
   /** On close(), how long open streams may take to send their last finals (default 2000 ms). */
   readonly shutdownFlushMs?: number;
+  /** Fixed files served without auth (the demo page: `earshot serve`); default none. */
+  readonly staticRoutes?: StaticRoutes;
 }
 
 export interface MetricsOptions {
@@ -233,7 +236,10 @@ export function createServer(options: ServerOptions): EarshotServer {
 
   function handleHttp(request: IncomingMessage, response: ServerResponse): void {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (path === "/healthz") {
+    const asset = options.staticRoutes?.get(path);
+    if (asset) {
+      serveStatic(request, response, asset);
+    } else if (path === "/healthz") {
       json(response, 200, { status: "ok" });
     } else if (path === "/readyz") {
       const full = engine.ready ? refusal() : undefined;
