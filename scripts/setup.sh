@@ -8,6 +8,7 @@ APT_PACKAGES=(
   pocketsphinx pocketsphinx-en-us libpocketsphinx-dev # the embedded speech engine
   sox alsa-utils                                       # microphone capture for `earshot mic`
   python3-websockets                                   # ../shared/tools/seed-check, the seed protocol client
+  chromium                                             # the demo page's browser test (playwright-core drives it)
 )
 
 missing=()

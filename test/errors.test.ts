@@ -74,6 +74,37 @@ describe("error codes", () => {
     covered.add("unauthorized");
   });
 
+  it("invalid_token: a used stream token is refused at the upgrade with 401", async () => {
+    const minted = await fetch(`${url}/v1/auth/token`, { method: "POST", headers: { authorization: `Bearer ${KEY}` } });
+    const { token } = (await minted.json()) as { token: string };
+    const first = await WireClient.open(url, undefined, { protocols: ["token", token] });
+    await assert.rejects(
+      WireClient.open(url, undefined, { protocols: ["token", token] }),
+      /Unexpected server response: 401/,
+    );
+    first.ws.close();
+    covered.add("invalid_token");
+  });
+
+  it("too_many_tokens: a key over its unused-token limit is refused with 429 and Retry-After", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY], maxTokensPerKey: 1 });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    try {
+      const mint = () =>
+        fetch(`${localUrl}/v1/auth/token`, { method: "POST", headers: { authorization: `Bearer ${KEY}` } });
+      assert.equal((await mint()).status, 200);
+      const refused = await mint();
+      assert.equal(refused.status, 429);
+      assert.ok(Number(refused.headers.get("retry-after")) > 0);
+      const body = (await refused.json()) as { code: string; retryable: boolean };
+      assert.equal(body.code, "too_many_tokens");
+      assert.equal(body.retryable, ERRORS.too_many_tokens.retryable);
+      covered.add("too_many_tokens");
+    } finally {
+      await local.close();
+    }
+  });
+
   it("not_found: an unknown path is refused", async () => {
     await assert.rejects(WireClient.open(url, KEY, { path: "/v1/nope" }), /Unexpected server response: 404/);
     const response = await fetch(`${url}/nope`);

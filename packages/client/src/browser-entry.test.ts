@@ -1,7 +1,9 @@
 /**
  * The browser entry must not pull in anything Node-only: walks the import graph of
  * dist/browser.js (following relative imports and @earshot/* workspace packages) and fails on
- * `node:` modules, Node built-ins, `ws`, or any use of `Buffer`/`process`/`require`.
+ * `node:` modules, Node built-ins, `ws`, or any use of `Buffer`/`process`/`require`. The capture
+ * worklet's graph must not even use the window (worklet scope has none), and nothing may fall back
+ * to the deprecated ScriptProcessorNode.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -13,7 +15,8 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const IMPORT =
   /(?:^|[;\s])(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^import\s*["']([^"']+)["']/gm;
-const NODE_GLOBALS = /\b(Buffer|process|require|__dirname|__filename|global)\s*[.(]/g;
+/** Uses of Node globals; `process(…) {` is a method definition (the worklet's), not a use. */
+const NODE_GLOBALS = /\b(Buffer|process|require|__dirname|__filename|global)\s*(?:\.|\((?![^)]*\)\s*\{))/g;
 
 /** The package.json of `name`, found the way Node does: node_modules folders up the tree. */
 function findPackageJson(name: string): string {
@@ -38,6 +41,9 @@ function resolvePackage(specifier: string): string {
   return join(dirname(packageJsonPath), target);
 }
 
+/** A file's code without its comments. */
+const code = (file: string): string => readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, "");
+
 interface Graph {
   readonly files: string[];
   /** Imports of packages other than @earshot/* (not walked). */
@@ -55,8 +61,7 @@ function walk(entry: string): Graph {
     const file = queue.pop() as string;
     if (seen.has(file)) continue;
     seen.add(file);
-    const source = readFileSync(file, "utf8");
-    const body = source.replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, "");
+    const body = code(file);
     for (const use of body.matchAll(NODE_GLOBALS)) nodeGlobals.push(`${file}: ${use[1]}`);
     for (const match of body.matchAll(IMPORT)) {
       const specifier = (match[1] ?? match[2] ?? match[3]) as string;
@@ -77,10 +82,34 @@ test("the browser entry's import graph has no Node-only modules or globals", () 
     "walks into @earshot/audio",
   );
   assert.ok(!files.some((f) => f.endsWith("node-transport.js")));
+  // Served as they are by `earshot serve` (no bundler): only @earshot/* imports, which it rewrites.
+  assert.deepEqual([...bare], [], "imports a browser cannot resolve (zod, via a value import of @earshot/protocol?)");
   const nodeOnly = [...bare].filter(
     (s) => s.startsWith("node:") || s === "ws" || s.startsWith("ws/") || builtinModules.includes(s.split("/")[0] ?? s),
   );
   assert.deepEqual(nodeOnly, []);
+});
+
+test("the capture worklet's graph is small and needs neither Node nor a window", () => {
+  const { files, bare, nodeGlobals } = walk(join(here, "capture-worklet.js"));
+  assert.deepEqual(nodeGlobals, []);
+  assert.deepEqual([...bare], []);
+  assert.deepEqual(files.map((f) => f.split("/").at(-1)).sort(), [
+    "capture-messages.js",
+    "capture-worklet.js",
+    "pcm.js",
+    "resample.js",
+  ]);
+  for (const file of files) {
+    assert.doesNotMatch(code(file), /\b(window|document|navigator)\./, file);
+  }
+});
+
+test("microphone capture uses an AudioWorklet, never a ScriptProcessorNode", () => {
+  const { files } = walk(join(here, "browser.js"));
+  assert.ok(files.some((f) => f.endsWith("microphone.js")));
+  for (const file of files) assert.doesNotMatch(code(file), /ScriptProcessor|createJavaScriptNode/, file);
+  assert.match(readFileSync(join(here, "microphone.js"), "utf8"), /audioWorklet\.addModule/);
 });
 
 test("the walker does catch Node-only imports (checked on the Node entry)", () => {
@@ -94,4 +123,5 @@ test('package.json maps "." to the browser entry under the "browser" condition',
   assert.equal(packageJson.exports["."].browser, "./dist/browser.js");
   assert.equal(packageJson.exports["."].default, "./dist/index.js");
   assert.equal(packageJson.exports["./browser"].default, "./dist/browser.js");
+  assert.equal(packageJson.exports["./capture-worklet"].default, "./dist/capture-worklet.js");
 });

@@ -1,5 +1,6 @@
 /**
- * @earshot/client for browsers: `globalThis.WebSocket`, the API key in the `token` subprotocol.
+ * @earshot/client for browsers: `globalThis.WebSocket`, the API key (better: a stream token) in the
+ * `token` subprotocol, and microphone capture through an AudioWorklet (`MicrophoneCapture`).
  * Imports nothing Node-only (checked by browser-entry.test.ts).
  */
 import { EarshotClient as CoreClient, type EarshotClientCoreOptions } from "./client.js";
@@ -16,4 +17,6 @@ export class EarshotClient extends CoreClient {
   }
 }
 
+export { type CaptureErrorCode, EarshotCaptureError } from "./capture-errors.js";
+export { MicrophoneCapture, type MicrophoneEvents, type MicrophoneInfo, type MicrophoneOptions } from "./microphone.js";
 export * from "./shared-exports.js";

@@ -29,6 +29,7 @@ export {
 export type { PcmInput } from "./pcm-input.js";
 export { Backoff, type BackoffOptions, type ReconnectOptions } from "./reconnect.js";
 export { type EvictedRange, ReplayBuffer } from "./replay-buffer.js";
+export { type MintOptions, mintStreamToken } from "./stream-token.js";
 export {
   browserTransport,
   TOKEN_SUBPROTOCOL,

@@ -32,6 +32,16 @@ export const ERRORS = {
     retryable: false,
     httpStatus: 401,
   },
+  invalid_token: {
+    summary: "The stream token is unknown, expired, or already used by another stream.",
+    retryable: false,
+    httpStatus: 401,
+  },
+  too_many_tokens: {
+    summary: "This API key has as many unused stream tokens as the server keeps; use or let some expire.",
+    retryable: true,
+    httpStatus: 429,
+  },
   not_found: {
     summary: "No such endpoint.",
     retryable: false,

@@ -1,13 +1,14 @@
 /**
- * API keys: `Authorization: Bearer <key>` (also `Token <key>`, as Deepgram clients send), or for
- * browsers, which cannot set headers, the WebSocket subprotocols `token, <key>`.
+ * Credentials: an API key or a stream token (stream-tokens.ts), as `Authorization: Bearer <key>`
+ * (also `Token <key>`, as Deepgram clients send), or for browsers, which cannot set headers, the
+ * WebSocket subprotocols `token, <key>`. Not in the query string: URLs end up in proxy logs.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 
 export const TOKEN_SUBPROTOCOL = "token";
 
-export function keyFromRequest(request: IncomingMessage): string | undefined {
+export function credentialFromRequest(request: IncomingMessage): string | undefined {
   const header = request.headers.authorization;
   if (header) {
     const match = /^(?:Bearer|Token)\s+(\S+)\s*$/i.exec(header);

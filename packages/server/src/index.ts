@@ -1,5 +1,5 @@
 export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
-export { KeyRing, keyFromRequest, TOKEN_SUBPROTOCOL } from "./auth.js";
+export { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 export { createLogger, silentLogger } from "./logger.js";
 export { OverlapRemover } from "./overlap.js";
 export {
@@ -13,3 +13,4 @@ export {
   STREAM_PATH,
 } from "./server.js";
 export type { SessionLimits } from "./session.js";
+export type { StaticAsset, StaticRoutes } from "./static-routes.js";

@@ -12,6 +12,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 /** Why an upgrade was refused: the error code, or for `over_capacity` the rule that refused it. */
 export const REFUSAL_REASONS = [
   "unauthorized",
+  "invalid_token",
   "not_found",
   "too_many_streams",
   "max_streams",

@@ -8,16 +8,20 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Engine, EngineLoad } from "@earshot/engines";
-import { ERRORS, type ErrorCode } from "@earshot/protocol";
+import { ERRORS, type ErrorCode, STREAM_TOKEN_PREFIX, TOKEN_PATH } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { Admission, type AdmissionOptions, type Refusal } from "./admission.js";
-import { KeyRing, keyFromRequest, TOKEN_SUBPROTOCOL } from "./auth.js";
+import { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 import { Connection, type ConnectionContext } from "./connection.js";
+import { httpError, json } from "./http-replies.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import { type SessionLimits, StreamSession } from "./session.js";
+import { type StaticRoutes, serveStatic } from "./static-routes.js";
+import { DEFAULT_MAX_TOKENS_PER_KEY, type StreamToken, StreamTokens } from "./stream-tokens.js";
+import { handleTokenRequest } from "./token-route.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
 
@@ -27,6 +31,8 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly logger?: Logger;
   /** Open connections one key may have (default 64); more are refused with 429 `too_many_streams`. */
   readonly maxStreamsPerKey?: number;
+  /** Unused, unexpired stream tokens one key may hold (default 1000); more get 429 `too_many_tokens`. */
+  readonly maxTokensPerKey?: number;
   /** When new streams are refused with 503 `over_capacity` (see `AdmissionOptions`). */
   readonly admission?: AdmissionOptions;
   /** Cores the server may use, for its utilization (default: the machine's, `os.availableParallelism()`). */
@@ -39,6 +45,8 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly livenessTimeoutMs?: number;
   /** On close(), how long open streams may take to send their last finals (default 2000 ms). */
   readonly shutdownFlushMs?: number;
+  /** Fixed files served without auth (the demo page: `earshot serve`); default none. */
+  readonly staticRoutes?: StaticRoutes;
 }
 
 export interface MetricsOptions {
@@ -65,6 +73,10 @@ export interface EarshotServer extends AsyncDisposable {
   /** Stops accepting, tells open streams to reconnect (1012), closes the engine. Idempotent. */
   close(): Promise<void>;
 }
+
+type Authenticated =
+  | { readonly ok: true; readonly key: string; readonly token: StreamToken | undefined }
+  | { readonly ok: false; readonly code: "unauthorized" | "invalid_token"; readonly why: string };
 
 export const DEFAULT_LIMITS: SessionLimits = {
   maxFrameBytes: 1024 * 1024,
@@ -93,6 +105,10 @@ export function createServer(options: ServerOptions): EarshotServer {
   const sessions = new Map<string, { session: StreamSession; key: string }>();
   /** Open connections per API key. */
   const connectionsPerKey = new Map<string, number>();
+  const tokens = new StreamTokens({
+    maxUnusedPerKey: options.maxTokensPerKey ?? DEFAULT_MAX_TOKENS_PER_KEY,
+    isLive: (resumeToken) => sessions.has(resumeToken),
+  });
   /** Open stream connections, counted from the upgrade decision until the socket closes. */
   let openConnections = 0;
 
@@ -163,8 +179,11 @@ export function createServer(options: ServerOptions): EarshotServer {
       session.expire();
     }
   };
-  /** `letInToResume`: the server was full, and the upgrade named a session of this key to resume. */
-  const contextFor = (key: string, letInToResume: boolean): ConnectionContext => ({
+  /**
+   * `letInToResume`: the server was full, and the upgrade named a session of this key to resume.
+   * `token`: the stream token the connection came in with; it resumes only its own stream's session.
+   */
+  const contextFor = (key: string, letInToResume: boolean, token: StreamToken | undefined): ConnectionContext => ({
     log,
     metrics,
     maxFrameBytes: limits.maxFrameBytes,
@@ -181,10 +200,11 @@ export function createServer(options: ServerOptions): EarshotServer {
       evictWaitingBeyondLimit(key);
       const session = new StreamSession(connection, engine, limits, log, sessionHooks);
       sessions.set(session.resumeToken, { session, key });
+      if (token) tokens.bind(token, session.resumeToken);
       return session;
     },
-    findSession(token: string): StreamSession | undefined {
-      const found = sessionOf(key, token);
+    findSession(resumeToken: string): StreamSession | undefined {
+      const found = token === undefined || token.session === resumeToken ? sessionOf(key, resumeToken) : undefined;
       metrics.resume(found ? "resumed" : "not_found");
       return found;
     },
@@ -220,7 +240,10 @@ export function createServer(options: ServerOptions): EarshotServer {
 
   function handleHttp(request: IncomingMessage, response: ServerResponse): void {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (path === "/healthz") {
+    const asset = options.staticRoutes?.get(path);
+    if (asset) {
+      serveStatic(request, response, asset);
+    } else if (path === "/healthz") {
       json(response, 200, { status: "ok" });
     } else if (path === "/readyz") {
       const full = engine.ready ? refusal() : undefined;
@@ -233,6 +256,8 @@ export function createServer(options: ServerOptions): EarshotServer {
       });
     } else if (path === "/metrics" && metricsOptions.enabled !== false) {
       serveMetrics(request, response);
+    } else if (path === TOKEN_PATH) {
+      handleTokenRequest(request, response, { keys, tokens });
     } else if (path === STREAM_PATH) {
       httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
     } else {
@@ -258,6 +283,18 @@ export function createServer(options: ServerOptions): EarshotServer {
     );
   }
 
+  /** The key an upgrade acts for: an API key, or the key that minted its stream token. */
+  function authenticate(request: IncomingMessage, resumeToken: string | null): Authenticated {
+    const credential = credentialFromRequest(request);
+    if (keys.accepts(credential)) return { ok: true, key: credential as string, token: undefined };
+    if (!credential?.startsWith(STREAM_TOKEN_PREFIX)) {
+      return { ok: false, code: "unauthorized", why: ERRORS.unauthorized.summary };
+    }
+    const checked = tokens.check(credential, resumeToken);
+    if (!checked.ok) return { ok: false, code: "invalid_token", why: checked.why };
+    return { ok: true, key: checked.token.key, token: checked.token };
+  }
+
   http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const url = new URL(request.url ?? "/", "http://localhost");
@@ -267,13 +304,14 @@ export function createServer(options: ServerOptions): EarshotServer {
       rejectUpgrade(socket, 404, "not_found", `No WebSocket endpoint at ${path}.`);
       return;
     }
-    const key = keyFromRequest(request);
-    if (key === undefined || !keys.accepts(key)) {
-      log.info({ remote: request.socket.remoteAddress }, "unauthorized upgrade");
-      metrics.refused("unauthorized");
-      rejectUpgrade(socket, 401, "unauthorized", ERRORS.unauthorized.summary);
+    const who = authenticate(request, url.searchParams.get("resume_token"));
+    if (!who.ok) {
+      log.info({ remote: request.socket.remoteAddress }, `upgrade refused: ${who.code}`);
+      metrics.refused(who.code);
+      rejectUpgrade(socket, 401, who.code, who.why);
       return;
     }
+    const { key, token } = who;
     const open = connectionsPerKey.get(key) ?? 0;
     if (open >= maxStreamsPerKey) {
       metrics.refused("too_many_streams");
@@ -296,11 +334,13 @@ export function createServer(options: ServerOptions): EarshotServer {
       rejectUpgrade(socket, 503, "over_capacity", refused.message, admission.retryAfterSeconds);
       return;
     }
-    const context = contextFor(key, resuming);
+    const context = contextFor(key, resuming, token);
     connectionsPerKey.set(key, open + 1);
     openConnections += 1;
+    if (token) tokens.admit(token);
     let upgraded = false;
     const release = (): void => {
+      if (token) tokens.release(token);
       openConnections -= 1;
       const left = (connectionsPerKey.get(key) ?? 1) - 1;
       if (left > 0) connectionsPerKey.set(key, left);
@@ -354,14 +394,6 @@ export function createServer(options: ServerOptions): EarshotServer {
     },
   };
   return server;
-}
-
-function json(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-}
-
-function httpError(response: ServerResponse, status: number, code: ErrorCode, message: string): void {
-  json(response, status, { code, message, retryable: ERRORS[code].retryable });
 }
 
 const STATUS_TEXT: Record<number, string> = {

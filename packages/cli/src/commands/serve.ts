@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_ENDPOINTING_MS } from "@earshot/engines";
 import { createLogger, createServer, DEFAULT_MAX_STREAMS_PER_KEY, STREAM_PATH } from "@earshot/server";
 import { CliError } from "../cli-error.js";
+import { demoRoutes } from "../demo-assets.js";
 import { createEngine } from "../engines.js";
 
 /**
@@ -35,6 +36,8 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine po
                          (default ${DEFAULT_ENDPOINTING_MS}; with the VAD gate)
   --metrics-token        require Authorization: Bearer TOKEN on GET /metrics (default: no auth).
                          Also EARSHOT_METRICS_TOKEN.
+  --no-demo              do not serve the demo page at / (microphone → live transcript; it mints a
+                         stream token with the API key typed into it)
   --log-level            pino level for the JSON logs on stderr (default info)`;
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -55,6 +58,7 @@ export async function serve(argv: string[]): Promise<number> {
       vad: { type: "string" },
       "endpointing-ms": { type: "string" },
       "log-level": { type: "string", default: process.env.EARSHOT_LOG_LEVEL ?? "info" },
+      "no-demo": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -117,6 +121,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(maxStreamsPerKey === undefined ? {} : { maxStreamsPerKey }),
     admission,
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
+    ...(values["no-demo"] ? {} : { staticRoutes: demoRoutes() }),
   });
   const { url } = await server.listen({ host: values.host, port });
   try {
@@ -129,6 +134,7 @@ export async function serve(argv: string[]): Promise<number> {
   process.stdout.write(
     `earshot ready on ${url} (engine ${engine.name}; stream ${url.replace(/^http/, "ws")}${STREAM_PATH})\n`,
   );
+  if (!values["no-demo"]) process.stdout.write(`earshot demo page: ${url}/\n`);
 
   const signal = await stopSignal;
   logger.info({ signal }, "shutting down");
