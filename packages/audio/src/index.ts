@@ -7,15 +7,6 @@ export {
   mulawEncode,
   mulawEncodeSample,
 } from "./g711.js";
-export {
-  MAX_OPUS_PACKET_BYTES,
-  OPUS_LOOKAHEAD_SAMPLES,
-  OPUS_SAMPLE_RATES,
-  OpusDecoder,
-  OpusEncoder,
-  type OpusEncoderOptions,
-  type OpusSampleRate,
-} from "./opus.js";
 export { downmixToFloat, floatSampleToInt16, floatToInt16, int16ToFloat } from "./pcm.js";
 export { type PcmChannels, Resampler, type ResamplerOptions, TARGET_SAMPLE_RATE, toMono16k } from "./resample.js";
 export { type ReadWavOptions, readWav, type WavAudio, type WavEncoding, type WavInfo, writeWav } from "./wav.js";

@@ -3,6 +3,7 @@
  */
 import { EarshotClient as CoreClient, type EarshotClientCoreOptions } from "./client.js";
 import { nodeTransport } from "./node-transport.js";
+import "./opus.js";
 import type { TransportFactory } from "./transport.js";
 
 export type EarshotClientOptions = Omit<EarshotClientCoreOptions, "transport"> & {

@@ -1,7 +1,8 @@
 /**
  * Client defaults: chunking presets, the stream URL, the `config` message.
  */
-import { ENCODING_SAMPLE_RATES, type Encoding, type StreamConfig } from "@earshot/protocol";
+import type { StreamConfig } from "@earshot/protocol";
+import { ENCODING_SAMPLE_RATES, type Encoding } from "@earshot/protocol/encodings";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
 /** Where stream tokens are minted (`TOKEN_PATH` of @earshot/protocol, whose values the browser graph does not load). */

@@ -12,8 +12,25 @@
  * A new connection gets a new encoder (the stream continues from the position the server named), so
  * every encoder starts at an even position (G.711: 2 positions a byte) or a packet boundary (opus).
  */
-import { alawEncode, mulawEncode, OpusEncoder, Resampler } from "@earshot/audio";
-import { type Encoding, OPUS_FRAME_MS } from "@earshot/protocol";
+import { alawEncode, mulawEncode, Resampler } from "@earshot/audio";
+import { type Encoding, OPUS_FRAME_MS } from "@earshot/protocol/encodings";
+import { EarshotClientError } from "./errors.js";
+
+/** The Opus encoder the client uses, once `@earshot/client/opus` has been imported (see `useOpus`). */
+export interface OpusPacketEncoder {
+  encode(pcm: Int16Array): Uint8Array;
+  close(): void;
+}
+let opusFactory: (() => OpusPacketEncoder) | undefined;
+
+/**
+ * Makes `encoding: "opus"` available. The Node entry calls it (through `./opus.js`); in a browser,
+ * import `@earshot/client/opus` once, through a bundler (it loads `opusscript`, libopus as asm.js).
+ * Kept out of the browser entry so a page without Opus loads no codec and no bare npm import.
+ */
+export function useOpus(factory: () => OpusPacketEncoder): void {
+  opusFactory = factory;
+}
 
 export interface WireEncoder {
   /** Payloads for the next samples (maybe none yet, or several). */
@@ -39,7 +56,13 @@ export function createWireEncoder(encoding: Encoding): WireEncoder {
     case "alaw":
       return new G711Encoder(alawEncode);
     case "opus":
-      return new OpusWireEncoder();
+      if (!opusFactory) {
+        throw new EarshotClientError(
+          "invalid_state",
+          'encoding "opus" needs the Opus codec: load the module @earshot/client/opus once (in a browser, through a bundler).',
+        );
+      }
+      return new OpusWireEncoder(opusFactory());
   }
 }
 
@@ -67,9 +90,13 @@ class G711Encoder implements WireEncoder {
 }
 
 class OpusWireEncoder implements WireEncoder {
-  readonly #encoder = new OpusEncoder({ sampleRate: 16_000 });
+  readonly #encoder: OpusPacketEncoder;
   readonly #carry = new Int16Array(OPUS_FRAME_SAMPLES);
   #carryLength = 0;
+
+  constructor(encoder: OpusPacketEncoder) {
+    this.#encoder = encoder;
+  }
 
   encode(pcm: Int16Array): Uint8Array[] {
     const packets: Uint8Array[] = [];

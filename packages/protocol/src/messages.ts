@@ -5,29 +5,13 @@
 import { z } from "zod";
 import type { ErrorCode, WarningCode } from "./errors.js";
 
-export const PROTOCOL_VERSION = 1;
+export { ENCODING_SAMPLE_RATES, ENCODINGS, type Encoding, OPUS_FRAME_MS } from "./encodings.js";
 
-/**
- * Audio encodings of binary frames and hex `audio_chunk`s (docs/protocol.md, "Encodings"). Stream
- * positions are 16 kHz samples of decoded audio whatever the encoding.
- */
-export const ENCODINGS = ["pcm_s16le", "mulaw", "alaw", "opus"] as const;
+export const PROTOCOL_VERSION = 1;
 
 /** Bounds of `config.endpointing_ms`. */
 export const MIN_ENDPOINTING_MS = 10;
 export const MAX_ENDPOINTING_MS = 5000;
-export type Encoding = (typeof ENCODINGS)[number];
-
-/** The one `sample_rate` each encoding takes (and its default): G.711 is 8 kHz telephone audio. */
-export const ENCODING_SAMPLE_RATES: Readonly<Record<Encoding, number>> = {
-  pcm_s16le: 16_000,
-  mulaw: 8_000,
-  alaw: 8_000,
-  opus: 16_000,
-};
-
-/** Opus packet duration the SDK sends (one packet per message); the server decodes any valid duration. */
-export const OPUS_FRAME_MS = 20;
 
 export const StreamConfigSchema = z.object({
   model: z.string().max(128).optional(),

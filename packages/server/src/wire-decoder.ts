@@ -18,14 +18,8 @@
  * A decoder lives as long as its session, across connections: a resumed connection continues the
  * same audio, so the resampler's history and the Opus decoder's state carry on.
  */
-import {
-  AudioFormatError,
-  alawDecode,
-  mulawDecode,
-  OPUS_LOOKAHEAD_SAMPLES,
-  OpusDecoder,
-  Resampler,
-} from "@earshot/audio";
+import { AudioFormatError, alawDecode, mulawDecode, Resampler } from "@earshot/audio";
+import { OPUS_LOOKAHEAD_SAMPLES, OpusDecoder } from "@earshot/audio/opus";
 import type { Encoding } from "@earshot/protocol";
 import { OverlapRemover } from "./overlap.js";
 

@@ -1,0 +1,19 @@
+/**
+ * Audio encodings of binary frames and hex `audio_chunk`s (docs/protocol.md, "Encodings"). Stream
+ * positions are 16 kHz samples of decoded audio whatever the encoding. No dependencies, so browser
+ * code can import it (`@earshot/protocol/encodings`) without the schemas and zod.
+ */
+export const ENCODINGS = ["pcm_s16le", "mulaw", "alaw", "opus"] as const;
+
+export type Encoding = (typeof ENCODINGS)[number];
+
+/** The one `sample_rate` each encoding takes (and its default): G.711 is 8 kHz telephone audio. */
+export const ENCODING_SAMPLE_RATES: Readonly<Record<Encoding, number>> = {
+  pcm_s16le: 16_000,
+  mulaw: 8_000,
+  alaw: 8_000,
+  opus: 16_000,
+};
+
+/** Opus packet duration the SDK sends (one packet per message); the server decodes any valid duration. */
+export const OPUS_FRAME_MS = 20;
