@@ -3,27 +3,12 @@
  * page's security headers; a path that walks out of a route is a 404, never a file.
  */
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { rawRequest as get } from "./helpers/http-probe.js";
 
 const PAGE = { contentType: "text/html; charset=utf-8", body: Buffer.from("<!doctype html><p>hi</p>") };
-
-/** A raw request, so the path is sent exactly as written (fetch would normalize `..`). */
-function get(url: string, path: string, method = "GET") {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-    const req = request(`${url}${path}`, { method }, (response) => {
-      let body = "";
-      response.on("data", (chunk) => {
-        body += chunk;
-      });
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 describe("static routes", () => {
   let server: EarshotServer;

@@ -44,3 +44,18 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A raw request, so the path is sent exactly as written (fetch would normalize `..`). */
+export function rawRequest(url: string, path: string, method = "GET") {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const req = request(`${url}${path}`, { method }, (response) => {
+      let body = "";
+      response.on("data", (chunk) => {
+        body += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
