@@ -1,5 +1,5 @@
-/** Plain-HTTP looks at a server: a WebSocket upgrade read as a response, and polling until true. */
-import { request } from "node:http";
+/** Plain-HTTP looks at a server: a WebSocket upgrade read as a response, a raw request, and polling until true. */
+import { type IncomingMessage, request } from "node:http";
 
 export interface UpgradeAnswer {
   /** 101 when the server accepted the upgrade (the socket is then closed at once). */
@@ -24,13 +24,7 @@ export function upgradeAnswer(baseUrl: string, key: string | undefined, path = "
       socket.destroy();
       resolve({ status: response.statusCode ?? 101, headers: response.headers, body: "" });
     });
-    req.on("response", (response) => {
-      let body = "";
-      response.on("data", (chunk) => {
-        body += chunk;
-      });
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
-    });
+    req.on("response", (response) => readAnswer(response, resolve));
     req.on("error", reject);
     req.end();
   });
@@ -47,15 +41,18 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
 
 /** A raw request, so the path is sent exactly as written (fetch would normalize `..`). */
 export function rawRequest(url: string, path: string, method = "GET") {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-    const req = request(`${url}${path}`, { method }, (response) => {
-      let body = "";
-      response.on("data", (chunk) => {
-        body += chunk;
-      });
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
-    });
+  return new Promise<UpgradeAnswer>((resolve, reject) => {
+    const req = request(`${url}${path}`, { method }, (response) => readAnswer(response, resolve));
     req.on("error", reject);
     req.end();
   });
+}
+
+/** Collects a response's body and resolves with its status, headers and body. */
+function readAnswer(response: IncomingMessage, resolve: (answer: UpgradeAnswer) => void): void {
+  let body = "";
+  response.on("data", (chunk) => {
+    body += chunk;
+  });
+  response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
 }

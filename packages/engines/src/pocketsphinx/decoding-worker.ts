@@ -94,27 +94,14 @@ export class DecodingWorker {
     });
   }
 
-  /**
-   * What this worker's streams would need if each streamed in real time (see
-   * `PocketSphinxStream.demand`). A stream younger than `youngMs` (or still opening) has not shown
-   * its load yet and counts at least `prior`, so a burst of new streams is not all let in at once.
-   */
-  demand(prior: number, youngMs: number): number {
-    let total = this.#pendingOpens.size * prior;
-    for (const stream of this.#streams.values()) {
-      total += stream.ageMs < youngMs ? Math.max(stream.demand, prior) : stream.demand;
-    }
-    return Math.min(1, total);
+  /** Streams still opening (no load of their own yet). */
+  get openingCount(): number {
+    return this.#pendingOpens.size;
   }
 
-  /** Demands of the streams open at least `youngMs` that are decoding (demand above 0). */
-  matureDemands(youngMs: number): number[] {
-    const demands: number[] = [];
-    for (const stream of this.#streams.values()) {
-      const demand = stream.demand;
-      if (stream.ageMs >= youngMs && demand > 0) demands.push(demand);
-    }
-    return demands;
+  /** Each open stream's real-time demand (see `PocketSphinxStream.demand`) and age, read once. */
+  streamLoads(): { readonly demand: number; readonly ageMs: number }[] {
+    return [...this.#streams.values()].map((stream) => ({ demand: stream.demand, ageMs: stream.ageMs }));
   }
 
   /** The largest backlog among this worker's streams, in ms. */

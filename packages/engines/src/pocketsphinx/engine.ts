@@ -161,14 +161,21 @@ export class PocketSphinxEngine implements Engine {
    * `DEFAULT_STREAM_DEMAND`), so streams that all connect at once are admitted only as far as they fit.
    */
   loadSnapshot(): EngineLoad {
-    const mature = this.#workers.flatMap((worker) => worker.matureDemands(YOUNG_STREAM_MS));
-    if (mature.length > 0) this.#streamDemand = mature.reduce((a, b) => a + b, 0) / mature.length;
+    const loads = this.#workers.map((worker) => worker.streamLoads());
+    const mature = loads.flat().filter((load) => load.ageMs >= YOUNG_STREAM_MS && load.demand > 0);
+    if (mature.length > 0) this.#streamDemand = mature.reduce((sum, load) => sum + load.demand, 0) / mature.length;
+    const prior = this.#streamDemand;
     let streams = 0;
     let utilization = 0;
     let maxBacklogMs = 0;
-    for (const worker of this.#workers) {
+    for (const [i, worker] of this.#workers.entries()) {
       streams += worker.streamCount;
-      utilization += worker.demand(this.#streamDemand, YOUNG_STREAM_MS);
+      // A stream still opening or younger than YOUNG_STREAM_MS counts at least the prior.
+      let demand = worker.openingCount * prior;
+      for (const load of loads[i] ?? []) {
+        demand += load.ageMs < YOUNG_STREAM_MS ? Math.max(load.demand, prior) : load.demand;
+      }
+      utilization += Math.min(1, demand);
       maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
     }
     const threads = this.#workers.length;
