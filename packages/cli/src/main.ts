@@ -10,6 +10,7 @@ commands:
   serve        run the transcription server (HTTP + WebSocket)
   transcribe   stream a WAV file to a server and print the transcript
   mic          stream the default microphone to a server
+  models       list, pull, verify or remove neural models (sherpa-onnx)
 
 run "earshot <command> --help" for a command's options`;
 
@@ -22,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./commands/transcribe.js")).transcribe(rest);
     case "mic":
       return (await import("./commands/mic.js")).mic(rest);
+    case "models":
+      return (await import("./commands/models.js")).models(rest);
     case undefined:
     case "-h":
     case "--help":

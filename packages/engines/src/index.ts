@@ -1,5 +1,6 @@
 export * from "./contract.js";
 export { EventChannel } from "./event-channel.js";
+export * from "./models/index.js";
 export * from "./models/model-spec.js";
 export {
   DEFAULT_STREAM_DEMAND,

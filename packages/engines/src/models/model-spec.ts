@@ -45,4 +45,15 @@ export interface ModelManifest {
   readonly source: string;
   /** ISO 8601 time of installation. */
   readonly installedAt: string;
+  /** Size in bytes of every file in `sha256` (written by `earshot models pull`). */
+  readonly bytes?: Readonly<Record<string, number>>;
+  /** The archive the files came from (absent for `--model-dir`). */
+  readonly archive?: ArchiveRecord;
+}
+
+export interface ArchiveRecord {
+  readonly sha256: string;
+  readonly bytes: number;
+  /** `pinned`: matched the catalogue's sha256; `first-use`: none was known, this one was recorded. */
+  readonly checksum: "pinned" | "first-use";
 }

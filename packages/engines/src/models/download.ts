@@ -1,0 +1,151 @@
+/**
+ * Downloads one archive into a `.partial` file, resuming a previous attempt with an HTTP Range
+ * request, and hashes it on the way (the bytes already on disk first), so the sha256 is known the
+ * moment the last byte lands.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { rm, stat } from "node:fs/promises";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { fileSystemError, ModelStoreError } from "./model-store-error.js";
+
+export interface DownloadProgress {
+  readonly receivedBytes: number;
+  /** Undefined when the server sends no length and the catalogue has none. */
+  readonly totalBytes: number | undefined;
+  /** Bytes that were already on disk from an interrupted attempt. */
+  readonly resumedFrom: number;
+}
+
+export interface DownloadOptions {
+  readonly url: string;
+  readonly partialPath: string;
+  /** Checked at the end; on a mismatch the partial file is deleted. Undefined: trust on first use. */
+  readonly expectedSha256?: string | undefined;
+  /** The size to show progress against when the server sends no Content-Length. */
+  readonly expectedBytes?: number | undefined;
+  readonly onProgress?: (progress: DownloadProgress) => void;
+  /** Abort when no byte arrives for this long (default 60 s). */
+  readonly idleTimeoutMs?: number;
+}
+
+export interface DownloadResult {
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly resumedFrom: number;
+}
+
+export async function downloadArchive(options: DownloadOptions): Promise<DownloadResult> {
+  const protocol = new URL(options.url).protocol;
+  if (protocol !== "https:" && protocol !== "http:") {
+    throw new ModelStoreError("download_failed", `${options.url}: only http(s) URLs can be downloaded`);
+  }
+  const offset = await sizeOf(options.partialPath);
+  const result = await attempt(options, offset);
+  if (options.expectedSha256 !== undefined && result.sha256 !== options.expectedSha256) {
+    await rm(options.partialPath, { force: true });
+    throw new ModelStoreError(
+      "checksum_mismatch",
+      `${options.url}: sha256 ${result.sha256}, expected ${options.expectedSha256}; the download was deleted`,
+    );
+  }
+  return result;
+}
+
+async function attempt(options: DownloadOptions, offset: number, restarted = false): Promise<DownloadResult> {
+  const { url, partialPath } = options;
+  const idle = new AbortController();
+  const idleMs = options.idleTimeoutMs ?? 60_000;
+  let timer = setTimeout(() => idle.abort(), idleMs);
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => idle.abort(), idleMs);
+  };
+  try {
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+        redirect: "follow",
+        signal: idle.signal,
+      });
+    } catch (error) {
+      throw downloadFailed(url, error, idle.signal.aborted ? `no answer for ${idleMs} ms` : undefined);
+    }
+    // The partial is complete or bigger than the file now is, or the server ignored the Range or
+    // answered another one: start over rather than append to bytes that may not belong.
+    const resumed = offset > 0 && response.status === 206 && contentRangeStart(response) === offset;
+    if (offset > 0 && !resumed && !restarted && (response.status === 416 || response.ok)) {
+      await response.body?.cancel();
+      await rm(partialPath, { force: true });
+      return attempt(options, 0, true);
+    }
+    if (!response.ok || !response.body) {
+      await response.body?.cancel();
+      throw new ModelStoreError(
+        "download_failed",
+        `${url}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`,
+      );
+    }
+    const hash = createHash("sha256");
+    if (resumed) await hashFileInto(hash, partialPath);
+    const length = Number(response.headers.get("content-length") ?? Number.NaN);
+    const totalBytes = Number.isFinite(length) ? offset + length : options.expectedBytes;
+    const resumedFrom = resumed ? offset : 0;
+    let receivedBytes = resumedFrom;
+    options.onProgress?.({ receivedBytes, totalBytes, resumedFrom });
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        touch();
+        hash.update(chunk);
+        receivedBytes += chunk.length;
+        options.onProgress?.({ receivedBytes, totalBytes, resumedFrom });
+        callback(null, chunk);
+      },
+    });
+    const file = createWriteStream(partialPath, { flags: resumed ? "a" : "w" });
+    try {
+      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, file);
+    } catch (error) {
+      const mapped = fileSystemError(error, `writing ${partialPath}`);
+      if (mapped !== error) throw mapped;
+      throw downloadFailed(
+        url,
+        error,
+        `${idle.signal.aborted ? `no data for ${idleMs} ms` : "connection lost"} after ${receivedBytes} bytes; run the same command again to resume`,
+      );
+    }
+    return { sha256: hash.digest("hex"), bytes: receivedBytes, resumedFrom };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function downloadFailed(url: string, error: unknown, reason?: string): ModelStoreError {
+  if (error instanceof ModelStoreError) return error;
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const detail = reason ?? cause?.code ?? cause?.message ?? (error as Error).message;
+  return new ModelStoreError("download_failed", `${url}: ${detail}`, { cause: error });
+}
+
+/** The first byte position of a 206 answer (`Content-Range: bytes 100-199/200`). */
+function contentRangeStart(response: Response): number | undefined {
+  const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers.get("content-range") ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    const stats = await stat(path);
+    return stats.isFile() ? stats.size : 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw fileSystemError(error, `reading ${path}`);
+  }
+}
+
+async function hashFileInto(hash: Hash, path: string): Promise<void> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+}
