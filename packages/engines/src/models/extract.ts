@@ -62,14 +62,19 @@ export async function extractTarBz2(options: ExtractOptions): Promise<void> {
     }
     const mapped = fileSystemError(error, `extracting into ${options.targetDir}`);
     if (mapped !== error) throw mapped;
-    throw new ModelStoreError("archive_invalid", `${options.archivePath}: ${(error as Error).message}`, {
+    // A corrupt stream usually fails in tar first; bzip2's own complaint says more.
+    const bzip2Said = await exited.then(
+      () => firstLine(stderr),
+      () => "",
+    );
+    throw new ModelStoreError("archive_invalid", `${options.archivePath}: ${bzip2Said || (error as Error).message}`, {
       cause: error,
     });
   }
   if (code !== 0) {
     throw new ModelStoreError(
       "archive_invalid",
-      `${options.archivePath}: not a bzip2 archive or corrupt (${stderr.trim() || `bzip2 exit ${code}`})`,
+      `${options.archivePath}: not a bzip2 archive or corrupt (${firstLine(stderr) || `bzip2 exit ${code}`})`,
     );
   }
   if (unsafe.length > 0) {
@@ -86,4 +91,9 @@ function insideTop(path: string, topDir: string): string | undefined {
   const normal = posix.normalize(path).replace(/\/+$/, "");
   if (normal === topDir) return "";
   return normal.startsWith(`${topDir}/`) ? normal.slice(topDir.length + 1) : undefined;
+}
+
+/** bzip2 explains itself over a dozen lines; the first says what happened. */
+function firstLine(text: string): string {
+  return text.trim().split("\n")[0] ?? "";
 }
