@@ -9,6 +9,7 @@ APT_PACKAGES=(
   sox alsa-utils                                       # microphone capture for `earshot mic`
   python3-websockets                                   # ../shared/tools/seed-check, the seed protocol client
   chromium                                             # the demo page's browser test (playwright-core drives it)
+  bzip2                                                # `earshot models pull` unpacks .tar.bz2 model archives
 )
 
 missing=()

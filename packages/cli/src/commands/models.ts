@@ -76,7 +76,7 @@ export async function models(argv: string[]): Promise<number> {
         return await pull(entry, modelsDir, values.url ?? archiveUrl(entry, baseUrl), values.force);
       }
       case "verify":
-        return await verify(modelDir ?? installedDir(name, catalog, modelsDir));
+        return await verify(modelDir ?? (await installedDir(name, catalog, modelsDir)));
       case "rm":
         return await remove(modelDir, name, catalog, modelsDir);
       default:
@@ -90,10 +90,18 @@ export async function models(argv: string[]): Promise<number> {
   }
 }
 
-/** The cache directory of a catalogue model (the name is checked against the catalogue). */
-function installedDir(name: string | undefined, catalog: readonly CatalogEntry[], modelsDir: string): string {
+/**
+ * The cache directory of a model: a catalogue name, or the name of an installed model the
+ * catalogue no longer lists (one pulled with an extra catalogue that is not set now).
+ */
+async function installedDir(
+  name: string | undefined,
+  catalog: readonly CatalogEntry[],
+  modelsDir: string,
+): Promise<string> {
   if (name === undefined) throw new CliError(`name a model or give --model-dir\n${HELP}`);
-  return join(modelsDir, findCatalogEntry(name, catalog).name);
+  const installed = await listInstalled(modelsDir);
+  return installed.find((model) => model.name === name)?.dir ?? join(modelsDir, findCatalogEntry(name, catalog).name);
 }
 
 async function list(catalog: readonly CatalogEntry[], modelsDir: string, json: boolean): Promise<number> {
@@ -212,7 +220,7 @@ async function remove(
     process.stdout.write(`removed ${modelDir}\n`);
     return 0;
   }
-  const dir = installedDir(name, catalog, modelsDir);
+  const dir = await installedDir(name, catalog, modelsDir);
   const partial = partialDownloadPath(modelsDir, name as string);
   try {
     await removeModelDir(dir, partial);
