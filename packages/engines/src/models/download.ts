@@ -67,7 +67,8 @@ async function attempt(options: DownloadOptions, offset: number, restarted = fal
     let response: Response;
     try {
       response = await fetch(url, {
-        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+        // Byte ranges and lengths must count the file's bytes, not a compressed transfer encoding.
+        headers: { "accept-encoding": "identity", ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) },
         redirect: "follow",
         signal: idle.signal,
       });
