@@ -72,8 +72,10 @@ export async function models(argv: string[]): Promise<number> {
         if (values.url !== undefined && values["base-url"] !== undefined) {
           throw new CliError("use --url or --base-url, not both");
         }
-        const baseUrl = values["base-url"] ?? process.env.EARSHOT_MODELS_BASE_URL ?? DEFAULT_MODELS_BASE_URL;
-        return await pull(entry, modelsDir, values.url ?? archiveUrl(entry, baseUrl), values.force);
+        const baseUrl = values["base-url"] || process.env.EARSHOT_MODELS_BASE_URL || DEFAULT_MODELS_BASE_URL;
+        const url = values.url ?? archiveUrl(entry, baseUrl);
+        if (!URL.canParse(url)) throw new CliError(`not a URL: "${url}"`);
+        return await pull(entry, modelsDir, url, values.force);
       }
       case "verify":
         return await verify(modelDir ?? (await installedDir(name, catalog, modelsDir)));
