@@ -5,6 +5,7 @@
  * try to write outside their directory. After each, nothing looks installed.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -148,5 +149,20 @@ describe("earshot models: failures", () => {
     }
     assert.ok(!existsSync(join(work, "escaped.txt")));
     assert.ok(!existsSync(join(modelsDir(), "..", "escaped.txt")));
+  });
+
+  it("a second pull of the same model stops while the first runs; a lock left by a dead process is taken over", async () => {
+    mkdirSync(modelsDir(), { recursive: true });
+    const lock = join(modelsDir(), ".fixture-en.lock");
+    writeFileSync(lock, `${process.pid}\n`);
+    const blocked = await runEarshot(["models", "pull", "fixture-en"], env);
+    assert.equal(blocked.code, 1);
+    assert.match(blocked.stderr, new RegExp(`pull_in_progress: process ${process.pid} is already pulling fixture-en`));
+    assert.ok(existsSync(lock), "another process's lock is left alone");
+    const exited = spawnSync(process.execPath, ["-e", "0"]);
+    writeFileSync(lock, `${exited.pid}\n`);
+    const pulled = await runEarshot(["models", "pull", "fixture-en"], env);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.ok(!existsSync(lock), "released after the pull");
   });
 });

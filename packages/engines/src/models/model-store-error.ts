@@ -7,6 +7,8 @@ export type ModelStoreErrorCode =
   | "model_unknown"
   /** The model is not in the cache (or the directory holds no `earshot-model.json`). */
   | "model_not_installed"
+  /** Another process is pulling the same model now. */
+  | "pull_in_progress"
   /** The network failed or the server answered with an error status. */
   | "download_failed"
   /** The downloaded archive's sha256 is not the expected one; the partial file was deleted. */

@@ -13,6 +13,7 @@ import { exists, recordManifest } from "./install.js";
 import { partialDownloadPath, readManifest } from "./model-cache.js";
 import type { ModelManifest } from "./model-spec.js";
 import { fileSystemError, ModelStoreError } from "./model-store-error.js";
+import { lockPull } from "./pull-lock.js";
 
 export interface PullOptions {
   readonly entry: CatalogEntry;
@@ -42,8 +43,10 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
 
   const partialPath = partialDownloadPath(modelsDir, entry.name);
   let temporary: string | undefined;
+  let unlock: (() => Promise<void>) | undefined;
   try {
     await mkdir(modelsDir, { recursive: true });
+    unlock = await lockPull(modelsDir, entry.name);
     await removeLeftovers(modelsDir, entry.name);
     const download = await downloadArchive({
       url: options.url,
@@ -86,6 +89,8 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
   } catch (error) {
     if (temporary !== undefined) await rm(temporary, { recursive: true, force: true }).catch(() => undefined);
     throw fileSystemError(error, `installing ${entry.name} into ${modelsDir}`);
+  } finally {
+    await unlock?.();
   }
 }
 
