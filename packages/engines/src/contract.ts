@@ -13,6 +13,11 @@ export interface EngineCapabilities {
   readonly models: readonly string[];
   /** The sample rate `push` expects. */
   readonly sampleRate: number;
+  /**
+   * Which languages each model serves, for engines whose models differ (a Mandarin model does not
+   * take English). Omitted: every model serves every language in `languages`.
+   */
+  readonly modelLanguages?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface StreamOptions {

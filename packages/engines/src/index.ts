@@ -8,6 +8,7 @@ export {
   PocketSphinxEngine,
   type PocketSphinxOptions,
 } from "./pocketsphinx/engine.js";
+export { EngineRouter } from "./router.js";
 export { TEST_WORDS, TestEngine, type TestEngineOptions } from "./testing/test-engine.js";
 export { DEFAULT_ENDPOINTING_MS, VadGatedEngine, type VadGateOptions } from "./vad/gated-engine.js";
 export { DEFAULT_SILERO_MODEL_PATH, SileroVad, VadDetector } from "./vad/silero-vad.js";

@@ -23,6 +23,7 @@ import {
 import type { Logger } from "pino";
 import { ArrivalTimes } from "./arrival-times.js";
 import type { Connection } from "./connection.js";
+import { engineErrorCode } from "./engine-error-code.js";
 import type { ServerMetrics } from "./metrics.js";
 import { type ResolvedConfig, resolveConfig } from "./stream-config.js";
 import { createWireDecoder, type WireDecoder } from "./wire-decoder.js";
@@ -169,7 +170,7 @@ export class StreamSession {
       stream = await this.#engine.openStream({ ...config.engine, startSample: config.startSample });
     } catch (error) {
       this.#log.warn({ err: error }, "engine stream failed to open");
-      this.#fail("engine_unavailable", error instanceof Error ? error.message : undefined);
+      this.#fail(engineErrorCode(error), error instanceof Error ? error.message : undefined);
       return;
     }
     if (this.#state !== "opening") {
@@ -404,7 +405,7 @@ export class StreamSession {
         return;
       case "error":
         this.#log.error({ err: event.error }, "engine stream failed");
-        this.#fail("engine_unavailable", event.error.message);
+        this.#fail(engineErrorCode(event.error), event.error.message);
         return;
     }
   }

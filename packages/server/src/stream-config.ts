@@ -22,24 +22,31 @@ export interface ResolvedConfig {
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
 
 export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResult {
-  const { languages, models } = engine.capabilities;
-  const language = (config.language ?? "en").toLowerCase();
-  const primary = language.split(/[-_]/)[0] ?? language;
-  if (!languages.includes(primary)) {
-    return {
-      ok: false,
-      code: "unsupported_language",
-      message: `Language "${config.language}" is not supported by the ${engine.name} engine; supported: ${languages.join(", ")}.`,
-    };
-  }
+  const { languages, models, modelLanguages } = engine.capabilities;
+  const languagesOf = (model: string): readonly string[] => modelLanguages?.[model] ?? languages;
   const requested = config.model ?? "default";
-  const defaultModel = models[0] ?? engine.name;
-  const model = (DEFAULT_MODEL_ALIASES as readonly string[]).includes(requested) ? defaultModel : requested;
-  if (!models.includes(model)) {
+  const isDefault = (DEFAULT_MODEL_ALIASES as readonly string[]).includes(requested);
+  if (!isDefault && !models.includes(requested)) {
     return {
       ok: false,
       code: "unsupported_model",
       message: `Model "${requested}" is not served here; available: ${[...models, ...DEFAULT_MODEL_ALIASES].join(", ")}.`,
+    };
+  }
+  // Without a language, an explicitly named model speaks its own first language.
+  const language = (config.language ?? (isDefault ? "en" : (languagesOf(requested)[0] ?? "en"))).toLowerCase();
+  const primary = language.split(/[-_]/)[0] ?? language;
+  const model = isDefault
+    ? (models.find((m) => languagesOf(m).includes(primary)) ?? models[0] ?? engine.name)
+    : requested;
+  if (!languagesOf(model).includes(primary)) {
+    const served = isDefault ? languages : languagesOf(model);
+    return {
+      ok: false,
+      code: "unsupported_language",
+      message: isDefault
+        ? `Language "${config.language}" is not supported by the ${engine.name} engine; supported: ${served.join(", ")}.`
+        : `Language "${config.language}" is not served by model "${model}"; it serves: ${served.join(", ")}.`,
     };
   }
   const encoding = config.encoding ?? "pcm_s16le";
