@@ -1,4 +1,11 @@
-import { type Engine, FAST_DECODER_ARGS, PocketSphinxEngine, TestEngine, VadGatedEngine } from "@earshot/engines";
+import {
+  type Engine,
+  EngineRouter,
+  FAST_DECODER_ARGS,
+  PocketSphinxEngine,
+  TestEngine,
+  VadGatedEngine,
+} from "@earshot/engines";
 import { CliError } from "./cli-error.js";
 
 export const ENGINE_NAMES = ["pocketsphinx", "test"] as const;
@@ -14,7 +21,18 @@ export interface EngineChoice {
   readonly endpointingMs?: number;
 }
 
-export function createEngine(name: string, choice: EngineChoice = {}): Engine {
+/**
+ * The engine `--engine` names: one name, or several separated by commas, served side by side by
+ * an EngineRouter (the first engine's first model is the default model).
+ */
+export function createEngine(spec: string, choice: EngineChoice = {}): Engine {
+  const names = spec.split(",").map((name) => name.trim());
+  if (names.length === 1) return createOneEngine(names[0] ?? "", choice);
+  if (new Set(names).size !== names.length) throw new CliError(`--engine "${spec}" names an engine twice`);
+  return new EngineRouter(names.map((name) => createOneEngine(name, choice)));
+}
+
+function createOneEngine(name: string, choice: EngineChoice): Engine {
   const gate = (inner: Engine) =>
     new VadGatedEngine(inner, choice.endpointingMs === undefined ? {} : { endpointingMs: choice.endpointingMs });
   switch (name) {
