@@ -3,7 +3,8 @@
  * `earshot serve --engine test` as a child process, a FaultProxy between page and server, and
  * Chromium's fake microphone playing eval speech. The page mints a stream token, captures through
  * the AudioWorklet, shows the test engine's words; a cut connection shows as reconnecting and the
- * transcript carries on; the .txt download holds the finals. Saves docs/demo.png.
+ * transcript carries on, and so does a server restart (the page mints a new token for the new
+ * session); the .txt download holds the finals. Saves docs/demo.png.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +15,7 @@ import { writeWav } from "@earshot/audio";
 import { FaultProxy } from "@earshot/bench";
 import { TEST_WORDS } from "@earshot/engines";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { killAllServers, type ServeProcess, serveTestEngine } from "./helpers/serve-process.js";
+import { kill9, killAllServers, type ServeProcess, serveTestEngine } from "./helpers/serve-process.js";
 import { speechStream } from "./helpers/speech.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -69,7 +70,7 @@ describe("demo page in Chromium", { timeout: 120_000 }, () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("transcribes the microphone live, survives a dropped connection, downloads the transcript", async () => {
+  it("transcribes the microphone live, survives a dropped connection and a server restart, downloads the transcript", async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
@@ -92,6 +93,15 @@ describe("demo page in Chromium", { timeout: 120_000 }, () => {
     assert.match((await page.locator("#log").textContent()) ?? "", /Connection lost .*reconnecting/);
     const after = await waitForFinals(page, before.length + 2);
     for (const word of after.join(" ").split(" ")) assert.match(word, WORD);
+
+    // A restarted server knows no token: the page's provider mints a new one, a new session goes on.
+    await kill9(served);
+    served = await serveTestEngine(served.port, KEY);
+    await page.waitForSelector('#reconnects[data-count="2"]', { timeout: 15_000 });
+    await page.waitForSelector('#status[data-state="open"]');
+    assert.match((await page.locator("#log").textContent()) ?? "", /a new session continues the stream/);
+    const restarted = await waitForFinals(page, after.length + 2);
+    for (const word of restarted.join(" ").split(" ")) assert.match(word, WORD);
     await page.screenshot({ path: SCREENSHOT });
 
     await page.getByRole("button", { name: "Stop" }).click();

@@ -1,7 +1,8 @@
 /**
  * The demo page served by `earshot serve` at `/`: microphone → AudioWorklet (16 kHz PCM16) →
- * EarshotClient → live partials and finals. The API key typed in is used once per start, to mint
- * a stream token (`POST /v1/auth/token`); the stream itself carries only that token.
+ * EarshotClient → live partials and finals. The API key typed in only mints stream tokens
+ * (`POST /v1/auth/token`): one per start, and a new one if the server restarts; the stream itself
+ * carries only the token.
  */
 import {
   EarshotCaptureError,
@@ -44,6 +45,26 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * The client's token provider: a stream token minted with the key for the first session, and a new
+ * one whenever the server refuses the last (after a restart, its tokens are gone).
+ */
+function streamTokens(apiKey: string) {
+  let prefetched: Promise<string> | undefined;
+  const mint = () => mintStreamToken(location.origin, apiKey, { ttlSeconds: 60 }).then((t) => t.token);
+  return {
+    prefetch: async () => {
+      prefetched = mint();
+      await prefetched;
+    },
+    next: (): Promise<string> => {
+      const token = prefetched ?? mint();
+      prefetched = undefined;
+      return token;
+    },
+  };
+}
+
 async function refreshDevices(): Promise<void> {
   try {
     view.devices(await MicrophoneCapture.devices(), view.microphone.value);
@@ -56,14 +77,16 @@ async function start(): Promise<void> {
   view.error(undefined);
   view.clearTranscript();
   finals = [];
-  const token = await mintStreamToken(location.origin, view.apiKey.value.trim());
+  const token = streamTokens(view.apiKey.value.trim());
+  // The first token now, so a wrong key shows before the microphone prompt.
+  await token.prefetch();
   const microphone = await MicrophoneCapture.start({
     ...(view.microphone.value ? { deviceId: view.microphone.value } : {}),
   });
   // Labels are readable now that permission was given.
   await refreshDevices();
   view.microphone.value = microphone.device.deviceId;
-  const client = new EarshotClient({ url: location.origin, apiKey: token.token, config: { interim_results: true } });
+  const client = new EarshotClient({ url: location.origin, token: token.next, config: { interim_results: true } });
   run = { client, microphone };
   wire(client, microphone);
   view.running(true);

@@ -15,6 +15,7 @@ export type {
   EarshotClientCoreOptions,
   StateChange,
 } from "./client-types.js";
+export type { TokenProvider } from "./credentials.js";
 export { type Listener, TypedEmitter } from "./emitter.js";
 export { type ClientErrorCode, type ClientOnlyErrorCode, EarshotClientError } from "./errors.js";
 export {
