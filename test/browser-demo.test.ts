@@ -7,31 +7,21 @@
  * session); the .txt download holds the finals. Saves docs/demo.png.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { writeWav } from "@earshot/audio";
 import { FaultProxy } from "@earshot/bench";
 import { TEST_WORDS } from "@earshot/engines";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { finalsOn, launchChromium, waitForFinals } from "./helpers/chromium.js";
 import { kill9, killAllServers, type ServeProcess, serveTestEngine } from "./helpers/serve-process.js";
 import { speechStream } from "./helpers/speech.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const KEY = "browser-demo-key";
 const SCREENSHOT = new URL("../../docs/demo.png", import.meta.url).pathname;
 const WORD = new RegExp(`^(${TEST_WORDS.join("|")})$`);
-
-/** The finals on the page (one paragraph each). */
-const finalsOn = (page: Page) => page.locator("#transcript p").allTextContents();
-
-async function waitForFinals(page: Page, atLeast: number, timeoutMs = 20_000): Promise<string[]> {
-  await page.waitForFunction((n) => document.querySelectorAll("#transcript p").length >= n, atLeast, {
-    timeout: timeoutMs,
-  });
-  return finalsOn(page);
-}
 
 describe("demo page in Chromium", { timeout: 120_000 }, () => {
   let dir: string;
@@ -41,10 +31,6 @@ describe("demo page in Chromium", { timeout: 120_000 }, () => {
   let browser: Browser;
 
   before(async () => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `Chromium is not installed at ${CHROMIUM}: run scripts/setup.sh (apt-get install chromium). This test does not skip.`,
-    );
     dir = mkdtempSync(join(tmpdir(), "earshot-browser-"));
     // Two utterances with pauses; Chromium's fake microphone loops the file.
     const wav = join(dir, "speech.wav");
@@ -52,15 +38,7 @@ describe("demo page in Chromium", { timeout: 120_000 }, () => {
     served = await serveTestEngine(0, KEY);
     proxy = new FaultProxy({ target: { host: "127.0.0.1", port: served.port }, seed: 66 });
     proxyUrl = await proxy.listen();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        `--use-file-for-fake-audio-capture=${wav}`,
-        "--no-sandbox",
-      ],
-    });
+    browser = await launchChromium(wav);
   });
 
   after(async () => {

@@ -8,10 +8,11 @@ import {
   EarshotCaptureError,
   EarshotClient,
   EarshotClientError,
+  encodingAvailable,
   MicrophoneCapture,
   mintStreamToken,
 } from "@earshot/client/browser";
-import type { TranscriptMessage } from "@earshot/protocol";
+import type { Encoding, TranscriptMessage } from "@earshot/protocol";
 import { CaptureClock, median } from "./capture-clock.js";
 import { download, transcriptJson, transcriptText } from "./transcript-file.js";
 import { View } from "./view.js";
@@ -86,7 +87,12 @@ async function start(): Promise<void> {
   // Labels are readable now that permission was given.
   await refreshDevices();
   view.microphone.value = microphone.device.deviceId;
-  const client = new EarshotClient({ url: location.origin, token: token.next, config: { interim_results: true } });
+  const client = new EarshotClient({
+    url: location.origin,
+    token: token.next,
+    encoding: view.encoding.value as Encoding,
+    config: { interim_results: true },
+  });
   run = { client, microphone };
   wire(client, microphone);
   view.running(true);
@@ -165,6 +171,12 @@ if (unsupported) {
   view.error(describe(unsupported));
   view.start.disabled = true;
 } else {
+  // Opus needs the browser's encoder (WebCodecs); this page loads no JavaScript codec.
+  const opus = view.encoding.querySelector<HTMLOptionElement>('option[value="opus"]');
+  if (opus && !encodingAvailable("opus")) {
+    opus.disabled = true;
+    opus.textContent = "Opus (needs WebCodecs)";
+  }
   navigator.mediaDevices.addEventListener("devicechange", () => void refreshDevices());
   void refreshDevices();
 }

@@ -41,4 +41,4 @@ export {
   type WebSocketConstructorLike,
   type WebSocketLike,
 } from "./transport.js";
-export { createWireEncoder, type WireEncoder } from "./wire-encoder.js";
+export { createWireEncoder, encodingAvailable, type WireEncoder } from "./wire-encoder.js";
