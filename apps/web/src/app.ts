@@ -46,6 +46,12 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Shows an error with its typed code (`data-code`), when it has one. */
+function showError(error: unknown): void {
+  const code = error instanceof EarshotCaptureError || error instanceof EarshotClientError ? error.code : undefined;
+  view.error(describe(error), code);
+}
+
 /**
  * The client's token provider: a stream token minted with the key for the first session, and a new
  * one whenever the server refuses the last (after a restart, its tokens are gone).
@@ -70,7 +76,7 @@ async function refreshDevices(): Promise<void> {
   try {
     view.devices(await MicrophoneCapture.devices(), view.microphone.value);
   } catch (error) {
-    view.error(describe(error));
+    showError(error);
   }
 }
 
@@ -113,7 +119,7 @@ function wire(client: EarshotClient, microphone: MicrophoneCapture): void {
     if (client.state !== "closing" && client.state !== "closed") client.send(pcm);
   });
   microphone.on("error", (error) => {
-    view.error(describe(error));
+    showError(error);
     void stop();
   });
   client.on("state", (change) => {
@@ -124,7 +130,7 @@ function wire(client: EarshotClient, microphone: MicrophoneCapture): void {
       if (run?.client === client) run = undefined;
     }
   });
-  client.on("error", (error) => view.error(describe(error)));
+  client.on("error", showError);
   client.on("partial", (message) => view.partial(message.text));
   client.on("final", (message) => {
     finals.push(message);
@@ -152,7 +158,7 @@ view.form.addEventListener("submit", (event) => {
   busy = true;
   (run ? stop() : start())
     .catch((error: unknown) => {
-      view.error(describe(error));
+      showError(error);
       view.running(false);
     })
     .finally(() => {
@@ -168,7 +174,7 @@ view.downloadJson.addEventListener("click", () =>
 
 const unsupported = MicrophoneCapture.unsupported();
 if (unsupported) {
-  view.error(describe(unsupported));
+  showError(unsupported);
   view.start.disabled = true;
 } else {
   // Opus needs the browser's encoder (WebCodecs); this page loads no JavaScript codec.

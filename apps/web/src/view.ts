@@ -61,8 +61,10 @@ export class View {
     }
   }
 
-  error(message: string | undefined): void {
+  error(message: string | undefined, code?: string): void {
     this.#error.hidden = message === undefined;
+    if (code === undefined) delete this.#error.dataset.code;
+    else this.#error.dataset.code = code;
     this.#error.textContent = message ?? "";
     if (message) this.log(`Error: ${message}`);
   }
