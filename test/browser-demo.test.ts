@@ -4,10 +4,11 @@
  * Chromium's fake microphone playing eval speech. The page mints a stream token, captures through
  * the AudioWorklet, shows the test engine's words; a cut connection shows as reconnecting and the
  * transcript carries on, and so does a server restart (the page mints a new token for the new
- * session); the .txt download holds the finals. Saves docs/demo.png.
+ * session); the .txt download holds the finals. Takes a screenshot, into docs/demo.png only with
+ * EARSHOT_UPDATE_SCREENSHOTS=1.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -20,7 +21,9 @@ import { kill9, killAllServers, type ServeProcess, serveTestEngine } from "./hel
 import { speechStream } from "./helpers/speech.js";
 
 const KEY = "browser-demo-key";
-const SCREENSHOT = new URL("../../docs/demo.png", import.meta.url).pathname;
+/** docs/demo.png is rewritten only when asked (EARSHOT_UPDATE_SCREENSHOTS=1); else a temp file. */
+const UPDATE_SCREENSHOT = process.env.EARSHOT_UPDATE_SCREENSHOTS === "1";
+const DOCS_SCREENSHOT = new URL("../../docs/demo.png", import.meta.url).pathname;
 const WORD = new RegExp(`^(${TEST_WORDS.join("|")})$`);
 
 describe("demo page in Chromium", { timeout: 120_000 }, () => {
@@ -80,7 +83,9 @@ describe("demo page in Chromium", { timeout: 120_000 }, () => {
     assert.match((await page.locator("#log").textContent()) ?? "", /a new session continues the stream/);
     const restarted = await waitForFinals(page, after.length + 2);
     for (const word of restarted.join(" ").split(" ")) assert.match(word, WORD);
-    await page.screenshot({ path: SCREENSHOT });
+    const screenshot = UPDATE_SCREENSHOT ? DOCS_SCREENSHOT : join(dir, "demo.png");
+    await page.screenshot({ path: screenshot });
+    assert.ok(statSync(screenshot).size > 10_000, "a screenshot of the page");
 
     await page.getByRole("button", { name: "Stop" }).click();
     await page.waitForSelector('#status[data-state="closed"]');
