@@ -112,6 +112,8 @@ export async function serve(argv: string[]): Promise<number> {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
+  // Before the engine starts: a missing demo page stops here with its hint (--no-demo).
+  const staticRoutes = values["no-demo"] ? undefined : demoRoutes();
   const logger = createLogger(values["log-level"]);
   const engine = createEngine(values.engine, {
     ...(values.vad === undefined ? {} : { vad: values.vad === "on" }),
@@ -124,7 +126,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(maxStreamsPerKey === undefined ? {} : { maxStreamsPerKey }),
     admission,
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
-    ...(values["no-demo"] ? {} : { staticRoutes: demoRoutes() }),
+    ...(staticRoutes ? { staticRoutes } : {}),
   });
   const { url } = await server.listen({ host: values.host, port });
   try {
