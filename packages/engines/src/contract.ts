@@ -13,6 +13,8 @@ export interface EngineCapabilities {
   readonly models: readonly string[];
   /** The sample rate `push` expects. */
   readonly sampleRate: number;
+  /** Models that honour `StreamOptions.keyterms`; absent or empty: none does. */
+  readonly keytermModels?: readonly string[];
 }
 
 export interface StreamOptions {
@@ -29,6 +31,8 @@ export interface StreamOptions {
    * that cannot honour it exactly use their nearest setting; undefined means the engine's default.
    */
   readonly endpointingMs?: number;
+  /** Words and phrases to favour (only for models in `capabilities.keytermModels`). */
+  readonly keyterms?: readonly string[];
 }
 
 export interface EngineWord {

@@ -42,6 +42,14 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       message: `Model "${requested}" is not served here; available: ${[...models, ...DEFAULT_MODEL_ALIASES].join(", ")}.`,
     };
   }
+  const keyterms = config.keyterms ?? [];
+  if (keyterms.length > 0 && !(engine.capabilities.keytermModels ?? []).includes(model)) {
+    return {
+      ok: false,
+      code: "keyterms_unsupported",
+      message: `Model "${model}" of the ${engine.name} engine cannot honour keyterms; send the config without them.`,
+    };
+  }
   const encoding = config.encoding ?? "pcm_s16le";
   if (!isEncoding(encoding)) {
     return {
@@ -75,6 +83,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
         model,
         wordTimestamps: (config.timestamp_granularity ?? "word") === "word",
         ...(config.endpointing_ms === undefined ? {} : { endpointingMs: config.endpointing_ms }),
+        ...(keyterms.length > 0 ? { keyterms } : {}),
       },
       encoding,
       sampleRate,
