@@ -238,6 +238,14 @@ describe("error codes", () => {
     await expectError("unsupported_model", client);
   });
 
+  it("keyterms_unsupported: an engine without key-term support", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test", keyterms: ["earshot"] } });
+    await expectError("keyterms_unsupported", client);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+    await client.waitFor((m) => m.type === "session_started");
+  });
+
   it("unsupported_encoding: encoding and sample rate", async () => {
     const client = await WireClient.open(url, KEY);
     client.sendJson({ type: "config", config: { ...SEED_CONFIG, encoding: "flac" } });

@@ -102,10 +102,6 @@ export const ERRORS = {
     summary: "The engine, model or decoding method cannot honour `keyterms`.",
     retryable: false,
   },
-  model_invalid: {
-    summary: "A model failed its checks or its trial load: a file missing, corrupt or inconsistent.",
-    retryable: false,
-  },
   frame_too_large: {
     summary: "A WebSocket message exceeded the server's frame size limit.",
     retryable: false,
