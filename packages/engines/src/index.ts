@@ -8,7 +8,10 @@ export {
   PocketSphinxEngine,
   type PocketSphinxOptions,
 } from "./pocketsphinx/engine.js";
+export { canaryLoad } from "./sherpa/canary.js";
+export { SherpaOnnxEngine, type SherpaOnnxOptions } from "./sherpa/engine.js";
 export { KeytermsUnsupportedError, ModelInvalidError } from "./sherpa/errors.js";
+export type { BatchStats } from "./sherpa/host-process.js";
 export { inferModelSpec } from "./sherpa/model-dir.js";
 export {
   checkModel,
