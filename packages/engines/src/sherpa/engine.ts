@@ -10,6 +10,7 @@
  */
 
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import type { Engine, EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "../contract.js";
 import { EngineUnavailableError } from "../contract.js";
 import type { ModelSpec } from "../models/model-spec.js";
@@ -17,9 +18,11 @@ import { canaryLoad, DEFAULT_CANARY_TIMEOUT_MS } from "./canary.js";
 import { KeytermsUnsupportedError } from "./errors.js";
 import type { HostConfig, HostModel } from "./host-messages.js";
 import { type BatchStats, HostProcess } from "./host-process.js";
+import { readOnnxHeader } from "./onnx-metadata.js";
 import { checkModel, type DecodingMethod, preflightModel } from "./preflight.js";
 import type { RecognizerSettings } from "./recognizer-config.js";
 import { SherpaStream } from "./stream.js";
+import { OUTPUT_FRAME_MS } from "./words.js";
 
 export interface SherpaOnnxOptions {
   /** Model directories (with `earshot-model.json`, or placed by hand), or a directory with its spec. */
@@ -42,7 +45,10 @@ export interface SherpaOnnxOptions {
   readonly processes?: number;
   /** Recognizers per host for distinct key-term sets (each a copy of its model); default 4. */
   readonly maxKeytermRecognizers?: number;
-  /** Zeros fed before a forced final so the last partial chunk is decoded; default 300 ms. */
+  /**
+   * Zeros fed before a forced final so the last partial chunk is decoded; default one encoder chunk
+   * of the model (its `T` feature frames of 10 ms, plus one output frame).
+   */
   readonly tailPaddingMs?: number;
   /** The trial load of each model in a child before serving it; default 60 s. */
   readonly canaryTimeoutMs?: number;
@@ -178,12 +184,16 @@ export class SherpaOnnxEngine implements Engine {
     const method = this.#settings.decodingMethod;
     const models: HostModel[] = [];
     for (const entry of this.#options.models) {
+      let dir: string;
+      let spec: ModelSpec;
       if (typeof entry === "string") {
-        models.push({ dir: entry, spec: await preflightModel(entry, { decodingMethod: method }) });
+        dir = entry;
+        spec = await preflightModel(entry, { decodingMethod: method });
       } else {
-        await checkModel(entry.dir, entry.spec, { decodingMethod: method });
-        models.push(entry);
+        ({ dir, spec } = entry);
+        await checkModel(dir, spec, { decodingMethod: method });
       }
+      models.push({ dir, spec, tailPaddingMs: this.#options.tailPaddingMs ?? (await chunkMs(dir, spec)) });
     }
     const names = models.map((model) => model.spec.name);
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
@@ -210,7 +220,6 @@ export class SherpaOnnxEngine implements Engine {
       settings: this.#settings,
       maxBatch: Math.max(1, Math.floor(this.#options.maxBatch ?? 5)),
       maxKeytermRecognizers: Math.max(0, Math.floor(this.#options.maxKeytermRecognizers ?? 4)),
-      tailPaddingMs: this.#options.tailPaddingMs ?? 300,
     };
   }
 
@@ -265,6 +274,12 @@ export class SherpaOnnxEngine implements Engine {
     // Failure leaves the slot empty; the next openStream tries again and reports why it cannot.
     if (!this.#closed) this.#replace().catch(() => undefined);
   };
+}
+
+/** One encoder chunk in ms: `T` feature frames of 10 ms (checked present by the preflight), plus an output frame. */
+async function chunkMs(dir: string, spec: ModelSpec): Promise<number> {
+  const { metadata } = await readOnnxHeader(join(dir, spec.files.encoder));
+  return Number(metadata.get("T")) * 10 + OUTPUT_FRAME_MS;
 }
 
 function keytermsPossible(spec: ModelSpec): boolean {

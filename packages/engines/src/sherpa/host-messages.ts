@@ -11,6 +11,8 @@ import type { RecognizerSettings } from "./recognizer-config.js";
 export interface HostModel {
   readonly dir: string;
   readonly spec: ModelSpec;
+  /** Zeros fed before a forced final: one encoder chunk (`T` frames), so the last partial chunk is decoded. */
+  readonly tailPaddingMs: number;
 }
 
 export interface HostConfig {
@@ -20,8 +22,6 @@ export interface HostConfig {
   readonly maxBatch: number;
   /** Recognizers kept for key-term sets beyond each model's own; the least recently used idle one goes. */
   readonly maxKeytermRecognizers: number;
-  /** Zeros added before a forced final or the end, so the last partial chunk is decoded. */
-  readonly tailPaddingMs: number;
 }
 
 export type ToHost =

@@ -123,8 +123,7 @@ export class HostStream {
     this.#lastPartial = "";
     this.#options.emit({ type: "final", speechFinal: atPause, ...final });
     if (final.words.length > 0 || result.tokens.length > 0) this.#lastEndMs = final.endMs;
-    if (endpoint)
-      this.#options.emit({ type: "endpoint", atMs: result.tokens.length > 0 ? final.endMs : this.#nowMs() });
+    if (endpoint) this.#options.emit({ type: "endpoint", atMs: final.endMs });
   }
 
   #nowMs(): number {
@@ -148,7 +147,9 @@ export class HostStream {
     });
     const first = words[0];
     const last = words.at(-1);
-    const fallbackMs = Math.max(this.#lastEndMs, limitMs);
+    // Without words: how far the decoder got (the segment's trailing blanks), not what was received.
+    const decodedMs = segmentMs + result.num_trailing_blanks * OUTPUT_FRAME_MS;
+    const fallbackMs = Math.round(Math.max(this.#lastEndMs, Math.min(limitMs, decodedMs)));
     return {
       text: result.text.trim(),
       startMs: first ? first.startMs : fallbackMs,

@@ -44,7 +44,7 @@ function open(message: Extract<ToHost, { type: "open" }>): void {
       lease,
       endpointingMs: message.endpointingMs,
       wordTimestamps: message.wordTimestamps,
-      tailPaddingMs: config.tailPaddingMs,
+      tailPaddingMs: lease.model.tailPaddingMs,
       emit,
     });
     streams.set(message.streamId, stream);

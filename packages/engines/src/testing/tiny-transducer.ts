@@ -172,3 +172,25 @@ export async function writeTinyTransducer(dir: string, options: TinyTransducerOp
     featureDim: 80,
   };
 }
+
+/** Uniform noise as 16 kHz PCM16 from a fixed seed: the fixture hears amplitude 0.5 as "A", 0.1 and below as nothing. */
+export function noisePcm(ms: number, amplitude: number, seed = 1): Int16Array {
+  const pcm = new Int16Array(16 * ms);
+  let state = seed;
+  for (let i = 0; i < pcm.length; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    pcm[i] = Math.round((state / 0x80000000 - 1) * amplitude * 32767);
+  }
+  return pcm;
+}
+
+/** Concatenated PCM pieces. */
+export function concatPcm(...parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
