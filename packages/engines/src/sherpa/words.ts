@@ -31,8 +31,9 @@ interface Building {
 
 export function tokensToWords(input: TokenTimes, unit: ModelingUnit): EngineWord[] {
   const built: Building[] = [];
-  // A bare "▁" piece starts a word that the next piece spells.
+  // A bare "▁" piece starts a word (at its own time) that the next piece spells.
   let startNext = true;
+  let bareStartMs: number | undefined;
   for (const [i, token] of input.tokens.entries()) {
     const timeMs = input.timesMs[i] ?? input.timesMs.at(-1) ?? 0;
     const logProb = input.logProbs?.[i] ?? 0;
@@ -45,9 +46,13 @@ export function tokensToWords(input: TokenTimes, unit: ModelingUnit): EngineWord
       CJK.test(token) ||
       CJK.test(current?.word ?? "");
     startNext = text === "" && token.startsWith(WORD_START);
-    if (text === "") continue;
+    if (text === "") {
+      bareStartMs = startNext ? timeMs : undefined;
+      continue;
+    }
     if (startsWord || !current) {
-      built.push({ word: text, startMs: timeMs, lastMs: timeMs, logProb, count: 1 });
+      built.push({ word: text, startMs: bareStartMs ?? timeMs, lastMs: timeMs, logProb, count: 1 });
+      bareStartMs = undefined;
     } else {
       current.word += text;
       current.lastMs = timeMs;
