@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { EngineRouter, TestEngine } from "@earshot/engines";
-import { EarshotError } from "@earshot/protocol";
+import { EngineRouter, ModelInvalidError, TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { bursts, toBytes } from "./helpers/signals.js";
 import { WireClient } from "./helpers/ws-client.js";
@@ -20,7 +19,7 @@ describe("engine router", () => {
     name: "broken",
     models: ["gamma"],
     languages: ["en"],
-    loadError: new EarshotError("session_too_long", "a load error with its own code"),
+    loadError: new ModelInvalidError("joiner.onnx: empty file"),
   });
   const router = new EngineRouter([english, mandarin, broken]);
   let server: EarshotServer;
@@ -74,7 +73,7 @@ describe("engine router", () => {
     live.sendBinary(toBytes(bursts([{ toneMs: 600, silenceMs: 500 }])));
     const refused = await configure({ model: "gamma" });
     await refused.waitFor((m) => m.type === "error");
-    assert.equal(errorCode(refused), "session_too_long");
+    assert.equal(errorCode(refused), "model_invalid");
     live.sendBinary(toBytes(bursts([{ toneMs: 600, silenceMs: 500 }])));
     live.sendJson({ type: "close_stream" });
     await live.waitFor((m) => m.type === "stream_closed");

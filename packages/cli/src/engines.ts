@@ -3,12 +3,13 @@ import {
   EngineRouter,
   FAST_DECODER_ARGS,
   PocketSphinxEngine,
+  SherpaOnnxEngine,
   TestEngine,
   VadGatedEngine,
 } from "@earshot/engines";
 import { CliError } from "./cli-error.js";
 
-export const ENGINE_NAMES = ["pocketsphinx", "test"] as const;
+export const ENGINE_NAMES = ["pocketsphinx", "sherpa-onnx", "test"] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export interface EngineChoice {
@@ -19,6 +20,8 @@ export interface EngineChoice {
   readonly vad?: boolean;
   /** The gate's default silence that ends an utterance; streams may set their own. */
   readonly endpointingMs?: number;
+  /** sherpa-onnx: model directories (installed by `earshot models pull`, or placed by hand). */
+  readonly modelDirs?: readonly string[];
 }
 
 /**
@@ -41,6 +44,16 @@ function createOneEngine(name: string, choice: EngineChoice): Engine {
       // The speed-tuned decoder settings (measured in docs/benchmarks.md, "PocketSphinx tuning").
       const pocketsphinx = new PocketSphinxEngine({ decoderArgs: FAST_DECODER_ARGS });
       return choice.vad === false ? pocketsphinx : gate(pocketsphinx);
+    }
+    case "sherpa-onnx": {
+      const models = choice.modelDirs ?? [];
+      if (models.length === 0) throw new CliError("the sherpa-onnx engine needs at least one model directory");
+      // Its own decoder-driven endpointing; the gate stays off unless asked for.
+      const sherpa = new SherpaOnnxEngine({
+        models,
+        ...(choice.endpointingMs === undefined ? {} : { endpointingMs: choice.endpointingMs }),
+      });
+      return choice.vad === true ? gate(sherpa) : sherpa;
     }
     case "test":
       return choice.vad === true ? gate(new TestEngine()) : new TestEngine();

@@ -37,6 +37,14 @@ export class EngineRouter implements Engine {
       }
     }
     const all = this.engines.map((engine) => engine.capabilities);
+    const unavailableModels = new Map<string, Error>();
+    for (const engine of this.engines) {
+      for (const [model, error] of engine.capabilities.unavailableModels ?? []) unavailableModels.set(model, error);
+      const loadError = this.#loadErrors.get(engine);
+      if (loadError && !engine.ready) {
+        for (const model of engine.capabilities.models) unavailableModels.set(model, loadError);
+      }
+    }
     return {
       streaming: all.every((c) => c.streaming),
       wordTimestamps: all.some((c) => c.wordTimestamps),
@@ -44,6 +52,8 @@ export class EngineRouter implements Engine {
       models: Object.keys(modelLanguages),
       sampleRate: all[0]?.sampleRate ?? 16_000,
       modelLanguages,
+      keytermModels: unique(all.flatMap((c) => c.keytermModels ?? [])),
+      ...(unavailableModels.size > 0 ? { unavailableModels } : {}),
     };
   }
 

@@ -3,6 +3,7 @@
  */
 import type { Engine, StreamOptions } from "@earshot/engines";
 import { ENCODING_SAMPLE_RATES, ENCODINGS, type Encoding, type ErrorCode, type StreamConfig } from "@earshot/protocol";
+import { engineErrorCode } from "./engine-error-code.js";
 
 /** Model names seed clients send that mean "the engine's default model". */
 export const DEFAULT_MODEL_ALIASES = ["default", "whisper-stream-1", "whisper-1"] as const;
@@ -33,6 +34,14 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       message: `Model "${requested}" is not served here; available: ${[...models, ...DEFAULT_MODEL_ALIASES].join(", ")}.`,
     };
   }
+  const unavailable = isDefault ? undefined : engine.capabilities.unavailableModels?.get(requested);
+  if (unavailable) {
+    return {
+      ok: false,
+      code: engineErrorCode(unavailable),
+      message: `Model "${requested}" cannot be served: ${unavailable.message}`,
+    };
+  }
   // Without a language, an explicitly named model speaks its own first language.
   const language = (config.language ?? (isDefault ? "en" : (languagesOf(requested)[0] ?? "en"))).toLowerCase();
   const primary = language.split(/[-_]/)[0] ?? language;
@@ -47,6 +56,14 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       message: isDefault
         ? `Language "${config.language}" is not supported by the ${engine.name} engine; supported: ${served.join(", ")}.`
         : `Language "${config.language}" is not served by model "${model}"; it serves: ${served.join(", ")}.`,
+    };
+  }
+  const keyterms = config.keyterms ?? [];
+  if (keyterms.length > 0 && !(engine.capabilities.keytermModels ?? []).includes(model)) {
+    return {
+      ok: false,
+      code: "keyterms_unsupported",
+      message: `Model "${model}" of the ${engine.name} engine cannot honour keyterms; send the config without them.`,
     };
   }
   const encoding = config.encoding ?? "pcm_s16le";
@@ -82,6 +99,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
         model,
         wordTimestamps: (config.timestamp_granularity ?? "word") === "word",
         ...(config.endpointing_ms === undefined ? {} : { endpointingMs: config.endpointing_ms }),
+        ...(keyterms.length > 0 ? { keyterms } : {}),
       },
       encoding,
       sampleRate,
