@@ -6,21 +6,19 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import {
   type EngineEvent,
   EngineUnavailableError,
-  MODEL_MANIFEST_FILE,
   ModelInvalidError,
   preflightModel,
   SherpaOnnxEngine,
 } from "@earshot/engines";
 import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
-import { junkBytes } from "@earshot/engines/testing/tiny-transducer-defects";
+import { writeCorruptGraphModel } from "@earshot/engines/testing/tiny-transducer-defects";
 
 const root = await mkdtemp(join(tmpdir(), "earshot-sherpa-isolation-"));
 after(() => rm(root, { recursive: true, force: true }));
@@ -28,21 +26,7 @@ const OPTIONS = { language: "en", model: "tiny-transducer", wordTimestamps: true
 
 test("bytes that parse as ONNX and match the manifest's sha256 are caught by the canary load", async () => {
   const dir = join(root, "parses");
-  const spec = await writeTinyTransducer(dir);
-  // A valid header with the graph replaced by junk: the preflight reads the metadata and skips the
-  // graph by its length, so only onnxruntime finds out (it aborts the process that loads it).
-  const decoder = await readFile(join(dir, "decoder.onnx"));
-  const corrupt = Buffer.from(decoder);
-  const graphAt = corrupt.indexOf(Buffer.from("decoder")) + 7;
-  junkBytes(corrupt.length - graphAt - 60, 3).copy(corrupt, graphAt);
-  await writeFile(join(dir, "decoder.onnx"), corrupt);
-  const sha256: Record<string, string> = {};
-  for (const file of Object.values(spec.files)) {
-    sha256[file] = createHash("sha256")
-      .update(await readFile(join(dir, file)))
-      .digest("hex");
-  }
-  await writeFile(join(dir, MODEL_MANIFEST_FILE), JSON.stringify({ spec, sha256, source: "local", installedAt: "" }));
+  await writeCorruptGraphModel(dir);
   await preflightModel(dir); // passes
 
   const engine = new SherpaOnnxEngine({ models: [dir] });

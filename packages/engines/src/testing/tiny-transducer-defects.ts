@@ -4,8 +4,10 @@
  * defect as the preflight's message names it.
  */
 
-import { rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { MODEL_MANIFEST_FILE } from "../models/model-spec.js";
 import { TINY_TOKENS, writeTinyTransducer } from "./tiny-transducer.js";
 
 export interface TinyTransducerDefect {
@@ -73,3 +75,24 @@ export const TINY_TRANSDUCER_DEFECTS: Readonly<Record<string, TinyTransducerDefe
     expect: /tokens\.txt has 4 ids up to 4, but the decoder's vocab_size is 5; missing id\(s\) 3/,
   },
 };
+
+/**
+ * A model the preflight passes by construction but onnxruntime aborts on: the decoder's header is
+ * valid and its graph is junk (the preflight skips the graph by its length), and the manifest's
+ * sha256 values match the files. Only the canary load in a child finds out.
+ */
+export async function writeCorruptGraphModel(dir: string, name = basename(dir)): Promise<void> {
+  const spec = await writeTinyTransducer(dir, { name });
+  const decoder = await readFile(join(dir, "decoder.onnx"));
+  const corrupt = Buffer.from(decoder);
+  const graphAt = corrupt.indexOf(Buffer.from("decoder")) + 7;
+  junkBytes(corrupt.length - graphAt - 60, 3).copy(corrupt, graphAt);
+  await writeFile(join(dir, "decoder.onnx"), corrupt);
+  const sha256: Record<string, string> = {};
+  for (const file of Object.values(spec.files)) {
+    sha256[file] = createHash("sha256")
+      .update(await readFile(join(dir, file)))
+      .digest("hex");
+  }
+  await writeFile(join(dir, MODEL_MANIFEST_FILE), JSON.stringify({ spec, sha256, source: "local", installedAt: "" }));
+}
