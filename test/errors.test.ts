@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { TestEngine } from "@earshot/engines";
+import { EngineRouter, ModelInvalidError, TestEngine } from "@earshot/engines";
 import { CloseCode, ERRORS } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { bursts, toBytes } from "./helpers/signals.js";
@@ -26,7 +26,6 @@ describe("error codes", () => {
       engine: new TestEngine(),
       apiKeys: [KEY],
       maxFrameBytes: MAX_FRAME,
-      maxSessionMs: MAX_SESSION_MS,
     });
     ({ url } = await server.listen({ port: 0 }));
     await server.ready;
@@ -238,6 +237,36 @@ describe("error codes", () => {
     await expectError("unsupported_model", client);
   });
 
+  it("model_invalid: a model that failed to load, while the other engine serves", async () => {
+    const broken = new TestEngine({
+      name: "broken",
+      models: ["broken-model"],
+      languages: ["en"],
+      loadError: new ModelInvalidError("encoder.onnx: not an ONNX model (no graph)"),
+    });
+    const local = createServer({ engine: new EngineRouter([new TestEngine(), broken]), apiKeys: [KEY] });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    await local.ready;
+    try {
+      const client = await WireClient.open(localUrl, KEY);
+      client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "broken-model" } });
+      await expectError("model_invalid", client);
+      assert.match(String(client.messages.find((m) => m.type === "error")?.message), /encoder\.onnx/);
+      client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+      await client.waitFor((m) => m.type === "session_started");
+    } finally {
+      await local.close();
+    }
+  });
+
+  it("keyterms_unsupported: an engine without key-term support", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test", keyterms: ["earshot"] } });
+    await expectError("keyterms_unsupported", client);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+    await client.waitFor((m) => m.type === "session_started");
+  });
+
   it("unsupported_encoding: encoding and sample rate", async () => {
     const client = await WireClient.open(url, KEY);
     client.sendJson({ type: "config", config: { ...SEED_CONFIG, encoding: "flac" } });
@@ -253,10 +282,20 @@ describe("error codes", () => {
   });
 
   it("session_too_long closes with 1008", async () => {
-    const client = await configured();
-    const second = toBytes(new Int16Array(16_000));
-    for (let ms = 0; ms <= MAX_SESSION_MS; ms += 1000) client.sendBinary(second);
-    await expectError("session_too_long", client);
+    // Its own server: the shared one's healthy stream must not meet a wall-clock limit on a slow machine.
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY], maxSessionMs: MAX_SESSION_MS });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    await local.ready;
+    try {
+      const client = await WireClient.open(localUrl, KEY);
+      client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+      await client.waitFor((m) => m.type === "session_started");
+      const second = toBytes(new Int16Array(16_000));
+      for (let ms = 0; ms <= MAX_SESSION_MS; ms += 1000) client.sendBinary(second);
+      await expectError("session_too_long", client);
+    } finally {
+      await local.close();
+    }
   });
 
   it("engine_unavailable when the engine cannot open a stream, and when it fails mid-stream", async () => {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { mulberry32 } from "@earshot/bench";
 import type { EarshotClientOptions } from "@earshot/client";
+import { waitUntil } from "./helpers/http-probe.js";
 import { assertExactlyOnce, reopenings, sendPaced, startRun, summary, transcriptText } from "./helpers/sdk-run.js";
 import { kill9, killAllServers, serveTestEngine } from "./helpers/serve-process.js";
 import { bursts } from "./helpers/signals.js";
@@ -60,6 +61,13 @@ describe("server killed with SIGKILL mid-stream", () => {
       before: async (i) => {
         if (!killAt.has(i)) return;
         await restarting;
+        // Each kill must find the client on the restarted server, or on a slow machine two kills
+        // fall into one outage and only one new session is seen.
+        await waitUntil(
+          () => run.sessions.length === kills + 1,
+          "the client to reopen on the restarted server",
+          20_000,
+        );
         await kill9(served);
         kills += 1;
         const downAt = Date.now();

@@ -162,7 +162,7 @@ describe("stream tokens", () => {
     const proxyUrl = await proxy.listen();
     const client = new EarshotClient({
       url: proxyUrl,
-      apiKey: await mint(url),
+      token: await mint(url),
       config: { model: "test" },
       transport: browserTransport(WebSocket as unknown as WebSocketConstructorLike),
       reconnect: { baseDelayMs: 50, maxDelayMs: 200 },

@@ -19,10 +19,15 @@ export function killAllServers(): void {
 }
 
 /** `earshot serve --engine test` on 127.0.0.1:`port` (0: a free one); resolves once it is ready. */
-export async function serveTestEngine(port: number, apiKey: string): Promise<ServeProcess> {
+export function serveTestEngine(port: number, apiKey: string): Promise<ServeProcess> {
+  return serveEngine("test", port, apiKey);
+}
+
+/** `earshot serve --engine <engine>` on 127.0.0.1:`port` (0: a free one); resolves once it is ready. */
+export async function serveEngine(engine: string, port: number, apiKey: string): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    [BIN, "serve", "--engine", "test", "--host", "127.0.0.1", "--port", String(port), "--api-key", apiKey],
+    [BIN, "serve", "--engine", engine, "--host", "127.0.0.1", "--port", String(port), "--api-key", apiKey],
     { env: { ...process.env, EARSHOT_LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   children.add(child);

@@ -1,16 +1,18 @@
 /**
  * The demo page served by `earshot serve` at `/`: microphone → AudioWorklet (16 kHz PCM16) →
- * EarshotClient → live partials and finals. The API key typed in is used once per start, to mint
- * a stream token (`POST /v1/auth/token`); the stream itself carries only that token.
+ * EarshotClient → live partials and finals. The API key typed in only mints stream tokens
+ * (`POST /v1/auth/token`): one per start, and a new one if the server restarts; the stream itself
+ * carries only the token.
  */
 import {
   EarshotCaptureError,
   EarshotClient,
   EarshotClientError,
+  encodingAvailable,
   MicrophoneCapture,
   mintStreamToken,
 } from "@earshot/client/browser";
-import type { TranscriptMessage } from "@earshot/protocol";
+import type { Encoding, TranscriptMessage } from "@earshot/protocol";
 import { CaptureClock, median } from "./capture-clock.js";
 import { download, transcriptJson, transcriptText } from "./transcript-file.js";
 import { View } from "./view.js";
@@ -44,11 +46,37 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Shows an error with its typed code (`data-code`), when it has one. */
+function showError(error: unknown): void {
+  const code = error instanceof EarshotCaptureError || error instanceof EarshotClientError ? error.code : undefined;
+  view.error(describe(error), code);
+}
+
+/**
+ * The client's token provider: a stream token minted with the key for the first session, and a new
+ * one whenever the server refuses the last (after a restart, its tokens are gone).
+ */
+function streamTokens(apiKey: string) {
+  let prefetched: Promise<string> | undefined;
+  const mint = () => mintStreamToken(location.origin, apiKey, { ttlSeconds: 60 }).then((t) => t.token);
+  return {
+    prefetch: async () => {
+      prefetched = mint();
+      await prefetched;
+    },
+    next: (): Promise<string> => {
+      const token = prefetched ?? mint();
+      prefetched = undefined;
+      return token;
+    },
+  };
+}
+
 async function refreshDevices(): Promise<void> {
   try {
     view.devices(await MicrophoneCapture.devices(), view.microphone.value);
   } catch (error) {
-    view.error(describe(error));
+    showError(error);
   }
 }
 
@@ -56,14 +84,21 @@ async function start(): Promise<void> {
   view.error(undefined);
   view.clearTranscript();
   finals = [];
-  const token = await mintStreamToken(location.origin, view.apiKey.value.trim());
+  const token = streamTokens(view.apiKey.value.trim());
+  // The first token now, so a wrong key shows before the microphone prompt.
+  await token.prefetch();
   const microphone = await MicrophoneCapture.start({
     ...(view.microphone.value ? { deviceId: view.microphone.value } : {}),
   });
   // Labels are readable now that permission was given.
   await refreshDevices();
   view.microphone.value = microphone.device.deviceId;
-  const client = new EarshotClient({ url: location.origin, apiKey: token.token, config: { interim_results: true } });
+  const client = new EarshotClient({
+    url: location.origin,
+    token: token.next,
+    encoding: view.encoding.value as Encoding,
+    config: { interim_results: true },
+  });
   run = { client, microphone };
   wire(client, microphone);
   view.running(true);
@@ -84,7 +119,7 @@ function wire(client: EarshotClient, microphone: MicrophoneCapture): void {
     if (client.state !== "closing" && client.state !== "closed") client.send(pcm);
   });
   microphone.on("error", (error) => {
-    view.error(describe(error));
+    showError(error);
     void stop();
   });
   client.on("state", (change) => {
@@ -95,7 +130,7 @@ function wire(client: EarshotClient, microphone: MicrophoneCapture): void {
       if (run?.client === client) run = undefined;
     }
   });
-  client.on("error", (error) => view.error(describe(error)));
+  client.on("error", showError);
   client.on("partial", (message) => view.partial(message.text));
   client.on("final", (message) => {
     finals.push(message);
@@ -123,7 +158,7 @@ view.form.addEventListener("submit", (event) => {
   busy = true;
   (run ? stop() : start())
     .catch((error: unknown) => {
-      view.error(describe(error));
+      showError(error);
       view.running(false);
     })
     .finally(() => {
@@ -139,9 +174,15 @@ view.downloadJson.addEventListener("click", () =>
 
 const unsupported = MicrophoneCapture.unsupported();
 if (unsupported) {
-  view.error(describe(unsupported));
+  showError(unsupported);
   view.start.disabled = true;
 } else {
+  // Opus needs the browser's encoder (WebCodecs); this page loads no JavaScript codec.
+  const opus = view.encoding.querySelector<HTMLOptionElement>('option[value="opus"]');
+  if (opus && !encodingAvailable("opus")) {
+    opus.disabled = true;
+    opus.textContent = "Opus (needs WebCodecs)";
+  }
   navigator.mediaDevices.addEventListener("devicechange", () => void refreshDevices());
   void refreshDevices();
 }

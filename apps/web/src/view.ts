@@ -20,6 +20,7 @@ export class View {
   readonly form = element<HTMLFormElement>("controls");
   readonly apiKey = element<HTMLInputElement>("api-key");
   readonly microphone = element<HTMLSelectElement>("microphone");
+  readonly encoding = element<HTMLSelectElement>("encoding");
   readonly start = element<HTMLButtonElement>("start");
   readonly downloadText = element<HTMLButtonElement>("download-txt");
   readonly downloadJson = element<HTMLButtonElement>("download-json");
@@ -38,6 +39,7 @@ export class View {
     this.start.setAttribute("aria-pressed", String(running));
     this.apiKey.disabled = running;
     this.microphone.disabled = running;
+    this.encoding.disabled = running;
   }
 
   state(change: StateChange): void {
@@ -59,8 +61,10 @@ export class View {
     }
   }
 
-  error(message: string | undefined): void {
+  error(message: string | undefined, code?: string): void {
     this.#error.hidden = message === undefined;
+    if (code === undefined) delete this.#error.dataset.code;
+    else this.#error.dataset.code = code;
     this.#error.textContent = message ?? "";
     if (message) this.log(`Error: ${message}`);
   }

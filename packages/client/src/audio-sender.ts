@@ -59,6 +59,8 @@ export class AudioSender {
   #nextFinalize = 0;
   #closeAt: number | undefined;
   #closeSent = false;
+  /** The encoder's held samples went out for the `close_stream` of this connection. */
+  #encoderFlushed = false;
   #backpressured = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Ranges already reported lost, ascending and disjoint (only those a connection may still ask for). */
@@ -70,7 +72,7 @@ export class AudioSender {
     this.buffer = new ReplayBuffer(options.maxBufferedSamples);
     this.#silence = new Int16Array(options.chunkSamples);
     this.#chunker = this.#newChunker();
-    this.#encoder = createWireEncoder(options.encoding ?? "pcm_s16le");
+    this.#encoder = this.#newEncoder();
   }
 
   /** Audio appended but not yet handed to a connection, in samples. */
@@ -113,7 +115,8 @@ export class AudioSender {
     this.#position = Math.min(fromSample, this.buffer.endSample);
     this.#chunker = this.#newChunker();
     this.#encoder.close();
-    this.#encoder = createWireEncoder(this.#options.encoding ?? "pcm_s16le");
+    this.#encoder = this.#newEncoder();
+    this.#encoderFlushed = false;
     this.#nextFinalize = this.#finalizeAt.findIndex((at) => at >= this.#position);
     if (this.#nextFinalize === -1) this.#nextFinalize = this.#finalizeAt.length;
     this.#closeSent = false;
@@ -179,6 +182,14 @@ export class AudioSender {
     if (from < toSample) this.report(from, toSample);
   }
 
+  /** A WebCodecs encoder's packets come later: they go to the connection the encoder was made for. */
+  #newEncoder(): WireEncoder {
+    const encoder: WireEncoder = createWireEncoder(this.#options.encoding ?? "pcm_s16le", (payload) => {
+      if (this.#encoder === encoder && this.#link) this.#sendPayload(this.#link, payload);
+    });
+    return encoder;
+  }
+
   #newChunker(): Chunker {
     return new Chunker({ chunkSamples: this.#options.chunkSamples, overlapSamples: this.#options.overlapSamples });
   }
@@ -195,12 +206,15 @@ export class AudioSender {
       if (control !== undefined && control.at <= this.#position) {
         const rest = this.#chunker.flush();
         if (rest) this.#sendChunk(link, rest);
-        if (control.kind === "finalize") this.#nextFinalize++;
-        else {
+        if (control.kind === "close_stream" && !this.#encoderFlushed) {
           // The end of the stream: what the encoder holds goes too (a finalize leaves it for later).
           for (const payload of this.#encoder.flush()) this.#sendPayload(link, payload);
-          this.#closeSent = true;
+          this.#encoderFlushed = true;
         }
+        // The control message follows the packets of the audio before it (WebCodecs: still coming).
+        if (this.#encoder.busy) break;
+        if (control.kind === "finalize") this.#nextFinalize++;
+        else this.#closeSent = true;
         link.send(JSON.stringify({ type: control.kind }));
         continue;
       }

@@ -1,10 +1,14 @@
 /**
  * @earshot/client for browsers: `globalThis.WebSocket`, the API key (better: a stream token) in the
- * `token` subprotocol, and microphone capture through an AudioWorklet (`MicrophoneCapture`).
+ * `token` subprotocol, microphone capture through an AudioWorklet (`MicrophoneCapture`), and
+ * `encoding: "opus"` through the browser's WebCodecs encoder where it has one.
  * Imports nothing Node-only (checked by browser-entry.test.ts).
  */
 import { EarshotClient as CoreClient, type EarshotClientCoreOptions } from "./client.js";
 import { browserTransport, type TransportFactory } from "./transport.js";
+import { registerNativeOpus } from "./webcodecs-opus.js";
+
+registerNativeOpus();
 
 export type EarshotClientOptions = Omit<EarshotClientCoreOptions, "transport"> & {
   /** Default: `browserTransport()` over `globalThis.WebSocket`. */

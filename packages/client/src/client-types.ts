@@ -7,6 +7,7 @@ import type {
   WarningCode,
 } from "@earshot/protocol";
 import type { AudioLoss } from "./audio-sender.js";
+import type { TokenProvider } from "./credentials.js";
 import type { EarshotClientError } from "./errors.js";
 import type { AudioMode, Chunking, ChunkingPreset, ClientStreamConfig } from "./options.js";
 import type { BackoffOptions } from "./reconnect.js";
@@ -91,7 +92,16 @@ export type ClientEvents = {
 export interface EarshotClientCoreOptions {
   /** Server base URL (`http://host:port`, `wss://host`) or the full stream endpoint URL. */
   readonly url: string;
+  /** An API key (Node, servers, trusted tools). Not with `token`. */
   readonly apiKey?: string;
+  /**
+   * A stream token (`POST /v1/auth/token`; what a web page should hold instead of a key), or a
+   * provider that returns fresh ones: it is called before the first connection, and again when the
+   * server refuses the token with `invalid_token` after it had worked (the server restarted, or the
+   * session expired while disconnected), so the stream goes on in a new session. A plain token that
+   * dies ends the stream with `invalid_token`. Not with `apiKey`.
+   */
+  readonly token?: string | TokenProvider;
   /** Stream settings; `language` defaults to "en". */
   readonly config?: ClientStreamConfig;
   /** Default "binary". */

@@ -22,6 +22,7 @@ import {
   TRANSITIONS,
 } from "./client-types.js";
 import { Connection, type ConnectionEnd, type Established, type Handshake, type StreamMessage } from "./connection.js";
+import { Credentials } from "./credentials.js";
 import { TypedEmitter } from "./emitter.js";
 import { EarshotClientError } from "./errors.js";
 import {
@@ -56,6 +57,7 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
   readonly #backoff: Backoff | undefined;
   readonly #sender: AudioSender;
   readonly #input = new PcmInputReader();
+  readonly #credentials: Credentials;
   #state: ClientState = "idle";
   #connection: Connection | undefined;
   #session: SessionStartedMessage | undefined;
@@ -77,6 +79,7 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
   constructor(options: EarshotClientCoreOptions) {
     super();
     this.#options = options;
+    this.#credentials = new Credentials(options.apiKey, options.token);
     this.url = streamUrl(options.url);
     this.mode = options.mode ?? "binary";
     this.encoding = options.encoding ?? "pcm_s16le";
@@ -204,13 +207,29 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     this.emit("state", { from, ...change });
   }
 
+  /** Opens a connection, after fetching a token first when the credential is a provider's. */
   #open(handshake: Handshake): void {
+    if (!this.#credentials.pending) {
+      this.#openWith(handshake, this.#credentials.current);
+      return;
+    }
+    this.#credentials.refresh().then(
+      (token) => {
+        if (this.#state !== "closed") this.#openWith(handshake, token);
+      },
+      (error: EarshotClientError) => {
+        if (this.#state !== "closed") this.#attemptFailed(error, 1006);
+      },
+    );
+  }
+
+  #openWith(handshake: Handshake, credential: string | undefined): void {
     const connection: Connection = new Connection(
       {
         factory: this.#options.transport,
         request: {
           url: handshake.kind === "resume" ? resumeUrl(this.url, handshake.token) : this.url,
-          apiKey: this.#options.apiKey,
+          apiKey: credential,
         },
         handshake,
         connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
@@ -228,6 +247,7 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
 
   #onEstablished(connection: Connection, established: Established): void {
     this.#backoff?.connected();
+    this.#credentials.established();
     const resumed = established.kind === "resumed";
     let fromSample: number;
     if (established.kind === "started") {
@@ -287,18 +307,23 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     this.#connection = undefined;
     this.#sender.detach();
     if (this.#state === "connecting") {
-      const error =
+      this.#attemptFailed(
         end.error ??
-        new EarshotClientError("connection_failed", `Connection closed (${end.code}) before the session started.`, {
-          closeCode: end.code,
-        });
-      this.#connect?.reject(error);
-      this.#finish(end.code, error.message, error);
+          new EarshotClientError("connection_failed", `Connection closed (${end.code}) before the session started.`, {
+            closeCode: end.code,
+          }),
+        end.code,
+      );
       return;
     }
     if (end.established) this.#backoff?.disconnected();
     if (this.#streamClosed && this.#closeRequested) {
       this.#finish(end.code, end.reason || "stream closed");
+      return;
+    }
+    // The token died with its session (or with the server): the next attempt gets a fresh one.
+    if (end.error?.code === "invalid_token" && this.#resumable() && this.#credentials.refused()) {
+      this.#retry(end.error);
       return;
     }
     const cause =
@@ -313,6 +338,15 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     const normalClose = end.code === 1000 && end.error === undefined;
     if (this.#resumable() && cause.retryable && !normalClose) this.#retry(cause);
     else this.#fail(cause, end.code);
+  }
+
+  /** A connection attempt failed before a session: the first ends the client, later ones back off. */
+  #attemptFailed(error: EarshotClientError, code: number): void {
+    if (this.#state === "connecting") {
+      this.#connect?.reject(error);
+      this.#finish(code, error.message, error);
+    } else if (this.#resumable() && error.retryable) this.#retry(error);
+    else this.#fail(error, code);
   }
 
   #retry(cause: EarshotClientError): void {

@@ -1,6 +1,21 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CHUNKING_PRESETS, configMessage, resolveChunking, resumeUrl, STREAM_PATH, streamUrl } from "./options.js";
+import * as protocol from "@earshot/protocol";
+import {
+  CHUNKING_PRESETS,
+  configMessage,
+  resolveChunking,
+  resumeUrl,
+  STREAM_PATH,
+  STREAM_TOKEN_PREFIX,
+  streamUrl,
+  TOKEN_PATH,
+} from "./options.js";
+
+test("the constants copied from @earshot/protocol (kept out of the browser graph) are the same", () => {
+  assert.equal(TOKEN_PATH, protocol.TOKEN_PATH);
+  assert.equal(STREAM_TOKEN_PREFIX, protocol.STREAM_TOKEN_PREFIX);
+});
 
 describe("streamUrl", () => {
   test("maps http(s) to ws(s) and appends the stream path to a base URL", () => {

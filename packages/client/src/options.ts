@@ -7,6 +7,8 @@ import { ENCODING_SAMPLE_RATES, type Encoding } from "@earshot/protocol/encoding
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
 /** Where stream tokens are minted (`TOKEN_PATH` of @earshot/protocol, whose values the browser graph does not load). */
 export const TOKEN_PATH = "/v1/auth/token";
+/** How stream tokens begin (`STREAM_TOKEN_PREFIX` of @earshot/protocol, for the same reason). */
+export const STREAM_TOKEN_PREFIX = "est_";
 
 /** How audio goes on the wire: binary PCM16LE frames, or the seed's hex `audio_chunk` JSON. */
 export type AudioMode = "binary" | "seed";

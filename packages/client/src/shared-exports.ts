@@ -15,6 +15,7 @@ export type {
   EarshotClientCoreOptions,
   StateChange,
 } from "./client-types.js";
+export type { TokenProvider } from "./credentials.js";
 export { type Listener, TypedEmitter } from "./emitter.js";
 export { type ClientErrorCode, type ClientOnlyErrorCode, EarshotClientError } from "./errors.js";
 export {
@@ -40,4 +41,4 @@ export {
   type WebSocketConstructorLike,
   type WebSocketLike,
 } from "./transport.js";
-export { createWireEncoder, type WireEncoder } from "./wire-encoder.js";
+export { createWireEncoder, encodingAvailable, type WireEncoder } from "./wire-encoder.js";

@@ -4,6 +4,7 @@
  * `WebSocket` with the `token` subprotocol. Tests and unusual hosts can pass their own factory.
  */
 import { EarshotClientError } from "./errors.js";
+import { STREAM_TOKEN_PREFIX } from "./options.js";
 
 export interface TransportHandlers {
   open(): void;
@@ -54,7 +55,8 @@ export const TOKEN_SUBPROTOCOL = "token";
 /**
  * A transport over a WHATWG WebSocket (default `globalThis.WebSocket`). The API key travels as the
  * subprotocols `token, <key>`, since browsers cannot set headers. Browsers hide why a handshake
- * failed, so a refused key (HTTP 401) surfaces as `connection_failed`, not `unauthorized`.
+ * failed (no status, close 1006 either way), so after a failed one the transport asks the server
+ * anything over HTTP (`handshakeFailure`) to tell an unreachable server from a refusal.
  */
 export function browserTransport(WebSocketImpl?: WebSocketConstructorLike): TransportFactory {
   return ({ url, apiKey }, handlers) => {
@@ -80,16 +82,14 @@ export function browserTransport(WebSocketImpl?: WebSocketConstructorLike): Tran
     socket.onclose = (event) => {
       if (closed) return;
       closed = true;
-      if (!opened) {
-        handlers.error(
-          new EarshotClientError(
-            "connection_failed",
-            `WebSocket handshake with ${redact(url)} failed (close ${event.code}): server unreachable or API key refused.`,
-            { closeCode: event.code },
-          ),
-        );
+      if (opened) {
+        handlers.close(event.code, event.reason);
+        return;
       }
-      handlers.close(event.code, event.reason);
+      void handshakeFailure(url, apiKey, event.code).then((error) => {
+        handlers.error(error);
+        handlers.close(event.code, event.reason);
+      });
     };
     return {
       get bufferedAmount() {
@@ -101,6 +101,48 @@ export function browserTransport(WebSocketImpl?: WebSocketConstructorLike): Tran
       terminate: () => socket.close(),
     };
   };
+}
+
+/** How long the reachability probe after a failed handshake may take. */
+const PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * Why a browser handshake failed, as far as a page can know: a `no-cors` request to the same URL
+ * (any HTTP answer resolves it, cross-origin too; only a network failure rejects) says whether the
+ * server is reachable. Reachable and refused with a stream token: `invalid_token`, the likeliest
+ * refusal (the server restarted, or the token's session expired; `too_many_streams` looks the
+ * same), so the client can fetch a fresh token or stop instead of retrying a dead one forever.
+ */
+async function handshakeFailure(url: string, credential: string | undefined, closeCode: number) {
+  const where = redact(url);
+  let reachable = false;
+  try {
+    await fetch(where.replace(/^ws/, "http"), {
+      mode: "no-cors",
+      cache: "no-store",
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    reachable = true;
+  } catch {
+    // unreachable (or no fetch): the socket's own failure says as much
+  }
+  if (reachable && credential?.startsWith(STREAM_TOKEN_PREFIX)) {
+    return new EarshotClientError(
+      "invalid_token",
+      `The server at ${where} refused the stream token (unknown after a restart, expired, or used by another stream).`,
+      { closeCode, retryable: false },
+    );
+  }
+  const why = reachable
+    ? "the server refused the upgrade (API key refused, too many streams, or at capacity; the browser hides which)"
+    : "server unreachable";
+  return new EarshotClientError(
+    "connection_failed",
+    `WebSocket handshake with ${where} failed (close ${closeCode}): ${why}.`,
+    {
+      closeCode,
+    },
+  );
 }
 
 /** The URL without query string (which could carry credentials), for messages. */

@@ -7,7 +7,8 @@
  *   4 kHz first), then one G.711 byte per sample. The resampler looks ~6 ms ahead, so each payload
  *   lags its input by that much; `flush()` at the end of the stream sends the rest.
  * - `opus`: one 20 ms packet per payload; less than 20 ms waits for the next call, and `flush()`
- *   pads the last packet with silence.
+ *   pads the last packet with silence. The browser's WebCodecs encoder, where there is one, hands
+ *   its packets over asynchronously (to `output`), else opusscript (`useOpus`) encodes in place.
  *
  * A new connection gets a new encoder (the stream continues from the position the server named), so
  * every encoder starts at an even position (G.711: 2 positions a byte) or a packet boundary (opus).
@@ -16,57 +17,87 @@ import { alawEncode, mulawEncode, Resampler } from "@earshot/audio";
 import { type Encoding, OPUS_FRAME_MS } from "@earshot/protocol/encodings";
 import { EarshotClientError } from "./errors.js";
 
-/** The Opus encoder the client uses, once `@earshot/client/opus` has been imported (see `useOpus`). */
+/**
+ * An Opus encoder for the client: one 20 ms frame in, its packet out, either at once (opusscript)
+ * or later through the `output` its factory was given (WebCodecs, which encodes off the main thread).
+ */
 export interface OpusPacketEncoder {
-  encode(pcm: Int16Array): Uint8Array;
+  /** The frame's packet, or undefined when it will come through `output`. */
+  encode(frame: Int16Array): Uint8Array | undefined;
+  /** Frames whose packets are still to come through `output` (0 for a synchronous encoder). */
+  readonly pending?: number;
   close(): void;
 }
-let opusFactory: (() => OpusPacketEncoder) | undefined;
+export type OpusEncoderFactory = (output: (packet: Uint8Array) => void) => OpusPacketEncoder;
+
+let opusFactory: OpusEncoderFactory | undefined;
+let nativeOpusFactory: OpusEncoderFactory | undefined;
 
 /**
- * Makes `encoding: "opus"` available. The Node entry calls it (through `./opus.js`); in a browser,
- * import `@earshot/client/opus` once, through a bundler (it loads `opusscript`, libopus as asm.js).
- * Kept out of the browser entry so a page without Opus loads no codec and no bare npm import.
+ * Makes `encoding: "opus"` available through `opusscript`. The Node entry calls it (through
+ * `./opus.js`); in a browser without WebCodecs, import `@earshot/client/opus` once, through a
+ * bundler (it loads `opusscript`, libopus as asm.js). Kept out of the browser entry so a page
+ * without Opus loads no codec and no bare npm import.
  */
-export function useOpus(factory: () => OpusPacketEncoder): void {
+export function useOpus(factory: OpusEncoderFactory): void {
   opusFactory = factory;
 }
 
+/** The browser's own encoder (WebCodecs), preferred over `useOpus`'s where the browser has one. */
+export function useNativeOpus(factory: OpusEncoderFactory | undefined): void {
+  nativeOpusFactory = factory;
+}
+
+/** Whether `createWireEncoder(encoding)` can encode here (Opus needs a registered encoder). */
+export function encodingAvailable(encoding: Encoding): boolean {
+  return encoding !== "opus" || nativeOpusFactory !== undefined || opusFactory !== undefined;
+}
+
 export interface WireEncoder {
-  /** Payloads for the next samples (maybe none yet, or several). */
+  /** Payloads for the next samples (maybe none yet, or several; an async encoder's go to `output`). */
   encode(pcm: Int16Array): Uint8Array[];
   /** End of the stream: payloads for the samples still held. */
   flush(): Uint8Array[];
+  /** Payloads of the samples given so far are still to come through `output` (WebCodecs). */
+  readonly busy: boolean;
   /** Frees the codec. */
   close(): void;
 }
 
 const OPUS_FRAME_SAMPLES = OPUS_FRAME_MS * 16;
 
-export function createWireEncoder(encoding: Encoding): WireEncoder {
+/**
+ * `output` receives the payloads an asynchronous encoder (WebCodecs Opus) produces after `encode`
+ * returned; the synchronous ones never call it.
+ */
+export function createWireEncoder(encoding: Encoding, output: (payload: Uint8Array) => void = () => {}): WireEncoder {
   switch (encoding) {
     case "pcm_s16le":
       return {
         encode: (pcm) => [new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength)],
         flush: () => [],
+        busy: false,
         close: () => {},
       };
     case "mulaw":
       return new G711Encoder(mulawEncode);
     case "alaw":
       return new G711Encoder(alawEncode);
-    case "opus":
-      if (!opusFactory) {
+    case "opus": {
+      const factory = nativeOpusFactory ?? opusFactory;
+      if (!factory) {
         throw new EarshotClientError(
           "invalid_state",
-          'encoding "opus" needs the Opus codec: load the module @earshot/client/opus once (in a browser, through a bundler).',
+          'encoding "opus" needs an Opus encoder: a browser with WebCodecs, or the module @earshot/client/opus loaded once (in a browser, through a bundler).',
         );
       }
-      return new OpusWireEncoder(opusFactory());
+      return new OpusWireEncoder(factory(output));
+    }
   }
 }
 
 class G711Encoder implements WireEncoder {
+  readonly busy = false;
   readonly #compand: (pcm: Int16Array) => Uint8Array;
   readonly #downsampler = new Resampler({ inputRate: 16_000, outputRate: 8000 });
 
@@ -98,6 +129,10 @@ class OpusWireEncoder implements WireEncoder {
     this.#encoder = encoder;
   }
 
+  get busy(): boolean {
+    return (this.#encoder.pending ?? 0) > 0;
+  }
+
   encode(pcm: Int16Array): Uint8Array[] {
     const packets: Uint8Array[] = [];
     let at = 0;
@@ -106,11 +141,11 @@ class OpusWireEncoder implements WireEncoder {
       this.#carry.set(pcm.subarray(0, at), this.#carryLength);
       this.#carryLength += at;
       if (this.#carryLength < OPUS_FRAME_SAMPLES) return packets;
-      packets.push(this.#encoder.encode(this.#carry));
+      this.#frame(this.#carry, packets);
       this.#carryLength = 0;
     }
     for (; at + OPUS_FRAME_SAMPLES <= pcm.length; at += OPUS_FRAME_SAMPLES) {
-      packets.push(this.#encoder.encode(pcm.subarray(at, at + OPUS_FRAME_SAMPLES)));
+      this.#frame(pcm.subarray(at, at + OPUS_FRAME_SAMPLES), packets);
     }
     this.#carry.set(pcm.subarray(at));
     this.#carryLength = pcm.length - at;
@@ -121,10 +156,17 @@ class OpusWireEncoder implements WireEncoder {
     if (this.#carryLength === 0) return [];
     this.#carry.fill(0, this.#carryLength);
     this.#carryLength = 0;
-    return [this.#encoder.encode(this.#carry)];
+    const packets: Uint8Array[] = [];
+    this.#frame(this.#carry, packets);
+    return packets;
   }
 
   close(): void {
     this.#encoder.close();
+  }
+
+  #frame(frame: Int16Array, packets: Uint8Array[]): void {
+    const packet = this.#encoder.encode(frame);
+    if (packet) packets.push(packet);
   }
 }

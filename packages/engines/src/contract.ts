@@ -13,6 +13,18 @@ export interface EngineCapabilities {
   readonly models: readonly string[];
   /** The sample rate `push` expects. */
   readonly sampleRate: number;
+  /**
+   * Which languages each model serves, for engines whose models differ (a Mandarin model does not
+   * take English). Omitted: every model serves every language in `languages`.
+   */
+  readonly modelLanguages?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Models the engine was configured with but cannot serve, each with why (a corrupt model's
+   * `ModelInvalidError`): a stream asking for one is refused with that error's code.
+   */
+  readonly unavailableModels?: ReadonlyMap<string, Error>;
+  /** Models that honour `StreamOptions.keyterms`; absent or empty: none does. */
+  readonly keytermModels?: readonly string[];
 }
 
 export interface StreamOptions {
@@ -29,6 +41,8 @@ export interface StreamOptions {
    * that cannot honour it exactly use their nearest setting; undefined means the engine's default.
    */
   readonly endpointingMs?: number;
+  /** Words and phrases to favour (only for models in `capabilities.keytermModels`). */
+  readonly keyterms?: readonly string[];
 }
 
 export interface EngineWord {

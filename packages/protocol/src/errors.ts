@@ -98,6 +98,15 @@ export const ERRORS = {
     summary: "The audio encoding is not supported, or the sample rate or overlap does not fit it.",
     retryable: false,
   },
+  model_invalid: {
+    summary:
+      "The model asked for failed its checks when the server loaded it (missing or corrupt files); other models keep serving.",
+    retryable: false,
+  },
+  keyterms_unsupported: {
+    summary: "The engine, model or decoding method cannot honour `keyterms`.",
+    retryable: false,
+  },
   frame_too_large: {
     summary: "A WebSocket message exceeded the server's frame size limit.",
     retryable: false,

@@ -12,6 +12,9 @@ export const PROTOCOL_VERSION = 1;
 /** Bounds of `config.endpointing_ms`. */
 export const MIN_ENDPOINTING_MS = 10;
 export const MAX_ENDPOINTING_MS = 5000;
+/** Bounds of `config.keyterms`: how many terms, and characters per term. */
+export const MAX_KEYTERMS = 100;
+export const MAX_KEYTERM_CHARS = 100;
 
 export const StreamConfigSchema = z.object({
   model: z.string().max(128).optional(),
@@ -44,6 +47,22 @@ export const StreamConfigSchema = z.object({
     .int("must be a whole number of milliseconds")
     .min(MIN_ENDPOINTING_MS, `must be at least ${MIN_ENDPOINTING_MS} ms`)
     .max(MAX_ENDPOINTING_MS, `must be at most ${MAX_ENDPOINTING_MS} ms`)
+    .optional(),
+  /**
+   * earshot extension (after Deepgram's `keyterm`): words and phrases to favour, such as product
+   * names. Engines, models or decoding methods that cannot honour them refuse the config with
+   * `keyterms_unsupported`.
+   */
+  keyterms: z
+    .array(
+      z
+        .string()
+        .trim()
+        .min(1, "must not be empty")
+        .max(MAX_KEYTERM_CHARS, `must be at most ${MAX_KEYTERM_CHARS} characters`)
+        .regex(/^[^\p{Cc}]+$/u, "must not contain control characters"),
+    )
+    .max(MAX_KEYTERMS, `at most ${MAX_KEYTERMS} key terms`)
     .optional(),
 });
 export type StreamConfig = z.infer<typeof StreamConfigSchema>;

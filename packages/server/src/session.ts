@@ -8,7 +8,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import type { Engine, EngineEvent, EngineStream, TranscriptEvent } from "@earshot/engines";
+import type { Engine, EngineEvent, EngineStream } from "@earshot/engines";
 import {
   CloseCode,
   ERRORS,
@@ -18,13 +18,14 @@ import {
   SAMPLE_RATE,
   type StreamConfig,
   samplesToMs,
-  type TranscriptMessage,
 } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { ArrivalTimes } from "./arrival-times.js";
 import type { Connection } from "./connection.js";
+import { engineErrorCode } from "./engine-error-code.js";
 import type { ServerMetrics } from "./metrics.js";
 import { type ResolvedConfig, resolveConfig } from "./stream-config.js";
+import { TranscriptSegments } from "./transcript-segments.js";
 import { createWireDecoder, type WireDecoder } from "./wire-decoder.js";
 
 export interface SessionLimits {
@@ -47,8 +48,6 @@ type State = "idle" | "opening" | "streaming" | "closing" | "finished" | "closed
 const ACK_EVERY_SAMPLES = SAMPLE_RATE / 4;
 /** ...and at least this often in any case, as a heartbeat. */
 const ACK_INTERVAL_MS = 1000;
-/** Finals kept for redelivery on resume. */
-const MAX_FINALS_KEPT = 1000;
 const BACKLOG_POLL_MS = 20;
 
 export interface SessionHooks {
@@ -84,12 +83,7 @@ export class StreamSession {
   #position = 0;
   #ackedPosition = 0;
   #lastAckAt = 0;
-  #segmentId = 0;
-  #segmentHasOutput = false;
-  #lastPartial = "";
-  #finals: TranscriptMessage[] = [];
-  /** The last final that ended at a pause (`speech_final`), until its `utterance_end` is sent. */
-  #unendedSegmentId: number | undefined;
+  #segments: TranscriptSegments | undefined;
   /** When the audio arrived, for the latency metrics. */
   #arrivals: ArrivalTimes | undefined;
   /** Usage the engine reported so far (its events carry totals). */
@@ -157,7 +151,14 @@ export class StreamSession {
     this.#position = this.#startSample;
     this.#ackedPosition = this.#startSample;
     this.#arrivals = new ArrivalTimes(this.#startSample);
-    this.#segmentId = resolved.config.firstSegmentId;
+    this.#segments = new TranscriptSegments(
+      {
+        language: resolved.config.engine.language,
+        wordTimestamps: resolved.config.engine.wordTimestamps,
+        interimResults: resolved.config.interimResults,
+      },
+      resolved.config.firstSegmentId,
+    );
     this.#state = "opening";
     void this.#open(resolved.config);
     return true;
@@ -169,7 +170,7 @@ export class StreamSession {
       stream = await this.#engine.openStream({ ...config.engine, startSample: config.startSample });
     } catch (error) {
       this.#log.warn({ err: error }, "engine stream failed to open");
-      this.#fail("engine_unavailable", error instanceof Error ? error.message : undefined);
+      this.#fail(engineErrorCode(error), error instanceof Error ? error.message : undefined);
       return;
     }
     if (this.#state !== "opening") {
@@ -212,7 +213,7 @@ export class StreamSession {
     this.#decoder?.newConnection();
     this.#log.info({ receivedSamples: this.#position, lastSegmentId }, "session resumed");
     connection.send({ type: "session_resumed", session_id: this.id, received_samples: this.#position });
-    for (const final of this.#finals) if (final.segment_id > lastSegmentId) connection.send(final);
+    for (const final of this.#segments?.finalsAfter(lastSegmentId) ?? []) connection.send(final);
     if (this.#drained) {
       this.#closeStream(connection);
       return;
@@ -356,45 +357,30 @@ export class StreamSession {
   }
 
   #onEngineEvent(event: EngineEvent): void {
+    const segments = this.#segments;
+    if (!segments) return;
     switch (event.type) {
       case "partial": {
-        if (!this.#config?.interimResults || event.text === "" || event.text === this.#lastPartial) return;
-        this.#lastPartial = event.text;
-        const first = !this.#segmentHasOutput;
-        this.#segmentHasOutput = true;
+        const partial = segments.partial(event);
         const connection = this.#connection;
-        if (!connection) return;
-        connection.send(this.#transcript(event, false));
-        if (first) this.#observeLatency(event.startMs, false);
+        if (!partial || !connection) return;
+        connection.send(partial.message);
+        if (partial.first) this.#observeLatency(event.startMs, false);
         return;
       }
-      case "final":
-        if (event.text !== "" || this.#segmentHasOutput) {
-          const final = this.#transcript(event, true, event.speechFinal);
-          this.#finals.push(final);
-          if (this.#finals.length > MAX_FINALS_KEPT) this.#finals.shift();
-          const connection = this.#connection;
-          if (connection) {
-            connection.send(final);
-            this.#observeLatency(event.endMs, true);
-          }
-          // A final at a pause gets an utterance_end (the endpoint event follows it); a forced one does not.
-          this.#unendedSegmentId = event.speechFinal ? this.#segmentId : undefined;
-          this.#segmentId += 1;
-        }
-        this.#segmentHasOutput = false;
-        this.#lastPartial = "";
+      case "final": {
+        const final = segments.final(event);
+        const connection = this.#connection;
+        if (!final || !connection) return;
+        connection.send(final);
+        this.#observeLatency(event.endMs, true);
         return;
-      case "endpoint":
-        // Closes the final before it; a pause after silence or after a forced final says nothing.
-        if (this.#unendedSegmentId === undefined) return;
-        this.#connection?.send({
-          type: "utterance_end",
-          last_word_end_ms: event.atMs,
-          segment_id: this.#unendedSegmentId,
-        });
-        this.#unendedSegmentId = undefined;
+      }
+      case "endpoint": {
+        const end = segments.endpoint(event.atMs);
+        if (end) this.#connection?.send(end);
         return;
+      }
       case "usage":
         this.#hooks.metrics.engineUsage(
           Math.max(0, event.audioMs - this.#usage.audioMs),
@@ -404,7 +390,7 @@ export class StreamSession {
         return;
       case "error":
         this.#log.error({ err: event.error }, "engine stream failed");
-        this.#fail("engine_unavailable", event.error.message);
+        this.#fail(engineErrorCode(event.error), event.error.message);
         return;
     }
   }
@@ -421,31 +407,6 @@ export class StreamSession {
     const seconds = Math.max(0, performance.now() - arrived) / 1000;
     if (final) this.#hooks.metrics.finalLatency(seconds);
     else this.#hooks.metrics.firstPartialLatency(seconds);
-  }
-
-  /** `speechFinal` on finals only. */
-  #transcript(event: TranscriptEvent, isFinal: boolean, speechFinal?: boolean): TranscriptMessage {
-    const config = this.#config;
-    return {
-      type: "transcript",
-      is_final: isFinal,
-      ...(speechFinal === undefined ? {} : { speech_final: speechFinal }),
-      text: event.text,
-      segment_id: this.#segmentId,
-      start_ms: event.startMs,
-      end_ms: event.endMs,
-      language: config?.engine.language ?? "en",
-      ...(config?.engine.wordTimestamps
-        ? {
-            words: event.words.map((w) => ({
-              word: w.word,
-              start_ms: w.startMs,
-              end_ms: w.endMs,
-              confidence: Math.round(w.confidence * 1000) / 1000,
-            })),
-          }
-        : {}),
-    };
   }
 
   #ack(): void {

@@ -3,6 +3,7 @@
  */
 import type { Engine, StreamOptions } from "@earshot/engines";
 import { ENCODING_SAMPLE_RATES, ENCODINGS, type Encoding, type ErrorCode, type StreamConfig } from "@earshot/protocol";
+import { engineErrorCode } from "./engine-error-code.js";
 
 /** Model names seed clients send that mean "the engine's default model". */
 export const DEFAULT_MODEL_ALIASES = ["default", "whisper-stream-1", "whisper-1"] as const;
@@ -22,24 +23,47 @@ export interface ResolvedConfig {
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
 
 export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResult {
-  const { languages, models } = engine.capabilities;
-  const language = (config.language ?? "en").toLowerCase();
-  const primary = language.split(/[-_]/)[0] ?? language;
-  if (!languages.includes(primary)) {
-    return {
-      ok: false,
-      code: "unsupported_language",
-      message: `Language "${config.language}" is not supported by the ${engine.name} engine; supported: ${languages.join(", ")}.`,
-    };
-  }
+  const { languages, models, modelLanguages } = engine.capabilities;
+  const languagesOf = (model: string): readonly string[] => modelLanguages?.[model] ?? languages;
   const requested = config.model ?? "default";
-  const defaultModel = models[0] ?? engine.name;
-  const model = (DEFAULT_MODEL_ALIASES as readonly string[]).includes(requested) ? defaultModel : requested;
-  if (!models.includes(model)) {
+  const isDefault = (DEFAULT_MODEL_ALIASES as readonly string[]).includes(requested);
+  if (!isDefault && !models.includes(requested)) {
     return {
       ok: false,
       code: "unsupported_model",
       message: `Model "${requested}" is not served here; available: ${[...models, ...DEFAULT_MODEL_ALIASES].join(", ")}.`,
+    };
+  }
+  const unavailable = isDefault ? undefined : engine.capabilities.unavailableModels?.get(requested);
+  if (unavailable) {
+    return {
+      ok: false,
+      code: engineErrorCode(unavailable),
+      message: `Model "${requested}" cannot be served: ${unavailable.message}`,
+    };
+  }
+  // Without a language, an explicitly named model speaks its own first language.
+  const language = (config.language ?? (isDefault ? "en" : (languagesOf(requested)[0] ?? "en"))).toLowerCase();
+  const primary = language.split(/[-_]/)[0] ?? language;
+  const model = isDefault
+    ? (models.find((m) => languagesOf(m).includes(primary)) ?? models[0] ?? engine.name)
+    : requested;
+  if (!languagesOf(model).includes(primary)) {
+    const served = isDefault ? languages : languagesOf(model);
+    return {
+      ok: false,
+      code: "unsupported_language",
+      message: isDefault
+        ? `Language "${config.language}" is not supported by the ${engine.name} engine; supported: ${served.join(", ")}.`
+        : `Language "${config.language}" is not served by model "${model}"; it serves: ${served.join(", ")}.`,
+    };
+  }
+  const keyterms = config.keyterms ?? [];
+  if (keyterms.length > 0 && !(engine.capabilities.keytermModels ?? []).includes(model)) {
+    return {
+      ok: false,
+      code: "keyterms_unsupported",
+      message: `Model "${model}" of the ${engine.name} engine cannot honour keyterms; send the config without them.`,
     };
   }
   const encoding = config.encoding ?? "pcm_s16le";
@@ -75,6 +99,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
         model,
         wordTimestamps: (config.timestamp_granularity ?? "word") === "word",
         ...(config.endpointing_ms === undefined ? {} : { endpointingMs: config.endpointing_ms }),
+        ...(keyterms.length > 0 ? { keyterms } : {}),
       },
       encoding,
       sampleRate,

@@ -14,11 +14,14 @@ import { createEngine } from "../engines.js";
  */
 export const SERVE_MAX_UTILIZATION = 0.7;
 
-const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine pocketsphinx|test] [--api-key KEY]...
+const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NAME[,NAME...]] [--api-key KEY]...
 
   --host                 address to bind (default 127.0.0.1)
   --port                 port (default 8787; 0 picks a free one)
-  --engine               speech engine: pocketsphinx (default) or test (deterministic, for development)
+  --engine               speech engine: pocketsphinx (default) or test (deterministic, for
+                         development); several, comma-separated, are served side by side and each
+                         stream goes to the engine of its model (or, for the default model, of its
+                         language)
   --api-key              accepted key; repeatable. Also EARSHOT_API_KEYS=k1,k2. With none on a
                          loopback address, a key is generated and printed.
   --max-streams          streams held at once (open streams + sessions waiting for a resume);
@@ -109,6 +112,8 @@ export async function serve(argv: string[]): Promise<number> {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
+  // Before the engine starts: a missing demo page stops here with its hint (--no-demo).
+  const staticRoutes = values["no-demo"] ? undefined : demoRoutes();
   const logger = createLogger(values["log-level"]);
   const engine = createEngine(values.engine, {
     ...(values.vad === undefined ? {} : { vad: values.vad === "on" }),
@@ -121,7 +126,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(maxStreamsPerKey === undefined ? {} : { maxStreamsPerKey }),
     admission,
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
-    ...(values["no-demo"] ? {} : { staticRoutes: demoRoutes() }),
+    ...(staticRoutes ? { staticRoutes } : {}),
   });
   const { url } = await server.listen({ host: values.host, port });
   try {

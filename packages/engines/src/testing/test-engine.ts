@@ -65,17 +65,18 @@ export interface TestEngineOptions {
   readonly speechRms?: number;
   /** Silence that ends an utterance, unless a stream sets its own `endpointingMs`. Default 300. */
   readonly endpointingMs?: number;
+  /** For routing tests: the engine's name (default `test`), models and languages. */
+  readonly name?: string;
+  readonly models?: readonly string[];
+  readonly languages?: readonly string[];
+  /** `load()` rejects with this (an engine whose model is broken). */
+  readonly loadError?: Error;
 }
 
 export class TestEngine implements Engine {
-  readonly name = "test";
-  readonly capabilities: EngineCapabilities = {
-    streaming: true,
-    wordTimestamps: true,
-    languages: ["en", "zh", "de", "es", "fr"],
-    models: ["test", "test-broken", "test-crash", "test-slow"],
-    sampleRate: SAMPLE_RATE,
-  };
+  readonly name: string;
+  readonly capabilities: EngineCapabilities;
+  readonly #loadError: Error | undefined;
   readonly #speechRms: number;
   readonly #endpointFrames: number;
   #ready = false;
@@ -85,6 +86,15 @@ export class TestEngine implements Engine {
   peakBacklogMs = 0;
 
   constructor(options: TestEngineOptions = {}) {
+    this.name = options.name ?? "test";
+    this.capabilities = {
+      streaming: true,
+      wordTimestamps: true,
+      languages: options.languages ?? ["en", "zh", "de", "es", "fr"],
+      models: options.models ?? ["test", "test-broken", "test-crash", "test-slow"],
+      sampleRate: SAMPLE_RATE,
+    };
+    this.#loadError = options.loadError;
     this.#speechRms = options.speechRms ?? 300;
     this.#endpointFrames = Math.max(1, Math.round((options.endpointingMs ?? 300) / FRAME_MS));
   }
@@ -94,6 +104,7 @@ export class TestEngine implements Engine {
   }
 
   async load(): Promise<void> {
+    if (this.#loadError) throw this.#loadError;
     this.#ready = true;
   }
 

@@ -1,0 +1,74 @@
+/**
+ * The demo page's capture errors in real headless Chromium (no fake permission UI, so the browser's
+ * own permission decides): a page refused the microphone shows the typed `permission_denied`; a
+ * microphone taken away mid-stream (its permission revoked, which makes Chromium end the track)
+ * makes the SDK report `device_lost`, which the page shows while it stops the stream.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { writeWav } from "@earshot/audio";
+import type { Browser, BrowserContext } from "playwright-core";
+import { launchChromium, waitForFinals } from "./helpers/chromium.js";
+import { killAllServers, type ServeProcess, serveTestEngine } from "./helpers/serve-process.js";
+import { speechStream } from "./helpers/speech.js";
+
+const KEY = "browser-errors-key";
+
+describe("demo page capture errors in Chromium", { timeout: 60_000 }, () => {
+  let dir: string;
+  let served: ServeProcess;
+  let browser: Browser;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "earshot-browser-errors-"));
+    const wav = join(dir, "speech.wav");
+    writeFileSync(wav, writeWav(16_000, [speechStream(["ps-goforward"], 800)]));
+    [served, browser] = await Promise.all([serveTestEngine(0, KEY), launchChromium(wav, { grantMicrophone: false })]);
+  });
+
+  after(async () => {
+    await browser?.close();
+    killAllServers();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startPage(context: BrowserContext) {
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(`${served.url}/`);
+    await page.getByLabel("API key").fill(KEY);
+    await page.getByRole("button", { name: "Start" }).click();
+    return { page, pageErrors };
+  }
+
+  it("a refused microphone shows permission_denied and starts no stream", async () => {
+    const context = await browser.newContext();
+    const { page, pageErrors } = await startPage(context);
+    await page.waitForSelector('#error[data-code="permission_denied"]');
+    assert.match((await page.locator("#error").textContent()) ?? "", /refused.*Allow the microphone/s);
+    assert.equal(await page.getAttribute("#status", "data-state"), "idle", "no connection was opened");
+    assert.equal(await page.getByRole("button", { name: "Start" }).isEnabled(), true, "Start can be tried again");
+    assert.deepEqual(pageErrors, []);
+    await context.close();
+  });
+
+  it("a microphone taken away mid-stream reports device_lost; the page stops the stream", async () => {
+    const context = await browser.newContext();
+    await context.grantPermissions(["microphone"], { origin: served.url });
+    const { page, pageErrors } = await startPage(context);
+    await page.waitForSelector('#status[data-state="open"]');
+    await waitForFinals(page, 1);
+
+    await context.clearPermissions();
+    await page.waitForSelector('#error[data-code="device_lost"]', { timeout: 5000 });
+    assert.match((await page.locator("#error").textContent()) ?? "", /went away/);
+    await page.waitForSelector('#status[data-state="closed"]');
+    assert.equal(await page.getByRole("button", { name: "Start" }).isVisible(), true);
+    assert.deepEqual(pageErrors, []);
+    await context.close();
+  });
+});
