@@ -15,8 +15,12 @@ import { type EngineEvent, ModelInvalidError, preflightModel, SherpaOnnxEngine }
 import { concatPcm, noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
 import { ArchiveServer } from "./helpers/archive-server.js";
 import { runEarshot } from "./helpers/run-cli.js";
+import { kill9, killAllServers, serveEngine } from "./helpers/serve-process.js";
+import { toBytes } from "./helpers/signals.js";
+import { WireClient } from "./helpers/ws-client.js";
 
 const TOP = "sherpa-onnx-streaming-tiny-transducer-2026-01-01";
+const KEY = "models-engine-key";
 
 describe("earshot models pull → sherpa-onnx engine", () => {
   const server = new ArchiveServer();
@@ -50,13 +54,19 @@ describe("earshot models pull → sherpa-onnx engine", () => {
     dir = join(work, "models", "tiny-pulled");
   });
 
-  after(() => server.close());
+  after(() => {
+    killAllServers();
+    return server.close();
+  });
 
   it("the pulled model passes preflight by its manifest and streams under its catalogue name", async () => {
     const pulled = await runEarshot(["models", "pull", "tiny-pulled"], env);
     assert.equal(pulled.code, 0, pulled.stderr);
     const spec = await preflightModel(dir);
     assert.equal(spec.name, "tiny-pulled", "the spec comes from earshot-model.json, not from the directory");
+    const verified = await runEarshot(["models", "verify", "tiny-pulled"], env);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.match(verified.stdout, /tiny-pulled loads: preflight and trial load in a child process passed/);
 
     const engine = new SherpaOnnxEngine({ models: [dir] });
     try {
@@ -75,6 +85,47 @@ describe("earshot models pull → sherpa-onnx engine", () => {
     } finally {
       await engine.close();
     }
+  });
+
+  it("earshot serve --engine pocketsphinx,sherpa-onnx serves the pulled model by name beside PocketSphinx", {
+    timeout: 60_000,
+  }, async () => {
+    const served = await serveEngine("pocketsphinx,sherpa-onnx", 0, KEY, { env, args: ["--no-demo"] });
+    try {
+      const neural = await WireClient.open(served.url, KEY);
+      neural.sendJson({ type: "config", config: { model: "tiny-pulled" } });
+      await neural.waitFor((m) => m.type === "session_started");
+      neural.sendBinary(toBytes(concatPcm(noisePcm(1000, 0.5), new Int16Array(16 * 800))));
+      neural.sendJson({ type: "close_stream" });
+      await neural.waitFor((m) => m.type === "stream_closed");
+      assert.match(
+        neural
+          .finals()
+          .map((f) => String(f.text))
+          .join(""),
+        /^A{10,}$/,
+      );
+      // The default model for English is the first engine's: PocketSphinx.
+      const english = await WireClient.open(served.url, KEY);
+      english.sendJson({ type: "config", config: { language: "en" } });
+      const started = await english.waitFor((m) => m.type === "session_started");
+      assert.equal((started.config as { model: string }).model, "pocketsphinx-en-us");
+      english.ws.close();
+    } finally {
+      await kill9(served);
+    }
+  });
+
+  it("earshot serve --engine sherpa-onnx names what to pull when a model is missing", async () => {
+    const missing = await runEarshot(["serve", "--engine", "sherpa-onnx", "--model", "not-pulled"], env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /model "not-pulled" is not installed in .*earshot models pull not-pulled/);
+    const empty = await runEarshot(["serve", "--engine", "sherpa-onnx"], {
+      ...env,
+      EARSHOT_MODELS_DIR: join(work, "empty"),
+    });
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /no sherpa-onnx model is installed in .*earshot models pull zipformer-en-2023-06-26/);
   });
 
   it("a file changed after the pull fails verify and the engine's preflight, both naming it", async () => {

@@ -68,7 +68,7 @@ describe("earshot models: pull, list, verify, rm", () => {
       "no partial file or temporary directory left",
     );
 
-    const verified = await runEarshot(["models", "verify", "fixture-en"], env);
+    const verified = await runEarshot(["models", "verify", "fixture-en", "--files-only"], env);
     assert.equal(verified.code, 0, verified.stderr);
     assert.equal(verified.stdout.match(/^ok /gm)?.length, 5);
 
@@ -122,7 +122,7 @@ describe("earshot models: pull, list, verify, rm", () => {
   it("verify names a modified and a missing file", async () => {
     const dir = join(work, "models", "fixture-en");
     appendFileSync(join(dir, FIXTURE_FILES.tokens), "C 5\n");
-    const modified = await runEarshot(["models", "verify", "fixture-en"], env);
+    const modified = await runEarshot(["models", "verify", "fixture-en", "--files-only"], env);
     assert.equal(modified.code, 1);
     assert.match(modified.stdout, new RegExp(`^size_differs +${FIXTURE_FILES.tokens}`, "m"));
     assert.match(modified.stderr, /model_modified: /);
@@ -165,7 +165,7 @@ describe("earshot models: pull, list, verify, rm", () => {
     assert.equal(manifest.archive, undefined);
     assert.ok((await verifyModelDir(handPlaced)).ok);
     writeFileSync(join(handPlaced, FIXTURE_FILES.decoder), "");
-    const broken = await runEarshot(["models", "verify", "--model-dir", handPlaced], env);
+    const broken = await runEarshot(["models", "verify", "--model-dir", handPlaced, "--files-only"], env);
     assert.equal(broken.code, 1);
     assert.match(broken.stdout, new RegExp(`^size_differs +${FIXTURE_FILES.decoder}`, "m"));
     const removed = await runEarshot(["models", "rm", "--model-dir", handPlaced], env);

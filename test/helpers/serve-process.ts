@@ -23,12 +23,36 @@ export function serveTestEngine(port: number, apiKey: string): Promise<ServeProc
   return serveEngine("test", port, apiKey);
 }
 
+export interface ServeOptions {
+  /** More `earshot serve` arguments. */
+  readonly args?: readonly string[];
+  /** More environment variables. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 /** `earshot serve --engine <engine>` on 127.0.0.1:`port` (0: a free one); resolves once it is ready. */
-export async function serveEngine(engine: string, port: number, apiKey: string): Promise<ServeProcess> {
+export async function serveEngine(
+  engine: string,
+  port: number,
+  apiKey: string,
+  options: ServeOptions = {},
+): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    [BIN, "serve", "--engine", engine, "--host", "127.0.0.1", "--port", String(port), "--api-key", apiKey],
-    { env: { ...process.env, EARSHOT_LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] },
+    [
+      BIN,
+      "serve",
+      "--engine",
+      engine,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--api-key",
+      apiKey,
+      ...(options.args ?? []),
+    ],
+    { env: { ...process.env, EARSHOT_LOG_LEVEL: "warn", ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   children.add(child);
   child.once("exit", () => children.delete(child));

@@ -14,6 +14,7 @@ import {
   partialDownloadPath,
   pullModel,
   removeModelDir,
+  SherpaOnnxEngine,
   verifyModelDir,
 } from "@earshot/engines";
 import { CliError } from "../cli-error.js";
@@ -22,7 +23,7 @@ import { formatBytes, ProgressReporter } from "./models-progress.js";
 const HELP = `usage: earshot models list [--json]
        earshot models pull <name> [--force] [--base-url URL | --url URL]
        earshot models pull <name> --model-dir DIR
-       earshot models verify <name> | --model-dir DIR
+       earshot models verify <name> | --model-dir DIR [--files-only]
        earshot models rm <name> | --model-dir DIR
 
   Official sherpa-onnx streaming models: list the catalogue and what is installed, download one
@@ -32,6 +33,8 @@ const HELP = `usage: earshot models list [--json]
   --base-url URL   where the archives are (a mirror); or EARSHOT_MODELS_BASE_URL
   --url URL        the archive itself, for this one pull
   --force          pull again even when installed
+  --files-only     verify sizes and sha256 only; by default verify also checks the model as the
+                   server loads it (ONNX metadata, tokens, a trial load in a child process)
   --json           list as JSON
   cache: EARSHOT_MODELS_DIR, else $XDG_CACHE_HOME/earshot/models, else ~/.cache/earshot/models
   more models: EARSHOT_MODELS_CATALOG=<file.json> (docs/engines.md, "Models")`;
@@ -47,6 +50,7 @@ export async function models(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h", default: false },
       json: { type: "boolean", default: false },
       force: { type: "boolean", default: false },
+      "files-only": { type: "boolean", default: false },
       "model-dir": { type: "string" },
       "base-url": { type: "string" },
       url: { type: "string" },
@@ -78,7 +82,7 @@ export async function models(argv: string[]): Promise<number> {
         return await pull(entry, modelsDir, url, values.force);
       }
       case "verify":
-        return await verify(modelDir ?? (await installedDir(name, catalog, modelsDir)));
+        return await verify(modelDir ?? (await installedDir(name, catalog, modelsDir)), values["files-only"]);
       case "rm":
         return await remove(modelDir, name, catalog, modelsDir);
       default:
@@ -199,7 +203,7 @@ async function adopt(entry: CatalogEntry, dir: string, force: boolean): Promise<
   return 0;
 }
 
-async function verify(dir: string): Promise<number> {
+async function verify(dir: string, filesOnly: boolean): Promise<number> {
   const result = await verifyModelDir(dir);
   for (const file of result.files) {
     process.stdout.write(`${file.status.padEnd(14)} ${file.path}${file.detail ? `  (${file.detail})` : ""}\n`);
@@ -208,6 +212,17 @@ async function verify(dir: string): Promise<number> {
     throw new ModelStoreError("model_modified", `${dir} does not match its earshot-model.json; pull it again`);
   }
   process.stdout.write(`${result.manifest.spec.name} in ${dir}: every file matches its recorded size and sha256\n`);
+  if (filesOnly) return 0;
+  // Then as the server would load it: the preflight (metadata, tokens) and a trial load in a child.
+  const engine = new SherpaOnnxEngine({ models: [dir] });
+  try {
+    await engine.load();
+  } catch (error) {
+    throw new CliError(`${dir} fails the sherpa-onnx engine's checks: ${(error as Error).message}`, 1);
+  } finally {
+    await engine.close();
+  }
+  process.stdout.write(`${result.manifest.spec.name} loads: preflight and trial load in a child process passed\n`);
   return 0;
 }
 

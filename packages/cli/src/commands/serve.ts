@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
-import { DEFAULT_ENDPOINTING_MS } from "@earshot/engines";
+import { DECODING_METHODS, DEFAULT_ENDPOINTING_MS, type DecodingMethod } from "@earshot/engines";
 import { createLogger, createServer, DEFAULT_MAX_STREAMS_PER_KEY, STREAM_PATH } from "@earshot/server";
 import { CliError } from "../cli-error.js";
 import { demoRoutes } from "../demo-assets.js";
-import { createEngine } from "../engines.js";
+import { createEngine, sherpaModelDirs } from "../engines.js";
 
 /**
  * The utilization at which `earshot serve` refuses new streams. The demand it reads undercounts
@@ -18,10 +18,14 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
 
   --host                 address to bind (default 127.0.0.1)
   --port                 port (default 8787; 0 picks a free one)
-  --engine               speech engine: pocketsphinx (default) or test (deterministic, for
-                         development); several, comma-separated, are served side by side and each
-                         stream goes to the engine of its model (or, for the default model, of its
-                         language)
+  --engine               speech engine: pocketsphinx (default), sherpa-onnx (neural models from
+                         \`earshot models pull\`) or test (deterministic, for development); several,
+                         comma-separated, are served side by side and each stream goes to the
+                         engine of its model (or, for the default model, of its language)
+  --model                sherpa-onnx: an installed model to serve (repeatable; \`earshot models
+                         list\`). Default: every model installed in EARSHOT_MODELS_DIR
+  --model-dir            sherpa-onnx: a model directory placed by hand (repeatable)
+  --decoding-method      sherpa-onnx: greedy_search (default) or modified_beam_search (keyterms)
   --api-key              accepted key; repeatable. Also EARSHOT_API_KEYS=k1,k2. With none on a
                          loopback address, a key is generated and printed.
   --max-streams          streams held at once (open streams + sessions waiting for a resume);
@@ -52,6 +56,9 @@ export async function serve(argv: string[]): Promise<number> {
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "8787" },
       engine: { type: "string", default: "pocketsphinx" },
+      model: { type: "string", multiple: true },
+      "model-dir": { type: "string", multiple: true },
+      "decoding-method": { type: "string" },
       "api-key": { type: "string", multiple: true },
       "max-streams": { type: "string" },
       "max-streams-per-key": { type: "string" },
@@ -115,9 +122,20 @@ export async function serve(argv: string[]): Promise<number> {
   // Before the engine starts: a missing demo page stops here with its hint (--no-demo).
   const staticRoutes = values["no-demo"] ? undefined : demoRoutes();
   const logger = createLogger(values["log-level"]);
+  const sherpa = values.engine.split(",").some((name) => name.trim() === "sherpa-onnx");
+  if (!sherpa && (values.model || values["model-dir"] || values["decoding-method"])) {
+    throw new CliError("--model, --model-dir and --decoding-method need --engine sherpa-onnx");
+  }
+  const decodingMethod = values["decoding-method"];
+  if (decodingMethod !== undefined && !(DECODING_METHODS as readonly string[]).includes(decodingMethod)) {
+    throw new CliError(`invalid --decoding-method "${decodingMethod}": ${DECODING_METHODS.join(" or ")}`);
+  }
+  const modelDirs = sherpa ? await sherpaModelDirs(values.model ?? [], values["model-dir"] ?? []) : [];
   const engine = createEngine(values.engine, {
     ...(values.vad === undefined ? {} : { vad: values.vad === "on" }),
     ...(endpointingMs === undefined ? {} : { endpointingMs }),
+    ...(sherpa ? { modelDirs } : {}),
+    ...(decodingMethod === undefined ? {} : { decodingMethod: decodingMethod as DecodingMethod }),
   });
   const server = createServer({
     engine,
@@ -134,6 +152,10 @@ export async function serve(argv: string[]): Promise<number> {
   } catch (error) {
     await server.close();
     throw new CliError(`engine ${engine.name} failed to load: ${(error as Error).message}`, 1);
+  }
+  // A model that failed its checks is not served; the others are (its streams get model_invalid).
+  for (const [model, error] of engine.capabilities.unavailableModels ?? []) {
+    process.stderr.write(`earshot: model ${model} is not served: ${error.message}\n`);
   }
   if (generatedKey) process.stdout.write(`earshot: generated API key (this run only): ${generatedKey}\n`);
   process.stdout.write(
