@@ -1,43 +1,15 @@
-/**
- * `npm run bench:encodings`: what each wire encoding costs and saves. For pcm_s16le, mulaw, alaw and
- * opus: bytes per second per stream on the wire (binary frames as the SDK sends them, and the seed's
- * hex-in-JSON `audio_chunk` for comparison), and the WER of PocketSphinx on the English eval set
- * sent through that encoding; plus the 8 kHz μ-law copy of the set (shared/eval/en-8k-mulaw, made
- * with sox) sent as a telephone line would, byte for byte. The engine is set up as `earshot serve`
- * sets it up (FAST_DECODER_ARGS behind the Silero VAD gate, packages/cli/src/engines.ts). Writes
- * the "encodings" section of docs/benchmarks.md.
- */
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { FAST_DECODER_ARGS, PocketSphinxEngine, VadGatedEngine } from "@earshot/engines";
 import { ENCODINGS } from "@earshot/protocol";
 import { createServer } from "@earshot/server";
 import { type EncodingRow, renderEncodings } from "./encodings-report.js";
 import { API_KEY, type FileRun, loadMulaw, runRawMulaw, runSdk } from "./encodings-run.js";
-import { loadEvalSet } from "./eval-set.js";
+import { loadEvalSet, loadTelephoneSet } from "./eval-set.js";
 import { BENCHMARKS_MD, replaceSection } from "./load/doc-section.js";
 import { describeMachine } from "./machine.js";
 import { wer } from "./wer.js";
 
-/** The shared eval folder next to the checkout (see its README): the 8 kHz μ-law set lives there. */
-const SHARED_EVAL = new URL("../../../shared/eval/", import.meta.url);
-
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function telephoneSet(): { id: string; path: string; text: string; seconds: number }[] {
-  const [header, ...rows] = readFileSync(new URL("en-8k-mulaw.tsv", SHARED_EVAL), "utf8").trim().split("\n");
-  const columns = (header ?? "").split("\t");
-  return rows.map((row) => {
-    const cells = row.split("\t");
-    const cell = (name: string) => cells[columns.indexOf(name)] ?? "";
-    return {
-      id: cell("id"),
-      path: new URL(cell("path"), SHARED_EVAL).pathname,
-      text: cell("text"),
-      seconds: Number(cell("seconds")),
-    };
-  });
-}
 
 async function main(): Promise<void> {
   const machine = describeMachine("npm run bench:encodings");
@@ -55,7 +27,7 @@ async function main(): Promise<void> {
       rows.push(row(encoding, "en-16k through the SDK", runs, utterances, seconds));
       log(`${encoding}: WER ${(rows.at(-1)?.wer.wer ?? 0).toFixed(3)}`);
     }
-    const telephone = telephoneSet();
+    const telephone = loadTelephoneSet();
     const runs: FileRun[] = [];
     for (const file of telephone) runs.push(await runRawMulaw(url, file.id, loadMulaw(file.path)));
     rows.push(

@@ -55,3 +55,22 @@ export function speechBounds(pcm: Int16Array): { onsetMs: number; endMs: number 
   const last = rms.findLastIndex((r) => r >= threshold);
   return { onsetMs: Math.max(0, first) * 10, endMs: (last + 1) * 10 };
 }
+
+/** The shared eval folder next to the checkout (see its README): the 8 kHz μ-law set lives there. */
+const SHARED_EVAL = new URL("../../../shared/eval/", import.meta.url);
+
+/** The 8 kHz μ-law telephone copies of the English set (../shared/eval/en-8k-mulaw). */
+export function loadTelephoneSet(): Utterance[] {
+  const [header, ...rows] = readFileSync(new URL("en-8k-mulaw.tsv", SHARED_EVAL), "utf8").trim().split("\n");
+  const columns = (header ?? "").split("\t");
+  return rows.map((row) => {
+    const cells = row.split("\t");
+    const cell = (name: string) => cells[columns.indexOf(name)] ?? "";
+    return {
+      id: cell("id"),
+      path: new URL(cell("path"), SHARED_EVAL).pathname,
+      text: cell("text"),
+      seconds: Number(cell("seconds")),
+    };
+  });
+}

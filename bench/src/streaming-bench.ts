@@ -75,22 +75,25 @@ export async function benchStreaming(
   utterances: readonly Utterance[],
   setups: readonly StreamingSetup[],
   onFile: (setup: StreamingSetup, file: StreamedFile) => void = () => {},
-  engineOptions: PocketSphinxOptions & { readonly vad?: VadGateOptions } = {},
+  engineOptions: PocketSphinxOptions & {
+    readonly vad?: VadGateOptions;
+    readonly engine?: Engine;
+    readonly model?: string;
+  } = {},
 ): Promise<StreamingBench[]> {
-  const { vad, ...psOptions } = engineOptions;
-  const pocketsphinx = new PocketSphinxEngine({ workers: 1, ...psOptions });
-  const engine: Engine = vad ? new VadGatedEngine(pocketsphinx, vad) : pocketsphinx;
+  const { vad, engine: given, model, ...psOptions } = engineOptions;
+  const engine = given ?? pocketsphinxEngine(psOptions, vad);
   const server = createServer({ engine, apiKeys: [API_KEY] });
   const { url } = await server.listen({ host: "127.0.0.1", port: 0 });
   await server.ready;
   try {
     const warmUp = utterances[0];
-    if (warmUp && setups[0]) await streamFile(url, setups[0], warmUp);
+    if (warmUp && setups[0]) await streamFile(url, setups[0], warmUp, model);
     const results: StreamingBench[] = [];
     for (const setup of setups) {
       const files: StreamedFile[] = [];
       for (const utterance of utterances) {
-        const file = await streamFile(url, setup, utterance);
+        const file = await streamFile(url, setup, utterance, model);
         onFile(setup, file);
         files.push(file);
       }
@@ -110,7 +113,17 @@ export async function benchStreaming(
   }
 }
 
-async function streamFile(url: string, setup: StreamingSetup, utterance: Utterance): Promise<StreamedFile> {
+function pocketsphinxEngine(options: PocketSphinxOptions, vad: VadGateOptions | undefined): Engine {
+  const pocketsphinx = new PocketSphinxEngine({ workers: 1, ...options });
+  return vad ? new VadGatedEngine(pocketsphinx, vad) : pocketsphinx;
+}
+
+async function streamFile(
+  url: string,
+  setup: StreamingSetup,
+  utterance: Utterance,
+  model: string | undefined,
+): Promise<StreamedFile> {
   const pcm = loadPcm(utterance.path);
   const bounds = speechBounds(pcm);
   const signal = new Int16Array(pcm.length + TRAILING_SILENCE_MS * SAMPLES_PER_MS);
@@ -119,7 +132,7 @@ async function streamFile(url: string, setup: StreamingSetup, utterance: Utteran
   const client = new EarshotClient({
     url,
     apiKey: API_KEY,
-    config: { language: "en" },
+    config: { language: "en", ...(model === undefined ? {} : { model }) },
     mode: setup.mode,
     chunking: setup.chunking,
   });
