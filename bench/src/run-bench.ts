@@ -11,6 +11,8 @@ import { findings } from "./findings.js";
 import { ms, percent } from "./format.js";
 import { BENCHMARKS_MD, replaceSection } from "./load/doc-section.js";
 import { describeMachine } from "./machine.js";
+import { renderNeural } from "./neural-report.js";
+import { runNeuralBench } from "./neural-run.js";
 import { renderReport } from "./report.js";
 import { benchStreaming, STREAMING_SETUPS } from "./streaming-bench.js";
 import { type StreamingSummary, summarizeStreaming } from "./streaming-summary.js";
@@ -70,6 +72,10 @@ async function main(): Promise<void> {
       findings: result,
     }),
   );
+
+  // sherpa-onnx models where installed (EARSHOT_MODELS_DIR); otherwise the section says none is present.
+  const neural = await runNeuralBench({ machine, log });
+  replaceSection(REPORT, "neural", renderNeural(neural));
 
   log("");
   log("system                                        WER     final p50/p95        first partial p50/p95");
