@@ -21,6 +21,7 @@ describe("sherpa-onnx engine through the server", () => {
   let root: string;
   let server: EarshotServer;
   let url: string;
+  let engine: SherpaOnnxEngine;
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "earshot-sherpa-server-"));
@@ -28,7 +29,8 @@ describe("sherpa-onnx engine through the server", () => {
     // Upsampled telephone audio has nothing above 4 kHz, so the mean over all 80 mel bins is lower.
     await writeTinyTransducer(dir, { threshold: -6 });
     // A directory placed by hand: the spec is inferred, the name is the directory's.
-    server = createServer({ engine: new SherpaOnnxEngine({ models: [dir], endpointingMs: 400 }), apiKeys: [KEY] });
+    engine = new SherpaOnnxEngine({ models: [dir], endpointingMs: 400 });
+    server = createServer({ engine, apiKeys: [KEY] });
     ({ url } = await server.listen({ port: 0 }));
     await server.ready;
   });
@@ -70,6 +72,38 @@ describe("sherpa-onnx engine through the server", () => {
     client.sendJson({ type: "config", config: { model: "tiny-en" } });
     await client.waitFor((m) => m.type === "session_started");
     client.ws.close();
+  });
+
+  it("four sockets at once are decoded in shared batches, each gets one final per utterance (reset between)", async () => {
+    const before = engine.batchStats;
+    // 16 kHz PCM this time: two bursts of noise, each closed by a pause longer than endpointing_ms.
+    const pcm = concatPcm(noisePcm(800, 0.5), new Int16Array(16 * 900), noisePcm(800, 0.5), new Int16Array(16 * 900));
+    const bytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    const clients = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const client = await WireClient.open(url, KEY);
+        client.sendJson({ type: "config", config: { model: "tiny-en" } });
+        await client.waitFor((m) => m.type === "session_started");
+        return client;
+      }),
+    );
+    for (let at = 0; at < bytes.length; at += 3200) {
+      for (const client of clients) client.sendBinary(bytes.subarray(at, at + 3200));
+    }
+    for (const client of clients) client.sendJson({ type: "close_stream" });
+    await Promise.all(clients.map((client) => client.waitFor((m) => m.type === "stream_closed")));
+    for (const client of clients) {
+      const finals = client.finals().filter((f) => String(f.text) !== "");
+      assert.equal(finals.length, 2, JSON.stringify(finals.map((f) => [f.text, f.start_ms, f.end_ms])));
+      for (const final of finals) assert.match(String(final.text), /^A+$/);
+      assert.ok(Number(finals[1]?.start_ms) >= 1700, "the second utterance starts after the first pause");
+    }
+    const after = engine.batchStats;
+    assert.ok(after.maxBatch > 1, `largest batch ${after.maxBatch}`);
+    assert.ok(
+      after.streamsDecoded - before.streamsDecoded > after.batches - before.batches,
+      "some batches held several streams",
+    );
   });
 
   it("an unknown model is a config error", async () => {
