@@ -64,7 +64,9 @@ async function decodeWithFfmpeg(file: string): Promise<FileAudio> {
   const pipe = await openWavPipe("ffmpeg", args, (exit) => {
     const detail = lastLine(exit.stderr);
     if (/matches no streams/.test(detail)) return new CliError(`${file}: no audio stream in it`);
-    return new CliError(`${file}: not audio ffmpeg can decode${detail ? ` (ffmpeg: ${detail.replace(`${file}: `, "")})` : ""}`);
+    return new CliError(
+      `${file}: not audio ffmpeg can decode${detail ? ` (ffmpeg: ${detail.replace(`${file}: `, "")})` : ""}`,
+    );
   });
   return {
     decoder: "ffmpeg",
