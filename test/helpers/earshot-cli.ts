@@ -23,15 +23,15 @@ export async function serveEarshot(args: readonly string[], key: string): Promis
   });
   child.stderr.resume();
   const deadline = Date.now() + 30_000;
-  let ready: RegExpExecArray | null = null;
-  while (!(ready = /earshot ready on http(:\/\/\S+)/.exec(stdout))) {
+  for (;;) {
+    if (/earshot ready on http/.test(stdout)) break;
     if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stdout}`);
     if (Date.now() > deadline) throw new Error(`serve not ready: ${stdout}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     process: child,
-    url: `ws${ready[1]}`,
+    url: `ws${/earshot ready on http(:\/\/\S+)/.exec(stdout)?.[1]}`,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, "exit");
