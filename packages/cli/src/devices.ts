@@ -80,7 +80,7 @@ export function parseArecordList(text: string): DeviceEntry[] {
 
 /** `ffmpeg -sources alsa`: "  name [description] (none)" per device. */
 export function parseFfmpegSources(text: string): DeviceEntry[] {
-  return [...text.matchAll(/^\s+\*?\s*(\S+) \[(.*?)\]/gm)].map((m) => ({ id: m[1] ?? "", name: m[2] ?? "" }));
+  return [...text.matchAll(/^[ *]+(\S+) \[(.*?)\]/gm)].map((m) => ({ id: m[1] ?? "", name: m[2] ?? "" }));
 }
 
 /** /proc/asound/pcm: "00-01: ALC3246 Analog : ALC3246 Analog : playback 1 : capture 1". */

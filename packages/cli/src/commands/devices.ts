@@ -35,7 +35,12 @@ export async function devices(argv: string[]): Promise<number> {
   } else if (found.length > 0) {
     process.stdout.write(table(found, backends.map((b) => b.command).join(", ")));
   }
-  if (found.length === 0) throw new CliError(NO_DEVICE_MESSAGE, 1);
+  if (found.length === 0) {
+    const soxOnly = backends.every((b) => b.name === "sox");
+    // sox opens named ALSA devices (~/.asoundrc, sound servers) but cannot list them.
+    const hint = soxOnly ? "; sox cannot list named ALSA devices: install alsa-utils to see them" : "";
+    throw new CliError(`${NO_DEVICE_MESSAGE}${hint}`, 1);
+  }
   return 0;
 }
 
