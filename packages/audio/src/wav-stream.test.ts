@@ -26,6 +26,16 @@ function split(bytes: Uint8Array, seed: number, max: number): Uint8Array[] {
   return pieces;
 }
 
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 function noise(frames: number, seed: number): Int16Array {
   const random = lcg(seed);
   return Int16Array.from({ length: frames }, () => Math.round(((random.next().value as number) - 0.5) * 20_000));
@@ -97,6 +107,31 @@ describe("WavStreamReader", () => {
       }
     });
   }
+
+  test("reads on through a new header where the declared data ends (arecord every 2 GiB)", () => {
+    // arecord --max-file-time 1 to stdout writes exactly this: WAV after WAV, each with its size.
+    const parts = [noise(3000, 11), noise(3000, 12), noise(1234, 13)];
+    const stream = concatBytes(parts.map((p) => writeWav(16_000, [p])));
+    const expected = [
+      Float32Array.from(
+        parts.flatMap((p) => Array.from(p)),
+        (x) => x / 32768,
+      ),
+    ];
+    for (const max of [1, 50, 4000, 20_000]) assert.deepEqual(readPieces(split(stream, max, max)), expected);
+  });
+
+  test("a declared size that is only a guess (sox on a pipe) does not cut the audio", () => {
+    const samples = noise(4000, 14);
+    const bytes = writeWav(16_000, [samples]);
+    new DataView(bytes.buffer).setUint32(40, 1000, true); // 500 frames declared, 4000 there
+    assert.deepEqual(readPieces(split(bytes, 5, 700)), [Float32Array.from(samples, (x) => x / 32768)]);
+  });
+
+  test("a stream whose format changes midway is refused", () => {
+    const stream = concatBytes([writeWav(16_000, [noise(10, 1)]), writeWav(48_000, [noise(10, 2)])]);
+    assert.throws(() => new WavStreamReader().push(stream), /changed its format midway/);
+  });
 
   test("says nothing until the data chunk, then reports the format", () => {
     const reader = new WavStreamReader();

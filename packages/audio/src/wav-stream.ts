@@ -4,9 +4,12 @@
  *
  * Capture tools are asked for WAV rather than raw PCM because the header states the format the
  * device really delivered (a recorder given a rate the hardware lacks takes the nearest one), so the
- * conversion to 16 kHz never trusts a guess. The data chunk's size is ignored: a writer on a pipe
- * cannot know it (arecord writes 0x7fffffff, ffmpeg 0xffffffff, sox a guess), and nothing follows
- * the data in a stream.
+ * conversion to 16 kHz never trusts a guess.
+ *
+ * The data chunk's size is a hint: a writer on a pipe cannot know it (ffmpeg writes 0xffffffff,
+ * arecord 0x7fffffff, sox a guess). Where it ends, a new RIFF/WAVE header may follow, and is read
+ * as such: arecord starts a new "file" in the same stream every 2 GiB (about 6 hours at 48 kHz
+ * mono) or every `--max-file-time`. Anything else there is more audio.
  */
 import { AudioFormatError } from "./errors.js";
 import { Resampler } from "./resample.js";
@@ -19,8 +22,12 @@ export interface WavStreamInfo {
   readonly bitsPerSample: number;
 }
 
+type Channels = (Int16Array | Float32Array)[];
+
 /** Headers longer than this are not a WAV stream (chunks before `data` are a few hundred bytes). */
 const MAX_HEADER_BYTES = 1 << 20;
+/** A data size meaning "unknown" (ffmpeg); 0 means the same to some writers. */
+const UNKNOWN_SIZE = 0xffffffff;
 
 export class WavStreamReader {
   #fmt: FmtChunk | undefined;
@@ -28,7 +35,9 @@ export class WavStreamReader {
   /** Header bytes not yet parsed, or the partial frame left from the last push. */
   #pending = new Uint8Array(0);
   #inData = false;
-  /** Where the next chunk header starts in `#pending`, while parsing the header. */
+  /** Bytes left in the data chunk as its header declares; undefined once that means nothing. */
+  #dataLeft: number | undefined;
+  /** Where the next chunk header starts in `#pending`, while parsing a header. */
   #offset = 12;
 
   /** The stream's format, once the header up to the `data` chunk has arrived. */
@@ -41,34 +50,60 @@ export class WavStreamReader {
    * Float32Array for wider ones); none while the header is still arriving. Throws
    * AudioFormatError when the bytes are not a WAV stream we decode.
    */
-  push(bytes: Uint8Array): (Int16Array | Float32Array)[] {
-    const joined = this.#pending.length === 0 ? bytes : concat(this.#pending, bytes);
-    if (!this.#inData) {
-      const dataStart = this.#parseHeader(joined);
-      if (dataStart === undefined) {
-        this.#pending = joined.slice();
-        return [];
+  push(bytes: Uint8Array): Channels {
+    let input = this.#pending.length === 0 ? bytes : concat(this.#pending, bytes);
+    this.#pending = new Uint8Array(0);
+    const decoded: Channels[] = [];
+    while (input.byteLength > 0) {
+      if (!this.#inData) {
+        const dataStart = this.#parseHeader(input);
+        if (dataStart === undefined) {
+          this.#pending = input.slice();
+          break;
+        }
+        input = input.subarray(dataStart);
+        continue;
       }
-      return this.#frames(joined.subarray(dataStart));
+      if (this.#dataLeft === 0) {
+        // Copied: `bytes` may be a buffer the caller reuses.
+        if (input.byteLength < 12) {
+          this.#pending = input.slice();
+          break;
+        }
+        const view = new DataView(input.buffer, input.byteOffset, 12);
+        if (fourCC(view, 0) === "RIFF" && fourCC(view, 8) === "WAVE") {
+          this.#inData = false;
+          this.#offset = 12;
+        } else {
+          this.#dataLeft = undefined;
+        }
+        continue;
+      }
+      const take = Math.min(input.byteLength, this.#dataLeft ?? Number.POSITIVE_INFINITY);
+      const whole = take - (take % this.#blockAlign);
+      if (whole > 0) decoded.push(decodeChannels(this.#fmt as FmtChunk, input.subarray(0, whole)));
+      if (this.#dataLeft !== undefined) this.#dataLeft -= take;
+      // A partial frame waits for its rest; at the declared end of the data it was a pad byte.
+      if (take < input.byteLength || this.#dataLeft === 0) input = input.subarray(take);
+      else {
+        this.#pending = input.slice(whole, take);
+        if (this.#dataLeft !== undefined) this.#dataLeft += take - whole;
+        break;
+      }
     }
-    return this.#frames(joined);
+    return decoded.length <= 1 ? (decoded[0] ?? []) : joinChannels(decoded);
   }
 
   /** End of the stream: throws AudioFormatError when it ended before any audio data. */
   end(): void {
-    if (!this.#inData) {
+    if (this.#fmt === undefined || this.#info === undefined) {
       throw new AudioFormatError("invalid_wav", "The WAV stream ended before its data chunk.");
     }
     this.#pending = new Uint8Array(0);
   }
 
-  #frames(bytes: Uint8Array): (Int16Array | Float32Array)[] {
-    const fmt = this.#fmt as FmtChunk;
-    const whole = bytes.byteLength - (bytes.byteLength % fmt.blockAlign);
-    // Copied: `bytes` may be a buffer the caller reuses.
-    this.#pending = bytes.slice(whole);
-    if (whole === 0) return [];
-    return decodeChannels(fmt, bytes.subarray(0, whole));
+  get #blockAlign(): number {
+    return (this.#fmt as FmtChunk).blockAlign;
   }
 
   /** Returns where the audio starts in `bytes`, or undefined when more header bytes are needed. */
@@ -84,13 +119,7 @@ export class WavStreamReader {
       const body = this.#offset + 8;
       if (id === "data") {
         if (!this.#fmt) throw new AudioFormatError("invalid_wav", "Invalid WAV: the data chunk comes before fmt.");
-        this.#inData = true;
-        this.#info = {
-          sampleRate: this.#fmt.sampleRate,
-          channels: this.#fmt.channels,
-          encoding: encodingOf(this.#fmt.formatTag),
-          bitsPerSample: this.#fmt.bitsPerSample,
-        };
+        this.#startData(size);
         return body;
       }
       if (body + size > MAX_HEADER_BYTES) {
@@ -105,6 +134,38 @@ export class WavStreamReader {
     }
     return undefined;
   }
+
+  #startData(size: number): void {
+    const fmt = this.#fmt as FmtChunk;
+    const info: WavStreamInfo = {
+      sampleRate: fmt.sampleRate,
+      channels: fmt.channels,
+      encoding: encodingOf(fmt.formatTag),
+      bitsPerSample: fmt.bitsPerSample,
+    };
+    const before = this.#info;
+    if (before && (Object.keys(info) as (keyof WavStreamInfo)[]).some((k) => info[k] !== before[k])) {
+      throw new AudioFormatError("unsupported_wav_format", "The WAV stream changed its format midway.");
+    }
+    this.#info = info;
+    this.#inData = true;
+    this.#dataLeft = size === 0 || size === UNKNOWN_SIZE ? undefined : size;
+  }
+}
+
+function joinChannels(parts: Channels[]): Channels {
+  const first = parts[0] as Channels;
+  return first.map((channel, c) => {
+    const length = parts.reduce((n, p) => n + (p[c] as Int16Array | Float32Array).length, 0);
+    const out = channel instanceof Int16Array ? new Int16Array(length) : new Float32Array(length);
+    let at = 0;
+    for (const part of parts) {
+      const piece = part[c] as Int16Array | Float32Array;
+      out.set(piece, at);
+      at += piece.length;
+    }
+    return out;
+  });
 }
 
 /**
