@@ -35,6 +35,8 @@ describe("earshot transcribe: compressed files through ffmpeg", () => {
     files.ogg = encode("speech.ogg", ["-ar", "48000", "-c:a", "libvorbis"]);
     files.flac = encode("speech.flac", ["-ar", "22050", "-ac", "2"]);
     files.m4a = encode("speech.m4a", ["-ar", "44100", "-c:a", "aac"]);
+    // A WAV encoding earshot does not decode itself: ffmpeg takes over.
+    files.adpcm = encode("speech-adpcm.wav", ["-ar", "32000", "-c:a", "adpcm_ms"]);
     server = await serveEarshot([], KEY);
   });
 
@@ -46,9 +48,11 @@ describe("earshot transcribe: compressed files through ffmpeg", () => {
   const transcribe = (file: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}) =>
     runEarshot(["transcribe", file, "--url", server.url, "--api-key", KEY, ...extra], env);
 
-  it("mp3 (44.1 kHz stereo), ogg (48 kHz), flac (22.05 kHz stereo) and m4a give the words", async () => {
+  it("mp3 (44.1 kHz stereo), ogg (48 kHz), flac (22.05 kHz stereo), m4a and ADPCM WAV give the words", async () => {
     const results = await Promise.all(
-      ["mp3", "ogg", "flac", "m4a"].map(async (kind) => [kind, await transcribe(files[kind] as string)] as const),
+      ["mp3", "ogg", "flac", "m4a", "adpcm"].map(
+        async (kind) => [kind, await transcribe(files[kind] as string)] as const,
+      ),
     );
     for (const [kind, result] of results) {
       assert.equal(result.code, 0, `${kind}: ${result.stderr}`);
@@ -87,5 +91,22 @@ describe("earshot transcribe: compressed files through ffmpeg", () => {
     assert.equal(result.code, 2);
     assert.equal(result.stdout, "");
     assert.match(result.stderr, /^earshot: \S+junk\.mp3: not audio ffmpeg can decode \(ffmpeg: .+\)\n$/);
+  });
+
+  it("a video without sound says it has no audio stream", async () => {
+    const silentFilm = join(dir, "silent.mp4");
+    execFileSync("ffmpeg", [
+      "-nostdin",
+      "-loglevel",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "color=c=black:s=32x32:d=1",
+      silentFilm,
+    ]);
+    const result = await transcribe(silentFilm);
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, `earshot: ${silentFilm}: no audio stream in it\n`);
   });
 });

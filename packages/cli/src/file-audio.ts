@@ -62,8 +62,9 @@ async function decodeWithFfmpeg(file: string): Promise<FileAudio> {
   const args = ["-nostdin", "-hide_banner", "-loglevel", "error", "-i", file];
   args.push("-map", "0:a:0", "-c:a", "pcm_f32le", "-f", "wav", "-");
   const pipe = await openWavPipe("ffmpeg", args, (exit) => {
+    if (/Stream map '0:a:0' matches no streams/.test(exit.stderr))
+      return new CliError(`${file}: no audio stream in it`);
     const detail = lastLine(exit.stderr);
-    if (/matches no streams/.test(detail)) return new CliError(`${file}: no audio stream in it`);
     return new CliError(
       `${file}: not audio ffmpeg can decode${detail ? ` (ffmpeg: ${detail.replace(`${file}: `, "")})` : ""}`,
     );
