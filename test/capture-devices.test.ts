@@ -10,13 +10,15 @@
  * the capture inside the file (speech then silence), before its end.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { EVAL_DIR } from "@earshot/bench";
-import { runEarshot, type Served, serveEarshot } from "./helpers/earshot-cli.js";
+import { EARSHOT_BIN, runEarshot, type Served, serveEarshot } from "./helpers/earshot-cli.js";
+import { sample, scrape } from "./helpers/prometheus.js";
 
 const SPEECH = new URL("en-16k/ps-goforward.wav", EVAL_DIR).pathname;
 const WORDS = "go forward ten meters\n";
@@ -24,10 +26,10 @@ const KEY = "mic-key";
 const dir = mkdtempSync(join(tmpdir(), "earshot-capture-"));
 const home = join(dir, "home");
 
-/** Raw S16_LE speech at `rate` × `channels`, with 0.3 s of silence before and 1.5 s after (by ffmpeg). */
-function rawSpeech(name: string, rate: number, channels: number): string {
+/** Raw S16_LE speech at `rate` × `channels`, 0.3 s of silence before and 1.5 s (or more) after (by ffmpeg). */
+function rawSpeech(name: string, rate: number, channels: number, silenceAfterS = 1.5): string {
   const path = join(dir, name);
-  const pad = ["-af", "adelay=300:all=1,apad=pad_dur=1.5"];
+  const pad = ["-af", `adelay=300:all=1,apad=pad_dur=${silenceAfterS}`];
   const format = ["-ar", String(rate), "-ac", String(channels), "-f", "s16le", "-c:a", "pcm_s16le"];
   execFileSync("ffmpeg", ["-nostdin", "-loglevel", "error", "-y", "-i", SPEECH, ...pad, ...format, path]);
   return path;
@@ -58,7 +60,8 @@ describe("earshot devices and mic --device, on ALSA file-plugin microphones", ()
           "earshot_mic44",
           "earshot test microphone, 44.1 kHz stereo",
           rawSpeech("speech44.raw", 44_100, 2),
-        ),
+        ) +
+        fileMicrophone("earshot_mic48_long", "speech, then 30 s of silence", rawSpeech("long48.raw", 48_000, 1, 30)),
     );
     server = await serveEarshot([], KEY);
   });
@@ -130,6 +133,36 @@ describe("earshot devices and mic --device, on ALSA file-plugin microphones", ()
         result.stderr,
       );
     }
+  });
+
+  it("Ctrl-C (SIGINT) stops the capture and prints the transcript of what was said", async () => {
+    const metrics = server.url.replace(/^ws/, "http");
+    const received = async () => sample(await scrape(metrics), "earshot_audio_received_seconds_total");
+    const before = await received();
+    const child = spawn(
+      process.execPath,
+      [EARSHOT_BIN, "mic", "--device", "earshot_mic48_long", "--url", server.url, "--api-key", KEY],
+      { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    // Once the server has the speech (0.3 + 2.8 s) and a pause, press Ctrl-C.
+    const deadline = Date.now() + 20_000;
+    while ((await received()) - before < 4) {
+      assert.ok(Date.now() < deadline && child.exitCode === null, `no audio arrived: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const exited = once(child, "exit");
+    child.kill("SIGINT");
+    const [code] = await exited;
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, WORDS);
   });
 
   it("a device that does not exist fails with the recorder's reason", async () => {

@@ -2,7 +2,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 
-const BIN = new URL("../../../packages/cli/bin/earshot.js", import.meta.url).pathname;
+export const EARSHOT_BIN = new URL("../../../packages/cli/bin/earshot.js", import.meta.url).pathname;
 
 export interface Served {
   readonly process: ChildProcess;
@@ -13,7 +13,7 @@ export interface Served {
 
 /** `earshot serve --port 0 <args>` with API key `key`; resolves at its ready line. */
 export async function serveEarshot(args: readonly string[], key: string): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
+  const child = spawn(process.execPath, [EARSHOT_BIN, "serve", "--port", "0", ...args], {
     env: { ...process.env, EARSHOT_API_KEYS: key, EARSHOT_LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -54,7 +54,7 @@ export function runEarshot(args: readonly string[], env: NodeJS.ProcessEnv = {})
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [BIN, ...args],
+      [EARSHOT_BIN, ...args],
       { env: { ...process.env, ...env }, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
