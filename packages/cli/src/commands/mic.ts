@@ -81,7 +81,8 @@ export async function mic(argv: string[]): Promise<number> {
   }
   const exit = await capture.exit;
   const code = await finishSession(client, format);
-  if (!capture.stopped && exit.code !== 0) {
+  // Killed by a signal: by us, when the stream closed first (finishSession reports that).
+  if (!capture.stopped && exit.signal === null && exit.code !== 0) {
     const detail = lastLine(exit.stderr);
     process.stderr.write(`earshot: ${backend.command} stopped recording${detail ? `: ${detail}` : ""}\n`);
     return 1;
