@@ -1,7 +1,7 @@
 /**
  * `earshot devices` and `earshot mic --device` with no sound card: ALSA's `file` plugin with an
  * `infile` is a capture PCM that reads real speech from a raw file. A test-only ~/.asoundrc (HOME is
- * a temp dir) defines two such microphones, one at 48 kHz mono and one at 44.1 kHz stereo; the
+ * a temp dir) defines such microphones: 48 kHz mono, 44.1 kHz stereo, and a stereo-only one; the
  * speech goes through arecord, sox or ffmpeg into `earshot mic`, which converts it to 16 kHz and
  * streams it to a real PocketSphinx server, and the words must come back.
  *
@@ -47,6 +47,23 @@ function fileMicrophone(id: string, description: string, infile: string): string
 `;
 }
 
+/**
+ * A stereo-only microphone: the file plugin over a `multi` of exactly two channels of `null`, so
+ * ALSA reports CHANNELS: 2 and `mic` must negotiate stereo by itself. (The other way round, the
+ * multi reads its slave through mmap, which the file plugin's infile does not feed.)
+ */
+function stereoMicrophone(id: string, description: string, infile: string): string {
+  return `pcm.${id}_2ch {
+  type multi
+  slaves.a.pcm "null"
+  slaves.a.channels 2
+  bindings.0 { slave a channel 0 }
+  bindings.1 { slave a channel 1 }
+  hint.show off
+}
+${fileMicrophone(id, description, infile).replace('slave.pcm "null"', `slave.pcm "${id}_2ch"`)}`;
+}
+
 describe("earshot devices and mic --device, on ALSA file-plugin microphones", () => {
   let server: Served;
   const env = { HOME: home };
@@ -60,6 +77,11 @@ describe("earshot devices and mic --device, on ALSA file-plugin microphones", ()
           "earshot_mic44",
           "earshot test microphone, 44.1 kHz stereo",
           rawSpeech("speech44.raw", 44_100, 2),
+        ) +
+        stereoMicrophone(
+          "earshot_stereo",
+          "earshot test microphone, stereo only",
+          rawSpeech("stereo48.raw", 48_000, 2),
         ) +
         fileMicrophone("earshot_mic48_long", "speech, then 30 s of silence", rawSpeech("long48.raw", 48_000, 1, 30)),
     );
@@ -91,6 +113,10 @@ describe("earshot devices and mic --device, on ALSA file-plugin microphones", ()
     assert.ok(mic48.native.formats.includes("S16_LE"));
     assert.deepEqual(mic48.capture, { rate: 48_000, channels: 1, sampleFormat: "S16_LE" });
     assert.ok(listed.devices.some((d: { id: string }) => d.id === "earshot_mic44"));
+    const stereo = listed.devices.find((d: { id: string }) => d.id === "earshot_stereo");
+    assert.deepEqual(stereo.native.channels, { min: 2, max: 2 });
+    assert.deepEqual(stereo.capture, { rate: 48_000, channels: 2, sampleFormat: "S16_LE" });
+    assert.ok(!listed.devices.some((d: { id: string }) => d.id === "earshot_stereo_2ch"), "hidden (hint.show off)");
     assert.ok(!listed.devices.some((d: { id: string }) => d.id === "null"), "null is no microphone");
 
     const text = await runEarshot(["devices"], env);
@@ -106,6 +132,8 @@ describe("earshot devices and mic --device, on ALSA file-plugin microphones", ()
       { device: "earshot_mic48", backend: "alsa", format: "48000 Hz, 1 ch", command: "arecord" },
       { device: "earshot_mic48", backend: "sox", format: "48000 Hz, 1 ch", command: "sox" },
       { device: "earshot_mic48", backend: "ffmpeg", format: "48000 Hz, 1 ch", command: "ffmpeg" },
+      // ALSA says this one has 2 channels, so mic asks for 2.
+      { device: "earshot_stereo", backend: "alsa", format: "48000 Hz, 2 ch", command: "arecord" },
       // This one takes whatever it is asked for: --rate/--channels say what the source is.
       {
         device: "earshot_mic44",
