@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   pocketsphinx pocketsphinx-en-us libpocketsphinx-dev # the embedded speech engine
   sox alsa-utils                                       # microphone capture for `earshot mic`
+  ffmpeg                                               # `earshot transcribe` of mp3/ogg/flac/m4a…; a third capture backend
   python3-websockets                                   # ../shared/tools/seed-check, the seed protocol client
   chromium                                             # the demo page's browser test (playwright-core drives it)
   bzip2                                                # `earshot models pull` unpacks .tar.bz2 model archives

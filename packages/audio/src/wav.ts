@@ -39,7 +39,8 @@ const FORMAT_ALAW = 6;
 const FORMAT_MULAW = 7;
 const FORMAT_EXTENSIBLE = 0xfffe;
 
-interface FmtChunk {
+/** A parsed `fmt ` chunk (format tag already unwrapped from WAVE_FORMAT_EXTENSIBLE). */
+export interface FmtChunk {
   formatTag: number;
   channels: number;
   sampleRate: number;
@@ -95,7 +96,7 @@ export function readWav(
   };
 }
 
-function fourCC(view: DataView, offset: number): string {
+export function fourCC(view: DataView, offset: number): string {
   return String.fromCharCode(
     view.getUint8(offset),
     view.getUint8(offset + 1),
@@ -104,7 +105,7 @@ function fourCC(view: DataView, offset: number): string {
   );
 }
 
-function parseFmt(view: DataView, offset: number, size: number): FmtChunk {
+export function parseFmt(view: DataView, offset: number, size: number): FmtChunk {
   if (size < 16 || offset + 16 > view.byteLength) {
     throw new AudioFormatError("invalid_wav", `Invalid WAV: fmt chunk of ${size} bytes is too short.`);
   }
@@ -143,7 +144,7 @@ function parseFmt(view: DataView, offset: number, size: number): FmtChunk {
   return { formatTag, channels, sampleRate, blockAlign, bitsPerSample };
 }
 
-function encodingOf(formatTag: number): WavEncoding {
+export function encodingOf(formatTag: number): WavEncoding {
   switch (formatTag) {
     case FORMAT_FLOAT:
       return "float";
@@ -157,7 +158,7 @@ function encodingOf(formatTag: number): WavEncoding {
 }
 
 /** De-interleaves `data` into Int16Array channels (formats ≤ 16 bits) or Float32Array (wider). */
-function decodeChannels(fmt: FmtChunk, data: Uint8Array): (Int16Array | Float32Array)[] {
+export function decodeChannels(fmt: FmtChunk, data: Uint8Array): (Int16Array | Float32Array)[] {
   const { channels, formatTag, bitsPerSample, blockAlign } = fmt;
   const frames = data.byteLength / blockAlign;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);

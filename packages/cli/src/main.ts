@@ -8,8 +8,9 @@ const USAGE = `usage: earshot <command> [options]
 
 commands:
   serve        run the transcription server (HTTP + WebSocket)
-  transcribe   stream a WAV file to a server and print the transcript
-  mic          stream the default microphone to a server
+  transcribe   stream an audio file to a server and print the transcript
+  mic          stream a microphone to a server
+  devices      list the microphones mic can use
   models       list, pull, verify or remove neural models (sherpa-onnx)
 
 run "earshot <command> --help" for a command's options`;
@@ -25,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./commands/mic.js")).mic(rest);
     case "models":
       return (await import("./commands/models.js")).models(rest);
+    case "devices":
+      return (await import("./commands/devices.js")).devices(rest);
     case undefined:
     case "-h":
     case "--help":

@@ -1,14 +1,17 @@
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { AudioFormatError, readWav, toMono16k } from "@earshot/audio";
 import type { EarshotClient } from "@earshot/client";
 import { CliError } from "../cli-error.js";
+import { drained, finalOrClose, isClosed } from "../client-waits.js";
+import { openFileAudio } from "../file-audio.js";
+import { frames } from "../pcm-frames.js";
 import { finishSession, openSession, parseFormat, STREAM_ARG_OPTIONS } from "../stream-session.js";
 
-const HELP = `usage: earshot transcribe <file.wav> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--language en] [--no-reconnect]
+const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--language en] [--no-reconnect]
 
-  Streams a WAV file (any rate, channels, PCM/float/μ-law/A-law; converted to 16 kHz mono) to a
-  server. On a terminal, partials and finals show live on stderr; the transcript goes to stdout.
+  Streams an audio file to a server, converted to 16 kHz mono. WAV (any rate and channels; PCM,
+  float, μ-law, A-law) is read directly; mp3, ogg, opus, flac, m4a and anything else ffmpeg reads
+  are decoded with ffmpeg (sudo apt-get install ffmpeg). On a terminal, partials and finals show
+  live on stderr; the transcript goes to stdout.
   --realtime    send at the pace of a live speaker (same as --speed 1)
   --speed N     send N times faster than real time (default: as fast as the server takes it)
   --format      text (default), json (with word timings), srt or vtt
@@ -36,77 +39,36 @@ export async function transcribe(argv: string[]): Promise<number> {
     return 0;
   }
   const [file, ...extra] = positionals;
-  if (!file || extra.length > 0) throw new CliError(`expected one WAV file\n${HELP}`);
+  if (!file || extra.length > 0) throw new CliError(`expected one audio file\n${HELP}`);
   if (values.realtime && values.speed !== undefined) throw new CliError("use --realtime or --speed, not both");
   const speed = values.realtime ? 1 : values.speed === undefined ? undefined : Number(values.speed);
   if (speed !== undefined && !(speed > 0)) throw new CliError(`invalid --speed "${values.speed}"`);
   const format = parseFormat(values.format);
-  const pcm = loadAudio(file);
+  const audio = await openFileAudio(file);
 
-  const client = await openSession(values);
+  let client: EarshotClient;
+  try {
+    client = await openSession(values);
+  } catch (error) {
+    audio.stop();
+    throw error;
+  }
   const started = performance.now();
-  for (let at = 0; at < pcm.length; at += FRAME_SAMPLES) {
+  let at = 0;
+  for await (const frame of frames(audio.chunks, FRAME_SAMPLES)) {
     if (speed !== undefined) {
       // A frame goes out once its last sample "would have been spoken".
-      const due = started + (at + FRAME_SAMPLES) / 16 / speed;
+      const due = started + (at + frame.length) / 16 / speed;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    if (client.state === "closed") break;
-    if (!client.send(pcm.subarray(at, at + FRAME_SAMPLES))) await drained(client);
+    if (isClosed(client)) break;
+    at += frame.length;
+    if (!client.send(frame)) await drained(client);
     // The SDK keeps audio after the last final for replay, up to its buffer (60 s by default). A file
     // sent faster than the engine decodes would overflow it: wait for finals to catch up instead.
     while (client.bufferedMs > MAX_AHEAD_MS && !isClosed(client)) await finalOrClose(client);
   }
+  audio.stop();
   return finishSession(client, format);
-}
-
-/** A function, not an inline test: TypeScript would keep the narrowing from the loop's `break`. */
-const isClosed = (client: EarshotClient): boolean => client.state === "closed";
-
-/** Resolves at the next final (which lets the replay buffer forget audio), a state change, or 1 s. */
-function finalOrClose(client: EarshotClient): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(), 1000);
-    const offFinal = client.on("final", () => done());
-    const offState = client.on("state", () => done());
-    function done() {
-      clearTimeout(timer);
-      offFinal();
-      offState();
-      resolve();
-    }
-  });
-}
-
-/** Resolves when the client's send queue empties, or the connection ends. */
-function drained(client: EarshotClient): Promise<void> {
-  return new Promise((resolve) => {
-    const offDrain = client.once("drain", () => done());
-    const offState = client.on("state", ({ to }) => {
-      if (to === "closed") done();
-    });
-    function done() {
-      offDrain();
-      offState();
-      resolve();
-    }
-  });
-}
-
-/** The file as 16 kHz mono PCM16, or a one-line CliError (exit 2). */
-export function loadAudio(file: string): Int16Array {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  try {
-    const wav = readWav(bytes);
-    return toMono16k({ sampleRate: wav.sampleRate, channels: wav.samples });
-  } catch (error) {
-    if (error instanceof AudioFormatError) throw new CliError(`${file}: ${error.message}`);
-    throw error;
-  }
 }
