@@ -76,8 +76,16 @@ describe("sherpa-onnx engine through the server", () => {
 
   it("four sockets at once are decoded in shared batches, each gets one final per utterance (reset between)", async () => {
     const before = engine.batchStats;
-    // 16 kHz PCM this time: two bursts of noise, each closed by a pause longer than endpointing_ms.
-    const pcm = concatPcm(noisePcm(800, 0.5), new Int16Array(16 * 900), noisePcm(800, 0.5), new Int16Array(16 * 900));
+    // 16 kHz PCM this time: two bursts of noise, each closed by a pause longer than endpointing_ms,
+    // then silence. Each socket sends it all in one message, so every stream has a backlog of
+    // chunks at once and the host's steps (one chunk per stream each) take them together.
+    const pcm = concatPcm(
+      noisePcm(800, 0.5),
+      new Int16Array(16 * 900),
+      noisePcm(800, 0.5),
+      new Int16Array(16 * 900),
+      new Int16Array(16 * 6000),
+    );
     const bytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
     const clients = await Promise.all(
       [0, 1, 2, 3].map(async () => {
@@ -87,9 +95,10 @@ describe("sherpa-onnx engine through the server", () => {
         return client;
       }),
     );
-    for (let at = 0; at < bytes.length; at += 3200) {
-      for (const client of clients) client.sendBinary(bytes.subarray(at, at + 3200));
-    }
+    for (const client of clients) client.sendBinary(bytes);
+    // close_stream decodes what is left of a stream on its own, so let the steps take it first.
+    const spoken = (client: WireClient) => client.finals().filter((f) => String(f.text) !== "").length;
+    await Promise.all(clients.map((client) => client.waitFor(() => spoken(client) >= 2, 20_000, "two finals")));
     for (const client of clients) client.sendJson({ type: "close_stream" });
     await Promise.all(clients.map((client) => client.waitFor((m) => m.type === "stream_closed")));
     for (const client of clients) {

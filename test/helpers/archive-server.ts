@@ -50,8 +50,9 @@ export class ArchiveServer {
       this.#cutNextAfter = undefined;
       if (cut !== undefined) {
         record.bytesSent = cut;
-        // The promised length never arrives: the client sees the connection end mid-body.
-        response.write(part.subarray(0, cut), () => response.socket?.destroy());
+        // The promised length never arrives: the client sees the connection end mid-body. A FIN, not
+        // a reset: a reset can discard bytes the (busy) client had not read yet.
+        response.write(part.subarray(0, cut), () => response.socket?.end());
         return;
       }
       record.bytesSent = part.length;

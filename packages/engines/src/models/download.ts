@@ -4,10 +4,8 @@
  * moment the last byte lands.
  */
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { rm, stat } from "node:fs/promises";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { createReadStream } from "node:fs";
+import { type FileHandle, open, rm, stat } from "node:fs/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { fileSystemError, ModelStoreError } from "./model-store-error.js";
 
@@ -97,26 +95,35 @@ async function attempt(options: DownloadOptions, offset: number, restarted = fal
     const resumedFrom = resumed ? offset : 0;
     let receivedBytes = resumedFrom;
     options.onProgress?.({ receivedBytes, totalBytes, resumedFrom });
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        touch();
-        hash.update(chunk);
-        receivedBytes += chunk.length;
-        options.onProgress?.({ receivedBytes, totalBytes, resumedFrom });
-        callback(null, chunk);
-      },
-    });
-    const file = createWriteStream(partialPath, { flags: resumed ? "a" : "w" });
+    // Chunks are taken from the connection as they come and written in order behind it, so a cut
+    // connection keeps every byte it delivered for the resume: a stream that errors drops the
+    // chunks still queued in it, so the reader must not wait on the disk (unless far ahead of it).
+    // Reading starts at once: the file opens behind it (an error arriving meanwhile would drop the
+    // chunks the stream holds).
+    const writer = new OrderedWriter(partialPath, resumed ? "a" : "w");
     try {
-      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, file);
+      // The web stream itself, not Readable.fromWeb: a Node stream destroyed by the error would
+      // throw away what it had buffered.
+      for await (const chunk of response.body as WebReadableStream<Uint8Array>) {
+        touch();
+        const bytes = chunk as Uint8Array;
+        hash.update(bytes);
+        receivedBytes += bytes.length;
+        options.onProgress?.({ receivedBytes, totalBytes, resumedFrom });
+        await writer.write(bytes);
+      }
+      await writer.drain();
     } catch (error) {
-      const mapped = fileSystemError(error, `writing ${partialPath}`);
-      if (mapped !== error) throw mapped;
+      // Keep what arrived before the cut: the resume starts after it.
+      await writer.drain().catch(() => undefined);
+      if (error instanceof ModelStoreError) throw error;
       throw downloadFailed(
         url,
         error,
         `${idle.signal.aborted ? `no data for ${idleMs} ms` : "connection lost"} after ${receivedBytes} bytes; run the same command again to resume`,
       );
+    } finally {
+      await writer.close();
     }
     return { sha256: hash.digest("hex"), bytes: receivedBytes, resumedFrom };
   } finally {
@@ -149,4 +156,64 @@ async function sizeOf(path: string): Promise<number> {
 
 async function hashFileInto(hash: Hash, path: string): Promise<void> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+}
+
+/** Appends chunks in order without making the caller wait, unless too much is still unwritten. */
+class OrderedWriter {
+  static readonly MAX_PENDING_BYTES = 16 * 1024 * 1024;
+  readonly #path: string;
+  #file: FileHandle | undefined;
+  #tail: Promise<void>;
+  #pendingBytes = 0;
+  #failure: ModelStoreError | undefined;
+
+  constructor(path: string, flags: "a" | "w") {
+    this.#path = path;
+    this.#tail = this.#run(async () => {
+      this.#file = await open(path, flags);
+    });
+  }
+
+  /** Queues `bytes`; rejects with the first failure (no space, no permission). */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    this.#pendingBytes += bytes.length;
+    this.#tail = this.#tail.then(() =>
+      this.#run(async () => {
+        try {
+          await this.#file?.write(bytes);
+        } finally {
+          this.#pendingBytes -= bytes.length;
+        }
+      }),
+    );
+    if (this.#pendingBytes > OrderedWriter.MAX_PENDING_BYTES) await this.drain();
+  }
+
+  /** Waits for every queued chunk; rejects with the first failure. */
+  async drain(): Promise<void> {
+    await this.#tail;
+    if (this.#failure) throw this.#failure;
+  }
+
+  async close(): Promise<void> {
+    await this.#tail;
+    await this.#file?.close();
+  }
+
+  /** Runs one file operation unless an earlier one failed; a failure is kept, not thrown. */
+  async #run(operation: () => Promise<void>): Promise<void> {
+    if (this.#failure) return;
+    try {
+      await operation();
+    } catch (error) {
+      const mapped = fileSystemError(error, `writing ${this.#path}`);
+      this.#failure =
+        mapped instanceof ModelStoreError
+          ? mapped
+          : new ModelStoreError("download_failed", `writing ${this.#path}: ${(error as Error).message}`, {
+              cause: error,
+            });
+    }
+  }
 }
