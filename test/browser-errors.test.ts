@@ -56,6 +56,26 @@ describe("demo page capture errors in Chromium", { timeout: 60_000 }, () => {
     await context.close();
   });
 
+  it("fits a phone: no sideways scrolling, every control on screen and at least 40 px tall", async () => {
+    const context = await browser.newContext({
+      viewport: { width: 360, height: 640 },
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
+    const page = await context.newPage();
+    await page.goto(`${served.url}/`);
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(scrollWidth <= 360, `page is ${scrollWidth} px wide on a 360 px screen`);
+    for (const selector of ["#api-key", "#microphone", "#encoding", "#start", "#download-txt", "#download-json"]) {
+      const box = await page.locator(selector).boundingBox();
+      assert.ok(box, `${selector} is laid out`);
+      assert.ok(box.x >= 0 && box.x + box.width <= 360, `${selector} spans ${box.x}–${box.x + box.width} px`);
+      assert.ok(box.height >= 40, `${selector} is ${box.height} px tall: too small to tap`);
+    }
+    await context.close();
+  });
+
   it("a microphone taken away mid-stream reports device_lost; the page stops the stream", async () => {
     const context = await browser.newContext();
     await context.grantPermissions(["microphone"], { origin: served.url });

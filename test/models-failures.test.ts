@@ -123,6 +123,17 @@ describe("earshot models: failures", () => {
     assert.ok(!existsSync("/sys/earshot-models-test"));
   });
 
+  it("a cache under /proc (where Node's recursive mkdir would spin for ever): no_permission at once", {
+    timeout: 20_000,
+  }, async () => {
+    const pulled = await runEarshot(["models", "pull", "fixture-en"], {
+      ...env,
+      EARSHOT_MODELS_DIR: "/proc/earshot-models",
+    });
+    assert.equal(pulled.code, 1);
+    assert.match(pulled.stderr, /no_permission: cannot write \/proc\/earshot-models \(under \/proc\)/);
+  });
+
   it("unknown name: model_unknown listing the catalogue, exit 2", async () => {
     const pulled = await runEarshot(["models", "pull", "zipformer-klingon"], env);
     assert.equal(pulled.code, 2);

@@ -5,7 +5,7 @@
  * interrupted download keeps its `.partial` file for the next run to resume.
  */
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { CatalogEntry } from "./catalog.js";
 import { type DownloadProgress, downloadArchive } from "./download.js";
 import { extractTarBz2 } from "./extract.js";
@@ -45,7 +45,7 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
   let temporary: string | undefined;
   let unlock: (() => Promise<void>) | undefined;
   try {
-    await mkdir(modelsDir, { recursive: true });
+    await makeModelsDir(modelsDir);
     unlock = await lockPull(modelsDir, entry.name);
     await removeLeftovers(modelsDir, entry.name);
     const download = await downloadArchive({
@@ -113,4 +113,19 @@ async function removeLeftovers(modelsDir: string, name: string): Promise<void> {
       await rm(join(modelsDir, leftover), { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Node 20's recursive mkdir spins for ever on a path under /proc instead of failing, so that one
+ * is refused up front like any other directory that cannot be written.
+ */
+async function makeModelsDir(modelsDir: string): Promise<void> {
+  const absolute = resolve(modelsDir);
+  if (absolute === "/proc" || absolute.startsWith("/proc/")) {
+    throw new ModelStoreError(
+      "no_permission",
+      `cannot write ${absolute} (under /proc); set EARSHOT_MODELS_DIR to a writable directory`,
+    );
+  }
+  await mkdir(absolute, { recursive: true });
 }
