@@ -38,26 +38,32 @@ describe("PocketSphinx beside broken and healthy sherpa-onnx models", () => {
   let url: string;
   let healthy: SherpaOnnxEngine;
 
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), "earshot-mixed-"));
-    const good = join(root, "tiny-en");
-    await writeTinyTransducer(good);
-    for (const [defect, { write }] of Object.entries(TINY_TRANSDUCER_DEFECTS)) await write(join(root, slug(defect)));
-    await writeCorruptGraphModel(join(root, "bad-graph"));
-    healthy = new SherpaOnnxEngine({ models: [good], endpointingMs: 400 });
-    const defective = [...Object.keys(TINY_TRANSDUCER_DEFECTS).map(slug), "bad-graph"].map(
-      (name) => new SherpaOnnxEngine({ models: [join(root, name)] }),
-    );
-    const pocketsphinx = new VadGatedEngine(new PocketSphinxEngine({ decoderArgs: FAST_DECODER_ARGS }));
-    server = createServer({ engine: new EngineRouter([pocketsphinx, healthy, ...defective]), apiKeys: [KEY] });
-    ({ url } = await server.listen({ port: 0 }));
-    await server.ready;
-  });
+  before(
+    async () => {
+      root = await mkdtemp(join(tmpdir(), "earshot-mixed-"));
+      const good = join(root, "tiny-en");
+      await writeTinyTransducer(good);
+      for (const [defect, { write }] of Object.entries(TINY_TRANSDUCER_DEFECTS)) await write(join(root, slug(defect)));
+      await writeCorruptGraphModel(join(root, "bad-graph"));
+      healthy = new SherpaOnnxEngine({ models: [good], endpointingMs: 400 });
+      const defective = [...Object.keys(TINY_TRANSDUCER_DEFECTS).map(slug), "bad-graph"].map(
+        (name) => new SherpaOnnxEngine({ models: [join(root, name)] }),
+      );
+      const pocketsphinx = new VadGatedEngine(new PocketSphinxEngine({ decoderArgs: FAST_DECODER_ARGS }));
+      server = createServer({ engine: new EngineRouter([pocketsphinx, healthy, ...defective]), apiKeys: [KEY] });
+      ({ url } = await server.listen({ port: 0 }));
+      await server.ready;
+    },
+    { timeout: 120_000 },
+  );
 
-  after(async () => {
-    await server.close();
-    await rm(root, { recursive: true, force: true });
-  });
+  after(
+    async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    },
+    { timeout: 30_000 },
+  );
 
   async function open(config: object): Promise<WireClient> {
     const client = await WireClient.open(url, KEY);

@@ -130,7 +130,8 @@ export const CATALOG: readonly CatalogEntry[] = [
     archiveSha256: "27ffbd9ee24ad186d99acc2f6354d7992b27bcab490812510665fa8f9389c5f8",
     checksumSource: THIRD_PARTY_PINS,
     accuracy: `${NOT_PUBLISHED} (community model trained on an internal dataset)`,
-    license: "Apache-2.0 (model card of csukuangfj/sherpa-onnx-streaming-zipformer-bilingual-zh-en-2023-02-20 on Hugging Face)",
+    license:
+      "Apache-2.0 (model card of csukuangfj/sherpa-onnx-streaming-zipformer-bilingual-zh-en-2023-02-20 on Hugging Face)",
     documentedRtf: "0.108 int8, 2 threads",
     description: "Mandarin and English code-switching; English comes out in upper case",
   },

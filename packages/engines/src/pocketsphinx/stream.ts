@@ -4,8 +4,8 @@
  * from the first sample it decodes; this side adds the stream's start position.
  */
 
-import { type EngineEvent, type EngineStream, EngineUnavailableError } from "../contract.js";
-import { EventChannel } from "../event-channel.js";
+import { EngineUnavailableError } from "../contract.js";
+import { RemoteStream } from "../remote-stream.js";
 import type { DecodingWorker } from "./decoding-worker.js";
 import type { WireEvent } from "./messages.js";
 
@@ -13,62 +13,29 @@ const SAMPLES_PER_MS = 16;
 /** Demand is measured over the decoding of the last few seconds. */
 const DEMAND_WINDOW_MS = 5_000;
 
-export class PocketSphinxStream implements EngineStream {
-  readonly id: number;
-  readonly #worker: DecodingWorker;
-  readonly #events = new EventChannel<EngineEvent>();
-  /** open → ending (after `end()`) → done (ended, failed or closed). */
-  #state: "open" | "ending" | "done" = "open";
-  #endWaiters: Array<() => void> = [];
-  readonly #offsetMs: number;
-  #pendingSamples = 0;
+export class PocketSphinxStream extends RemoteStream {
   /** Decoded pushes of the last `DEMAND_WINDOW_MS`: [when, samples, ms of decoding]. */
   readonly #decoded: Array<readonly [number, number, number]> = [];
   readonly #openedAt = performance.now();
 
   constructor(worker: DecodingWorker, id: number, startSample: number) {
-    this.#worker = worker;
-    this.id = id;
-    this.#offsetMs = Math.round(startSample / SAMPLES_PER_MS);
-  }
-
-  get backlogMs(): number {
-    return this.#pendingSamples / SAMPLES_PER_MS;
-  }
-
-  push(pcm: Int16Array): void {
-    if (this.#state !== "open" || pcm.length === 0) return;
-    this.#pendingSamples += pcm.length;
-    const copy = pcm.slice();
-    this.#worker.post({ type: "push", streamId: this.id, pcm: copy.buffer }, [copy.buffer]);
-  }
-
-  flush(pause?: { readonly atMs: number }): void {
-    if (this.#state !== "open") return;
-    const pauseAtMs = pause === undefined ? undefined : pause.atMs - this.#offsetMs;
-    this.#worker.post({ type: "flush", streamId: this.id, ...(pauseAtMs === undefined ? {} : { pauseAtMs }) });
-  }
-
-  end(): Promise<void> {
-    if (this.#state === "done") return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.#endWaiters.push(resolve));
-    if (this.#state === "open") {
-      this.#state = "ending";
-      this.#worker.post({ type: "end", streamId: this.id });
-    }
-    return done;
-  }
-
-  close(): void {
-    if (this.#state === "done") return;
-    this.#worker.post({ type: "close", streamId: this.id });
-    this.#worker.detach(this.id);
-    this.#events.clear();
-    this.#finish();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<EngineEvent> {
-    return this.#events[Symbol.asyncIterator]();
+    super(
+      {
+        push: (pcm) => {
+          const copy = pcm.slice();
+          worker.post({ type: "push", streamId: id, pcm: copy.buffer }, [copy.buffer]);
+        },
+        flush: (pauseAtMs) =>
+          worker.post({ type: "flush", streamId: id, ...(pauseAtMs === undefined ? {} : { pauseAtMs }) }),
+        end: () => worker.post({ type: "end", streamId: id }),
+        close: () => {
+          worker.post({ type: "close", streamId: id });
+          worker.detach(id);
+        },
+      },
+      id,
+      startSample,
+    );
   }
 
   /** How long this stream has been open, ms. */
@@ -77,8 +44,8 @@ export class PocketSphinxStream implements EngineStream {
   }
 
   /** The worker decoded a push of `samples` in `busyMs`. */
-  consumed(samples: number, busyMs: number): void {
-    this.#pendingSamples = Math.max(0, this.#pendingSamples - samples);
+  override consumed(samples: number, busyMs = 0): void {
+    super.consumed(samples);
     const now = performance.now();
     this.#decoded.push([now, samples, busyMs]);
     this.#prune(now);
@@ -108,50 +75,9 @@ export class PocketSphinxStream implements EngineStream {
     while (this.#decoded.length > 0 && (this.#decoded[0]?.[0] ?? now) < now - DEMAND_WINDOW_MS) this.#decoded.shift();
   }
 
-  /** An event from the worker. */
-  receive(event: WireEvent): void {
-    if (this.#state === "done") return;
+  /** An event from the worker, whose decoder failures come as events too. */
+  override receive(event: WireEvent): void {
     if (event.type === "error") this.fail(new EngineUnavailableError(event.message));
-    else this.#events.push(this.#offset(event));
-  }
-
-  #offset(event: Exclude<WireEvent, { readonly type: "error" }>): EngineEvent {
-    const shift = this.#offsetMs;
-    if (shift === 0) return event;
-    switch (event.type) {
-      case "partial":
-      case "final":
-        return {
-          ...event,
-          startMs: event.startMs + shift,
-          endMs: event.endMs + shift,
-          words: event.words.map((w) => ({ ...w, startMs: w.startMs + shift, endMs: w.endMs + shift })),
-        };
-      case "endpoint":
-        return { ...event, atMs: event.atMs + shift };
-      case "usage":
-        return event;
-    }
-  }
-
-  /** The worker has sent every event of this stream. */
-  ended(): void {
-    this.#events.end();
-    this.#finish();
-  }
-
-  /** The worker or its decoder failed: one error event, then nothing. */
-  fail(error: Error): void {
-    if (this.#state === "done") return;
-    this.#events.push({ type: "error", error });
-    this.#events.end();
-    this.#finish();
-  }
-
-  #finish(): void {
-    this.#state = "done";
-    const waiters = this.#endWaiters;
-    this.#endWaiters = [];
-    for (const resolve of waiters) resolve();
+    else super.receive(event);
   }
 }

@@ -13,6 +13,8 @@ import type { SherpaStream } from "./stream.js";
 const HOST_URL = new URL("./host.js", import.meta.url);
 /** After `shutdown`, how long the process may take to exit before it is killed. */
 const STOP_GRACE_MS = 2_000;
+/** Loading every model of a host; the canary has already loaded each once, so this is generous. */
+const DEFAULT_START_TIMEOUT_MS = 120_000;
 /** Decoding time is summed over this window for utilization. */
 const BUSY_WINDOW_MS = 5_000;
 
@@ -54,8 +56,12 @@ export class HostProcess {
     child.on("error", (error) => this.#crash(error.message));
   }
 
-  /** Start a host; resolves once every model's recognizer is loaded. */
-  static start(config: HostConfig, onCrash: (host: HostProcess) => void): Promise<HostProcess> {
+  /** Start a host; resolves once every model's recognizer is loaded, or fails after `timeoutMs`. */
+  static start(
+    config: HostConfig,
+    onCrash: (host: HostProcess) => void,
+    timeoutMs = DEFAULT_START_TIMEOUT_MS,
+  ): Promise<HostProcess> {
     return new Promise((resolve, reject) => {
       const child = fork(HOST_URL, [], {
         stdio: ["ignore", "ignore", "pipe", "ipc"],
@@ -80,7 +86,10 @@ export class HostProcess {
       const onError = (error: Error) => fail(`failed to start: ${error.message}`);
       const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
         fail(`died while loading (${describeExit(code, signal)})`);
+      // A host that neither loads nor dies must not hold the engine's load (and the server's) for ever.
+      const timer = setTimeout(() => fail(`did not load its models within ${timeoutMs} ms`), timeoutMs);
       const cleanup = () => {
+        clearTimeout(timer);
         child.off("message", onMessage);
         child.off("error", onError);
         child.off("exit", onExit);
