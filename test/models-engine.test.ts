@@ -4,6 +4,7 @@
  * server by the CLI, passes the engine's preflight by its manifest, streams through the real
  * engine under its catalogue name, and a file changed after the pull is refused by name.
  */
+
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -11,8 +12,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { concatPcm } from "@earshot/audio";
 import { type EngineEvent, ModelInvalidError, preflightModel, SherpaOnnxEngine } from "@earshot/engines";
-import { concatPcm, noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
+import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
 import { ArchiveServer } from "./helpers/archive-server.js";
 import { runEarshot } from "./helpers/run-cli.js";
 import { kill9, killAllServers, serveEngine } from "./helpers/serve-process.js";

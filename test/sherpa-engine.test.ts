@@ -9,8 +9,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { concatPcm } from "@earshot/audio";
 import { type EngineEvent, type EngineStream, KeytermsUnsupportedError, SherpaOnnxEngine } from "@earshot/engines";
-import { concatPcm, noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
+import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
 
 const root = await mkdtemp(join(tmpdir(), "earshot-sherpa-engine-"));
 const dir = join(root, "tiny");

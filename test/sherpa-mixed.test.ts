@@ -5,11 +5,13 @@
  * `model_invalid` naming its defect, the healthy one serves, and its host is killed mid-stream,
  * while a PocketSphinx stream of real speech keeps going and transcribes as it would alone.
  */
+
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { concatPcm } from "@earshot/audio";
 import { loadEvalSet, wer } from "@earshot/bench";
 import {
   EngineRouter,
@@ -18,7 +20,7 @@ import {
   SherpaOnnxEngine,
   VadGatedEngine,
 } from "@earshot/engines";
-import { concatPcm, noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
+import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
 import { TINY_TRANSDUCER_DEFECTS, writeCorruptGraphModel } from "@earshot/engines/testing/tiny-transducer-defects";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { toBytes } from "./helpers/signals.js";

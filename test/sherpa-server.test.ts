@@ -9,9 +9,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { mulawEncode } from "@earshot/audio";
+import { concatPcm, mulawEncode } from "@earshot/audio";
 import { SherpaOnnxEngine } from "@earshot/engines";
-import { concatPcm, noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
+import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { WireClient } from "./helpers/ws-client.js";
 

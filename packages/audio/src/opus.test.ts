@@ -3,6 +3,7 @@ import { test } from "node:test";
 import OpusScript from "opusscript";
 import { AudioFormatError } from "./errors.js";
 import { MAX_OPUS_PACKET_BYTES, OPUS_LOOKAHEAD_SAMPLES, OpusDecoder, OpusEncoder } from "./opus.js";
+import { concatPcm } from "./pcm.js";
 
 const FRAME = 320; // 20 ms at 16 kHz
 
@@ -25,16 +26,6 @@ function encodeAll(encoder: OpusEncoder, pcm: Int16Array): Uint8Array[] {
   const packets: Uint8Array[] = [];
   for (let at = 0; at + FRAME <= pcm.length; at += FRAME) packets.push(encoder.encode(pcm.subarray(at, at + FRAME)));
   return packets;
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Normalized correlation of `a` with `b` delayed by `lag` samples, over the middle of the signal. */
@@ -60,7 +51,7 @@ test("opus: 20 ms packets decode to 20 ms each and follow the input waveform", (
   assert.equal(packets.length, 50);
   const decoded = packets.map((packet) => decoder.decode(packet));
   for (const frame of decoded) assert.equal(frame.length, FRAME);
-  const output = concat(decoded);
+  const output = concatPcm(...decoded);
   // The codec delays the signal by its lookahead (a few ms): find it, then the waveform must follow
   // (a speech codec keeps the spectrum more than the exact waveform; unrelated audio scores ≈ 0).
   const scores = Array.from({ length: 320 }, (_, lag) => correlation(input, output, lag));

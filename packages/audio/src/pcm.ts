@@ -32,3 +32,14 @@ export function downmixToFloat(channels: readonly (Float32Array | Int16Array)[])
   }
   return out;
 }
+
+/** The parts one after another in a new array. */
+export function concatPcm(...parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

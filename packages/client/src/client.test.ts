@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { concatPcm } from "@earshot/audio";
 import { TEST_WORDS, TestEngine } from "@earshot/engines";
 import type { TranscriptMessage, UtteranceEndMessage } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
@@ -24,18 +25,8 @@ function tone(ms: number, amplitude = 3000): Int16Array {
 }
 const silence = (ms: number) => new Int16Array(ms * 16);
 
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /** 1 s tone (5 words), 500 ms pause (ends the utterance), 0.6 s tone (3 words), 1 s silence. */
-const SIGNAL = concat([tone(1000), silence(500), tone(600), silence(1000)]);
+const SIGNAL = concatPcm(tone(1000), silence(500), tone(600), silence(1000));
 /** The test engine names each word by its start time: TEST_WORDS[floor(startMs / 200) % 26]. */
 const EXPECTED_FINALS = [TEST_WORDS.slice(0, 5).join(" "), TEST_WORDS.slice(7, 10).join(" ")];
 
@@ -261,7 +252,7 @@ describe("EarshotClient against a real server", () => {
     const client = new EarshotClient({ url, apiKey: KEY, config: { model: "test-crash" }, reconnect: false });
     const { errors, states } = record(client);
     await client.connect();
-    sendInPieces(client, concat([tone(1200), silence(200)]), 100);
+    sendInPieces(client, concatPcm(tone(1200), silence(200)), 100);
     await new Promise<void>((resolve) => client.on("state", (s) => s.to === "closed" && resolve()));
     assert.equal(errors[0]?.code, "engine_unavailable");
     assert.equal(errors.length, 1);

@@ -185,12 +185,3 @@ export function noisePcm(ms: number, amplitude: number, seed = 1): Int16Array {
 }
 
 /** Concatenated PCM pieces. */
-export function concatPcm(...parts: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
