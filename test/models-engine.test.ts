@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { concatPcm } from "@earshot/audio";
+import { concatPcm, writeWav } from "@earshot/audio";
 import { type EngineEvent, ModelInvalidError, preflightModel, SherpaOnnxEngine } from "@earshot/engines";
 import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
 import { ArchiveServer } from "./helpers/archive-server.js";
@@ -107,6 +107,21 @@ describe("earshot models pull → sherpa-onnx engine", () => {
           .join(""),
         /^A{10,}$/,
       );
+      // The CLI client picks the model by name.
+      const wav = join(work, "noise.wav");
+      writeFileSync(wav, writeWav(16_000, [concatPcm(noisePcm(1000, 0.5), new Int16Array(16 * 800))]));
+      const cli = await runEarshot([
+        "transcribe",
+        wav,
+        "--url",
+        served.url,
+        "--api-key",
+        KEY,
+        "--model",
+        "tiny-pulled",
+      ]);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.match(cli.stdout.trim(), /^a{10,}$/i);
       // The default model for English is the first engine's: PocketSphinx.
       const english = await WireClient.open(served.url, KEY);
       english.sendJson({ type: "config", config: { language: "en" } });

@@ -14,6 +14,8 @@ export const STREAM_ARG_OPTIONS = {
   "api-key": { type: "string" },
   format: { type: "string", default: "text" },
   language: { type: "string", default: "en" },
+  model: { type: "string" },
+  keyterm: { type: "string", multiple: true },
   "no-reconnect": { type: "boolean", default: false },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -23,6 +25,10 @@ export interface StreamArgs {
   readonly url: string;
   readonly "api-key"?: string | undefined;
   readonly language: string;
+  /** A model the server serves (`earshot serve` lists its engines; neural models by name). */
+  readonly model?: string | undefined;
+  /** Words to favour (sherpa-onnx with modified_beam_search; others refuse with keyterms_unsupported). */
+  readonly keyterm?: string[] | undefined;
   /** Otherwise the client reconnects (resuming the session, replaying buffered audio) after a drop. */
   readonly "no-reconnect": boolean;
 }
@@ -39,7 +45,12 @@ export async function openSession(options: StreamArgs): Promise<EarshotClient> {
   const client = new EarshotClient({
     url: options.url,
     apiKey,
-    config: { language: options.language, timestamp_granularity: "word" },
+    config: {
+      language: options.language,
+      timestamp_granularity: "word",
+      ...(options.model === undefined ? {} : { model: options.model }),
+      ...(options.keyterm === undefined ? {} : { keyterms: options.keyterm }),
+    },
     reconnect: !options["no-reconnect"],
   });
   const live = process.stderr.isTTY ? new LiveView() : undefined;

@@ -14,7 +14,7 @@ import { listDeviceEntries } from "../devices.js";
 import { finishSession, openSession, parseFormat, STREAM_ARG_OPTIONS } from "../stream-session.js";
 import { lastLine, openWavPipe, type WavPipe } from "../wav-pipe.js";
 
-const HELP = `usage: earshot mic [--device ID] [--backend alsa|sox|ffmpeg] [--rate HZ] [--channels N] [--duration SECONDS] [--url ws://127.0.0.1:8787] [--api-key KEY] [--format text|json|srt|vtt] [--language en] [--no-reconnect]
+const HELP = `usage: earshot mic [--device ID] [--backend alsa|sox|ffmpeg] [--rate HZ] [--channels N] [--duration SECONDS] [--url ws://127.0.0.1:8787] [--api-key KEY] [--format text|json|srt|vtt] [--language en] [--model NAME] [--keyterm TERM]... [--no-reconnect]
 
   Streams a microphone until Ctrl-C (or --duration), through arecord, sox or ffmpeg, whichever is
   installed (or --backend). Partials and finals show live on stderr; the transcript goes to stdout.
@@ -23,7 +23,10 @@ const HELP = `usage: earshot mic [--device ID] [--backend alsa|sox|ffmpeg] [--ra
                 capture format, when the device's own cannot be probed; by default the device is
                 asked for its native rate, channels and sample format, and earshot converts to 16 kHz
                 mono itself (never ALSA's linear plug converter)
-  --duration S  stop after S seconds of audio`;
+  --duration S  stop after S seconds of audio
+  --language    the language spoken (default en); with no --model the server picks its model for it
+  --model       a model the server serves by name (e.g. zipformer-zh-int8-2025-06-30)
+  --keyterm     a word or phrase to favour; repeatable (sherpa-onnx with modified_beam_search)`;
 
 export async function mic(argv: string[]): Promise<number> {
   const { values } = parseArgs({

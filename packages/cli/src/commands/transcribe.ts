@@ -6,7 +6,7 @@ import { openFileAudio } from "../file-audio.js";
 import { frames } from "../pcm-frames.js";
 import { finishSession, openSession, parseFormat, STREAM_ARG_OPTIONS } from "../stream-session.js";
 
-const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--language en] [--no-reconnect]
+const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--language en] [--model NAME] [--keyterm TERM]... [--no-reconnect]
 
   Streams an audio file to a server, converted to 16 kHz mono. WAV (any rate and channels; PCM,
   float, μ-law, A-law) is read directly; mp3, ogg, opus, flac, m4a and anything else ffmpeg reads
@@ -16,6 +16,9 @@ const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--ap
   --speed N     send N times faster than real time (default: as fast as the server takes it)
   --format      text (default), json (with word timings), srt or vtt
   --api-key     or EARSHOT_API_KEY
+  --language    the language spoken (default en); with no --model the server picks its model for it
+  --model       a model the server serves by name (e.g. zipformer-zh-int8-2025-06-30)
+  --keyterm     a word or phrase to favour; repeatable (sherpa-onnx with modified_beam_search)
   --no-reconnect  end at the first dropped connection (default: reconnect, resume the session and
                   replay buffered audio, so the transcript is the same as without the drop)`;
 
