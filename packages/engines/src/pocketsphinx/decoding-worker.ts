@@ -10,20 +10,15 @@
 
 import { Worker } from "node:worker_threads";
 import { EngineUnavailableError } from "../contract.js";
+import { RemoteStreams } from "../remote-streams.js";
 import type { FromWorker, ToWorker, WorkerConfig, WorkerData } from "./messages.js";
 import type { PocketSphinxStream } from "./stream.js";
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
-interface PendingOpen {
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-}
-
 export class DecodingWorker {
   readonly #worker: Worker;
-  readonly #streams = new Map<number, PocketSphinxStream>();
-  readonly #pendingOpens = new Map<number, PendingOpen>();
+  readonly #streams = new RemoteStreams<PocketSphinxStream>();
   readonly #onCrash: (worker: DecodingWorker) => void;
   readonly #stopFlag: Int32Array;
   readonly #exited: Promise<void>;
@@ -77,26 +72,17 @@ export class DecodingWorker {
   }
 
   get streamCount(): number {
-    return this.#streams.size + this.#pendingOpens.size;
+    return this.#streams.count;
   }
 
   open(stream: PocketSphinxStream, wordTimestamps: boolean): Promise<void> {
     if (!this.#alive) return Promise.reject(new EngineUnavailableError("pocketsphinx worker is not running"));
-    return new Promise((resolve, reject) => {
-      this.#pendingOpens.set(stream.id, {
-        resolve: () => {
-          this.#streams.set(stream.id, stream);
-          resolve();
-        },
-        reject,
-      });
-      this.post({ type: "open", streamId: stream.id, wordTimestamps });
-    });
+    return this.#streams.open(stream, () => this.post({ type: "open", streamId: stream.id, wordTimestamps }));
   }
 
   /** Streams still opening (no load of their own yet). */
   get openingCount(): number {
-    return this.#pendingOpens.size;
+    return this.#streams.openingCount;
   }
 
   /** Each open stream's real-time demand (see `PocketSphinxStream.demand`) and age, read once. */
@@ -106,9 +92,7 @@ export class DecodingWorker {
 
   /** The largest backlog among this worker's streams, in ms. */
   get maxBacklogMs(): number {
-    let max = 0;
-    for (const stream of this.#streams.values()) max = Math.max(max, stream.backlogMs);
-    return max;
+    return this.#streams.maxBacklogMs;
   }
 
   post(message: ToWorker, transfer?: ArrayBuffer[]): void {
@@ -117,14 +101,14 @@ export class DecodingWorker {
 
   /** The stream is closed: route nothing more to it. */
   detach(streamId: number): void {
-    this.#streams.delete(streamId);
+    this.#streams.detach(streamId);
   }
 
   /** Stop the thread once its current decoder call returns; its streams end with an error event. */
   async stop(): Promise<void> {
     if (this.#alive) {
       this.#alive = false;
-      this.#failAll(new EngineUnavailableError("pocketsphinx engine closed"));
+      this.#streams.failAll(new EngineUnavailableError("pocketsphinx engine closed"));
       Atomics.store(this.#stopFlag, 0, 1);
       this.#worker.postMessage({ type: "shutdown" } satisfies ToWorker);
     }
@@ -135,10 +119,12 @@ export class DecodingWorker {
     switch (message.type) {
       case "opened":
       case "open-failed": {
-        const pending = this.#pendingOpens.get(message.streamId);
-        this.#pendingOpens.delete(message.streamId);
-        if (message.type === "opened") pending?.resolve();
-        else pending?.reject(new EngineUnavailableError(`pocketsphinx cannot open a stream: ${message.message}`));
+        this.#streams.answered(
+          message.streamId,
+          message.type === "opened"
+            ? undefined
+            : new EngineUnavailableError(`pocketsphinx cannot open a stream: ${message.message}`),
+        );
         break;
       }
       case "consumed":
@@ -148,8 +134,7 @@ export class DecodingWorker {
         this.#streams.get(message.streamId)?.receive(message.event);
         break;
       case "ended":
-        this.#streams.get(message.streamId)?.ended();
-        this.#streams.delete(message.streamId);
+        this.#streams.ended(message.streamId);
         break;
       case "ready":
       case "failed":
@@ -160,14 +145,7 @@ export class DecodingWorker {
   #crash(reason: string): void {
     if (!this.#alive) return;
     this.#alive = false;
-    this.#failAll(new EngineUnavailableError(`pocketsphinx worker crashed: ${reason}`));
+    this.#streams.failAll(new EngineUnavailableError(`pocketsphinx worker crashed: ${reason}`));
     this.#onCrash(this);
-  }
-
-  #failAll(error: EngineUnavailableError): void {
-    for (const pending of this.#pendingOpens.values()) pending.reject(error);
-    this.#pendingOpens.clear();
-    for (const stream of this.#streams.values()) stream.fail(error);
-    this.#streams.clear();
   }
 }

@@ -6,6 +6,7 @@
 
 import { type ChildProcess, fork } from "node:child_process";
 import { EngineUnavailableError } from "../contract.js";
+import { RemoteStreams } from "../remote-streams.js";
 import { describeExit, OutputTail } from "./child-output.js";
 import type { FromHost, HostConfig, ToHost } from "./host-messages.js";
 import type { SherpaStream } from "./stream.js";
@@ -17,11 +18,6 @@ const STOP_GRACE_MS = 2_000;
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 /** Decoding time is summed over this window for utilization. */
 const BUSY_WINDOW_MS = 5_000;
-
-interface PendingOpen {
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-}
 
 /** Batching counters, for tests and tuning. */
 export interface BatchStats {
@@ -35,8 +31,7 @@ export interface BatchStats {
 export class HostProcess {
   readonly #child: ChildProcess;
   readonly #stderr: OutputTail;
-  readonly #streams = new Map<number, SherpaStream>();
-  readonly #pendingOpens = new Map<number, PendingOpen>();
+  readonly #streams = new RemoteStreams<SherpaStream>();
   readonly #onCrash: (host: HostProcess) => void;
   readonly #exited: Promise<void>;
   readonly #busy: Array<readonly [at: number, ms: number]> = [];
@@ -110,7 +105,7 @@ export class HostProcess {
   }
 
   get streamCount(): number {
-    return this.#streams.size + this.#pendingOpens.size;
+    return this.#streams.count;
   }
 
   get stats(): BatchStats {
@@ -125,23 +120,12 @@ export class HostProcess {
   }
 
   get maxBacklogMs(): number {
-    let max = 0;
-    for (const stream of this.#streams.values()) max = Math.max(max, stream.backlogMs);
-    return max;
+    return this.#streams.maxBacklogMs;
   }
 
   open(stream: SherpaStream, message: Extract<ToHost, { type: "open" }>): Promise<void> {
     if (!this.#alive) return Promise.reject(new EngineUnavailableError("sherpa-onnx host process is not running"));
-    return new Promise((resolve, reject) => {
-      this.#pendingOpens.set(stream.id, {
-        resolve: () => {
-          this.#streams.set(stream.id, stream);
-          resolve();
-        },
-        reject,
-      });
-      this.post(message);
-    });
+    return this.#streams.open(stream, () => this.post(message));
   }
 
   post(message: ToHost): void {
@@ -149,7 +133,7 @@ export class HostProcess {
   }
 
   detach(streamId: number): void {
-    this.#streams.delete(streamId);
+    this.#streams.detach(streamId);
   }
 
   /** Kill it now, as a crash would (tests of failure isolation). */
@@ -160,7 +144,7 @@ export class HostProcess {
   async stop(): Promise<void> {
     if (this.#alive) {
       this.#alive = false;
-      this.#failAll(new EngineUnavailableError("sherpa-onnx engine closed"));
+      this.#streams.failAll(new EngineUnavailableError("sherpa-onnx engine closed"));
       this.#child.send({ type: "shutdown" } satisfies ToHost);
       const timer = setTimeout(() => this.#child.kill("SIGKILL"), STOP_GRACE_MS);
       await this.#exited;
@@ -173,10 +157,12 @@ export class HostProcess {
     switch (message.type) {
       case "opened":
       case "open-failed": {
-        const pending = this.#pendingOpens.get(message.streamId);
-        this.#pendingOpens.delete(message.streamId);
-        if (message.type === "opened") pending?.resolve();
-        else pending?.reject(new EngineUnavailableError(`sherpa-onnx cannot open a stream: ${message.message}`));
+        this.#streams.answered(
+          message.streamId,
+          message.type === "opened"
+            ? undefined
+            : new EngineUnavailableError(`sherpa-onnx cannot open a stream: ${message.message}`),
+        );
         return;
       }
       case "event":
@@ -192,8 +178,7 @@ export class HostProcess {
         for (const [streamId, samples] of message.consumed) this.#streams.get(streamId)?.consumed(samples);
         return;
       case "ended":
-        this.#streams.get(message.streamId)?.ended();
-        this.#streams.delete(message.streamId);
+        this.#streams.ended(message.streamId);
         return;
       case "ready":
       case "init-failed":
@@ -205,16 +190,9 @@ export class HostProcess {
     if (!this.#alive) return;
     this.#alive = false;
     const detail = this.#stderr.text;
-    this.#failAll(
+    this.#streams.failAll(
       new EngineUnavailableError(`sherpa-onnx host process crashed (${how})${detail ? `: ${detail.slice(-500)}` : ""}`),
     );
     this.#onCrash(this);
-  }
-
-  #failAll(error: EngineUnavailableError): void {
-    for (const pending of this.#pendingOpens.values()) pending.reject(error);
-    this.#pendingOpens.clear();
-    for (const stream of this.#streams.values()) stream.fail(error);
-    this.#streams.clear();
   }
 }
