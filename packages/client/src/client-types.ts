@@ -128,6 +128,9 @@ export interface EarshotClientCoreOptions {
   readonly connectTimeoutMs?: number;
   /** A connection silent this long is dropped as dead (the server acks every second). Default 5 000. */
   readonly heartbeatTimeoutMs?: number;
-  /** How long `close()` waits for the last finals (through reconnects) before giving up. Default 10 000. */
+  /**
+   * How long `close()` waits without progress (a final, or an ack of more audio) for the last
+   * finals, through reconnects, before giving up. Default 10 000.
+   */
   readonly closeTimeoutMs?: number;
 }

@@ -295,6 +295,21 @@ describe("EarshotClient against a real server", () => {
       });
     });
 
+    test("close() waits as long as the server makes progress, longer than closeTimeoutMs in all", async () => {
+      // test-slow decodes at 4× real time: 4 s of tone bursts sent at once take about 1 s to drain,
+      // with a final every 500 ms of audio; each final starts the 300 ms wait again.
+      const client = new EarshotClient({ url, apiKey: KEY, config: { model: "test-slow" }, closeTimeoutMs: 300 });
+      const { finals, errors } = record(client);
+      await client.connect();
+      for (let i = 0; i < 8; i++) client.send(concatPcm(tone(300), silence(500)));
+      const started = performance.now();
+      const result = await client.close();
+      assert.equal(result.code, 1000, JSON.stringify(errors));
+      assert.ok(performance.now() - started > 300, "the drain outlasted closeTimeoutMs");
+      assert.equal(finals.length, 8);
+      assert.equal(result.lostMs, 0);
+    });
+
     test("when the buffer is full the oldest audio goes, reported exactly; close() times out", async () => {
       // A socket that never reports room (maxBufferedBytes −1) stands in for a stalled network.
       const client = new EarshotClient({

@@ -71,6 +71,8 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
   #audioMs: number | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The highest `received_samples` acked, so close() can tell an ack of new audio from a heartbeat. */
+  #lastAckedSamples = 0;
   readonly #closed: Deferred<CloseResult>;
   #closeRequest: Promise<CloseResult> | undefined;
   /** The last error emitted, so the one that ends a connection is not reported twice. */
@@ -179,16 +181,21 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
       this.#closeRequested = true;
       this.#sender.closeStream();
       if (this.#state === "open") this.#transition({ to: "closing" });
-      this.#closeTimer = setTimeout(() => {
-        this.#giveUp(
-          new EarshotClientError(
-            "close_timeout",
-            `No stream_closed within ${this.#options.closeTimeoutMs ?? 10_000} ms.`,
-          ),
-        );
-      }, this.#options.closeTimeoutMs ?? 10_000);
+      this.#armCloseTimer();
     }
     return this.#closed.promise;
+  }
+
+  /**
+   * close() gives up after `closeTimeoutMs` without progress: every final, and every ack of more
+   * audio, starts the wait again, so a long backlog that is being worked through is not cut off.
+   */
+  #armCloseTimer(): void {
+    clearTimeout(this.#closeTimer);
+    const timeoutMs = this.#options.closeTimeoutMs ?? 10_000;
+    this.#closeTimer = setTimeout(() => {
+      this.#giveUp(new EarshotClientError("close_timeout", `No progress towards stream_closed for ${timeoutMs} ms.`));
+    }, timeoutMs);
   }
 
   #assertStreaming(method: string): void {
@@ -270,11 +277,16 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
       case "transcript":
         // Finals a resumed session re-sends, and partials of settled segments, are already delivered.
         if (!this.#progress.accept(message)) return;
-        if (message.is_final) this.#retain();
+        if (message.is_final) {
+          this.#retain();
+          if (this.#closeTimer) this.#armCloseTimer();
+        }
         this.transcript.add(message);
         this.emit(message.is_final ? "final" : "partial", message);
         return;
       case "ack":
+        if (this.#closeTimer && message.received_samples > this.#lastAckedSamples) this.#armCloseTimer();
+        this.#lastAckedSamples = Math.max(this.#lastAckedSamples, message.received_samples);
         this.#progress.acked(message.received_samples);
         this.#retain();
         return;
