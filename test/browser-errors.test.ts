@@ -16,6 +16,7 @@ import { killAllServers, type ServeProcess, serveTestEngine } from "./helpers/se
 import { speechStream } from "./helpers/speech.js";
 
 const KEY = "browser-errors-key";
+const INSECURE_HOST = "earshot.test";
 
 describe("demo page capture errors in Chromium", { timeout: 60_000 }, () => {
   let dir: string;
@@ -26,7 +27,14 @@ describe("demo page capture errors in Chromium", { timeout: 60_000 }, () => {
     dir = mkdtempSync(join(tmpdir(), "earshot-browser-errors-"));
     const wav = join(dir, "speech.wav");
     writeFileSync(wav, writeWav(16_000, [speechStream(["ps-goforward"], 800)]));
-    [served, browser] = await Promise.all([serveTestEngine(0, KEY), launchChromium(wav, { grantMicrophone: false })]);
+    [served, browser] = await Promise.all([
+      serveTestEngine(0, KEY),
+      launchChromium(wav, {
+        grantMicrophone: false,
+        // A name that is not localhost, resolved to loopback: a real insecure context, no network.
+        args: [`--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`],
+      }),
+    ]);
   });
 
   after(async () => {
@@ -53,6 +61,31 @@ describe("demo page capture errors in Chromium", { timeout: 60_000 }, () => {
     assert.equal(await page.getAttribute("#status", "data-state"), "idle", "no connection was opened");
     assert.equal(await page.getByRole("button", { name: "Start" }).isEnabled(), true, "Start can be tried again");
     assert.deepEqual(pageErrors, []);
+    await context.close();
+  });
+
+  it("a browser without AudioWorklet shows unsupported and offers no Start", async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      // As in a browser that predates AudioWorklet (and the SDK must not fall back to ScriptProcessor).
+      Reflect.deleteProperty(globalThis, "AudioWorkletNode");
+    });
+    const page = await context.newPage();
+    await page.goto(`${served.url}/`);
+    await page.waitForSelector('#error[data-code="unsupported"]');
+    assert.match((await page.locator("#error").textContent()) ?? "", /AudioWorklet/);
+    assert.equal(await page.locator("#start").isDisabled(), true);
+    await context.close();
+  });
+
+  it("a page served over plain HTTP from a name that is not localhost shows insecure_context", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`http://${INSECURE_HOST}:${served.port}/`);
+    assert.equal(await page.evaluate(() => globalThis.isSecureContext), false);
+    await page.waitForSelector('#error[data-code="insecure_context"]');
+    assert.match((await page.locator("#error").textContent()) ?? "", /secure page/);
+    assert.equal(await page.locator("#start").isDisabled(), true);
     await context.close();
   });
 

@@ -13,6 +13,8 @@ export interface ChromiumOptions {
   readonly grantMicrophone?: boolean;
   /** Play the file once instead of looping it: the track ends with the file. */
   readonly noLoop?: boolean;
+  /** More Chromium switches. */
+  readonly args?: readonly string[];
 }
 
 /** Headless Chromium whose fake microphone plays `wav` (16-bit PCM WAV). */
@@ -28,6 +30,7 @@ export function launchChromium(wav: string, options: ChromiumOptions = {}): Prom
       "--use-fake-device-for-media-stream",
       `--use-file-for-fake-audio-capture=${wav}${options.noLoop ? "%noloop" : ""}`,
       "--no-sandbox",
+      ...(options.args ?? []),
     ],
   });
 }
