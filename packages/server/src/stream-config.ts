@@ -23,7 +23,9 @@ export interface ResolvedConfig {
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
 
 export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResult {
-  const { languages, models, modelLanguages } = engine.capabilities;
+  // Read once: a router computes its capabilities from its engines on every read.
+  const capabilities = engine.capabilities;
+  const { languages, models, modelLanguages } = capabilities;
   const languagesOf = (model: string): readonly string[] => modelLanguages?.[model] ?? languages;
   const requested = config.model ?? "default";
   const isDefault = (DEFAULT_MODEL_ALIASES as readonly string[]).includes(requested);
@@ -34,7 +36,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       message: `Model "${requested}" is not served here; available: ${[...models, ...DEFAULT_MODEL_ALIASES].join(", ")}.`,
     };
   }
-  const unavailable = isDefault ? undefined : engine.capabilities.unavailableModels?.get(requested);
+  const unavailable = isDefault ? undefined : capabilities.unavailableModels?.get(requested);
   if (unavailable) {
     return {
       ok: false,
@@ -59,7 +61,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
     };
   }
   const keyterms = config.keyterms ?? [];
-  if (keyterms.length > 0 && !(engine.capabilities.keytermModels ?? []).includes(model)) {
+  if (keyterms.length > 0 && !(capabilities.keytermModels ?? []).includes(model)) {
     return {
       ok: false,
       code: "keyterms_unsupported",
