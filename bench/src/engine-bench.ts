@@ -2,7 +2,7 @@
  * The engine alone, no network: each file pushed into a `PocketSphinxEngine` stream as fast as
  * possible in 100 ms pieces, to measure accuracy and decoding speed without pacing or transport.
  */
-import { PocketSphinxEngine } from "@earshot/engines";
+import { type Engine, PocketSphinxEngine, type StreamOptions } from "@earshot/engines";
 import { loadPcm, type Utterance } from "./eval-set.js";
 import { sum } from "./stats.js";
 import { type WerResult, wer } from "./wer.js";
@@ -54,8 +54,17 @@ export async function benchEngine(utterances: readonly Utterance[]): Promise<Eng
 }
 
 async function decodeFile(engine: PocketSphinxEngine, utterance: Utterance): Promise<EngineFileResult> {
-  const pcm = loadPcm(utterance.path);
-  const stream = await engine.openStream(STREAM_OPTIONS);
+  const decoded = await decodePcm(engine, STREAM_OPTIONS, loadPcm(utterance.path));
+  return { id: utterance.id, hypothesis: decoded.finals.join(" "), ...decoded };
+}
+
+/** One stream of `pcm` pushed as fast as the engine takes it, in 100 ms pieces: its finals and timings. */
+export async function decodePcm(
+  engine: Engine,
+  options: StreamOptions,
+  pcm: Int16Array,
+): Promise<{ finals: string[]; wallMs: number; audioMs: number; processingMs: number }> {
+  const stream = await engine.openStream(options);
   const finals: string[] = [];
   let audioMs = 0;
   let processingMs = 0;
@@ -72,6 +81,5 @@ async function decodeFile(engine: PocketSphinxEngine, utterance: Utterance): Pro
   }
   await stream.end();
   await reading;
-  const wallMs = performance.now() - started;
-  return { id: utterance.id, hypothesis: finals.join(" "), wallMs, audioMs, processingMs };
+  return { finals, wallMs: performance.now() - started, audioMs, processingMs };
 }

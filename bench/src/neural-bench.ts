@@ -7,13 +7,13 @@
  */
 import { readFileSync } from "node:fs";
 import { readWav, toMono16k } from "@earshot/audio";
-import { type Engine, type EngineEvent, SherpaOnnxEngine, type SherpaOnnxOptions } from "@earshot/engines";
+import { type Engine, SherpaOnnxEngine, type SherpaOnnxOptions } from "@earshot/engines";
+import { decodePcm } from "./engine-bench.js";
 import { loadPcm, type Utterance } from "./eval-set.js";
 import { percentile, sum } from "./stats.js";
 import { benchStreaming, STREAMING_SETUPS } from "./streaming-bench.js";
 import { type WerResult, wer } from "./wer.js";
 
-const PIECE_SAMPLES = 1_600;
 /** Streams decoded at once for the throughput rows. */
 export const THROUGHPUT_STREAMS = [1, 4, 8] as const;
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -132,20 +132,10 @@ export async function benchNeuralModel(dir: string, options: NeuralBenchOptions)
 
 type Options = Parameters<Engine["openStream"]>[0];
 
+/** The finals lower-cased (English models spell in upper case) and the wall time. */
 async function decode(engine: Engine, options: Options, pcm: Int16Array): Promise<{ text: string; wallMs: number }> {
-  const stream = await engine.openStream(options);
-  const finals: string[] = [];
-  const started = performance.now();
-  const reading = (async () => {
-    for await (const event of stream as AsyncIterable<EngineEvent>) {
-      if (event.type === "final" && event.text !== "") finals.push(event.text);
-      else if (event.type === "error") throw event.error;
-    }
-  })();
-  for (let at = 0; at < pcm.length; at += PIECE_SAMPLES) stream.push(pcm.subarray(at, at + PIECE_SAMPLES));
-  await stream.end();
-  await reading;
-  return { text: finals.join(" ").toLowerCase(), wallMs: performance.now() - started };
+  const { finals, wallMs } = await decodePcm(engine, options, pcm);
+  return { text: finals.join(" ").toLowerCase(), wallMs };
 }
 
 /** `streams` files decoded at once at full speed (the host batches them); CPU from /proc. */

@@ -237,13 +237,11 @@ export class SherpaOnnxEngine implements Engine {
     return HostProcess.start(this.#hostConfig(), this.#onCrash);
   }
 
-  /** The model named, or for the default model with a language it lacks, the first model that has it. */
+  /** The model named (the server has already matched it to the stream's language: `modelLanguages`). */
   #pick(options: StreamOptions): HostModel {
     const named = this.#models.find((model) => model.spec.name === options.model);
     if (!named) throw new EngineUnavailableError(`sherpa-onnx has no model ${options.model}`);
-    const language = options.language.toLowerCase().split(/[-_]/)[0] ?? options.language;
-    if (named.spec.languages.includes(language) || named !== this.#models[0]) return named;
-    return this.#models.find((model) => model.spec.languages.includes(language)) ?? named;
+    return named;
   }
 
   /** The least loaded live host; with none left (all crashed), the replacement on its way. */

@@ -7,11 +7,9 @@
  * `ModelInvalidError` naming the file and the defect. `earshot models verify` calls this too.
  */
 
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
+import { hashFile } from "../models/model-cache.js";
 import { MODEL_MANIFEST_FILE, type ModelManifest, type ModelSpec } from "../models/model-spec.js";
 import { ModelInvalidError } from "./errors.js";
 import { inferModelSpec, parseManifest } from "./model-dir.js";
@@ -150,9 +148,7 @@ async function checkFile(dir: string, file: string, sha256: string | undefined):
   }
   if (size === 0) throw invalid(dir, file, "is empty");
   if (sha256 === undefined) return;
-  const hash = createHash("sha256");
-  await pipeline(createReadStream(path), hash);
-  const actual = hash.digest("hex");
+  const { sha256: actual } = await hashFile(path);
   if (actual !== sha256.toLowerCase()) {
     throw invalid(dir, file, `has sha256 ${actual}, but ${MODEL_MANIFEST_FILE} says ${sha256}`);
   }
