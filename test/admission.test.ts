@@ -73,15 +73,20 @@ describe("admission: maxStreams", () => {
   it("refuses a third stream at the upgrade with 503, Retry-After and over_capacity; /readyz says at_capacity", async () => {
     assert.equal((await readyz(url)).status, 200);
     first = await configured(url);
-    second = await WireClient.open(url, KEY); // an open connection holds a slot before its config
+    // A connection holds no slot before its config: the server is not full yet...
+    const idle = await WireClient.open(url, KEY);
+    assert.equal((await readyz(url)).status, 200);
+    second = await configured(url);
+    // ...and when it is full by the time that config comes, the config is refused.
+    idle.sendJson({ type: "config", config: CONFIG });
+    assert.equal((await idle.waitForError("over_capacity")).retryable, true);
+    assert.equal((await idle.closed).code, CloseCode.tryAgainLater);
     assertOverCapacity(await upgradeAnswer(url, KEY));
     assertOverCapacity(await upgradeAnswer(url, OTHER_KEY));
     await assert.rejects(WireClient.open(url, KEY), /Unexpected server response: 503/);
     const ready = await readyz(url);
     assert.equal(ready.status, 503);
     assert.deepEqual(ready.body, { status: "at_capacity", engine: "test", reason: "max_streams" });
-    second.sendJson({ type: "config", config: CONFIG });
-    await second.waitFor((m) => m.type === "session_started");
   });
 
   it("streams in progress keep getting transcripts while new ones are refused", async () => {
@@ -100,37 +105,48 @@ describe("admission: maxStreams", () => {
     assertOverCapacity(await upgradeAnswer(url, KEY));
   });
 
-  it("a session waiting for a resume keeps its slot, and its resume is let in while the server is full", async () => {
+  it("a waiting session gives its decoder to a new stream when full, and resumes from its last final once there is room", async () => {
     const started = first.messages.find((m) => m.type === "session_started") as Received;
     const token = started.resume_token as string;
+    const lastFinal = first.finals().at(-1) as Received;
     first.ws.terminate();
     await first.closed;
     await waitUntil(
       async () => sample(await scrape(url), "earshot_sessions_waiting_for_resume") === 1,
       "the dropped session waits",
     );
-    // Full: the open stream and the waiting session. New streams are refused, from either key...
+    // Its decoder is the one a new stream can have: the server is not full for it.
+    assert.equal((await readyz(url)).status, 200);
+    const third = await configured(url, OTHER_KEY);
+    const metrics = await scrape(url);
+    assert.equal(sample(metrics, 'earshot_decoders_released_total{reason="node_budget"}'), 1);
+    assert.equal(sample(metrics, "earshot_waiting_decoders"), 0);
+    // Full now: two streams decoding. New streams are refused, from either key...
     assertOverCapacity(await upgradeAnswer(url, OTHER_KEY));
     assertOverCapacity(await upgradeAnswer(url, KEY));
     // ...and so is a token of another key, or an unknown one.
     assertOverCapacity(await upgradeAnswer(url, OTHER_KEY, `/v1/audio/transcriptions/stream?resume_token=${token}`));
     assertOverCapacity(await upgradeAnswer(url, KEY, "/v1/audio/transcriptions/stream?resume_token=rt_unknown"));
-    // The resume, naming its session, is let in and carries on where it was.
-    const resumed = await WireClient.open(url, KEY, {
-      path: `/v1/audio/transcriptions/stream?resume_token=${encodeURIComponent(token)}`,
-    });
+    const path = `/v1/audio/transcriptions/stream?resume_token=${encodeURIComponent(token)}`;
+    // The resume is let in, but its session needs a decoder again: not while full.
+    const early = await WireClient.open(url, KEY, { path });
+    early.sendJson({ type: "resume", resume_token: token, last_segment_id: 0 });
+    assert.equal((await early.waitForError("over_capacity")).retryable, true);
+    assert.equal((await early.closed).code, CloseCode.tryAgainLater);
+    // A connection let in to resume that asks for a new session instead gets none while full.
+    const sneaky = await WireClient.open(url, KEY, { path });
+    sneaky.sendJson({ type: "config", config: CONFIG });
+    await sneaky.waitForError("over_capacity");
+    assert.equal((await sneaky.closed).code, CloseCode.tryAgainLater);
+    // Once a stream ends, the resume goes on in a fresh decoder from the end of its last final.
+    third.sendJson({ type: "close_stream" });
+    await third.closed;
+    const resumed = await WireClient.open(url, KEY, { path });
     resumed.sendJson({ type: "resume", resume_token: token, last_segment_id: 0 });
-    await resumed.waitFor((m) => m.type === "session_resumed");
+    const answer = await resumed.waitFor((m) => m.type === "session_resumed");
+    assert.equal(answer.received_samples, (lastFinal.end_ms as number) * 16);
     const final = await speakAndHear(resumed);
     assert.equal(final.segment_id, 1);
-    // A connection let in to resume that asks for a new session instead gets none while full.
-    const sneaky = await WireClient.open(url, KEY, {
-      path: `/v1/audio/transcriptions/stream?resume_token=${encodeURIComponent(token)}`,
-    });
-    sneaky.sendJson({ type: "config", config: CONFIG });
-    const error = await sneaky.waitForError("over_capacity");
-    assert.equal(error.retryable, true);
-    assert.equal((await sneaky.closed).code, CloseCode.tryAgainLater);
     assert.equal(server.sessionCount, 2);
     resumed.ws.close();
     second.ws.close();
@@ -140,7 +156,7 @@ describe("admission: maxStreams", () => {
   it("counts refusals by reason", async () => {
     const samples = await scrape(url);
     assert.ok(sample(samples, 'earshot_connections_refused_total{reason="max_streams"}') >= 9);
-    assert.equal(sample(samples, 'earshot_errors_total{code="over_capacity"}'), 1);
+    assert.equal(sample(samples, 'earshot_errors_total{code="over_capacity"}'), 3);
   });
 });
 

@@ -298,6 +298,25 @@ describe("error codes", () => {
     }
   });
 
+  it("config_timeout: a connection that sends no valid config in time is closed with 1008", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY], configTimeoutMs: 300 });
+    try {
+      const { url: localUrl } = await local.listen({ port: 0 });
+      await local.ready;
+      const silent = await WireClient.open(localUrl, KEY);
+      const opened = Date.now();
+      await expectError("config_timeout", silent);
+      assert.ok(Date.now() - opened >= 250, "not before the timeout");
+      // A refused config does not count as one: the clock keeps running.
+      const wrong = await WireClient.open(localUrl, KEY);
+      wrong.sendJson({ type: "config", config: { ...SEED_CONFIG, language: "xx" } });
+      await wrong.waitForError("unsupported_language");
+      assert.equal((await wrong.closed).code, CloseCode.policyViolation);
+    } finally {
+      await local.close();
+    }
+  });
+
   it("engine_unavailable when the engine cannot open a stream, and when it fails mid-stream", async () => {
     const broken = await WireClient.open(url, KEY);
     broken.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test-broken" } });

@@ -121,6 +121,11 @@ export interface Engine extends AsyncDisposable {
   openStream(options: StreamOptions): Promise<EngineStream>;
   /** The engine's load now; engines that cannot measure it leave this out. */
   loadSnapshot?(): EngineLoad;
+  /**
+   * Memory one open stream holds (its decoder), in bytes: the server derives its default stream
+   * limit from it and the machine's memory. Engines whose streams cost little leave it out.
+   */
+  readonly streamMemoryBytes?: number | undefined;
   close(): Promise<void>;
 }
 

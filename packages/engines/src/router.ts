@@ -28,6 +28,14 @@ export class EngineRouter implements Engine {
     return this.engines.map((engine) => engine.name).join("+");
   }
 
+  /** The costliest engine's: a stream may go to any of them. */
+  get streamMemoryBytes(): number | undefined {
+    const costs = this.engines.flatMap((engine) =>
+      engine.streamMemoryBytes === undefined ? [] : [engine.streamMemoryBytes],
+    );
+    return costs.length > 0 ? Math.max(...costs) : undefined;
+  }
+
   get capabilities(): EngineCapabilities {
     const modelLanguages: Record<string, readonly string[]> = {};
     for (const engine of this.engines) {

@@ -107,6 +107,11 @@ export const ERRORS = {
     summary: "The engine, model or decoding method cannot honour `keyterms`.",
     retryable: false,
   },
+  config_timeout: {
+    summary: "No valid `config` (or `resume`) arrived soon enough after the connection opened.",
+    retryable: true,
+    close: CloseCode.policyViolation,
+  },
   frame_too_large: {
     summary: "A WebSocket message exceeded the server's frame size limit.",
     retryable: false,

@@ -7,8 +7,9 @@ import type { RefusalReason } from "./metrics.js";
 
 export interface AdmissionOptions {
   /**
-   * Streams the server holds at once: open stream connections plus sessions waiting for a resume.
-   * Default: no static limit (the engine's load decides).
+   * Streams the server holds at once: sessions that hold an engine stream (decoder), streaming or
+   * waiting for a resume; connections that have not sent `config` yet do not count. Default: no
+   * static limit here (`createServer` derives one from memory when the engine declares its cost).
    */
   readonly maxStreams?: number;
   /**
@@ -66,6 +67,10 @@ export class Admission {
       retryAfterSeconds: options.retryAfterSeconds ?? DEFAULT_ADMISSION.retryAfterSeconds,
       countMainThread: options.countMainThread ?? DEFAULT_ADMISSION.countMainThread,
     };
+  }
+
+  get maxStreams(): number {
+    return this.#limits.maxStreams;
   }
 
   get countsMainThread(): boolean {

@@ -25,17 +25,24 @@ export interface ConnectionContext {
   /** Ping the peer this often; drop it when no pong came for `livenessTimeoutMs`. */
   readonly pingIntervalMs: number;
   readonly livenessTimeoutMs: number;
+  /** A connection without a session this long after it opened is closed with `config_timeout`. */
+  readonly configTimeoutMs: number;
   readonly metrics: ServerMetrics;
   /** A new session for this connection's `config`; undefined when refused (the error was sent). */
   createSession(connection: Connection): StreamSession | undefined;
   /** The live session a resume token names, if any. */
   findSession(resumeToken: string): StreamSession | undefined;
+  /** Whether the session may be taken over now (one that released its decoder needs room); else the error was sent. */
+  admitResume(connection: Connection, session: StreamSession): boolean;
+  /** The connection got its session (a valid config or resume), once. */
+  onSessionBound(): void;
 }
 
 export class Connection {
   readonly #ws: WebSocket;
   readonly #context: ConnectionContext;
   readonly #pingTimer: NodeJS.Timeout;
+  #configTimer: NodeJS.Timeout | undefined;
   #lastPong = Date.now();
   #session: StreamSession | undefined;
   #closed = false;
@@ -55,6 +62,15 @@ export class Connection {
     ws.on("error", (error) => context.log.debug({ err: error }, "socket error"));
     this.#pingTimer = setInterval(() => this.#checkLiveness(), context.pingIntervalMs);
     this.#pingTimer.unref();
+    this.#configTimer = setTimeout(() => {
+      this.#fail("config_timeout", `No valid config or resume within ${context.configTimeoutMs} ms of connecting.`);
+    }, context.configTimeoutMs);
+    this.#configTimer.unref();
+  }
+
+  /** Has a session: sent a valid `config` or `resume`. */
+  get bound(): boolean {
+    return this.#configTimer === undefined;
   }
 
   get open(): boolean {
@@ -81,7 +97,13 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pingTimer);
+    clearTimeout(this.#configTimer);
     this.#ws.close(code, reason);
+  }
+
+  /** An error that ends this connection, not a drop: its session (if any) does not wait for a resume. */
+  refuse(code: ErrorCode, message: string): void {
+    this.#fail(code, message);
   }
 
   /** Stop reading the socket (the engine is behind), or start again. */
@@ -109,6 +131,7 @@ export class Connection {
   #onClose(): void {
     this.#closed = true;
     clearInterval(this.#pingTimer);
+    clearTimeout(this.#configTimer);
     this.#session?.detach(this, this.#closeRequested);
   }
 
@@ -174,7 +197,7 @@ export class Connection {
         }
         {
           const created = this.#context.createSession(this);
-          if (created?.configure(message.config)) this.#session = created;
+          if (created?.configure(message.config)) this.#bind(created);
         }
         return;
       case "resume": {
@@ -187,7 +210,8 @@ export class Connection {
           this.error("session_not_found", "No session to resume; send config with start_sample to start a new one.");
           return;
         }
-        this.#session = found;
+        if (!this.#context.admitResume(this, found)) return;
+        this.#bind(found);
         found.attach(this, message.last_segment_id);
         return;
       }
@@ -206,6 +230,14 @@ export class Connection {
       case "keepalive":
         return;
     }
+  }
+
+  #bind(session: StreamSession): void {
+    this.#session = session;
+    if (this.#configTimer === undefined) return;
+    clearTimeout(this.#configTimer);
+    this.#configTimer = undefined;
+    this.#context.onSessionBound();
   }
 
   #onAudio(audio: HexBytes, isHex: boolean): void {

@@ -4,13 +4,17 @@ export { createLogger, silentLogger } from "./logger.js";
 export { OverlapRemover } from "./overlap.js";
 export {
   createServer,
+  DEFAULT_CONFIG_TIMEOUT_MS,
   DEFAULT_LIMITS,
   DEFAULT_MAX_STREAMS_PER_KEY,
+  DEFAULT_MAX_UNCONFIGURED_PER_KEY,
+  DEFAULT_MAX_WAITING_DECODERS_PER_KEY,
   type EarshotServer,
   type ListenOptions,
   type MetricsOptions,
   type ServerOptions,
   STREAM_PATH,
 } from "./server.js";
-export type { SessionLimits } from "./session.js";
+export type { ReleaseReason, SessionLimits } from "./session.js";
+export { availableMemoryBytes, MEMORY_RESERVE_BYTES, memoryMaxStreams, STREAM_MEMORY_SHARE } from "./stream-budget.js";
 export type { StaticAsset, StaticRoutes } from "./static-routes.js";

@@ -8,6 +8,9 @@
  */
 import { ERRORS, type ErrorCode } from "@earshot/protocol";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ReleaseReason } from "./session.js";
+
+const RELEASE_REASONS: readonly ReleaseReason[] = ["hold_expired", "key_budget", "node_budget"];
 
 /** Why an upgrade was refused: the error code, or for `over_capacity` the rule that refused it. */
 export const REFUSAL_REASONS = [
@@ -29,6 +32,14 @@ export interface MetricsSources {
   activeStreams(): number;
   /** Sessions whose connection dropped, waiting for a resume. */
   waitingSessions(): number;
+  /** Those of them that still hold their engine stream (decoder). */
+  waitingDecoders(): number;
+  /** Sessions holding an engine stream, connected or waiting: what `maxStreams` bounds. */
+  heldStreams(): number;
+  /** Connections that have not sent a valid `config` or `resume` yet. */
+  unconfiguredConnections(): number;
+  /** The stream limit in force (Infinity: none). */
+  maxStreams(): number;
   /**
    * The engine's utilization (undefined when it cannot tell), the server's (engine demand plus the
    * main thread, of all cores: what admission reads), the main thread's, and the largest backlog.
@@ -71,6 +82,7 @@ export class ServerMetrics {
   readonly #errors: Counter<"code">;
   readonly #refused: Counter<"reason">;
   readonly #resumes: Counter<"result">;
+  readonly #decodersReleased: Counter<"reason">;
   readonly #finalLatency: Histogram;
   readonly #firstPartialLatency: Histogram;
 
@@ -97,10 +109,43 @@ export class ServerMetrics {
     });
     new Gauge({
       name: "earshot_sessions_waiting_for_resume",
-      help: "Sessions whose connection dropped, kept for a resume (they hold their engine stream).",
+      help: "Sessions whose connection dropped, kept for a resume (with or without their engine stream).",
       registers,
       collect() {
         this.set(sources.waitingSessions());
+      },
+    });
+    new Gauge({
+      name: "earshot_waiting_decoders",
+      help: "Sessions waiting for a resume that still hold their engine stream (decoder).",
+      registers,
+      collect() {
+        this.set(sources.waitingDecoders());
+      },
+    });
+    new Gauge({
+      name: "earshot_held_streams",
+      help: "Sessions holding an engine stream (decoder), connected or waiting: what max_streams bounds.",
+      registers,
+      collect() {
+        this.set(sources.heldStreams());
+      },
+    });
+    new Gauge({
+      name: "earshot_max_streams",
+      help: "The stream limit in force (--max-streams, or derived from memory); -1 for none.",
+      registers,
+      collect() {
+        const max = sources.maxStreams();
+        this.set(Number.isFinite(max) ? max : -1);
+      },
+    });
+    new Gauge({
+      name: "earshot_unconfigured_connections",
+      help: "Connections that have not sent a valid config or resume yet (closed with config_timeout after a few seconds).",
+      registers,
+      collect() {
+        this.set(sources.unconfiguredConnections());
       },
     });
     new Counter({
@@ -197,6 +242,17 @@ export class ServerMetrics {
       registers,
     });
     for (const result of ["resumed", "not_found"]) this.#resumes.inc({ result }, 0);
+    this.#decodersReleased = new Counter({
+      name: "earshot_decoders_released_total",
+      help: "Waiting sessions that gave their engine stream back, by reason: hold_expired, key_budget, node_budget.",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of RELEASE_REASONS) this.#decodersReleased.inc({ reason }, 0);
+  }
+
+  decoderReleased(reason: ReleaseReason): void {
+    this.#decodersReleased.inc({ reason });
   }
 
   audioReceived(samples: number): void {

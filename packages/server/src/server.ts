@@ -18,9 +18,10 @@ import { httpError, json } from "./http-replies.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import { MainThreadMonitor, serverLoad } from "./server-load.js";
-import { type SessionLimits, StreamSession } from "./session.js";
+import { type ReleaseReason, type SessionLimits, StreamSession } from "./session.js";
 import { type StaticRoutes, serveStatic } from "./static-routes.js";
 import { DEFAULT_MAX_TOKENS_PER_KEY, type StreamToken, StreamTokens } from "./stream-tokens.js";
+import { memoryMaxStreams } from "./stream-budget.js";
 import { handleTokenRequest } from "./token-route.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
@@ -29,11 +30,25 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly engine: Engine;
   readonly apiKeys: readonly string[];
   readonly logger?: Logger;
-  /** Open connections one key may have (default 64); more are refused with 429 `too_many_streams`. */
+  /**
+   * Open connections one key may have (default 64); more are refused with 429 `too_many_streams`.
+   * Also the most sessions of a key waiting for a resume (beyond, the oldest ends), and the most
+   * decoders its sessions hold (beyond, its waiting sessions give theirs back first).
+   */
   readonly maxStreamsPerKey?: number;
+  /** Connections of one key that have not sent `config` (or `resume`) yet (default 8); more get 429. */
+  readonly maxUnconfiguredPerKey?: number;
+  /** A connection that sends no valid `config` (or `resume`) this soon is closed with `config_timeout` (default 5000). */
+  readonly configTimeoutMs?: number;
+  /** Sessions of one key waiting for a resume that may keep their decoders (default 4); the oldest beyond release theirs. */
+  readonly maxWaitingDecodersPerKey?: number;
   /** Unused, unexpired stream tokens one key may hold (default 1000); more get 429 `too_many_tokens`. */
   readonly maxTokensPerKey?: number;
-  /** When new streams are refused with 503 `over_capacity` (see `AdmissionOptions`). */
+  /**
+   * When new streams are refused with 503 `over_capacity` (see `AdmissionOptions`). Without
+   * `maxStreams`, the limit is what fits in memory when the engine declares `streamMemoryBytes`
+   * (stream-budget.ts).
+   */
   readonly admission?: AdmissionOptions;
   /** Cores the server may use, for its utilization (default: the machine's, `os.availableParallelism()`). */
   readonly cores?: number;
@@ -70,6 +85,8 @@ export interface EarshotServer extends AsyncDisposable {
   readonly ready: Promise<void>;
   /** Sessions still streaming: connected, or waiting for a resume (not finished ones kept for a late resume). */
   readonly sessionCount: number;
+  /** The stream limit in force (`admission.maxStreams`, or the one derived from memory); Infinity for none. */
+  readonly maxStreams: number;
   /** Stops accepting, tells open streams to reconnect (1012), closes the engine. Idempotent. */
   close(): Promise<void>;
 }
@@ -83,9 +100,13 @@ export const DEFAULT_LIMITS: SessionLimits = {
   maxSessionMs: 4 * 60 * 60 * 1000,
   maxPendingMs: 30_000,
   resumeGraceMs: 30_000,
+  holdDecoderMs: 5_000,
   maxEngineBacklogMs: 10_000,
 };
 export const DEFAULT_MAX_STREAMS_PER_KEY = 64;
+export const DEFAULT_MAX_UNCONFIGURED_PER_KEY = 8;
+export const DEFAULT_CONFIG_TIMEOUT_MS = 5_000;
+export const DEFAULT_MAX_WAITING_DECODERS_PER_KEY = 4;
 const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 
 export function createServer(options: ServerOptions): EarshotServer {
@@ -97,14 +118,20 @@ export function createServer(options: ServerOptions): EarshotServer {
     maxSessionMs: options.maxSessionMs ?? DEFAULT_LIMITS.maxSessionMs,
     maxPendingMs: options.maxPendingMs ?? DEFAULT_LIMITS.maxPendingMs,
     resumeGraceMs: options.resumeGraceMs ?? DEFAULT_LIMITS.resumeGraceMs,
+    holdDecoderMs: options.holdDecoderMs ?? DEFAULT_LIMITS.holdDecoderMs,
     maxEngineBacklogMs: options.maxEngineBacklogMs ?? DEFAULT_LIMITS.maxEngineBacklogMs,
   };
   const maxStreamsPerKey = options.maxStreamsPerKey ?? DEFAULT_MAX_STREAMS_PER_KEY;
-  const admission = new Admission(options.admission);
+  const maxUnconfiguredPerKey = options.maxUnconfiguredPerKey ?? DEFAULT_MAX_UNCONFIGURED_PER_KEY;
+  const maxWaitingDecodersPerKey = options.maxWaitingDecodersPerKey ?? DEFAULT_MAX_WAITING_DECODERS_PER_KEY;
+  const admission = new Admission({
+    ...options.admission,
+    maxStreams: options.admission?.maxStreams ?? memoryMaxStreams(engine.streamMemoryBytes),
+  });
   /** Live sessions by resume token (connected or waiting for a resume), and each one's API key. */
   const sessions = new Map<string, { session: StreamSession; key: string }>();
-  /** Open connections per API key. */
-  const connectionsPerKey = new Map<string, number>();
+  /** Per API key: open connections, and those of them without a session yet (no valid config or resume). */
+  const perKey = new Map<string, { connections: number; unconfigured: number }>();
   const tokens = new StreamTokens({
     maxUnusedPerKey: options.maxTokensPerKey ?? DEFAULT_MAX_TOKENS_PER_KEY,
     isLive: (resumeToken) => sessions.has(resumeToken),
@@ -123,8 +150,20 @@ export function createServer(options: ServerOptions): EarshotServer {
     for (const { session } of sessions.values()) if (session.waiting) waiting += 1;
     return waiting;
   };
-  /** Streams held: open connections plus sessions waiting for a resume (they keep their engine stream). */
-  const heldStreams = (): number => openConnections + waitingSessions();
+  const waitingDecoders = (): number => {
+    let held = 0;
+    for (const { session } of sessions.values()) if (session.waiting && session.holdsDecoder) held += 1;
+    return held;
+  };
+  /**
+   * Streams held: sessions with an engine stream (decoder), connected or waiting for a resume. A
+   * connection without a session holds nothing, so idle sockets cannot fill the server.
+   */
+  const heldStreams = (): number => {
+    let held = 0;
+    for (const { session } of sessions.values()) if (session.holdsDecoder) held += 1;
+    return held;
+  };
   const mainThread = new MainThreadMonitor();
   const engineLoad = () => {
     let snapshot: EngineLoad | undefined;
@@ -145,9 +184,15 @@ export function createServer(options: ServerOptions): EarshotServer {
     for (const { session } of sessions.values()) maxBacklogMs = Math.max(maxBacklogMs, session.backlogMs);
     return { ...common, engineUtilization: undefined, maxBacklogMs };
   };
-  /** Why one more stream would be refused now; `alreadyCounted` when the asker holds a connection. */
-  const refusal = (alreadyCounted = false): Refusal | undefined =>
-    admission.check({ heldStreams: heldStreams() - (alreadyCounted ? 1 : 0), ...engineLoad() });
+  /**
+   * Why one more stream would be refused now. `room`: count the decoders that waiting sessions would
+   * give back for it as free (the quick checks at the upgrade and `/readyz`).
+   */
+  const refusal = (room: "now" | "after_release" = "now"): Refusal | undefined =>
+    admission.check({
+      heldStreams: heldStreams() - (room === "after_release" ? waitingDecoders() : 0),
+      ...engineLoad(),
+    });
 
   const metricsOptions = options.metrics ?? {};
   const metricsToken = metricsOptions.bearerToken === undefined ? undefined : new KeyRing([metricsOptions.bearerToken]);
@@ -156,57 +201,124 @@ export function createServer(options: ServerOptions): EarshotServer {
       connections: () => openConnections,
       activeStreams: () => liveSessions() - waitingSessions(),
       waitingSessions,
+      waitingDecoders,
+      heldStreams,
+      unconfiguredConnections: () => {
+        let unconfigured = 0;
+        for (const counts of perKey.values()) unconfigured += counts.unconfigured;
+        return unconfigured;
+      },
+      maxStreams: () => admission.maxStreams,
       load: engineLoad,
     },
     { processMetrics: metricsOptions.processMetrics ?? true, engineReportsLoad: engine.loadSnapshot !== undefined },
   );
 
-  const sessionHooks = { onClosed: (session: StreamSession) => sessions.delete(session.resumeToken), metrics };
+  const keyOf = (session: StreamSession): string | undefined => sessions.get(session.resumeToken)?.key;
+  /** The oldest waiting sessions first (by when their connection dropped), of one key or of all. */
+  const waitingOldestFirst = (key: string | undefined): StreamSession[] =>
+    [...sessions.values()]
+      .filter((e) => e.session.waiting && (key === undefined || e.key === key))
+      .map((e) => e.session)
+      .sort((a, b) => a.waitingSince - b.waitingSince);
+  /** Waiting sessions (of `key`, or of all) give their decoders back, oldest first, until `count` did. */
+  const releaseWaitingDecoders = (key: string | undefined, count: number, reason: ReleaseReason): void => {
+    let released = 0;
+    for (const session of waitingOldestFirst(key)) {
+      if (released >= count) return;
+      if (session.releaseDecoder(reason)) released += 1;
+    }
+  };
+  const sessionHooks = {
+    onClosed: (session: StreamSession) => sessions.delete(session.resumeToken),
+    /**
+     * A key's waiting sessions are bounded (`maxStreamsPerKey`: beyond, the oldest ends and can no
+     * longer be resumed), and so are the decoders they keep (`maxWaitingDecodersPerKey`: beyond, the
+     * oldest give theirs back and resume from their last final).
+     */
+    onWaiting: (session: StreamSession) => {
+      const key = keyOf(session);
+      if (key === undefined) return;
+      const waiting = waitingOldestFirst(key);
+      for (const old of waiting.slice(0, Math.max(0, waiting.length - maxStreamsPerKey))) {
+        log.info({ session: old.id }, "too many sessions waiting for a resume; ending the oldest");
+        old.expire();
+      }
+      const holding = waiting.filter((s) => s.holdsDecoder).length;
+      releaseWaitingDecoders(key, holding - maxWaitingDecodersPerKey, "key_budget");
+    },
+    onReleased: (_session: StreamSession, reason: ReleaseReason) => metrics.decoderReleased(reason),
+    metrics,
+  };
   /** A token only resumes a session of the key that started it. */
   const sessionOf = (key: string, token: string | null): StreamSession | undefined => {
     const entry = token === null ? undefined : sessions.get(token);
     return entry?.key === key ? entry.session : undefined;
   };
   /**
-   * Sessions waiting for a resume hold decoders too. A key may have as many of them as open
-   * streams; a new session beyond that ends the key's oldest waiting one (which can no longer be
-   * resumed), so dropping connections on purpose cannot pile them up.
+   * Room for one more decoder: a key whose sessions hold `maxStreamsPerKey` decoders, or a server
+   * at `maxStreams`, first takes them back from sessions waiting for a resume (oldest first), which
+   * lose nothing by it. Then admission decides.
    */
-  const evictWaitingBeyondLimit = (key: string): void => {
-    const waiting = [...sessions.values()].filter((e) => e.key === key && e.session.waiting);
-    for (const { session } of waiting.slice(0, Math.max(0, waiting.length - maxStreamsPerKey + 1))) {
-      log.info({ session: session.id }, "too many sessions waiting for a resume; ending the oldest");
-      session.expire();
-    }
+  const admitNewSession = (key: string): Refusal | undefined => {
+    let keyDecoders = 0;
+    for (const entry of sessions.values()) if (entry.key === key && entry.session.holdsDecoder) keyDecoders += 1;
+    releaseWaitingDecoders(key, keyDecoders - maxStreamsPerKey + 1, "key_budget");
+    const refused = refusal();
+    if (refused?.reason !== "max_streams") return refused;
+    releaseWaitingDecoders(undefined, heldStreams() - admission.maxStreams + 1, "node_budget");
+    return refusal();
   };
-  /**
-   * `letInToResume`: the server was full, and the upgrade named a session of this key to resume.
-   * `token`: the stream token the connection came in with; it resumes only its own stream's session.
-   */
-  const contextFor = (key: string, letInToResume: boolean, token: StreamToken | undefined): ConnectionContext => ({
+  /** `token`: the stream token the connection came in with; it opens one session and resumes only that. */
+  const contextFor = (key: string, token: StreamToken | undefined): ConnectionContext => ({
     log,
     metrics,
     maxFrameBytes: limits.maxFrameBytes,
     pingIntervalMs: options.pingIntervalMs ?? 2000,
     livenessTimeoutMs: options.livenessTimeoutMs ?? 5000,
+    configTimeoutMs: options.configTimeoutMs ?? DEFAULT_CONFIG_TIMEOUT_MS,
     createSession(connection: Connection): StreamSession | undefined {
-      // Such a connection gets a new stream (its session expired meanwhile) only if there is room now.
-      const refused = letInToResume ? refusal(true) : undefined;
+      if (token && token.session !== undefined) {
+        connection.refuse(
+          "invalid_token",
+          "This stream token already opened its stream; it can only resume that session.",
+        );
+        return undefined;
+      }
+      if (token && Date.now() >= token.expiresAt) {
+        connection.refuse("invalid_token", "The stream token expired before it opened a stream; mint a new one.");
+        return undefined;
+      }
+      // Admission is decided here, where a stream starts to cost: the upgrade's check is a quick
+      // refusal for a server already full, and a connection that never configures costs nothing.
+      const refused = admitNewSession(key);
       if (refused) {
         log.info({ reason: refused.reason }, "new session refused: over capacity");
         connection.error("over_capacity", refused.message);
         return undefined;
       }
-      evictWaitingBeyondLimit(key);
       const session = new StreamSession(connection, engine, limits, log, sessionHooks);
       sessions.set(session.resumeToken, { session, key });
       if (token) tokens.bind(token, session.resumeToken);
       return session;
     },
+    onSessionBound(): void {
+      const counts = perKey.get(key);
+      if (counts) counts.unconfigured -= 1;
+    },
     findSession(resumeToken: string): StreamSession | undefined {
       const found = token === undefined || token.session === resumeToken ? sessionOf(key, resumeToken) : undefined;
       metrics.resume(found ? "resumed" : "not_found");
       return found;
+    },
+    admitResume(connection: Connection, session: StreamSession): boolean {
+      // A session that gave its decoder back needs one again, like a new stream.
+      if (!session.released) return true;
+      const refused = admitNewSession(key);
+      if (!refused) return true;
+      log.info({ reason: refused.reason, session: session.id }, "resume refused: over capacity");
+      connection.error("over_capacity", refused.message);
+      return false;
     },
   });
   let loadError: Error | undefined;
@@ -246,7 +358,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     } else if (path === "/healthz") {
       json(response, 200, { status: "ok" });
     } else if (path === "/readyz") {
-      const full = engine.ready ? refusal() : undefined;
+      const full = engine.ready ? refusal("after_release") : undefined;
       const status = full ? "at_capacity" : engine.ready ? "ready" : loadError ? "failed" : "loading";
       json(response, status === "ready" ? 200 : 503, {
         status,
@@ -312,21 +424,21 @@ export function createServer(options: ServerOptions): EarshotServer {
       return;
     }
     const { key, token } = who;
-    const open = connectionsPerKey.get(key) ?? 0;
-    if (open >= maxStreamsPerKey) {
+    const counts = perKey.get(key) ?? { connections: 0, unconfigured: 0 };
+    const tooMany =
+      counts.connections >= maxStreamsPerKey
+        ? `This key has ${counts.connections} open streams; the limit is ${maxStreamsPerKey}.`
+        : counts.unconfigured >= maxUnconfiguredPerKey
+          ? `This key has ${counts.unconfigured} connections that have not sent config yet; the limit is ${maxUnconfiguredPerKey}.`
+          : undefined;
+    if (tooMany) {
       metrics.refused("too_many_streams");
-      rejectUpgrade(
-        socket,
-        429,
-        "too_many_streams",
-        `This key has ${open} open streams; the limit is ${maxStreamsPerKey}.`,
-        TOO_MANY_STREAMS_RETRY_AFTER_S,
-      );
+      rejectUpgrade(socket, 429, "too_many_streams", tooMany, TOO_MANY_STREAMS_RETRY_AFTER_S);
       return;
     }
     // A full server still lets in a connection that names (`?resume_token=`) a live session of its
     // key: that session holds its share of the server already.
-    const refused = refusal();
+    const refused = refusal("after_release");
     const resuming = refused !== undefined && sessionOf(key, url.searchParams.get("resume_token")) !== undefined;
     if (refused && !resuming) {
       log.info({ reason: refused.reason }, "upgrade refused: over capacity");
@@ -334,17 +446,20 @@ export function createServer(options: ServerOptions): EarshotServer {
       rejectUpgrade(socket, 503, "over_capacity", refused.message, admission.retryAfterSeconds);
       return;
     }
-    const context = contextFor(key, resuming, token);
-    connectionsPerKey.set(key, open + 1);
+    const context = contextFor(key, token);
+    counts.connections += 1;
+    counts.unconfigured += 1;
+    perKey.set(key, counts);
     openConnections += 1;
     if (token) tokens.admit(token);
     let upgraded = false;
+    let connection: Connection | undefined;
     const release = (): void => {
       if (token) tokens.release(token);
       openConnections -= 1;
-      const left = (connectionsPerKey.get(key) ?? 1) - 1;
-      if (left > 0) connectionsPerKey.set(key, left);
-      else connectionsPerKey.delete(key);
+      counts.connections -= 1;
+      if (!connection?.bound) counts.unconfigured -= 1;
+      if (counts.connections === 0) perKey.delete(key);
     };
     // A handshake that fails (ws answers 400 and never calls back) still gives its counts back.
     socket.once("close", () => {
@@ -352,7 +467,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     });
     wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
-      new Connection(ws, context);
+      connection = new Connection(ws, context);
       // After the connection's own close handler, so a dropped session already counts as waiting.
       ws.once("close", release);
       log.info({ remote: request.socket.remoteAddress }, "stream connected");
@@ -364,6 +479,9 @@ export function createServer(options: ServerOptions): EarshotServer {
     ready,
     get sessionCount() {
       return liveSessions();
+    },
+    get maxStreams() {
+      return admission.maxStreams;
     },
     async listen({ host = "127.0.0.1", port = 8787 } = {}) {
       http.listen(port, host);

@@ -5,6 +5,12 @@
  * it over, is told where the audio stands, and gets the finals it missed, once. After
  * `stream_closed` the session stays `finished` (engine stream released) for the same grace period,
  * so a client whose connection dropped before `stream_closed` reached it can resume and get it.
+ *
+ * A decoder is the costly part of a session (about 100 MB for PocketSphinx), so a waiting session
+ * keeps its engine stream only briefly (`holdDecoderMs`), or less when the server needs the room
+ * (`releaseDecoder`): it is then `released`, holding only its finals. A resume of a released session
+ * opens a fresh engine stream at the end of its last final and has the client replay from there,
+ * as a new session after a server restart does: finals stay complete and exactly-once.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -37,12 +43,20 @@ export interface SessionLimits {
   readonly maxPendingMs: number;
   /** How long a session whose connection dropped waits for a `resume`. */
   readonly resumeGraceMs: number;
+  /** How long a session whose connection dropped keeps its engine stream (decoder) before releasing it. */
+  readonly holdDecoderMs: number;
   /** Stop reading the client's socket while the engine is this far behind; resume below half. */
   readonly maxEngineBacklogMs: number;
 }
 
-/** `finished`: stream_closed was sent; only the finals are kept, for a client that missed it. */
-type State = "idle" | "opening" | "streaming" | "closing" | "finished" | "closed";
+/**
+ * `released`: waiting for a resume without an engine stream (see `releaseDecoder`).
+ * `finished`: stream_closed was sent; only the finals are kept, for a client that missed it.
+ */
+type State = "idle" | "opening" | "streaming" | "closing" | "released" | "finished" | "closed";
+
+/** Why a waiting session gave its decoder back: its hold time ran out, or the server needed the room. */
+export type ReleaseReason = "hold_expired" | "key_budget" | "node_budget";
 
 /** Acks go out at least this often while audio flows (250 ms of audio)... */
 const ACK_EVERY_SAMPLES = SAMPLE_RATE / 4;
@@ -53,6 +67,10 @@ const BACKLOG_POLL_MS = 20;
 export interface SessionHooks {
   /** The session is over: forget its resume token. */
   onClosed(session: StreamSession): void;
+  /** The connection dropped: the session now waits for a resume. */
+  onWaiting?(session: StreamSession): void;
+  /** A waiting session gave its engine stream back. */
+  onReleased?(session: StreamSession, reason: ReleaseReason): void;
   readonly metrics: ServerMetrics;
 }
 
@@ -67,6 +85,9 @@ export class StreamSession {
   readonly #ackTimer: NodeJS.Timeout;
   #connection: Connection | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
+  #holdTimer: NodeJS.Timeout | undefined;
+  /** When the connection dropped (`performance.now()`), while waiting for a resume. */
+  #waitingSince = 0;
   #backlogTimer: NodeJS.Timeout | undefined;
   #state: State = "idle";
   #config: ResolvedConfig | undefined;
@@ -79,6 +100,8 @@ export class StreamSession {
   /** After close_stream: the engine has given its last final; stream_closed is owed. */
   #drained = false;
   #startSample = 0;
+  /** Where a fresh engine stream would start: the end of the last final (or the session's start). */
+  #restartSample = 0;
   /** Stream position after the last sample received. */
   #position = 0;
   #ackedPosition = 0;
@@ -118,9 +141,24 @@ export class StreamSession {
     if (this.waiting) this.#dispose();
   }
 
-  /** Alive but without a connection: waiting for a resume (holding its engine stream). */
+  /** Alive but without a connection: waiting for a resume (holding its engine stream, or `released`). */
   get waiting(): boolean {
     return this.#connection === undefined && this.#state !== "closed" && this.#state !== "finished";
+  }
+
+  /** When it started waiting (`performance.now()`); meaningful while `waiting`. */
+  get waitingSince(): number {
+    return this.#waitingSince;
+  }
+
+  /** Waiting for a resume without an engine stream: a resume needs room for a new one. */
+  get released(): boolean {
+    return this.#state === "released";
+  }
+
+  /** Holds (or is opening) an engine stream: what counts against the server's and the key's streams. */
+  get holdsDecoder(): boolean {
+    return this.#state === "opening" || this.#state === "streaming" || this.#state === "closing";
   }
 
   /** stream_closed was sent; the session is kept without an engine stream until its grace ends. */
@@ -150,6 +188,7 @@ export class StreamSession {
     this.#startSample = resolved.config.startSample;
     this.#position = this.#startSample;
     this.#ackedPosition = this.#startSample;
+    this.#restartSample = this.#startSample;
     this.#arrivals = new ArrivalTimes(this.#startSample);
     this.#segments = new TranscriptSegments(
       {
@@ -160,14 +199,15 @@ export class StreamSession {
       resolved.config.firstSegmentId,
     );
     this.#state = "opening";
-    void this.#open(resolved.config);
+    void this.#open(resolved.config, resolved.config.startSample, true);
     return true;
   }
 
-  async #open(config: ResolvedConfig): Promise<void> {
+  /** `announce`: a new session (session_started); else a released session reopening on resume. */
+  async #open(config: ResolvedConfig, startSample: number, announce: boolean): Promise<void> {
     let stream: EngineStream;
     try {
-      stream = await this.#engine.openStream({ ...config.engine, startSample: config.startSample });
+      stream = await this.#engine.openStream({ ...config.engine, startSample });
     } catch (error) {
       this.#log.warn({ err: error }, "engine stream failed to open");
       this.#fail(engineErrorCode(error), error instanceof Error ? error.message : undefined);
@@ -179,6 +219,18 @@ export class StreamSession {
     }
     this.#stream = stream;
     this.#state = "streaming";
+    if (announce) this.#announce(config);
+    this.#pumpDone = this.#pump(stream);
+    for (const pcm of this.#pending) stream.push(pcm);
+    this.#pending = [];
+    this.#pendingSamples = 0;
+    this.#applyBackpressure();
+    if (this.#finishRequested) void this.finish();
+    // Dropped again while the stream opened: the hold time starts now.
+    if (!this.#connection) this.#holdDecoder();
+  }
+
+  #announce(config: ResolvedConfig): void {
     this.#connection?.send({
       type: "session_started",
       protocol_version: PROTOCOL_VERSION,
@@ -195,11 +247,6 @@ export class StreamSession {
       resume_token: this.resumeToken,
       resume_grace_ms: this.#limits.resumeGraceMs,
     });
-    this.#pumpDone = this.#pump(stream);
-    for (const pcm of this.#pending) stream.push(pcm);
-    this.#pending = [];
-    this.#applyBackpressure();
-    if (this.#finishRequested) void this.finish();
   }
 
   /** A new connection takes this session over after a drop. */
@@ -209,6 +256,12 @@ export class StreamSession {
     if (previous && previous !== connection) previous.close(CloseCode.goingAway, "resumed elsewhere");
     clearTimeout(this.#graceTimer);
     this.#graceTimer = undefined;
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    if (this.#state === "released") {
+      this.#reopen(connection, lastSegmentId);
+      return;
+    }
     // The new connection's audio continues the stream, without an overlap prefix on its first chunk.
     this.#decoder?.newConnection();
     this.#log.info({ receivedSamples: this.#position, lastSegmentId }, "session resumed");
@@ -220,6 +273,57 @@ export class StreamSession {
     }
     this.#ack();
     this.#applyBackpressure();
+  }
+
+  /**
+   * A released session resumed: a fresh engine stream (and wire decoder) starts at the end of the
+   * last final, and the client replays its audio from there (`received_samples`), as it would for a
+   * new session after `session_not_found`. The words after that final are decoded afresh.
+   */
+  #reopen(connection: Connection, lastSegmentId: number): void {
+    const config = this.#config;
+    if (!config) return;
+    const from = this.#restartSample;
+    this.#position = from;
+    this.#ackedPosition = from;
+    this.#arrivals = new ArrivalTimes(from);
+    this.#usage = { audioMs: 0, processingMs: 0 };
+    this.#decoder = createWireDecoder(config.encoding, config.overlapMs);
+    this.#log.info({ receivedSamples: from, lastSegmentId }, "released session resumed in a fresh decoder");
+    connection.send({ type: "session_resumed", session_id: this.id, received_samples: from });
+    for (const final of this.#segments?.finalsAfter(lastSegmentId) ?? []) connection.send(final);
+    this.#state = "opening";
+    void this.#open(config, from, false);
+  }
+
+  /**
+   * Give the engine stream back while waiting for a resume (see the class comment). Only a session
+   * that is waiting and decoding (not one finishing after close_stream) releases; returns whether
+   * it did.
+   */
+  releaseDecoder(reason: ReleaseReason): boolean {
+    if (!this.waiting || (this.#state !== "opening" && this.#state !== "streaming")) return false;
+    this.#log.info({ reason, restartSample: this.#restartSample }, "waiting session released its decoder");
+    this.#state = "released";
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    clearTimeout(this.#backlogTimer);
+    this.#backlogTimer = undefined;
+    this.#pending = [];
+    this.#pendingSamples = 0;
+    this.#stream?.close();
+    this.#stream = undefined;
+    this.#decoder?.close();
+    this.#decoder = undefined;
+    this.#segments?.restartUtterance();
+    this.#hooks.onReleased?.(this, reason);
+    return true;
+  }
+
+  #holdDecoder(): void {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = setTimeout(() => this.releaseDecoder("hold_expired"), this.#limits.holdDecoderMs);
+    this.#holdTimer.unref();
   }
 
   /**
@@ -319,12 +423,15 @@ export class StreamSession {
 
   #awaitResume(): void {
     clearTimeout(this.#graceTimer);
+    this.#waitingSince = performance.now();
     this.#log.info({ graceMs: this.#limits.resumeGraceMs }, "connection dropped; waiting for a resume");
     this.#graceTimer = setTimeout(() => {
       this.#log.info("resume grace period over");
       this.#dispose();
     }, this.#limits.resumeGraceMs);
     this.#graceTimer.unref();
+    if (this.#state === "streaming") this.#holdDecoder();
+    this.#hooks.onWaiting?.(this);
   }
 
   /** Server shutdown: send the finals the engine can still give (bounded), then ask for a reconnect. */
@@ -350,7 +457,11 @@ export class StreamSession {
 
   async #pump(stream: EngineStream): Promise<void> {
     try {
-      for await (const event of stream) this.#onEngineEvent(event);
+      for await (const event of stream) {
+        // A stream given back (released) says nothing more, even if it had events queued.
+        if (stream !== this.#stream) return;
+        this.#onEngineEvent(event);
+      }
     } catch (error) {
       this.#onEngineEvent({ type: "error", error: error instanceof Error ? error : new Error(String(error)) });
     }
@@ -370,6 +481,8 @@ export class StreamSession {
       }
       case "final": {
         const final = segments.final(event);
+        if (final)
+          this.#restartSample = Math.min(this.#position, Math.max(this.#restartSample, msToSamples(final.end_ms)));
         const connection = this.#connection;
         if (!final || !connection) return;
         connection.send(final);
@@ -453,6 +566,7 @@ export class StreamSession {
     this.#state = "closed";
     this.#release();
     clearTimeout(this.#graceTimer);
+    clearTimeout(this.#holdTimer);
     this.#hooks.onClosed(this);
   }
 

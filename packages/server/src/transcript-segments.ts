@@ -64,6 +64,15 @@ export class TranscriptSegments {
     return { type: "utterance_end", last_word_end_ms: atMs, segment_id: segmentId };
   }
 
+  /**
+   * The utterance in progress is dropped (its engine stream was released) and will be decoded
+   * again: its segment id stays, for the partials and final that will replace what was sent.
+   */
+  restartUtterance(): void {
+    this.#segmentHasOutput = false;
+    this.#lastPartial = "";
+  }
+
   /** Kept finals after `segmentId`, for a resumed connection. */
   finalsAfter(segmentId: number): TranscriptMessage[] {
     return this.#finals.filter((final) => final.segment_id > segmentId);

@@ -2,7 +2,16 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { DECODING_METHODS, DEFAULT_ENDPOINTING_MS, type DecodingMethod } from "@earshot/engines";
-import { createLogger, createServer, DEFAULT_MAX_STREAMS_PER_KEY, STREAM_PATH } from "@earshot/server";
+import {
+  createLogger,
+  createServer,
+  DEFAULT_CONFIG_TIMEOUT_MS,
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_STREAMS_PER_KEY,
+  DEFAULT_MAX_UNCONFIGURED_PER_KEY,
+  DEFAULT_MAX_WAITING_DECODERS_PER_KEY,
+  STREAM_PATH,
+} from "@earshot/server";
 import { CliError } from "../cli-error.js";
 import { demoRoutes } from "../demo-assets.js";
 import { createEngine, sherpaModelDirs } from "../engines.js";
@@ -28,11 +37,24 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
   --decoding-method      sherpa-onnx: greedy_search (default) or modified_beam_search (keyterms)
   --api-key              accepted key; repeatable. Also EARSHOT_API_KEYS=k1,k2. With none on a
                          loopback address, a key is generated and printed.
-  --max-streams          streams held at once (open streams + sessions waiting for a resume);
-                         more get HTTP 503 over_capacity (default: no static limit; the engine's
-                         load still refuses streams it cannot serve in real time)
+  --max-streams          decoders held at once (streams, and sessions waiting for a resume that
+                         keep theirs); more get HTTP 503 over_capacity. Default: what fits in
+                         memory, 75% of (RAM or the cgroup limit − 1 GiB) / the engine's cost
+                         per stream (pocketsphinx: 100 MB); none for engines that declare no cost.
+                         The engine's load still refuses streams it cannot serve in real time
   --max-streams-per-key  open streams one API key may have; more get HTTP 429 too_many_streams
                          (default ${DEFAULT_MAX_STREAMS_PER_KEY})
+  --max-unconfigured-per-key
+                         connections of one key that have not sent config yet; more get HTTP 429
+                         too_many_streams (default ${DEFAULT_MAX_UNCONFIGURED_PER_KEY})
+  --config-timeout-ms    a connection that sends no valid config (or resume) this soon is closed
+                         with config_timeout (default ${DEFAULT_CONFIG_TIMEOUT_MS})
+  --hold-decoder-ms      how long a dropped session keeps its decoder while it waits for a resume;
+                         after that a resume continues in a fresh decoder from the last final
+                         (default ${DEFAULT_LIMITS.holdDecoderMs})
+  --max-waiting-decoders-per-key
+                         dropped sessions of one key that keep their decoders; the oldest beyond
+                         give theirs back (default ${DEFAULT_MAX_WAITING_DECODERS_PER_KEY})
   --max-utilization      refuse new streams while the server is at least this busy (decoders
                          plus main thread, of all cores), 0..1 (default ${SERVE_MAX_UTILIZATION})
   --max-backlog-ms       refuse new streams while some stream's engine backlog is at least this
@@ -62,6 +84,10 @@ export async function serve(argv: string[]): Promise<number> {
       "api-key": { type: "string", multiple: true },
       "max-streams": { type: "string" },
       "max-streams-per-key": { type: "string" },
+      "max-unconfigured-per-key": { type: "string" },
+      "config-timeout-ms": { type: "string" },
+      "hold-decoder-ms": { type: "string" },
+      "max-waiting-decoders-per-key": { type: "string" },
       "metrics-token": { type: "string" },
       "max-utilization": { type: "string" },
       "max-backlog-ms": { type: "string" },
@@ -80,6 +106,13 @@ export async function serve(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`invalid --port "${values.port}"`);
   const maxStreams = positiveInteger("--max-streams", values["max-streams"]);
   const maxStreamsPerKey = positiveInteger("--max-streams-per-key", values["max-streams-per-key"]);
+  const maxUnconfiguredPerKey = positiveInteger("--max-unconfigured-per-key", values["max-unconfigured-per-key"]);
+  const configTimeoutMs = positiveInteger("--config-timeout-ms", values["config-timeout-ms"]);
+  const holdDecoderMs = nonNegativeInteger("--hold-decoder-ms", values["hold-decoder-ms"]);
+  const maxWaitingDecodersPerKey = nonNegativeInteger(
+    "--max-waiting-decoders-per-key",
+    values["max-waiting-decoders-per-key"],
+  );
   const metricsToken = values["metrics-token"] ?? process.env.EARSHOT_METRICS_TOKEN;
   const maxBacklogMs = positiveInteger("--max-backlog-ms", values["max-backlog-ms"]);
   const endpointingMs = positiveInteger("--endpointing-ms", values["endpointing-ms"]);
@@ -142,10 +175,15 @@ export async function serve(argv: string[]): Promise<number> {
     apiKeys: keys,
     logger,
     ...(maxStreamsPerKey === undefined ? {} : { maxStreamsPerKey }),
+    ...(maxUnconfiguredPerKey === undefined ? {} : { maxUnconfiguredPerKey }),
+    ...(configTimeoutMs === undefined ? {} : { configTimeoutMs }),
+    ...(holdDecoderMs === undefined ? {} : { holdDecoderMs }),
+    ...(maxWaitingDecodersPerKey === undefined ? {} : { maxWaitingDecodersPerKey }),
     admission,
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
     ...(staticRoutes ? { staticRoutes } : {}),
   });
+  logger.info({ maxStreams: Number.isFinite(server.maxStreams) ? server.maxStreams : "none" }, "stream limit");
   const { url } = await server.listen({ host: values.host, port });
   try {
     await server.ready;
@@ -179,6 +217,13 @@ function positiveInteger(flag: string, value: string | undefined): number | unde
   if (value === undefined) return undefined;
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) throw new CliError(`invalid ${flag} "${value}": a whole number ≥ 1`);
+  return number;
+}
+
+function nonNegativeInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new CliError(`invalid ${flag} "${value}": a whole number ≥ 0`);
   return number;
 }
 

@@ -84,6 +84,11 @@ export class PocketSphinxEngine implements Engine {
     models: ["pocketsphinx-en-us"],
     sampleRate: 16_000,
   };
+  /**
+   * A decoder of the en-us model with its search state: about 91–100 MB of RSS per stream
+   * (docs/benchmarks.md), so a server's default stream limit leaves room for that many.
+   */
+  readonly streamMemoryBytes = 100 * 1024 * 1024;
   readonly #modelFiles: ReadonlyArray<readonly [flag: string, path: string]>;
   readonly #workerCount: number;
   readonly #config: WorkerConfig;

@@ -71,11 +71,14 @@ export interface TestEngineOptions {
   readonly languages?: readonly string[];
   /** `load()` rejects with this (an engine whose model is broken). */
   readonly loadError?: Error;
+  /** What the engine declares one stream costs (`Engine.streamMemoryBytes`); default: nothing declared. */
+  readonly streamMemoryBytes?: number;
 }
 
 export class TestEngine implements Engine {
   readonly name: string;
   readonly capabilities: EngineCapabilities;
+  readonly streamMemoryBytes: number | undefined;
   readonly #loadError: Error | undefined;
   readonly #speechRms: number;
   readonly #endpointFrames: number;
@@ -95,6 +98,7 @@ export class TestEngine implements Engine {
       sampleRate: SAMPLE_RATE,
     };
     this.#loadError = options.loadError;
+    this.streamMemoryBytes = options.streamMemoryBytes;
     this.#speechRms = options.speechRms ?? 300;
     this.#endpointFrames = Math.max(1, Math.round((options.endpointingMs ?? 300) / FRAME_MS));
   }

@@ -65,6 +65,10 @@ export class VadGatedEngine implements Engine {
     return this.inner.ready && this.#vad !== undefined;
   }
 
+  get streamMemoryBytes(): number | undefined {
+    return this.inner.streamMemoryBytes;
+  }
+
   async load(): Promise<void> {
     const [vad] = await Promise.all([this.#vad ?? SileroVad.load(this.#options.modelPath), this.inner.load()]);
     this.#vad = vad;
