@@ -185,7 +185,8 @@ describe("security: sessions waiting for a resume stay within the per-key limit"
     for (let round = 0; round < 3; round++) {
       const clients = await Promise.all(Array.from({ length: 4 }, () => configured(url, ATTACKER)));
       if (round === 0) {
-        for (const c of clients) firstTokens.push(c.messages.find((m) => m.type === "session_started")?.resume_token as string);
+        for (const c of clients)
+          firstTokens.push(c.messages.find((m) => m.type === "session_started")?.resume_token as string);
       }
       for (const client of clients) client.ws.terminate();
       await Promise.all(clients.map((client) => client.closed));

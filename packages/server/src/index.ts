@@ -16,5 +16,5 @@ export {
   STREAM_PATH,
 } from "./server.js";
 export type { ReleaseReason, SessionLimits } from "./session.js";
-export { availableMemoryBytes, MEMORY_RESERVE_BYTES, memoryMaxStreams, STREAM_MEMORY_SHARE } from "./stream-budget.js";
 export type { StaticAsset, StaticRoutes } from "./static-routes.js";
+export { availableMemoryBytes, MEMORY_RESERVE_BYTES, memoryMaxStreams, STREAM_MEMORY_SHARE } from "./stream-budget.js";

@@ -1,4 +1,4 @@
-import { type DestinationStream, destination as toFd, type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino, destination as toFd } from "pino";
 
 /**
  * Structured logs, as JSON lines on stderr (stdout is left to the CLI's machine-readable lines: the

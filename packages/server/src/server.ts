@@ -20,8 +20,8 @@ import { ServerMetrics } from "./metrics.js";
 import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import { type ReleaseReason, type SessionLimits, StreamSession } from "./session.js";
 import { type StaticRoutes, serveStatic } from "./static-routes.js";
-import { DEFAULT_MAX_TOKENS_PER_KEY, type StreamToken, StreamTokens } from "./stream-tokens.js";
 import { memoryMaxStreams } from "./stream-budget.js";
+import { DEFAULT_MAX_TOKENS_PER_KEY, type StreamToken, StreamTokens } from "./stream-tokens.js";
 import { handleTokenRequest } from "./token-route.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
