@@ -14,6 +14,7 @@ export const REFUSAL_REASONS = [
   "unauthorized",
   "invalid_token",
   "not_found",
+  "bad_request",
   "too_many_streams",
   "max_streams",
   "utilization",
