@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { EngineRouter, ModelInvalidError, TestEngine } from "@earshot/engines";
 import { CloseCode, ERRORS } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { rawHttp } from "./helpers/raw-http.js";
 import { bursts, toBytes } from "./helpers/signals.js";
 import { SEED_CONFIG, WireClient } from "./helpers/ws-client.js";
 
@@ -110,6 +111,19 @@ describe("error codes", () => {
     assert.equal(response.status, 404);
     assert.equal(((await response.json()) as { code: string }).code, "not_found");
     covered.add("not_found");
+  });
+
+  it("bad_request: a target that is not a valid path or URL gets 400, as a request and at the upgrade", async () => {
+    const { port } = new URL(url);
+    const upgrade = `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${KEY}\r\n`;
+    for (const headers of ["", upgrade]) {
+      const answer = await rawHttp(Number(port), Buffer.from(`GET /%zz HTTP/1.1\r\nHost: x\r\n${headers}\r\n`));
+      assert.equal(answer.status, 400);
+      const body = JSON.parse(answer.body.toString()) as { code: string; retryable: boolean };
+      assert.equal(body.code, "bad_request");
+      assert.equal(body.retryable, ERRORS.bad_request.retryable);
+    }
+    covered.add("bad_request");
   });
 
   it("too_many_streams: a key over its stream limit is refused at the upgrade with 429", async () => {

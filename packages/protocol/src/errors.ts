@@ -47,6 +47,12 @@ export const ERRORS = {
     retryable: false,
     httpStatus: 404,
   },
+  bad_request: {
+    summary:
+      "The HTTP request is malformed: its target is not a valid path or URL, or its request line or headers break HTTP/1.1.",
+    retryable: false,
+    httpStatus: 400,
+  },
   too_many_streams: {
     summary: "This API key already has as many open streams as the server allows.",
     retryable: true,

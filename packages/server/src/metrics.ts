@@ -17,6 +17,7 @@ export const REFUSAL_REASONS = [
   "unauthorized",
   "invalid_token",
   "not_found",
+  "bad_request",
   "too_many_streams",
   "max_streams",
   "utilization",

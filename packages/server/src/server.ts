@@ -8,15 +8,17 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Engine, EngineLoad } from "@earshot/engines";
-import { ERRORS, type ErrorCode, STREAM_TOKEN_PREFIX, TOKEN_PATH } from "@earshot/protocol";
+import { ERRORS, STREAM_TOKEN_PREFIX, TOKEN_PATH } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import { Admission, type AdmissionOptions, type Refusal } from "./admission.js";
 import { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 import { Connection, type ConnectionContext } from "./connection.js";
-import { httpError, json } from "./http-replies.js";
+import { HttpGuards } from "./http-guards.js";
+import { httpError, json, rejectUpgrade } from "./http-replies.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
+import { parseRequestTarget } from "./request-target.js";
 import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import { type ReleaseReason, type SessionLimits, StreamSession } from "./session.js";
 import { type StaticRoutes, serveStatic } from "./static-routes.js";
@@ -348,10 +350,20 @@ export function createServer(options: ServerOptions): EarshotServer {
     handleProtocols: (protocols) => (protocols.has(TOKEN_SUBPROTOCOL) ? TOKEN_SUBPROTOCOL : false),
   });
 
-  const http = createHttpServer((request, response) => handleHttp(request, response));
+  // Each entry point answers its own failure on its own socket (http-guards.ts): no request can
+  // end the process.
+  const guards = new HttpGuards(log);
+  const http = createHttpServer(guards.request(handleHttp));
+  http.on("clientError", guards.clientError);
+  http.on("upgrade", guards.upgrade(handleUpgrade));
 
-  function handleHttp(request: IncomingMessage, response: ServerResponse): void {
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+  async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const target = parseRequestTarget(request.url);
+    if (!target.ok) {
+      httpError(response, 400, "bad_request", target.message, { connection: "close" });
+      return;
+    }
+    const path = target.pathname;
     const asset = options.staticRoutes?.get(path);
     if (asset) {
       serveStatic(request, response, asset);
@@ -367,9 +379,9 @@ export function createServer(options: ServerOptions): EarshotServer {
         ...(full ? { reason: full.reason } : {}),
       });
     } else if (path === "/metrics" && metricsOptions.enabled !== false) {
-      serveMetrics(request, response);
+      await serveMetrics(request, response);
     } else if (path === TOKEN_PATH) {
-      handleTokenRequest(request, response, { keys, tokens });
+      await handleTokenRequest(request, response, { keys, tokens });
     } else if (path === STREAM_PATH) {
       httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
     } else {
@@ -377,7 +389,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     }
   }
 
-  function serveMetrics(request: IncomingMessage, response: ServerResponse): void {
+  async function serveMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (metricsToken) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
       if (!metricsToken.accepts(match?.[1])) {
@@ -386,13 +398,15 @@ export function createServer(options: ServerOptions): EarshotServer {
         return;
       }
     }
-    metrics.scrape().then(
-      (text) => response.writeHead(200, { "content-type": metrics.contentType }).end(text),
-      (error: unknown) => {
-        log.error({ err: error }, "metrics scrape failed");
-        httpError(response, 500, "internal_error", "The metrics could not be collected.");
-      },
-    );
+    let text: string;
+    try {
+      text = await metrics.scrape();
+    } catch (error) {
+      log.error({ err: error }, "metrics scrape failed");
+      httpError(response, 500, "internal_error", "The metrics could not be collected.");
+      return;
+    }
+    response.writeHead(200, { "content-type": metrics.contentType }).end(text);
   }
 
   /** The key an upgrade acts for: an API key, or the key that minted its stream token. */
@@ -407,9 +421,13 @@ export function createServer(options: ServerOptions): EarshotServer {
     return { ok: true, key: checked.token.key, token: checked.token };
   }
 
-  http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on("error", () => socket.destroy());
-    const url = new URL(request.url ?? "/", "http://localhost");
+  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = parseRequestTarget(request.url);
+    if (!url.ok) {
+      metrics.refused("bad_request");
+      rejectUpgrade(socket, 400, "bad_request", url.message);
+      return;
+    }
     const path = url.pathname;
     if (path !== STREAM_PATH) {
       metrics.refused("not_found");
@@ -467,12 +485,16 @@ export function createServer(options: ServerOptions): EarshotServer {
     });
     wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
-      connection = new Connection(ws, context);
-      // After the connection's own close handler, so a dropped session already counts as waiting.
-      ws.once("close", release);
+      try {
+        connection = new Connection(ws, context);
+      } finally {
+        // After the connection's own close handler, so a dropped session already counts as waiting;
+        // registered even if the connection could not be set up (the guard then cuts the socket).
+        ws.once("close", release);
+      }
       log.info({ remote: request.socket.remoteAddress }, "stream connected");
     });
-  });
+  }
 
   let closing: Promise<void> | undefined;
   const server: EarshotServer = {
@@ -512,28 +534,4 @@ export function createServer(options: ServerOptions): EarshotServer {
     },
   };
   return server;
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  401: "Unauthorized",
-  404: "Not Found",
-  429: "Too Many Requests",
-  503: "Service Unavailable",
-};
-
-function rejectUpgrade(
-  socket: Duplex,
-  status: number,
-  code: ErrorCode,
-  message: string,
-  retryAfterSeconds?: number,
-): void {
-  const body = JSON.stringify({ code, message, retryable: ERRORS[code].retryable });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      (status === 401 ? 'WWW-Authenticate: Bearer realm="earshot"\r\n' : "") +
-      (retryAfterSeconds === undefined ? "" : `Retry-After: ${retryAfterSeconds}\r\n`) +
-      `Connection: close\r\n\r\n${body}`,
-  );
 }

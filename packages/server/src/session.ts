@@ -455,15 +455,34 @@ export class StreamSession {
     await this.#pumpDone;
   }
 
+  /**
+   * Relays the engine's events until its stream ends. Never rejects: nothing awaits it but #drain,
+   * so a rejection would be unhandled and end the process.
+   */
   async #pump(stream: EngineStream): Promise<void> {
     try {
       for await (const event of stream) {
         // A stream given back (released) says nothing more, even if it had events queued.
-        if (stream !== this.#stream) return;
-        this.#onEngineEvent(event);
+        if (stream !== this.#stream || !this.#relay(event)) return;
       }
     } catch (error) {
-      this.#onEngineEvent({ type: "error", error: error instanceof Error ? error : new Error(String(error)) });
+      this.#relay({ type: "error", error: error instanceof Error ? error : new Error(String(error)) });
+    }
+  }
+
+  /** False when relaying the event threw: a bug, which ends this session with internal_error. */
+  #relay(event: EngineEvent): boolean {
+    try {
+      this.#onEngineEvent(event);
+      return true;
+    } catch (error) {
+      this.#log.error({ err: error, event: event.type }, "relaying an engine event failed");
+      try {
+        this.#fail("internal_error");
+      } catch (failure) {
+        this.#log.error({ err: failure }, "ending the session after that failed too");
+      }
+      return false;
     }
   }
 

@@ -16,7 +16,12 @@ export interface TokenRouteContext {
   readonly tokens: StreamTokens;
 }
 
-export function handleTokenRequest(request: IncomingMessage, response: ServerResponse, context: TokenRouteContext) {
+/** Resolves once answered; rejects only on a bug (the server's request guard answers 500 then). */
+export async function handleTokenRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: TokenRouteContext,
+): Promise<void> {
   if (request.method !== "POST") {
     httpError(response, 405, "invalid_message", "Use POST to mint a stream token.", { allow: "POST" });
     request.resume();
@@ -31,16 +36,18 @@ export function handleTokenRequest(request: IncomingMessage, response: ServerRes
     });
     return;
   }
-  readBody(request).then(
-    (body) => {
-      if (body === undefined) {
-        httpError(response, 413, "invalid_message", `The body is limited to ${MAX_BODY_BYTES} bytes.`);
-        return;
-      }
-      mint(response, context, key as string, body);
-    },
-    () => response.destroy(),
-  );
+  let body: string | undefined;
+  try {
+    body = await readBody(request);
+  } catch {
+    response.destroy(); // the request was aborted: nobody is left to answer
+    return;
+  }
+  if (body === undefined) {
+    httpError(response, 413, "invalid_message", `The body is limited to ${MAX_BODY_BYTES} bytes.`);
+    return;
+  }
+  mint(response, context, key as string, body);
 }
 
 function mint(response: ServerResponse, context: TokenRouteContext, key: string, body: string): void {

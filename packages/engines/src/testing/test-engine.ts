@@ -8,8 +8,9 @@
  * The output depends only on the samples, never on how they were chunked or when they arrived, so
  * two runs over the same audio give the same transcript, word for word and millisecond for
  * millisecond. Model `test-broken` refuses to open (to exercise `engine_unavailable`), model
- * `test-crash` fails after one second of audio, and model `test-slow` decodes at only 4× real time
- * (`peakBacklogMs` records how far behind it ever got).
+ * `test-crash` fails after one second of audio, model `test-slow` decodes at only 4× real time
+ * (`peakBacklogMs` records how far behind it ever got), and model `test-malformed` gives finals
+ * without their `words`, as an engine with a bug might (the server must survive relaying them).
  */
 
 import {
@@ -94,7 +95,7 @@ export class TestEngine implements Engine {
       streaming: true,
       wordTimestamps: true,
       languages: options.languages ?? ["en", "zh", "de", "es", "fr"],
-      models: options.models ?? ["test", "test-broken", "test-crash", "test-slow"],
+      models: options.models ?? ["test", "test-broken", "test-crash", "test-slow", "test-malformed"],
       sampleRate: SAMPLE_RATE,
     };
     this.#loadError = options.loadError;
@@ -120,7 +121,7 @@ export class TestEngine implements Engine {
       options.endpointingMs === undefined
         ? this.#endpointFrames
         : Math.max(1, Math.round(options.endpointingMs / FRAME_MS));
-    const stream = new TestEngineStream(this.#speechRms, endpointFrames, options.model === "test-crash", startFrame);
+    const stream = new TestEngineStream(this.#speechRms, endpointFrames, options.model, startFrame);
     const held =
       options.model === "test-slow"
         ? new PacedStream(stream, SLOW_SPEED, (backlogMs) => {
@@ -157,6 +158,7 @@ class TestEngineStream implements EngineStream {
   readonly #speechRms: number;
   readonly #endpointFrames: number;
   readonly #crashAtFrame: number;
+  readonly #malformed: boolean;
   readonly #carry = new Int16Array(FRAME_SAMPLES);
   #carryLength = 0;
   readonly #startFrame: number;
@@ -167,12 +169,13 @@ class TestEngineStream implements EngineStream {
   #partialWords = 0;
   #closed = false;
 
-  constructor(speechRms: number, endpointFrames: number, crash: boolean, startFrame: number) {
+  constructor(speechRms: number, endpointFrames: number, model: string, startFrame: number) {
     this.#speechRms = speechRms;
     this.#endpointFrames = endpointFrames;
     this.#startFrame = startFrame;
     this.#frame = startFrame;
-    this.#crashAtFrame = crash ? startFrame + 1000 / FRAME_MS : Number.POSITIVE_INFINITY;
+    this.#crashAtFrame = model === "test-crash" ? startFrame + 1000 / FRAME_MS : Number.POSITIVE_INFINITY;
+    this.#malformed = model === "test-malformed";
   }
 
   /** Ended, closed or crashed. */
@@ -282,7 +285,9 @@ class TestEngineStream implements EngineStream {
   #finishUtterance(atPause: boolean, endpoint = atPause): void {
     if (this.#speechFrames.length === 0) return;
     const final = this.#transcript(true);
-    this.#events.push({ type: "final", speechFinal: atPause, ...final });
+    // The contract requires words; test-malformed breaks it on purpose.
+    const words = this.#malformed ? (undefined as unknown as EngineWord[]) : final.words;
+    this.#events.push({ type: "final", speechFinal: atPause, ...final, words });
     if (endpoint) this.#events.push({ type: "endpoint", atMs: final.endMs });
     this.#speechFrames = [];
     this.#silentRun = 0;
