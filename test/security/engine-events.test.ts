@@ -52,3 +52,34 @@ describe("an engine event the server fails to relay", () => {
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
   });
 });
+
+describe("an engine stream that fails when it is given back", () => {
+  it("ends only its session, from the hold timer, the grace timer or close_stream; the server carries on", async () => {
+    await using server = createServer({ engine: new TestEngine(), apiKeys: [KEY], holdDecoderMs: 50 });
+    const { url } = await server.listen({ port: 0 });
+    await server.ready;
+    // Dropped: the hold timer gives the decoder back, and close() throws there.
+    const dropped = await configured(url, "test-bad-close");
+    dropped.client.sendBinary(SPEECH);
+    await dropped.client.waitFor((m) => m.type === "transcript" && m.is_final === true);
+    dropped.client.ws.terminate();
+    // Closed by the client: the engine stream is given back after stream_closed, and throws.
+    const closing = await configured(url, "test-bad-close");
+    closing.client.sendJson({ type: "close_stream" });
+    await closing.client.waitFor((m) => m.type === "stream_closed");
+    for (let waited = 0; server.sessionCount > 0 && waited < 5000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(server.sessionCount, 0, "both sessions ended");
+    const again = await WireClient.open(url, KEY);
+    again.sendJson({ type: "resume", resume_token: dropped.resumeToken, last_segment_id: 0 });
+    await again.waitForError("session_not_found");
+    again.ws.close();
+    const healthy = await configured(url, "test");
+    healthy.client.sendBinary(SPEECH);
+    healthy.client.sendJson({ type: "close_stream" });
+    await healthy.client.waitFor((m) => m.type === "stream_closed");
+    assert.equal(healthy.client.finals().length, 1);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  });
+});

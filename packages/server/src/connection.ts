@@ -58,12 +58,17 @@ export class Connection {
     ws.on("pong", () => {
       this.#lastPong = Date.now();
     });
-    ws.on("close", () => this.#onClose());
+    ws.on("close", () => this.#guardedWork("closing the connection", () => this.#onClose()));
     ws.on("error", (error) => context.log.debug({ err: error }, "socket error"));
-    this.#pingTimer = setInterval(() => this.#checkLiveness(), context.pingIntervalMs);
+    this.#pingTimer = setInterval(
+      () => this.#guardedWork("the liveness check", () => this.#checkLiveness()),
+      context.pingIntervalMs,
+    );
     this.#pingTimer.unref();
     this.#configTimer = setTimeout(() => {
-      this.#fail("config_timeout", `No valid config or resume within ${context.configTimeoutMs} ms of connecting.`);
+      this.#guardedWork("the config timeout", () =>
+        this.#fail("config_timeout", `No valid config or resume within ${context.configTimeoutMs} ms of connecting.`),
+      );
     }, context.configTimeoutMs);
     this.#configTimer.unref();
   }
@@ -133,6 +138,16 @@ export class Connection {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#configTimer);
     this.#session?.detach(this, this.#closeRequested);
+  }
+
+  /** Work from a timer or a socket event: a bug in it ends this connection (logged), never the process. */
+  #guardedWork(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.#context.log.error({ err: error, session: this.#session?.id }, `${what} failed`);
+      this.#ws.terminate();
+    }
   }
 
   /** A bug met while handling one message ends that connection, never the process. */
@@ -224,7 +239,7 @@ export class Connection {
         return;
       case "close_stream":
         this.#closeRequested = true;
-        if (session) void session.finish();
+        if (session) session.finish();
         else this.close(CloseCode.normal, "stream closed");
         return;
       case "keepalive":

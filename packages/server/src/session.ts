@@ -119,10 +119,15 @@ export class StreamSession {
     this.#limits = limits;
     this.#hooks = hooks;
     this.#log = log.child({ session: this.id });
-    this.#wallClockTimer = setTimeout(() => this.#fail("session_too_long"), limits.maxSessionMs);
+    this.#wallClockTimer = setTimeout(
+      () => this.#guard("the session time limit", () => this.#fail("session_too_long")),
+      limits.maxSessionMs,
+    );
     this.#wallClockTimer.unref();
     this.#ackTimer = setInterval(() => {
-      if (Date.now() - this.#lastAckAt >= ACK_INTERVAL_MS) this.#ack();
+      this.#guard("the ack heartbeat", () => {
+        if (Date.now() - this.#lastAckAt >= ACK_INTERVAL_MS) this.#ack();
+      });
     }, ACK_INTERVAL_MS / 4);
     this.#ackTimer.unref();
   }
@@ -199,7 +204,9 @@ export class StreamSession {
       resolved.config.firstSegmentId,
     );
     this.#state = "opening";
-    void this.#open(resolved.config, resolved.config.startSample, true);
+    this.#open(resolved.config, resolved.config.startSample, true).catch((error: unknown) =>
+      this.#internalError("opening the engine stream", error),
+    );
     return true;
   }
 
@@ -225,7 +232,7 @@ export class StreamSession {
     this.#pending = [];
     this.#pendingSamples = 0;
     this.#applyBackpressure();
-    if (this.#finishRequested) void this.finish();
+    if (this.#finishRequested) this.finish();
     // Dropped again while the stream opened: the hold time starts now.
     if (!this.#connection) this.#holdDecoder();
   }
@@ -293,7 +300,9 @@ export class StreamSession {
     connection.send({ type: "session_resumed", session_id: this.id, received_samples: from });
     for (const final of this.#segments?.finalsAfter(lastSegmentId) ?? []) connection.send(final);
     this.#state = "opening";
-    void this.#open(config, from, false);
+    this.#open(config, from, false).catch((error: unknown) =>
+      this.#internalError("reopening the engine stream", error),
+    );
   }
 
   /**
@@ -322,7 +331,10 @@ export class StreamSession {
 
   #holdDecoder(): void {
     clearTimeout(this.#holdTimer);
-    this.#holdTimer = setTimeout(() => this.releaseDecoder("hold_expired"), this.#limits.holdDecoderMs);
+    this.#holdTimer = setTimeout(
+      () => this.#guard("releasing the decoder", () => this.releaseDecoder("hold_expired")),
+      this.#limits.holdDecoderMs,
+    );
     this.#holdTimer.unref();
   }
 
@@ -390,7 +402,11 @@ export class StreamSession {
    * close_stream: flush, send the last finals, say so, close 1000. If the connection drops before
    * that, the session waits for a resume (grace period) to deliver the last finals and stream_closed.
    */
-  async finish(): Promise<void> {
+  finish(): void {
+    this.#finish().catch((error: unknown) => this.#internalError("finishing the stream", error));
+  }
+
+  async #finish(): Promise<void> {
     this.#finishRequested = true;
     const stream = this.#stream;
     if (!stream || this.#state !== "streaming") return;
@@ -417,7 +433,10 @@ export class StreamSession {
       this.#state = "finished";
     }
     clearTimeout(this.#graceTimer);
-    this.#graceTimer = setTimeout(() => this.#dispose(), this.#limits.resumeGraceMs);
+    this.#graceTimer = setTimeout(
+      () => this.#guard("ending a finished session", () => this.#dispose()),
+      this.#limits.resumeGraceMs,
+    );
     this.#graceTimer.unref();
   }
 
@@ -427,7 +446,7 @@ export class StreamSession {
     this.#log.info({ graceMs: this.#limits.resumeGraceMs }, "connection dropped; waiting for a resume");
     this.#graceTimer = setTimeout(() => {
       this.#log.info("resume grace period over");
-      this.#dispose();
+      this.#guard("ending a session after its grace period", () => this.#dispose());
     }, this.#limits.resumeGraceMs);
     this.#graceTimer.unref();
     if (this.#state === "streaming") this.#holdDecoder();
@@ -476,13 +495,27 @@ export class StreamSession {
       this.#onEngineEvent(event);
       return true;
     } catch (error) {
-      this.#log.error({ err: error, event: event.type }, "relaying an engine event failed");
-      try {
-        this.#fail("internal_error");
-      } catch (failure) {
-        this.#log.error({ err: failure }, "ending the session after that failed too");
-      }
+      this.#internalError(`relaying an engine ${event.type} event`, error);
       return false;
+    }
+  }
+
+  /** Work run from a timer: a bug in it ends this session with internal_error, never the process. */
+  #guard(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.#internalError(what, error);
+    }
+  }
+
+  /** A bug (logged with its stack): this session ends with internal_error; everything else goes on. */
+  #internalError(what: string, error: unknown): void {
+    this.#log.error({ err: error }, `${what} failed`);
+    try {
+      this.#fail("internal_error");
+    } catch (failure) {
+      this.#log.error({ err: failure }, "ending the session after that failed too");
     }
   }
 
@@ -564,9 +597,9 @@ export class StreamSession {
         this.#connection?.pause(false);
         return;
       }
-      this.#backlogTimer = setTimeout(poll, BACKLOG_POLL_MS);
+      this.#backlogTimer = setTimeout(() => this.#guard("the backlog check", poll), BACKLOG_POLL_MS);
     };
-    this.#backlogTimer = setTimeout(poll, BACKLOG_POLL_MS);
+    this.#backlogTimer = setTimeout(() => this.#guard("the backlog check", poll), BACKLOG_POLL_MS);
   }
 
   /** An error that ends the stream for good (no resume). */
@@ -583,10 +616,14 @@ export class StreamSession {
   #dispose(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    this.#release();
     clearTimeout(this.#graceTimer);
     clearTimeout(this.#holdTimer);
-    this.#hooks.onClosed(this);
+    try {
+      this.#release();
+    } finally {
+      // Forgotten even when giving the engine stream back failed: a closed session is never kept.
+      this.#hooks.onClosed(this);
+    }
   }
 
   /** Timers, pending audio and the engine stream: everything a finished session no longer needs. */

@@ -10,7 +10,8 @@
  * millisecond. Model `test-broken` refuses to open (to exercise `engine_unavailable`), model
  * `test-crash` fails after one second of audio, model `test-slow` decodes at only 4× real time
  * (`peakBacklogMs` records how far behind it ever got), and model `test-malformed` gives finals
- * without their `words`, as an engine with a bug might (the server must survive relaying them).
+ * without their `words`, as an engine with a bug might (the server must survive relaying them), and
+ * model `test-bad-close` throws from `close()` (the server must survive giving it back).
  */
 
 import {
@@ -95,7 +96,7 @@ export class TestEngine implements Engine {
       streaming: true,
       wordTimestamps: true,
       languages: options.languages ?? ["en", "zh", "de", "es", "fr"],
-      models: options.models ?? ["test", "test-broken", "test-crash", "test-slow", "test-malformed"],
+      models: options.models ?? ["test", "test-broken", "test-crash", "test-slow", "test-malformed", "test-bad-close"],
       sampleRate: SAMPLE_RATE,
     };
     this.#loadError = options.loadError;
@@ -168,6 +169,7 @@ class TestEngineStream implements EngineStream {
   #silentRun = 0;
   #partialWords = 0;
   #closed = false;
+  readonly #throwsOnClose: boolean;
 
   constructor(speechRms: number, endpointFrames: number, model: string, startFrame: number) {
     this.#speechRms = speechRms;
@@ -176,6 +178,7 @@ class TestEngineStream implements EngineStream {
     this.#frame = startFrame;
     this.#crashAtFrame = model === "test-crash" ? startFrame + 1000 / FRAME_MS : Number.POSITIVE_INFINITY;
     this.#malformed = model === "test-malformed";
+    this.#throwsOnClose = model === "test-bad-close";
   }
 
   /** Ended, closed or crashed. */
@@ -220,6 +223,7 @@ class TestEngineStream implements EngineStream {
   close(): void {
     this.#closed = true;
     this.#events.clear();
+    if (this.#throwsOnClose) throw new Error("test-bad-close fails to close on purpose");
   }
 
   [Symbol.asyncIterator](): AsyncIterator<EngineEvent> {
