@@ -58,7 +58,7 @@ export class Connection {
     ws.on("pong", () => {
       this.#lastPong = Date.now();
     });
-    ws.on("close", () => this.#guardedWork("closing the connection", () => this.#onClose()));
+    ws.on("close", (code) => this.#guardedWork("closing the connection", () => this.#onClose(code)));
     ws.on("error", (error) => context.log.debug({ err: error }, "socket error"));
     this.#pingTimer = setInterval(
       () => this.#guardedWork("the liveness check", () => this.#checkLiveness()),
@@ -133,11 +133,17 @@ export class Connection {
     if (this.open) this.#ws.ping();
   }
 
-  #onClose(): void {
+  /**
+   * A close the client started with 1000 (normal closure) ends its stream on purpose, as the seed
+   * protocol's clients do when they are done: nothing is kept for a resume. Every other end (a
+   * network drop, 1001 from a proxy going away, no close frame) keeps the session for a resume.
+   */
+  #onClose(code: number): void {
+    const endedByClient = !this.#closed && code === CloseCode.normal;
     this.#closed = true;
     clearInterval(this.#pingTimer);
     clearTimeout(this.#configTimer);
-    this.#session?.detach(this, this.#closeRequested);
+    this.#session?.detach(this, this.#closeRequested || endedByClient);
   }
 
   /** Work from a timer or a socket event: a bug in it ends this connection (logged), never the process. */
