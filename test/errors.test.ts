@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { EngineRouter, ModelInvalidError, TestEngine } from "@earshot/engines";
 import { CloseCode, ERRORS } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { scrape } from "./helpers/prometheus.js";
 import { rawHttp } from "./helpers/raw-http.js";
 import { bursts, toBytes } from "./helpers/signals.js";
 import { SEED_CONFIG, WireClient } from "./helpers/ws-client.js";
@@ -326,6 +327,30 @@ describe("error codes", () => {
       wrong.sendJson({ type: "config", config: { ...SEED_CONFIG, language: "xx" } });
       await wrong.waitForError("unsupported_language");
       assert.equal((await wrong.closed).code, CloseCode.policyViolation);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it("slow_consumer: a client that leaves too much unread is closed with 1013 (to resume)", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY], maxOutboundBytes: 16 * 1024 });
+    try {
+      const { url: localUrl } = await local.listen({ port: 0 });
+      await local.ready;
+      const slow = await WireClient.open(localUrl, KEY);
+      slow.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+      await slow.waitFor((m) => m.type === "session_started");
+      slow.ws.pause();
+      // Continuous speech: partials fill the socket buffers, then acks and finals wait in the server.
+      const second = toBytes(bursts([{ toneMs: 1000, silenceMs: 0 }]));
+      const closed = async () => ((await scrape(localUrl)).get('earshot_errors_total{code="slow_consumer"}') ?? 0) > 0;
+      const deadline = Date.now() + 15_000;
+      while (!(await closed()) && Date.now() < deadline) {
+        for (let i = 0; i < 20 && slow.ws.bufferedAmount < 256 * 1024; i++) slow.sendBinary(second);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      slow.ws.resume();
+      await expectError("slow_consumer", slow);
     } finally {
       await local.close();
     }

@@ -71,6 +71,12 @@ describe("GET /metrics", () => {
       'earshot_errors_total{code="over_capacity"}',
       'earshot_connections_refused_total{reason="max_streams"}',
       'earshot_resumes_total{result="resumed"}',
+      'earshot_errors_total{code="slow_consumer"}',
+      'earshot_peers_dropped_total{reason="not_reading"}',
+      'earshot_peers_dropped_total{reason="no_pong"}',
+      "earshot_partials_coalesced_total",
+      "earshot_forced_finals_total",
+      "earshot_outbound_waiting_bytes",
     ]) {
       assert.equal(sample(samples, series), 0, series);
     }

@@ -133,6 +133,12 @@ export const ERRORS = {
     retryable: true,
     close: CloseCode.internalError,
   },
+  slow_consumer: {
+    summary:
+      "The client read the server's messages too slowly and fell too far behind; resume the session (its finals are sent again).",
+    retryable: true,
+    close: CloseCode.tryAgainLater,
+  },
   server_shutting_down: {
     summary: "The server is restarting; reconnect.",
     retryable: true,

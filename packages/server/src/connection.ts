@@ -1,6 +1,7 @@
 /**
  * One WebSocket connection: validates every inbound message at the boundary, keeps the peer alive
- * (ping/pong), and routes messages to its stream session. A session can outlive its connection and
+ * (ping/pong, and it must take what we send), bounds what waits for it (`OutboundQueue`), and
+ * routes messages to its stream session. A session can outlive its connection and
  * be taken over by a new one (`resume`), so the two are separate objects.
  */
 import {
@@ -10,23 +11,31 @@ import {
   type ErrorCode,
   isClientMessageType,
   type ServerMessage,
+  type TranscriptMessage,
   unknownFields,
   type WarningCode,
 } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
+import { LivenessClock } from "./liveness-clock.js";
 import type { ServerMetrics } from "./metrics.js";
+import { OutboundQueue, outboundLimits } from "./outbound-queue.js";
 import type { StreamSession } from "./session.js";
 import { bytesFromHex, type HexBytes } from "./wire-decoder.js";
 
 export interface ConnectionContext {
   readonly log: Logger;
   readonly maxFrameBytes: number;
-  /** Ping the peer this often; drop it when no pong came for `livenessTimeoutMs`. */
+  /**
+   * Ping the peer this often; drop it when no pong came for `livenessTimeoutMs` of the time its
+   * socket was read, or when it took none of our bytes for that long.
+   */
   readonly pingIntervalMs: number;
   readonly livenessTimeoutMs: number;
   /** A connection without a session this long after it opened is closed with `config_timeout`. */
   readonly configTimeoutMs: number;
+  /** Unread messages (bytes) beyond which the peer is closed with `slow_consumer`. */
+  readonly maxOutboundBytes: number;
   readonly metrics: ServerMetrics;
   /** A new session for this connection's `config`; undefined when refused (the error was sent). */
   createSession(connection: Connection): StreamSession | undefined;
@@ -43,21 +52,25 @@ export class Connection {
   readonly #context: ConnectionContext;
   readonly #pingTimer: NodeJS.Timeout;
   #configTimer: NodeJS.Timeout | undefined;
-  #lastPong = Date.now();
+  readonly #liveness = new LivenessClock(Date.now());
+  readonly #outbound: OutboundQueue;
+  /** Cuts a peer that does not finish the closing handshake. */
+  #closeTimer: NodeJS.Timeout | undefined;
   #session: StreamSession | undefined;
   #closed = false;
-  /** Reading is paused for backpressure: unanswered pings then say nothing about the peer. */
-  #paused = false;
   /** Set when the client asked to end the stream: the close that follows is not a drop. */
   #closeRequested = false;
 
   constructor(ws: WebSocket, context: ConnectionContext) {
     this.#ws = ws;
     this.#context = context;
-    ws.on("message", (data, isBinary) => this.#guarded(data, isBinary));
-    ws.on("pong", () => {
-      this.#lastPong = Date.now();
+    this.#outbound = new OutboundQueue(ws, outboundLimits(context.maxOutboundBytes), {
+      overflow: () => this.#tooSlow(),
+      coalesced: () => context.metrics.partialCoalesced(),
+      waitingBytesChanged: (delta) => context.metrics.outboundWaiting(delta),
     });
+    ws.on("message", (data, isBinary) => this.#guarded(data, isBinary));
+    ws.on("pong", () => this.#liveness.answered(Date.now()));
     ws.on("close", (code) => this.#guardedWork("closing the connection", () => this.#onClose(code)));
     ws.on("error", (error) => context.log.debug({ err: error }, "socket error"));
     this.#pingTimer = setInterval(
@@ -83,7 +96,12 @@ export class Connection {
   }
 
   send(message: ServerMessage): void {
-    if (this.open) this.#ws.send(JSON.stringify(message));
+    if (this.open) this.#outbound.send(message);
+  }
+
+  /** A final sent again on resume: the session keeps it, so it may wait without counting as unread. */
+  redeliver(final: TranscriptMessage): void {
+    if (this.open) this.#outbound.send(final, true);
   }
 
   warn(code: WarningCode, message: string): void {
@@ -98,12 +116,20 @@ export class Connection {
     if ("close" in spec) this.close(spec.close, code);
   }
 
+  /** What waits for the socket goes first; then the close frame. */
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pingTimer);
     clearTimeout(this.#configTimer);
+    this.#outbound.flush();
+    this.#outbound.close();
+    // Reading may be paused (backpressure): the peer's close frame must be read to end the handshake.
+    this.#ws.resume();
     this.#ws.close(code, reason);
+    // A peer that stopped reading never sees our close frame: cut it rather than wait for ws's 30 s.
+    this.#closeTimer = setTimeout(() => this.#ws.terminate(), this.#context.livenessTimeoutMs);
+    this.#closeTimer.unref();
   }
 
   /** An error that ends this connection, not a drop: its session (if any) does not wait for a resume. */
@@ -113,24 +139,52 @@ export class Connection {
 
   /** Stop reading the socket (the engine is behind), or start again. */
   pause(paused: boolean): void {
-    this.#paused = paused;
+    if (this.#closed) return;
     if (paused) {
+      this.#liveness.pause(Date.now());
       this.#ws.pause();
     } else {
-      // Pongs were not read while paused: the peer gets a fresh liveness window.
-      this.#lastPong = Date.now();
+      this.#liveness.resume(Date.now());
       this.#ws.resume();
     }
   }
 
+  /**
+   * Pings go out while reading is paused too (only the reading time counts toward their answer). A
+   * peer that takes none of our bytes for `livenessTimeoutMs` is dropped even while paused: a fast
+   * sender that never reads keeps the server paused, so its pongs would never be read.
+   */
   #checkLiveness(): void {
-    if (this.#paused) return;
-    if (Date.now() - this.#lastPong > this.#context.livenessTimeoutMs) {
-      this.#context.log.info({ session: this.#session?.id }, "peer stopped answering pings; dropping it");
+    const now = Date.now();
+    const { livenessTimeoutMs, log, metrics } = this.#context;
+    if (this.#outbound.stalledMs(now) > livenessTimeoutMs) {
+      log.info({ session: this.#session?.id }, "peer stopped reading what we send; dropping it");
+      metrics.peerDropped("not_reading");
+      this.#ws.terminate();
+      return;
+    }
+    if (this.#liveness.unansweredMs(now) > livenessTimeoutMs) {
+      log.info({ session: this.#session?.id }, "peer stopped answering pings; dropping it");
+      metrics.peerDropped("no_pong");
       this.#ws.terminate();
       return;
     }
     if (this.open) this.#ws.ping();
+  }
+
+  /**
+   * The peer left more than maxOutboundBytes unread. What waits for it is dropped (the session keeps
+   * its finals for the resume the error asks for); the error and the close frame go after what the
+   * socket already holds.
+   */
+  #tooSlow(): void {
+    if (this.#closed) return;
+    this.#context.log.info({ session: this.#session?.id }, "client reads too slowly; closing it (slow_consumer)");
+    this.#outbound.clear();
+    this.error(
+      "slow_consumer",
+      `More than ${this.#context.maxOutboundBytes} bytes of messages waited for this client; resume the session.`,
+    );
   }
 
   /**
@@ -143,6 +197,8 @@ export class Connection {
     this.#closed = true;
     clearInterval(this.#pingTimer);
     clearTimeout(this.#configTimer);
+    clearTimeout(this.#closeTimer);
+    this.#outbound.close();
     this.#session?.detach(this, this.#closeRequested || endedByClient);
   }
 

@@ -25,6 +25,10 @@ export const REFUSAL_REASONS = [
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
+/** Why the server dropped a peer (without an error message: it would not read one). */
+export const DROP_REASONS = ["no_pong", "not_reading"] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
 /** What the server reports at scrape time. */
 export interface MetricsSources {
   /** Open WebSocket connections on the stream endpoint. */
@@ -80,10 +84,14 @@ export class ServerMetrics {
   #audioSamples = 0;
   #engineAudioMs = 0;
   #engineProcessingMs = 0;
+  #partialsCoalesced = 0;
+  #forcedFinals = 0;
+  #outboundWaitingBytes = 0;
   readonly #errors: Counter<"code">;
   readonly #refused: Counter<"reason">;
   readonly #resumes: Counter<"result">;
   readonly #decodersReleased: Counter<"reason">;
+  readonly #dropped: Counter<"reason">;
   readonly #finalLatency: Histogram;
   readonly #firstPartialLatency: Histogram;
 
@@ -250,6 +258,39 @@ export class ServerMetrics {
       registers,
     });
     for (const reason of RELEASE_REASONS) this.#decodersReleased.inc({ reason }, 0);
+    new Counter({
+      name: "earshot_partials_coalesced_total",
+      help: "Partials not sent to a client that read slowly: a newer partial or the segment's final replaced them.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(totals.#partialsCoalesced);
+      },
+    });
+    new Counter({
+      name: "earshot_forced_finals_total",
+      help: "Finals forced because an utterance reached the maximum utterance length (speech_final: false).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(totals.#forcedFinals);
+      },
+    });
+    new Gauge({
+      name: "earshot_outbound_waiting_bytes",
+      help: "Messages waiting in the server for clients that read slowly (beyond what their sockets hold).",
+      registers,
+      collect() {
+        this.set(totals.#outboundWaitingBytes);
+      },
+    });
+    this.#dropped = new Counter({
+      name: "earshot_peers_dropped_total",
+      help: "Connections cut by the liveness checks: no_pong (pings unanswered), not_reading (our bytes not taken).",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of DROP_REASONS) this.#dropped.inc({ reason }, 0);
   }
 
   decoderReleased(reason: ReleaseReason): void {
@@ -275,6 +316,22 @@ export class ServerMetrics {
 
   error(code: ErrorCode): void {
     this.#errors.inc({ code });
+  }
+
+  partialCoalesced(): void {
+    this.#partialsCoalesced += 1;
+  }
+
+  forcedFinal(): void {
+    this.#forcedFinals += 1;
+  }
+
+  outboundWaiting(deltaBytes: number): void {
+    this.#outboundWaitingBytes += deltaBytes;
+  }
+
+  peerDropped(reason: DropReason): void {
+    this.#dropped.inc({ reason });
   }
 
   refused(reason: RefusalReason): void {

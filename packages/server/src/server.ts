@@ -104,6 +104,8 @@ export const DEFAULT_LIMITS: SessionLimits = {
   resumeGraceMs: 30_000,
   holdDecoderMs: 5_000,
   maxEngineBacklogMs: 10_000,
+  maxUtteranceMs: 30_000,
+  maxOutboundBytes: 1024 * 1024,
 };
 export const DEFAULT_MAX_STREAMS_PER_KEY = 64;
 export const DEFAULT_MAX_UNCONFIGURED_PER_KEY = 8;
@@ -122,6 +124,8 @@ export function createServer(options: ServerOptions): EarshotServer {
     resumeGraceMs: options.resumeGraceMs ?? DEFAULT_LIMITS.resumeGraceMs,
     holdDecoderMs: options.holdDecoderMs ?? DEFAULT_LIMITS.holdDecoderMs,
     maxEngineBacklogMs: options.maxEngineBacklogMs ?? DEFAULT_LIMITS.maxEngineBacklogMs,
+    maxUtteranceMs: options.maxUtteranceMs ?? DEFAULT_LIMITS.maxUtteranceMs,
+    maxOutboundBytes: options.maxOutboundBytes ?? DEFAULT_LIMITS.maxOutboundBytes,
   };
   const maxStreamsPerKey = options.maxStreamsPerKey ?? DEFAULT_MAX_STREAMS_PER_KEY;
   const maxUnconfiguredPerKey = options.maxUnconfiguredPerKey ?? DEFAULT_MAX_UNCONFIGURED_PER_KEY;
@@ -279,6 +283,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     pingIntervalMs: options.pingIntervalMs ?? 2000,
     livenessTimeoutMs: options.livenessTimeoutMs ?? 5000,
     configTimeoutMs: options.configTimeoutMs ?? DEFAULT_CONFIG_TIMEOUT_MS,
+    maxOutboundBytes: limits.maxOutboundBytes,
     createSession(connection: Connection): StreamSession | undefined {
       if (token && token.session !== undefined) {
         connection.refuse(

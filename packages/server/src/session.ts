@@ -47,6 +47,13 @@ export interface SessionLimits {
   readonly holdDecoderMs: number;
   /** Stop reading the client's socket while the engine is this far behind; resume below half. */
   readonly maxEngineBacklogMs: number;
+  /**
+   * Longest utterance, in ms of stream time from its first partial's `start_ms`: then the engine is
+   * flushed, so a final comes with `speech_final: false` and the next words start a new segment.
+   */
+  readonly maxUtteranceMs: number;
+  /** Messages a client may leave unread (bytes) before it is closed with `slow_consumer`. */
+  readonly maxOutboundBytes: number;
 }
 
 /**
@@ -109,6 +116,10 @@ export class StreamSession {
   #segments: TranscriptSegments | undefined;
   /** When the audio arrived, for the latency metrics. */
   #arrivals: ArrivalTimes | undefined;
+  /** `start_ms` of the utterance in progress (its first partial); undefined between utterances. */
+  #utteranceStartMs: number | undefined;
+  /** The utterance reached maxUtteranceMs and the engine was flushed; its final has not come yet. */
+  #cutPending = false;
   /** Usage the engine reported so far (its events carry totals). */
   #usage = { audioMs: 0, processingMs: 0 };
   #pumpDone: Promise<void> = Promise.resolve();
@@ -273,7 +284,7 @@ export class StreamSession {
     this.#decoder?.newConnection();
     this.#log.info({ receivedSamples: this.#position, lastSegmentId }, "session resumed");
     connection.send({ type: "session_resumed", session_id: this.id, received_samples: this.#position });
-    for (const final of this.#segments?.finalsAfter(lastSegmentId) ?? []) connection.send(final);
+    for (const final of this.#segments?.finalsAfter(lastSegmentId) ?? []) connection.redeliver(final);
     if (this.#drained) {
       this.#closeStream(connection);
       return;
@@ -298,7 +309,7 @@ export class StreamSession {
     this.#decoder = createWireDecoder(config.encoding, config.overlapMs);
     this.#log.info({ receivedSamples: from, lastSegmentId }, "released session resumed in a fresh decoder");
     connection.send({ type: "session_resumed", session_id: this.id, received_samples: from });
-    for (const final of this.#segments?.finalsAfter(lastSegmentId) ?? []) connection.send(final);
+    for (const final of this.#segments?.finalsAfter(lastSegmentId) ?? []) connection.redeliver(final);
     this.#state = "opening";
     this.#open(config, from, false).catch((error: unknown) =>
       this.#internalError("reopening the engine stream", error),
@@ -325,6 +336,8 @@ export class StreamSession {
     this.#decoder?.close();
     this.#decoder = undefined;
     this.#segments?.restartUtterance();
+    this.#utteranceStartMs = undefined;
+    this.#cutPending = false;
     this.#hooks.onReleased?.(this, reason);
     return true;
   }
@@ -524,6 +537,7 @@ export class StreamSession {
     if (!segments) return;
     switch (event.type) {
       case "partial": {
+        this.#cutIfTooLong(event.startMs, event.endMs);
         const partial = segments.partial(event);
         const connection = this.#connection;
         if (!partial || !connection) return;
@@ -532,6 +546,8 @@ export class StreamSession {
         return;
       }
       case "final": {
+        this.#utteranceStartMs = undefined;
+        this.#cutPending = false;
         const final = segments.final(event);
         if (final)
           this.#restartSample = Math.min(this.#position, Math.max(this.#restartSample, msToSamples(final.end_ms)));
@@ -558,6 +574,22 @@ export class StreamSession {
         this.#fail(engineErrorCode(event.error), event.error.message);
         return;
     }
+  }
+
+  /**
+   * Ends an utterance that reached maxUtteranceMs (bounding partials and the decoder's work per
+   * utterance). The flush lands where the audio pushed so far ends: when the engine is behind (a
+   * file sent faster than real time), the forced final is longer by up to that backlog.
+   */
+  #cutIfTooLong(startMs: number, endMs: number): void {
+    this.#utteranceStartMs ??= startMs;
+    if (this.#cutPending || endMs - this.#utteranceStartMs < this.#limits.maxUtteranceMs) return;
+    const stream = this.#stream;
+    if (!stream) return;
+    this.#cutPending = true;
+    this.#hooks.metrics.forcedFinal();
+    this.#log.debug({ startMs: this.#utteranceStartMs, endMs }, "utterance too long; forcing a final");
+    stream.flush();
   }
 
   /**

@@ -63,6 +63,10 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          and where utterances end (default: on for pocketsphinx, off for test)
   --endpointing-ms       silence that ends an utterance when a stream does not set endpointing_ms
                          (default ${DEFAULT_ENDPOINTING_MS}; with the VAD gate)
+  --max-utterance-ms     continuous speech after which a final is forced (speech_final: false)
+                         and the next words start a new segment (default ${DEFAULT_LIMITS.maxUtteranceMs})
+  --max-outbound-bytes   messages a client may leave unread before it is closed with
+                         slow_consumer, to resume (default ${DEFAULT_LIMITS.maxOutboundBytes})
   --metrics-token        require Authorization: Bearer TOKEN on GET /metrics (default: no auth).
                          Also EARSHOT_METRICS_TOKEN.
   --no-demo              do not serve the demo page at / (microphone → live transcript; it mints a
@@ -93,6 +97,8 @@ export async function serve(argv: string[]): Promise<number> {
       "max-backlog-ms": { type: "string" },
       vad: { type: "string" },
       "endpointing-ms": { type: "string" },
+      "max-utterance-ms": { type: "string" },
+      "max-outbound-bytes": { type: "string" },
       "log-level": { type: "string", default: process.env.EARSHOT_LOG_LEVEL ?? "info" },
       "no-demo": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
@@ -116,6 +122,8 @@ export async function serve(argv: string[]): Promise<number> {
   const metricsToken = values["metrics-token"] ?? process.env.EARSHOT_METRICS_TOKEN;
   const maxBacklogMs = positiveInteger("--max-backlog-ms", values["max-backlog-ms"]);
   const endpointingMs = positiveInteger("--endpointing-ms", values["endpointing-ms"]);
+  const maxUtteranceMs = positiveInteger("--max-utterance-ms", values["max-utterance-ms"]);
+  const maxOutboundBytes = positiveInteger("--max-outbound-bytes", values["max-outbound-bytes"]);
   const maxUtilization = values["max-utilization"] === undefined ? undefined : Number(values["max-utilization"]);
   if (maxUtilization !== undefined && !(maxUtilization > 0 && maxUtilization <= 1)) {
     throw new CliError(`invalid --max-utilization "${values["max-utilization"]}": a number in (0, 1]`);
@@ -179,6 +187,8 @@ export async function serve(argv: string[]): Promise<number> {
     ...(configTimeoutMs === undefined ? {} : { configTimeoutMs }),
     ...(holdDecoderMs === undefined ? {} : { holdDecoderMs }),
     ...(maxWaitingDecodersPerKey === undefined ? {} : { maxWaitingDecodersPerKey }),
+    ...(maxUtteranceMs === undefined ? {} : { maxUtteranceMs }),
+    ...(maxOutboundBytes === undefined ? {} : { maxOutboundBytes }),
     admission,
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
     ...(staticRoutes ? { staticRoutes } : {}),

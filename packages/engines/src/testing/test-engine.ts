@@ -9,9 +9,10 @@
  * two runs over the same audio give the same transcript, word for word and millisecond for
  * millisecond. Model `test-broken` refuses to open (to exercise `engine_unavailable`), model
  * `test-crash` fails after one second of audio, model `test-slow` decodes at only 4× real time
- * (`peakBacklogMs` records how far behind it ever got), and model `test-malformed` gives finals
- * without their `words`, as an engine with a bug might (the server must survive relaying them), and
- * model `test-bad-close` throws from `close()` (the server must survive giving it back).
+ * (or `slowSpeed`; `peakBacklogMs` records how far behind it ever got), and model `test-malformed`
+ * gives finals without their `words`, as an engine with a bug might (the server must survive
+ * relaying them), and model `test-bad-close` throws from `close()` (the server must survive giving
+ * it back).
  */
 
 import {
@@ -60,7 +61,7 @@ const SAMPLE_RATE = 16_000;
 const FRAME_SAMPLES = 320; // 20 ms
 const FRAME_MS = 20;
 const FRAMES_PER_WORD = 10; // 200 ms
-const SLOW_SPEED = 4;
+const DEFAULT_SLOW_SPEED = 4;
 
 export interface TestEngineOptions {
   /** RMS (in 16-bit sample units) above which a frame is speech. */
@@ -75,6 +76,8 @@ export interface TestEngineOptions {
   readonly loadError?: Error;
   /** What the engine declares one stream costs (`Engine.streamMemoryBytes`); default: nothing declared. */
   readonly streamMemoryBytes?: number;
+  /** How many times real time model `test-slow` decodes (default 4). */
+  readonly slowSpeed?: number;
 }
 
 export class TestEngine implements Engine {
@@ -84,6 +87,7 @@ export class TestEngine implements Engine {
   readonly #loadError: Error | undefined;
   readonly #speechRms: number;
   readonly #endpointFrames: number;
+  readonly #slowSpeed: number;
   #ready = false;
   /** Open streams, each as [the decoding stream, what the caller holds] (they differ for test-slow). */
   readonly #open = new Set<readonly [TestEngineStream, EngineStream]>();
@@ -103,6 +107,7 @@ export class TestEngine implements Engine {
     this.streamMemoryBytes = options.streamMemoryBytes;
     this.#speechRms = options.speechRms ?? 300;
     this.#endpointFrames = Math.max(1, Math.round((options.endpointingMs ?? 300) / FRAME_MS));
+    this.#slowSpeed = options.slowSpeed ?? DEFAULT_SLOW_SPEED;
   }
 
   get ready(): boolean {
@@ -125,7 +130,7 @@ export class TestEngine implements Engine {
     const stream = new TestEngineStream(this.#speechRms, endpointFrames, options.model, startFrame);
     const held =
       options.model === "test-slow"
-        ? new PacedStream(stream, SLOW_SPEED, (backlogMs) => {
+        ? new PacedStream(stream, this.#slowSpeed, (backlogMs) => {
             this.peakBacklogMs = Math.max(this.peakBacklogMs, backlogMs);
           })
         : stream;
