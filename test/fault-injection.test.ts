@@ -10,20 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { FaultProxy, mulberry32 } from "@earshot/bench";
-import type { EarshotClientOptions } from "@earshot/client";
 import { type Engine, PocketSphinxEngine, TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
-import {
-  assertExactlyOnce,
-  reopenings,
-  type SdkRun,
-  sendPaced,
-  sleep,
-  startRun,
-  summary,
-  transcriptText,
-} from "./helpers/sdk-run.js";
+import { chaosRun, uninterruptedRun } from "./helpers/chaos-run.js";
+import { assertExactlyOnce, reopenings, summary, transcriptText } from "./helpers/sdk-run.js";
 import { speechStream } from "./helpers/speech.js";
 
 const KEY = "fault-key";
@@ -44,56 +34,6 @@ const SPEED = 2;
 const MIN_CUTS = 20;
 /** Acks come every 250 ms of audio (125 ms at 2×): a stall longer than this drops the connection. */
 const HEARTBEAT_TIMEOUT_MS = 800;
-
-function clientOptions(url: string, seed: number, heartbeatTimeoutMs = HEARTBEAT_TIMEOUT_MS): EarshotClientOptions {
-  return {
-    url,
-    apiKey: KEY,
-    config: { language: "en", timestamp_granularity: "word" },
-    reconnect: { baseDelayMs: 10, maxDelayMs: 100, random: mulberry32(seed) },
-    heartbeatTimeoutMs,
-    connectTimeoutMs: 2000,
-    closeTimeoutMs: 60_000,
-  };
-}
-
-/**
- * The reference: straight to the server, all audio at once, with the default heartbeat timeout.
- */
-async function uninterrupted(url: string): Promise<SdkRun> {
-  const run = startRun(clientOptions(url, 1, 5000));
-  await run.client.connect();
-  await sendPaced(run, SPEECH, { speed: Number.POSITIVE_INFINITY });
-  const result = await run.client.close();
-  assert.equal(result.code, 1000);
-  assert.deepEqual(
-    run.states.filter((s) => s.to === "reconnecting"),
-    [],
-    "the reference run had no drops",
-  );
-  return run;
-}
-
-async function throughChaos(serverPort: number, seed: number) {
-  const proxy = new FaultProxy({ target: { host: "127.0.0.1", port: serverPort }, seed });
-  const run = startRun(clientOptions(await proxy.listen(), seed));
-  await run.client.connect(); // the first connection is not retried: chaos starts once it is up
-  proxy.startChaos({ cutEveryMs: [60, 200], stallProbability: 0.15, stallMs: [200, 1600], delayMs: [0, 25] });
-  // On a loaded machine reconnects take longer and fewer cuts fit into the stream: the sender waits
-  // (without sending) until the cuts keep pace, so every run has MIN_CUTS spread over the audio.
-  const pieces = Math.ceil(SPEECH.length / 1600);
-  await sendPaced(run, SPEECH, {
-    speed: SPEED,
-    before: async (index) => {
-      const due = Math.floor((MIN_CUTS * index) / (pieces - 1));
-      for (let waited = 0; proxy.counts.cuts < due && waited < 20_000; waited += 20) await sleep(20);
-    },
-  });
-  const result = await run.client.close();
-  const counts = proxy.counts;
-  await proxy.close();
-  return { run, result, counts };
-}
 
 const ENGINES: { name: string; create: () => Engine; seed: number }[] = [
   { name: "TestEngine", create: () => new TestEngine(), seed: 0x5eed_0001 },
@@ -117,9 +57,18 @@ for (const { name, create, seed } of ENGINES) {
     it(`${MIN_CUTS}+ cuts, stalls and delays: the uninterrupted run's finals, each once, nothing lost`, {
       timeout: 120_000,
     }, async (t) => {
-      const reference = await uninterrupted(url);
+      const reference = await uninterruptedRun(url, KEY, SPEECH);
       assert.ok(reference.finals.length >= 5, `reference run: ${reference.finals.length} finals`);
-      const { run, result, counts } = await throughChaos(port, seed);
+      const { run, result, counts } = await chaosRun({
+        serverPort: port,
+        apiKey: KEY,
+        seed,
+        speech: SPEECH,
+        speed: SPEED,
+        chaos: { cutEveryMs: [60, 200], stallProbability: 0.15, stallMs: [200, 1600], delayMs: [0, 25] },
+        minCuts: MIN_CUTS,
+        heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+      });
       const heartbeatDrops = run.states.filter((s) => s.error?.message.startsWith("No message from the server")).length;
       t.diagnostic(
         `${counts.cuts} cuts (${reopenings(run).length} recoveries), ${counts.stalls} stalls (${heartbeatDrops} heartbeat drops), ` +

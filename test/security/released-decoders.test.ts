@@ -9,66 +9,18 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { FaultProxy, mulberry32, wordEdits } from "@earshot/bench";
-import type { EarshotClientOptions } from "@earshot/client";
+import { wordEdits } from "@earshot/bench";
 import { type Engine, PocketSphinxEngine, TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { chaosRun, uninterruptedRun } from "../helpers/chaos-run.js";
 import { sample, scrape } from "../helpers/prometheus.js";
-import {
-  assertExactlyOnce,
-  reopenings,
-  type SdkRun,
-  sendPaced,
-  sleep,
-  startRun,
-  summary,
-  transcriptText,
-} from "../helpers/sdk-run.js";
+import { assertExactlyOnce, reopenings, summary, transcriptText } from "../helpers/sdk-run.js";
 import { speechStream } from "../helpers/speech.js";
 
 const KEY = "release-key";
 const SPEECH = speechStream(["ps-goforward", "ls-1089-134691-0000", "ps-cards-005", "ps-librivox-0880"], 800);
 const SPEED = 2;
 const MIN_CUTS = 10;
-
-function clientOptions(url: string, seed: number): EarshotClientOptions {
-  return {
-    url,
-    apiKey: KEY,
-    config: { language: "en", timestamp_granularity: "word" },
-    reconnect: { baseDelayMs: 10, maxDelayMs: 100, random: mulberry32(seed) },
-    heartbeatTimeoutMs: 5000,
-    connectTimeoutMs: 2000,
-    closeTimeoutMs: 60_000,
-  };
-}
-
-async function uninterrupted(url: string): Promise<SdkRun> {
-  const run = startRun(clientOptions(url, 1));
-  await run.client.connect();
-  await sendPaced(run, SPEECH, { speed: Number.POSITIVE_INFINITY });
-  assert.equal((await run.client.close()).code, 1000);
-  return run;
-}
-
-async function throughCuts(serverPort: number, seed: number) {
-  const proxy = new FaultProxy({ target: { host: "127.0.0.1", port: serverPort }, seed });
-  const run = startRun(clientOptions(await proxy.listen(), seed));
-  await run.client.connect();
-  proxy.startChaos({ cutEveryMs: [300, 900], stallProbability: 0, stallMs: [0, 0], delayMs: [0, 10] });
-  const pieces = Math.ceil(SPEECH.length / 1600);
-  await sendPaced(run, SPEECH, {
-    speed: SPEED,
-    before: async (index) => {
-      const due = Math.floor((MIN_CUTS * index) / (pieces - 1));
-      for (let waited = 0; proxy.counts.cuts < due && waited < 20_000; waited += 20) await sleep(20);
-    },
-  });
-  const result = await run.client.close();
-  const counts = proxy.counts;
-  await proxy.close();
-  return { run, result, counts };
-}
 
 const ENGINES: { name: string; create: () => Engine; seed: number; exact: boolean }[] = [
   { name: "TestEngine", create: () => new TestEngine(), seed: 0x5eed_0101, exact: true },
@@ -92,8 +44,17 @@ for (const { name, create, seed, exact } of ENGINES) {
     it(`${MIN_CUTS}+ cuts, each resumed in a fresh decoder: every final once, nothing lost`, {
       timeout: 120_000,
     }, async (t) => {
-      const reference = await uninterrupted(url);
-      const { run, result, counts } = await throughCuts(port, seed);
+      const reference = await uninterruptedRun(url, KEY, SPEECH);
+      const { run, result, counts } = await chaosRun({
+        serverPort: port,
+        apiKey: KEY,
+        seed,
+        speech: SPEECH,
+        speed: SPEED,
+        chaos: { cutEveryMs: [300, 900], delayMs: [0, 10] },
+        minCuts: MIN_CUTS,
+        heartbeatTimeoutMs: 5000,
+      });
       const released = sample(await scrape(url), 'earshot_decoders_released_total{reason="hold_expired"}');
       t.diagnostic(`${counts.cuts} cuts, ${reopenings(run).length} resumes, ${released} decoders released`);
       t.diagnostic(`reference: ${transcriptText(reference.finals)}`);
