@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { wordEdits } from "@earshot/bench";
-import { type Engine, PocketSphinxEngine, TestEngine } from "@earshot/engines";
+import { type Engine, FAST_DECODER_ARGS, PocketSphinxEngine, TestEngine, VadGatedEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { chaosRun, uninterruptedRun } from "../helpers/chaos-run.js";
 import { sample, scrape } from "../helpers/prometheus.js";
@@ -25,6 +25,12 @@ const MIN_CUTS = 10;
 const ENGINES: { name: string; create: () => Engine; seed: number; exact: boolean }[] = [
   { name: "TestEngine", create: () => new TestEngine(), seed: 0x5eed_0101, exact: true },
   { name: "PocketSphinx", create: () => new PocketSphinxEngine({ workers: 2 }), seed: 0x5eed_0102, exact: false },
+  {
+    name: "PocketSphinx behind the VAD gate, as earshot serve runs it",
+    create: () => new VadGatedEngine(new PocketSphinxEngine({ workers: 2, decoderArgs: FAST_DECODER_ARGS })),
+    seed: 0x5eed_0103,
+    exact: false,
+  },
 ];
 
 for (const { name, create, seed, exact } of ENGINES) {
