@@ -82,14 +82,26 @@ function bind(paths: LibraryPaths) {
 type Api = ReturnType<typeof bind>;
 let api: Api | undefined;
 
-/** Load the shared libraries once per thread; throws (with the dlopen message) when they are missing. */
+/**
+ * Load the shared libraries once per thread; throws (with the dlopen message) when they are missing.
+ *
+ * The library's log goes to one process-wide FILE that sphinxbase swaps without a lock: `-logfn`
+ * makes every ps_init fopen a new FILE, swap it in and fclose the old one, while decoders on other
+ * threads may be writing to the old one (a use after free: heap corruption, then `free(): invalid
+ * size` or a deadlock on the freed FILE's lock; docs/benchmarks.md, "PocketSphinx native stress").
+ * So logging is turned off here, before this thread creates any decoder, and `-logfn` is refused:
+ * err_set_logfp(NULL) only stores NULL and a flag, the same values from every thread, and no FILE
+ * is ever opened or closed.
+ */
 export function loadLibrary(paths: LibraryPaths = DEFAULT_LIBRARY_PATHS): Api {
   if (api) return api;
   api = bind(paths);
-  // Silence the library's own log until `-logfn` takes over inside ps_init.
   api.err_set_logfp(null);
   return api;
 }
+
+/** Flags that make ps_init change state shared by every decoder in the process (see `loadLibrary`). */
+const PROCESS_WIDE_FLAGS = ["logfn"];
 
 /** Word tokens that are not words: sentence markers, silence, noise and `++FILLER++` tokens. */
 export function isFillerToken(token: string): boolean {
@@ -122,6 +134,12 @@ export class Decoder {
   /** Create a decoder (about 0.5 s and 100+ MB for the en-us model); throws if ps_init fails. */
   constructor(args: DecoderArgs, paths: LibraryPaths = DEFAULT_LIBRARY_PATHS) {
     this.#api = loadLibrary(paths);
+    const shared = PROCESS_WIDE_FLAGS.filter((flag) => flag in args);
+    if (shared.length > 0) {
+      throw new Error(
+        `pocketsphinx flags not supported (they change every decoder in the process): -${shared.join(", -")}`,
+      );
+    }
     const argv: string[] = [];
     for (const [name, value] of Object.entries(args)) {
       argv.push(`-${name}`, typeof value === "boolean" ? (value ? "yes" : "no") : String(value));

@@ -47,7 +47,10 @@ export interface PocketSphinxOptions {
    * busy, every push is decoded at once. Default 100; 0 turns batching off. See worker.ts.
    */
   readonly batchMs?: number;
-  /** Further decoder flags without the dash, e.g. `{ beam: "1e-60" }`; they override the above. */
+  /**
+   * Further decoder flags without the dash, e.g. `{ beam: "1e-60" }`; they override the above.
+   * `logfn` is refused: it is not thread-safe (see `loadLibrary` in binding.ts).
+   */
   readonly decoderArgs?: DecoderArgs;
   readonly libraryPaths?: LibraryPaths;
 }
@@ -115,7 +118,6 @@ export class PocketSphinxEngine implements Engine {
       hmm,
       lm,
       dict,
-      logfn: "/dev/null",
       // The second (flat-lexicon) pass reruns the whole utterance inside ps_end_utt: 150 ms at p50,
       // up to 750 ms, all of it between the pause and the final. Without it ps_end_utt takes ~10 ms
       // and WER on the eval set did not get worse (27.5% vs 28.5%).
