@@ -47,10 +47,26 @@ const Cmn_t = koffi.struct("cmn_t", {
 /** Byte offset of `cmn_t *cmn_struct` in sphinxbase's `feat_t` (feat.h) on LP64. */
 const FEAT_CMN_STRUCT_OFFSET = 88;
 
+/**
+ * glibc's `malloc_trim`, or undefined on a C library without it. A decoder is 100+ MB of allocations
+ * made on its worker thread, in that thread's malloc arena. When it is freed, glibc gives back only
+ * the free memory at the top of a heap; the rest stays resident, so the process kept the peak of a
+ * churn of decoders after every stream was gone. `malloc_trim` releases the free pages of every
+ * arena (measured in docs/benchmarks.md, "PocketSphinx native stress").
+ */
+function bindMallocTrim(): ((pad: number) => number) | undefined {
+  try {
+    return koffi.load("libc.so.6").func("int malloc_trim(size_t pad)");
+  } catch {
+    return undefined;
+  }
+}
+
 function bind(paths: LibraryPaths) {
   const sb = koffi.load(paths.sphinxbase);
   const ps = koffi.load(paths.pocketsphinx);
   return {
+    malloc_trim: bindMallocTrim(),
     err_set_logfp: sb.func("void err_set_logfp(void *stream)"),
     cmd_ln_parse_r: sb.func(
       "cmd_ln_t *cmd_ln_parse_r(cmd_ln_t *inout, const void *defn, int32_t argc, const char **argv, int32_t strict)",
@@ -232,10 +248,12 @@ export class Decoder {
     return words;
   }
 
+  /** Free the decoder and return its memory to the OS (see `bindMallocTrim`). */
   free(): void {
     if (this.#ps === undefined) return;
     this.#api.ps_free(this.#ps);
     this.#ps = undefined;
+    this.#api.malloc_trim?.(0);
   }
 
   #live(): unknown {
