@@ -11,13 +11,13 @@
  *
  *   node bench/dist/soak-native.js [--minutes 10] [--round-seconds 60] [--churn 30]
  */
+
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { heapCheckEnv, MALLOC_DEBUG_LIBRARY } from "./heap-checks.js";
 import { describeMachine } from "./machine.js";
 
 const CHILD = new URL("./native-waves.js", import.meta.url).pathname;
-const MALLOC_DEBUG = "/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0";
 /** A round whose child prints nothing for this long is stuck (a deadlock on a freed FILE's lock was one symptom). */
 const HANG_MS = 60_000;
 
@@ -33,15 +33,6 @@ const roundSeconds = Number(values["round-seconds"]);
 const churnDecoders = Number(values.churn);
 if (!(minutes > 0) || !(roundSeconds > 0) || !(churnDecoders > 0)) {
   throw new Error("usage: soak-native [--minutes M>0] [--round-seconds S>0] [--churn N>0]");
-}
-
-function heapCheckEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GLIBC_TUNABLES: "glibc.malloc.perturb=165" };
-  if (existsSync(MALLOC_DEBUG)) {
-    env.LD_PRELOAD = [MALLOC_DEBUG, process.env.LD_PRELOAD].filter(Boolean).join(":");
-    env.MALLOC_CHECK_ = "3";
-  }
-  return env;
 }
 
 interface ChildRun {
@@ -95,7 +86,7 @@ async function main(): Promise<void> {
   const machine = describeMachine(command);
   const env = heapCheckEnv();
   console.log(
-    `soak:native: ${minutes} min of ${roundSeconds} s rounds under ${env.GLIBC_TUNABLES}${env.LD_PRELOAD ? ` + ${MALLOC_DEBUG} (MALLOC_CHECK_=3)` : ""}`,
+    `soak:native: ${minutes} min of ${roundSeconds} s rounds under ${env.GLIBC_TUNABLES}${env.LD_PRELOAD ? ` + ${MALLOC_DEBUG_LIBRARY} (MALLOC_CHECK_=3)` : ""}`,
   );
   const tally = {
     small: { rounds: 0, failed: 0 },

@@ -6,9 +6,14 @@
  * server's RSS at start and end; then decodes the same audio on a clean connection and says
  * whether the transcripts match word for word. Exits 1 if anything was lost or duplicated.
  *
+ * `--native` runs the native soak instead (soak-native.ts, also `npm run soak:native`): PocketSphinx
+ * streams opening and closing in overlapping waves under glibc's heap checks, then a decoder churn.
+ *
  *   node bench/dist/soak.js [--minutes 10] [--engine pocketsphinx|test] [--seed 1]
+ *   node bench/dist/soak.js --native [--minutes 10] [--round-seconds 60] [--churn 30]
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EarshotClient, type StateChange } from "@earshot/client";
@@ -31,8 +36,20 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "10" },
     engine: { type: "string", default: "pocketsphinx" },
     seed: { type: "string", default: "1" },
+    native: { type: "boolean", default: false },
+    "round-seconds": { type: "string" },
+    churn: { type: "string" },
   },
 });
+if (values.native) {
+  const native = new URL("./soak-native.js", import.meta.url).pathname;
+  const args = ["--minutes", values.minutes];
+  if (values["round-seconds"] !== undefined) args.push("--round-seconds", values["round-seconds"]);
+  if (values.churn !== undefined) args.push("--churn", values.churn);
+  const child = spawn(process.execPath, [native, ...args], { stdio: "inherit" });
+  const [code] = (await once(child, "exit")) as [number | null];
+  process.exit(code ?? 1);
+}
 const minutes = Number(values.minutes);
 const seed = Number(values.seed);
 if (!(minutes > 0) || !Number.isInteger(seed)) throw new Error("usage: soak [--minutes M>0] [--seed INT] [--engine E]");
