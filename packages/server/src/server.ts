@@ -146,30 +146,21 @@ export function createServer(options: ServerOptions): EarshotServer {
   let openConnections = 0;
 
   /** Sessions that still stream (connected or waiting), not finished ones kept for a late resume. */
-  const liveSessions = (): number => {
-    let live = 0;
-    for (const { session } of sessions.values()) if (!session.finished) live += 1;
-    return live;
+  /** Sessions (of every key, or of `key`) that match. */
+  const countSessions = (match: (session: StreamSession) => boolean, key?: string): number => {
+    let count = 0;
+    for (const entry of sessions.values())
+      if ((key === undefined || entry.key === key) && match(entry.session)) count += 1;
+    return count;
   };
-  const waitingSessions = (): number => {
-    let waiting = 0;
-    for (const { session } of sessions.values()) if (session.waiting) waiting += 1;
-    return waiting;
-  };
-  const waitingDecoders = (): number => {
-    let held = 0;
-    for (const { session } of sessions.values()) if (session.waiting && session.holdsDecoder) held += 1;
-    return held;
-  };
+  const liveSessions = (): number => countSessions((session) => !session.finished);
+  const waitingSessions = (): number => countSessions((session) => session.waiting);
+  const waitingDecoders = (): number => countSessions((session) => session.waiting && session.holdsDecoder);
   /**
    * Streams held: sessions with an engine stream (decoder), connected or waiting for a resume. A
    * connection without a session holds nothing, so idle sockets cannot fill the server.
    */
-  const heldStreams = (): number => {
-    let held = 0;
-    for (const { session } of sessions.values()) if (session.holdsDecoder) held += 1;
-    return held;
-  };
+  const heldStreams = (key?: string): number => countSessions((session) => session.holdsDecoder, key);
   const mainThread = new MainThreadMonitor();
   const engineLoad = () => {
     let snapshot: EngineLoad | undefined;
@@ -267,9 +258,7 @@ export function createServer(options: ServerOptions): EarshotServer {
    * lose nothing by it. Then admission decides.
    */
   const admitNewSession = (key: string): Refusal | undefined => {
-    let keyDecoders = 0;
-    for (const entry of sessions.values()) if (entry.key === key && entry.session.holdsDecoder) keyDecoders += 1;
-    releaseWaitingDecoders(key, keyDecoders - maxStreamsPerKey + 1, "key_budget");
+    releaseWaitingDecoders(key, heldStreams(key) - maxStreamsPerKey + 1, "key_budget");
     const refused = refusal();
     if (refused?.reason !== "max_streams") return refused;
     releaseWaitingDecoders(undefined, heldStreams() - admission.maxStreams + 1, "node_budget");

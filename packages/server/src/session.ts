@@ -327,14 +327,7 @@ export class StreamSession {
     this.#state = "released";
     clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
-    clearTimeout(this.#backlogTimer);
-    this.#backlogTimer = undefined;
-    this.#pending = [];
-    this.#pendingSamples = 0;
-    this.#stream?.close();
-    this.#stream = undefined;
-    this.#decoder?.close();
-    this.#decoder = undefined;
+    this.#closeEngineStream();
     this.#segments?.restartUtterance();
     this.#utteranceStartMs = undefined;
     this.#cutPending = false;
@@ -662,10 +655,18 @@ export class StreamSession {
   #release(): void {
     clearTimeout(this.#wallClockTimer);
     clearInterval(this.#ackTimer);
+    this.#closeEngineStream();
+  }
+
+  /** The engine stream, the wire decoder, the audio held for them and the backlog check. */
+  #closeEngineStream(): void {
     clearTimeout(this.#backlogTimer);
+    this.#backlogTimer = undefined;
     this.#pending = [];
+    this.#pendingSamples = 0;
     this.#stream?.close();
     this.#stream = undefined;
     this.#decoder?.close();
+    this.#decoder = undefined;
   }
 }
