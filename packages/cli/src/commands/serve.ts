@@ -224,16 +224,18 @@ export async function serve(argv: string[]): Promise<number> {
 }
 
 function positiveInteger(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new CliError(`invalid ${flag} "${value}": a whole number ≥ 1`);
-  return number;
+  return integerAtLeast(1, flag, value);
 }
 
 function nonNegativeInteger(flag: string, value: string | undefined): number | undefined {
+  return integerAtLeast(0, flag, value);
+}
+
+function integerAtLeast(min: number, flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 0) throw new CliError(`invalid ${flag} "${value}": a whole number ≥ 0`);
+  if (!Number.isInteger(number) || number < min)
+    throw new CliError(`invalid ${flag} "${value}": a whole number ≥ ${min}`);
   return number;
 }
 
