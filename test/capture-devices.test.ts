@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { EVAL_DIR } from "@earshot/bench";
+import { EVAL_DIR } from "@earshot/test-support";
 import { EARSHOT_BIN, runEarshot, type Served, serveEarshot } from "./helpers/earshot-cli.js";
 import { sample, scrape } from "./helpers/prometheus.js";
 

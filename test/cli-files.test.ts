@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { EVAL_DIR } from "@earshot/bench";
+import { EVAL_DIR } from "@earshot/test-support";
 import { runEarshot, type Served, serveEarshot } from "./helpers/earshot-cli.js";
 
 const SPEECH = new URL("en-16k/ps-goforward.wav", EVAL_DIR).pathname;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { writeWav } from "@earshot/audio";
-import { EVAL_DIR } from "@earshot/bench";
+import { EVAL_DIR } from "@earshot/test-support";
 
 const BIN = new URL("../../packages/cli/bin/earshot.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "earshot-cli-"));

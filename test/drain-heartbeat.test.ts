@@ -8,9 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { mulberry32 } from "@earshot/bench";
 import { type Engine, type EngineStream, type StreamOptions, TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { mulberry32 } from "@earshot/test-support";
 import { assertExactlyOnce, sendPaced, startRun } from "./helpers/sdk-run.js";
 import { bursts } from "./helpers/signals.js";
 

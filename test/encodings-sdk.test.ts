@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { normalizeWords, wordEdits } from "@earshot/bench";
 import { EarshotClient, nodeTransport, type Transport, type TransportFactory } from "@earshot/client";
-import { PocketSphinxEngine, TestEngine } from "@earshot/engines";
+import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { TestEngine } from "@earshot/engines";
 import { ENCODINGS, type Encoding, type TranscriptMessage } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { normalizeWords, wordEdits } from "@earshot/test-support";
 import { bursts } from "./helpers/signals.js";
 import { speechStream } from "./helpers/speech.js";
 

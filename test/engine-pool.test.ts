@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_STREAM_DEMAND, type EngineEvent, PocketSphinxEngine } from "@earshot/engines";
+import { DEFAULT_STREAM_DEMAND, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import type { EngineEvent } from "@earshot/engines";
 import { speechStream } from "./helpers/speech.js";
 
 const OPTIONS = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: false } as const;

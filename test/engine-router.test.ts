@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { EngineRouter, ModelInvalidError, TestEngine } from "@earshot/engines";
+import { ModelInvalidError } from "@earshot/engine-sherpa";
+import { EngineRouter, TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { bursts, toBytes } from "./helpers/signals.js";
 import { WireClient } from "./helpers/ws-client.js";

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { EngineRouter, ModelInvalidError, TestEngine } from "@earshot/engines";
+import { ModelInvalidError } from "@earshot/engine-sherpa";
+import { EngineRouter, TestEngine } from "@earshot/engines";
 import { CloseCode, ERRORS } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { scrape } from "./helpers/prometheus.js";

@@ -10,7 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Engine, PocketSphinxEngine, TestEngine } from "@earshot/engines";
+import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { type Engine, TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { chaosRun, uninterruptedRun } from "./helpers/chaos-run.js";
 import { assertExactlyOnce, reopenings, summary, transcriptText } from "./helpers/sdk-run.js";

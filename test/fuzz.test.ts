@@ -11,10 +11,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
-import { between, mulberry32, pick, type Random } from "@earshot/bench";
 import { TestEngine } from "@earshot/engines";
 import { ERRORS } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { between, mulberry32, pick, type Random } from "@earshot/test-support";
 import WebSocket from "ws";
 import { hostileMessage, oversizedFrame } from "./helpers/hostile-inputs.js";
 import { dribble, rawExchange, STREAM_PATH, upgradeRequest, wsFrame } from "./helpers/raw-peer.js";

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, sta
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { verifyModelDir } from "@earshot/engines";
+import { verifyModelDir } from "@earshot/engine-sherpa";
 import { ArchiveServer } from "./helpers/archive-server.js";
 import {
   buildFixtureArchive,

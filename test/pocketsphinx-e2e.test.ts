@@ -8,10 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { loadEvalSet, loadPcm, repeatedWords, type Utterance, wer } from "@earshot/bench";
 import { EarshotClient } from "@earshot/client";
-import { PocketSphinxEngine } from "@earshot/engines";
+import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { loadEvalSet, loadPcm, repeatedWords, type Utterance, wer } from "@earshot/test-support";
 import { seedChunks, toBytes } from "./helpers/signals.js";
 import { type Received, SEED_CONFIG, WireClient } from "./helpers/ws-client.js";
 

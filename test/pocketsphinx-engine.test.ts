@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { loadEvalSet, loadPcm, wer as wordErrorRate } from "@earshot/bench";
-import { type EngineEvent, EngineUnavailableError, PocketSphinxEngine } from "@earshot/engines";
+import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { type EngineEvent, EngineUnavailableError } from "@earshot/engines";
+import { loadEvalSet, loadPcm, wer as wordErrorRate } from "@earshot/test-support";
 
 const REFERENCES = new Map(loadEvalSet().map((u) => [u.id, u]));
 const STREAM_OPTIONS = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: true } as const;

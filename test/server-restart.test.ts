@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { mulberry32 } from "@earshot/bench";
 import type { EarshotClientOptions } from "@earshot/client";
+import { mulberry32 } from "@earshot/test-support";
 import { waitUntil } from "./helpers/http-probe.js";
 import { assertExactlyOnce, reopenings, sendPaced, startRun, summary, transcriptText } from "./helpers/sdk-run.js";
 import { kill9, killAllServers, serveTestEngine } from "./helpers/serve-process.js";

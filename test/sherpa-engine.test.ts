@@ -10,8 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { concatPcm } from "@earshot/audio";
-import { type EngineEvent, type EngineStream, KeytermsUnsupportedError, SherpaOnnxEngine } from "@earshot/engines";
-import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
+import { KeytermsUnsupportedError, SherpaOnnxEngine } from "@earshot/engine-sherpa";
+import { noisePcm, writeTinyTransducer } from "@earshot/engine-sherpa/testing/tiny-transducer";
+import type { EngineEvent, EngineStream } from "@earshot/engines";
 
 const root = await mkdtemp(join(tmpdir(), "earshot-sherpa-engine-"));
 const dir = join(root, "tiny");

@@ -10,15 +10,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import {
-  type EngineEvent,
-  EngineUnavailableError,
-  ModelInvalidError,
-  preflightModel,
-  SherpaOnnxEngine,
-} from "@earshot/engines";
-import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
-import { writeCorruptGraphModel } from "@earshot/engines/testing/tiny-transducer-defects";
+import { ModelInvalidError, preflightModel, SherpaOnnxEngine } from "@earshot/engine-sherpa";
+import { noisePcm, writeTinyTransducer } from "@earshot/engine-sherpa/testing/tiny-transducer";
+import { writeCorruptGraphModel } from "@earshot/engine-sherpa/testing/tiny-transducer-defects";
+import { type EngineEvent, EngineUnavailableError } from "@earshot/engines";
 
 const root = await mkdtemp(join(tmpdir(), "earshot-sherpa-isolation-"));
 after(() => rm(root, { recursive: true, force: true }));

@@ -12,17 +12,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { concatPcm } from "@earshot/audio";
-import { loadEvalSet, wer } from "@earshot/bench";
+import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { SherpaOnnxEngine } from "@earshot/engine-sherpa";
+import { noisePcm, writeTinyTransducer } from "@earshot/engine-sherpa/testing/tiny-transducer";
 import {
-  EngineRouter,
-  FAST_DECODER_ARGS,
-  PocketSphinxEngine,
-  SherpaOnnxEngine,
-  VadGatedEngine,
-} from "@earshot/engines";
-import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
-import { TINY_TRANSDUCER_DEFECTS, writeCorruptGraphModel } from "@earshot/engines/testing/tiny-transducer-defects";
+  TINY_TRANSDUCER_DEFECTS,
+  writeCorruptGraphModel,
+} from "@earshot/engine-sherpa/testing/tiny-transducer-defects";
+import { EngineRouter } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { loadEvalSet, wer } from "@earshot/test-support";
+import { VadGatedEngine } from "@earshot/vad";
 import { toBytes } from "./helpers/signals.js";
 import { speechStream } from "./helpers/speech.js";
 import { WireClient } from "./helpers/ws-client.js";

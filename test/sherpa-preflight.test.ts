@@ -10,9 +10,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { inferModelSpec, MODEL_MANIFEST_FILE, ModelInvalidError, preflightModel } from "@earshot/engines";
-import { writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
-import { junkBytes, TINY_TRANSDUCER_DEFECTS } from "@earshot/engines/testing/tiny-transducer-defects";
+import { inferModelSpec, MODEL_MANIFEST_FILE, ModelInvalidError, preflightModel } from "@earshot/engine-sherpa";
+import { writeTinyTransducer } from "@earshot/engine-sherpa/testing/tiny-transducer";
+import { junkBytes, TINY_TRANSDUCER_DEFECTS } from "@earshot/engine-sherpa/testing/tiny-transducer-defects";
 
 const root = await mkdtemp(join(tmpdir(), "earshot-preflight-"));
 after(() => rm(root, { recursive: true, force: true }));

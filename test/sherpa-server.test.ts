@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { concatPcm, mulawEncode } from "@earshot/audio";
-import { SherpaOnnxEngine } from "@earshot/engines";
-import { noisePcm, writeTinyTransducer } from "@earshot/engines/testing/tiny-transducer";
+import { SherpaOnnxEngine } from "@earshot/engine-sherpa";
+import { noisePcm, writeTinyTransducer } from "@earshot/engine-sherpa/testing/tiny-transducer";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { WireClient } from "./helpers/ws-client.js";
 

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { FaultProxy } from "@earshot/bench";
 import { browserTransport, EarshotClient, type WebSocketConstructorLike } from "@earshot/client";
 import { TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { FaultProxy } from "@earshot/test-support";
 import WebSocket from "ws";
 import { upgradeAnswer, waitUntil } from "./helpers/http-probe.js";
 import { bursts, toBytes } from "./helpers/signals.js";

@@ -9,17 +9,16 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import {
   type Engine,
   type EngineEvent,
   type EngineStream,
   EngineUnavailableError,
-  PocketSphinxEngine,
-  SileroVad,
   type StreamOptions,
   TestEngine,
-  VadGatedEngine,
 } from "@earshot/engines";
+import { SileroVad, VadGatedEngine } from "@earshot/vad";
 import { speechStream } from "./helpers/speech.js";
 
 const CLIPS = ["ls-1089-134691-0000", "ps-cards-001"];

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeWav } from "@earshot/audio";
+import type { Utterance } from "@earshot/test-support";
+import { type WerResult, wer } from "@earshot/test-support";
 import { runBaseline } from "./baseline.js";
-import type { Utterance } from "./eval-set.js";
 import { median, sum } from "./stats.js";
-import { type WerResult, wer } from "./wer.js";
 
 export interface BaselineBench {
   readonly wer: WerResult;

@@ -3,7 +3,7 @@
  * file (decoding the whole file, the way the seed's baseline was measured).
  */
 import { execFileSync } from "node:child_process";
-import type { Utterance } from "./eval-set.js";
+import type { Utterance } from "@earshot/test-support";
 
 export interface BaselineResult {
   readonly id: string;

@@ -1,13 +1,13 @@
 import { loadavg } from "node:os";
-import { FAST_DECODER_ARGS, PocketSphinxEngine, VadGatedEngine } from "@earshot/engines";
+import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import { ENCODINGS } from "@earshot/protocol";
 import { createServer } from "@earshot/server";
+import { loadEvalSet, loadTelephoneSet, wer } from "@earshot/test-support";
+import { VadGatedEngine } from "@earshot/vad";
 import { type EncodingRow, renderEncodings } from "./encodings-report.js";
 import { API_KEY, type FileRun, loadMulaw, runRawMulaw, runSdk } from "./encodings-run.js";
-import { loadEvalSet, loadTelephoneSet } from "./eval-set.js";
 import { BENCHMARKS_MD, replaceSection } from "./load/doc-section.js";
 import { describeMachine } from "./machine.js";
-import { wer } from "./wer.js";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

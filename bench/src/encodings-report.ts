@@ -9,9 +9,9 @@
  * protocol requires.
  */
 import type { Encoding } from "@earshot/protocol";
+import type { WerResult } from "@earshot/test-support";
 import { fixed, percent, table } from "./format.js";
 import type { Machine } from "./machine.js";
-import type { WerResult } from "./wer.js";
 
 export interface EncodingRow {
   readonly encoding: Encoding;

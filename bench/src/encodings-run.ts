@@ -10,8 +10,8 @@ import { readFileSync } from "node:fs";
 import { mulawEncode, readWav } from "@earshot/audio";
 import { EarshotClient, nodeTransport, type TransportFactory } from "@earshot/client";
 import type { Encoding } from "@earshot/protocol";
+import { loadPcm, type Utterance } from "@earshot/test-support";
 import WebSocket from "ws";
-import { loadPcm, type Utterance } from "./eval-set.js";
 
 export const API_KEY = "encodings-bench-key";
 const PIECE_MS = 100;

@@ -2,10 +2,11 @@
  * The engine alone, no network: each file pushed into a `PocketSphinxEngine` stream as fast as
  * possible in 100 ms pieces, to measure accuracy and decoding speed without pacing or transport.
  */
-import { type Engine, PocketSphinxEngine, type StreamOptions } from "@earshot/engines";
-import { loadPcm, type Utterance } from "./eval-set.js";
+
+import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import type { Engine, StreamOptions } from "@earshot/engines";
+import { loadPcm, type Utterance, type WerResult, wer } from "@earshot/test-support";
 import { sum } from "./stats.js";
-import { type WerResult, wer } from "./wer.js";
 
 export interface EngineFileResult {
   readonly id: string;

@@ -2,7 +2,7 @@
  * "What this means": the measured numbers held against the issue's targets, and the chunk size that
  * makes the best default, worded from the numbers so the text cannot drift from them.
  */
-import { DEFAULT_VAD_POSTSPEECH_FRAMES } from "@earshot/engines";
+import { DEFAULT_VAD_POSTSPEECH_FRAMES } from "@earshot/engine-pocketsphinx";
 import type { BaselineBench } from "./baseline-bench.js";
 import type { EngineBench } from "./engine-bench.js";
 import { ms, percent } from "./format.js";

@@ -7,12 +7,12 @@
  */
 import { readFileSync } from "node:fs";
 import { readWav, toMono16k } from "@earshot/audio";
-import { type Engine, SherpaOnnxEngine, type SherpaOnnxOptions } from "@earshot/engines";
+import { SherpaOnnxEngine, type SherpaOnnxOptions } from "@earshot/engine-sherpa";
+import type { Engine } from "@earshot/engines";
+import { loadPcm, type Utterance, type WerResult, wer } from "@earshot/test-support";
 import { decodePcm } from "./engine-bench.js";
-import { loadPcm, type Utterance } from "./eval-set.js";
 import { percentile, sum } from "./stats.js";
 import { benchStreaming, STREAMING_SETUPS } from "./streaming-bench.js";
-import { type WerResult, wer } from "./wer.js";
 
 /** Streams decoded at once for the throughput rows. */
 export const THROUGHPUT_STREAMS = [1, 4, 8] as const;

@@ -5,8 +5,8 @@
  * section says so. `npm run bench` runs it too, after PocketSphinx.
  */
 import { parseArgs } from "node:util";
-import { defaultModelsDir, listInstalled } from "@earshot/engines";
-import { loadEvalSet, loadTelephoneSet } from "./eval-set.js";
+import { defaultModelsDir, listInstalled } from "@earshot/engine-sherpa";
+import { loadEvalSet, loadTelephoneSet } from "@earshot/test-support";
 import { BENCHMARKS_MD, replaceSection } from "./load/doc-section.js";
 import { describeMachine, type Machine } from "./machine.js";
 import { benchNeuralModel, type NeuralModelResult } from "./neural-bench.js";

@@ -1,13 +1,14 @@
 /** Renders every measurement as docs/benchmarks.md. */
+
+import type { Utterance } from "@earshot/test-support";
+import { wer } from "@earshot/test-support";
 import type { BaselineBench } from "./baseline-bench.js";
 import { decodeOnlyRtf } from "./baseline-bench.js";
 import type { EngineBench } from "./engine-bench.js";
-import type { Utterance } from "./eval-set.js";
 import type { Findings } from "./findings.js";
 import { fixed, ms, percent, table } from "./format.js";
 import type { Machine } from "./machine.js";
 import type { StreamingSummary } from "./streaming-summary.js";
-import { wer } from "./wer.js";
 
 export interface BenchResults {
   readonly machine: Machine;

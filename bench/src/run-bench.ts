@@ -3,10 +3,10 @@
  * docs/benchmarks.md and prints a compact summary.
  */
 import { loadavg } from "node:os";
+import { loadEvalSet } from "@earshot/test-support";
 import { pocketsphinxContinuousAvailable } from "./baseline.js";
 import { benchBaseline } from "./baseline-bench.js";
 import { benchEngine } from "./engine-bench.js";
-import { loadEvalSet } from "./eval-set.js";
 import { findings } from "./findings.js";
 import { ms, percent } from "./format.js";
 import { BENCHMARKS_MD, replaceSection } from "./load/doc-section.js";

@@ -14,10 +14,10 @@
 
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import { heapCheckEnv, MALLOC_DEBUG_LIBRARY } from "./heap-checks.js";
+import { heapCheckEnv, MALLOC_DEBUG_LIBRARY } from "@earshot/test-support";
 import { describeMachine } from "./machine.js";
 
-const CHILD = new URL("./native-waves.js", import.meta.url).pathname;
+const CHILD = new URL("../../packages/test-support/dist/native-waves.js", import.meta.url).pathname;
 /** A round whose child prints nothing for this long is stuck (a deadlock on a freed FILE's lock was one symptom). */
 const HANG_MS = 60_000;
 

@@ -18,12 +18,9 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EarshotClient, type StateChange } from "@earshot/client";
 import type { TranscriptMessage } from "@earshot/protocol";
-import { loadEvalSet, loadPcm } from "./eval-set.js";
-import { FaultProxy } from "./fault-proxy.js";
+import { FaultProxy, loadEvalSet, loadPcm, mulberry32, wordEdits } from "@earshot/test-support";
 import { describeMachine } from "./machine.js";
-import { mulberry32 } from "./seeded-random.js";
 import { percentile } from "./stats.js";
-import { wordEdits } from "./wer.js";
 
 const BIN = new URL("../../packages/cli/bin/earshot.js", import.meta.url).pathname;
 const KEY = "soak-key";

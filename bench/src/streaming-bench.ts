@@ -5,16 +5,11 @@
  * Times are `performance.now()` on the client side, as the user would experience them.
  */
 import { type AudioMode, CHUNKING_PRESETS, type Chunking, type ChunkingPreset, EarshotClient } from "@earshot/client";
-import {
-  type Engine,
-  PocketSphinxEngine,
-  type PocketSphinxOptions,
-  VadGatedEngine,
-  type VadGateOptions,
-} from "@earshot/engines";
+import { PocketSphinxEngine, type PocketSphinxOptions } from "@earshot/engine-pocketsphinx";
+import type { Engine } from "@earshot/engines";
 import { createServer } from "@earshot/server";
-import { loadPcm, speechBounds, type Utterance } from "./eval-set.js";
-import { repeatedWords, type WerResult, wer } from "./wer.js";
+import { loadPcm, repeatedWords, speechBounds, type Utterance, type WerResult, wer } from "@earshot/test-support";
+import { VadGatedEngine, type VadGateOptions } from "@earshot/vad";
 
 export interface StreamingSetup {
   readonly label: string;

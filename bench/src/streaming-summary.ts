@@ -1,8 +1,9 @@
 /** One row of numbers per streaming setup: latency percentiles over the files, counts, anomalies. */
+
+import { normalizeWords } from "@earshot/test-support";
 import type { EngineBench } from "./engine-bench.js";
 import { percentile, sum } from "./stats.js";
 import type { StreamingBench } from "./streaming-bench.js";
-import { normalizeWords } from "./wer.js";
 
 export interface StreamingSummary {
   readonly bench: StreamingBench;

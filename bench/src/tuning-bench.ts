@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
-import { FAST_DECODER_ARGS } from "@earshot/engines";
+import { FAST_DECODER_ARGS } from "@earshot/engine-pocketsphinx";
 import { fixed, percent } from "./format.js";
 import { describeMachine, type Machine } from "./machine.js";
 import {

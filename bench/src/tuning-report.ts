@@ -244,7 +244,7 @@ function render({
   const recMedian = median(runsOf(measured, rec).map(speedup));
   const serveNow = serveRow?.run
     ? `What \`earshot serve\` passes now, \`FAST_DECODER_ARGS\` (\`${flags(serveRow.setting.args)}\`, in ` +
-      `\`packages/engines/src/pocketsphinx/engine.ts\`), scored ${percent(serveRow.run.setting.wer.wer)} ` +
+      `\`packages/engine-pocketsphinx/src/engine.ts\`), scored ${percent(serveRow.run.setting.wer.wer)} ` +
       `(${points(serveRow.run)} points) at ${fixed(speedup(serveRow.run))}× the baseline's speed.`
     : "";
   const fast = choice.fast?.run

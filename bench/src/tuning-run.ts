@@ -8,10 +8,9 @@
  * other work on the machine slows both alike, so their ratio holds when absolute CPU times do not.
  */
 import { loadavg } from "node:os";
-import { PocketSphinxEngine, type PocketSphinxOptions } from "@earshot/engines";
-import { loadEvalSet, loadPcm, type Utterance } from "./eval-set.js";
+import { PocketSphinxEngine, type PocketSphinxOptions } from "@earshot/engine-pocketsphinx";
+import { loadEvalSet, loadPcm, type Utterance, type WerResult, wer } from "@earshot/test-support";
 import { sum } from "./stats.js";
-import { type WerResult, wer } from "./wer.js";
 
 export type DecoderArgs = NonNullable<PocketSphinxOptions["decoderArgs"]>;
 

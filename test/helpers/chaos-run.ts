@@ -3,8 +3,8 @@
  * the same audio, as the reliability tests compare them.
  */
 import assert from "node:assert/strict";
-import { type ChaosOptions, type FaultCounts, FaultProxy, mulberry32 } from "@earshot/bench";
 import type { CloseResult, EarshotClientOptions } from "@earshot/client";
+import { type ChaosOptions, type FaultCounts, FaultProxy, mulberry32 } from "@earshot/test-support";
 import { type SdkRun, sendPaced, sleep, startRun } from "./sdk-run.js";
 
 /** SDK options for these runs: fast reconnects with seeded jitter, word timestamps. */

@@ -4,7 +4,7 @@
  * prototype keys, junk resume tokens, odd/empty/oversized binary frames, and valid messages out of
  * place. Each call returns one message; the kinds are chosen by weight from the seed.
  */
-import { between, pick, type Random } from "@earshot/bench";
+import { between, pick, type Random } from "@earshot/test-support";
 
 export type HostileMessage = { readonly kind: string; readonly data: string | Buffer };
 

@@ -1,5 +1,5 @@
 /** Real speech from the eval set (test/fixtures/eval), strung together with pauses. */
-import { loadEvalSet, loadPcm } from "@earshot/bench";
+import { loadEvalSet, loadPcm } from "@earshot/test-support";
 
 /** The utterances `ids`, in that order, each followed by `pauseMs` of silence. */
 export function speechStream(ids: readonly string[], pauseMs: number): Int16Array {

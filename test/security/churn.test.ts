@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { loadPcm } from "@earshot/bench";
+import { loadPcm } from "@earshot/test-support";
 import { sample, scrape } from "../helpers/prometheus.js";
 import { killAllServers, type ServeProcess, serveEngine } from "../helpers/serve-process.js";
 import { toBytes } from "../helpers/signals.js";

@@ -3,7 +3,7 @@
  * while others closed. Cause: every ps_init given `-logfn` swapped sphinxbase's one process-wide
  * log FILE and fclosed the old one, with no lock, while decoders on other threads wrote to it.
  *
- * A child process (the `waves` workload of bench/src/native-waves.ts, which `npm run soak:native`
+ * A child process (the `waves` workload of packages/test-support/src/native-waves.ts, which `npm run soak:native`
  * runs for minutes: one driver for both) runs the real engine under glibc's heap
  * checks (freed memory overwritten, and the malloc debug library where installed) and serves real
  * speech in overlapping waves on fresh engines, whose decoding threads start and create decoders
@@ -17,9 +17,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
-import { heapCheckEnv } from "@earshot/bench";
+import { heapCheckEnv } from "@earshot/test-support";
 
-const CHILD = new URL("../../../bench/dist/native-waves.js", import.meta.url).pathname;
+const CHILD = new URL("../../../packages/test-support/dist/native-waves.js", import.meta.url).pathname;
 const SECONDS = 25;
 const STREAMS_PER_WAVE = 6;
 /** The child normally ends after ~30 s; one still running at this point is stuck. */

@@ -9,9 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { wordEdits } from "@earshot/bench";
-import { type Engine, FAST_DECODER_ARGS, PocketSphinxEngine, TestEngine, VadGatedEngine } from "@earshot/engines";
+import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { type Engine, TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
+import { wordEdits } from "@earshot/test-support";
+import { VadGatedEngine } from "@earshot/vad";
 import { chaosRun, uninterruptedRun } from "../helpers/chaos-run.js";
 import { sample, scrape } from "../helpers/prometheus.js";
 import { assertExactlyOnce, reopenings, summary, transcriptText } from "../helpers/sdk-run.js";

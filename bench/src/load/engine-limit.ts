@@ -10,7 +10,7 @@
  * has its own copy of the model, so every turn starts with cold caches, and that costs CPU.
  */
 import { availableParallelism } from "node:os";
-import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engines";
+import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import { sum } from "../stats.js";
 import type { Clip } from "./playlist.js";
 

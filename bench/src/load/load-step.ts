@@ -5,7 +5,7 @@
  * are reported too, because it shares the machine's cores with the server.
  */
 import { createHistogram, monitorEventLoopDelay } from "node:perf_hooks";
-import { mulberry32 } from "../seeded-random.js";
+import { mulberry32 } from "@earshot/test-support";
 import { LoadStream } from "./load-stream.js";
 import { Pacer } from "./pacer.js";
 import { type Clip, FRAME_MS, shuffledPlaylist } from "./playlist.js";

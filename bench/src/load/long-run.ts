@@ -12,8 +12,8 @@
 import { loadavg } from "node:os";
 import { createHistogram } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { mulberry32 } from "@earshot/test-support";
 import { describeMachine } from "../machine.js";
-import { mulberry32 } from "../seeded-random.js";
 import { BENCHMARKS_MD, replaceSection } from "./doc-section.js";
 import { loadJson, saveJson } from "./load-results.js";
 import { LoadStream } from "./load-stream.js";

@@ -3,8 +3,7 @@
  * clip is cut once into 100 ms PCM16 frames that all streams share (no per-stream copies), padded
  * with silence to a whole frame, so every clip starts on a frame boundary of the stream.
  */
-import { loadEvalSet, loadPcm, speechBounds } from "../eval-set.js";
-import { between, type Random } from "../seeded-random.js";
+import { between, loadEvalSet, loadPcm, type Random, speechBounds } from "@earshot/test-support";
 
 export const FRAME_MS = 100;
 const SAMPLES_PER_MS = 16;

@@ -6,8 +6,9 @@
  * its speech onset. A clip whose speech ended in the window but got no final counts as an infinite
  * latency (the server lost it), so it can only push the percentiles up.
  */
+
+import { type WerResult, wer } from "@earshot/test-support";
 import { percentile } from "../stats.js";
-import { type WerResult, wer } from "../wer.js";
 import type { LoadStream } from "./load-stream.js";
 
 export interface Percentiles {

@@ -1,15 +1,7 @@
-import {
-  type DecodingMethod,
-  defaultModelsDir,
-  type Engine,
-  EngineRouter,
-  FAST_DECODER_ARGS,
-  listInstalled,
-  PocketSphinxEngine,
-  SherpaOnnxEngine,
-  TestEngine,
-  VadGatedEngine,
-} from "@earshot/engines";
+import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { type DecodingMethod, defaultModelsDir, listInstalled, SherpaOnnxEngine } from "@earshot/engine-sherpa";
+import { type Engine, EngineRouter, TestEngine } from "@earshot/engines";
+import { VadGatedEngine } from "@earshot/vad";
 import { CliError } from "./cli-error.js";
 
 export const ENGINE_NAMES = ["pocketsphinx", "sherpa-onnx", "test"] as const;

@@ -2,7 +2,7 @@
  * Download progress for `earshot models pull`: a bar redrawn in place on a terminal, plain lines
  * (every 10%) when stderr is a file or a pipe, so logs stay readable.
  */
-import type { DownloadProgress } from "@earshot/engines";
+import type { DownloadProgress } from "@earshot/engine-sherpa";
 
 const BAR_WIDTH = 30;
 /** Redraw the bar at most this often. */

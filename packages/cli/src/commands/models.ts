@@ -16,7 +16,7 @@ import {
   removeModelDir,
   SherpaOnnxEngine,
   verifyModelDir,
-} from "@earshot/engines";
+} from "@earshot/engine-sherpa";
 import { CliError } from "../cli-error.js";
 import { formatBytes, ProgressReporter } from "./models-progress.js";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
-import { DECODING_METHODS, DEFAULT_ENDPOINTING_MS, type DecodingMethod } from "@earshot/engines";
+import { DECODING_METHODS, type DecodingMethod } from "@earshot/engine-sherpa";
 import {
   createLogger,
   createServer,
@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_WAITING_DECODERS_PER_KEY,
   STREAM_PATH,
 } from "@earshot/server";
+import { DEFAULT_ENDPOINTING_MS } from "@earshot/vad";
 import { CliError } from "../cli-error.js";
 import { demoRoutes } from "../demo-assets.js";
 import { createEngine, sherpaModelDirs } from "../engines.js";

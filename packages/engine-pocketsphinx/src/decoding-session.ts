@@ -1,0 +1,203 @@
+/**
+ * One stream's decoding on a worker: cuts the audio into fixed blocks, follows PocketSphinx's VAD
+ * the way `pocketsphinx_continuous` does (an utterance ends when `ps_get_in_speech` drops), and
+ * turns hypotheses into partial / final / endpoint / usage events.
+ *
+ * Stream-absolute times. With `-remove_silence yes` the VAD drops silence before the decoder sees
+ * it, so an utterance's frame 0 is at no fixed stream position. The library itself tracks it: its
+ * front end counts every sample since `ps_start_stream`, records the stream frame at which each
+ * utterance's audio begins (the VAD trigger minus its pre-speech frames), and `ps_seg_frames`
+ * adds that offset. So words come out in stream frames, provided each stream begins with
+ * `ps_start_stream` (done in `Decoder.startStream`). Measured: a file decoded alone and the same
+ * file appended after 3.5 s of other speech and noise gave the same words, shifted by the prefix
+ * length to within 10 ms; with `-remove_silence no` (no VAD offset at all) the first utterance's
+ * word times were identical. `-remove_silence no` is not used: the VAD would no longer end
+ * utterances, so there would be no finals at pauses.
+ *
+ * Fixed blocks make the output independent of how the caller chunks its pushes: the VAD is read
+ * after every block at the same stream positions whatever the push sizes were.
+ */
+
+import type { TranscriptEvent } from "@earshot/engines";
+import type { DecodedWord, Decoder } from "./binding.js";
+import type { WireEvent } from "./messages.js";
+
+const SAMPLES_PER_MS = 16;
+const MS_PER_FRAME = 10;
+/** 20 ms: the VAD is read (and an utterance can end) at this granularity. */
+export const BLOCK_SAMPLES = 320;
+/**
+ * A partial is read from the decoder at most once per 100 ms of audio: reading the hypothesis and
+ * its words costs more as the utterance grows, and a caller that pushes small pieces (the VAD gate
+ * forwards 32 ms windows) would otherwise pay it three times as often for no visible gain.
+ */
+const PARTIAL_INTERVAL_SAMPLES = 1_600;
+
+export class DecodingSession {
+  readonly #decoder: Decoder;
+  readonly #wordTimestamps: boolean;
+  readonly #emit: (event: WireEvent) => void;
+  readonly #postspeechMs: number;
+  /**
+   * The caller (a VAD gate) ends utterances with `flush`; the library's VAD is off
+   * (`-remove_silence no`), so every decoded block counts as speech. The library's frame counter
+   * then drifts by about 100 ms after the first utterance, so it is restarted at each utterance and
+   * this side adds the utterance's start.
+   */
+  readonly #externalEndpointing: boolean;
+  #utteranceStartMs = 0;
+  readonly #block = new Int16Array(BLOCK_SAMPLES);
+  #blockLength = 0;
+  /** Samples handed to the decoder so far. */
+  #samples = 0;
+  /** The VAD has heard speech since the current utterance began. */
+  #speechStarted = false;
+  #lastPartial = "";
+  /** `#samples` when the last partial was read. */
+  #partialAt = 0;
+  /** End of the last word emitted in a final: later words never start before it. */
+  #lastEndMs = 0;
+  #processingMs = 0;
+
+  constructor(
+    decoder: Decoder,
+    options: { wordTimestamps: boolean; postspeechMs: number; externalEndpointing: boolean },
+    emit: (event: WireEvent) => void,
+  ) {
+    this.#decoder = decoder;
+    this.#wordTimestamps = options.wordTimestamps;
+    this.#postspeechMs = options.postspeechMs;
+    this.#externalEndpointing = options.externalEndpointing;
+    this.#emit = emit;
+    decoder.startStream();
+  }
+
+  get decoder(): Decoder {
+    return this.#decoder;
+  }
+
+  push(pcm: Int16Array): void {
+    const started = performance.now();
+    if (this.#decodeBlocks(pcm) && this.#speechStarted && this.#samples - this.#partialAt >= PARTIAL_INTERVAL_SAMPLES) {
+      this.#partialAt = this.#samples;
+      this.#emitPartial();
+    }
+    this.#account(started);
+  }
+
+  /**
+   * Decode what is buffered and close the utterance in progress. Without `pauseAtMs`, as at a pause
+   * but without an endpoint; with it, the caller detected a pause: a speech final, then an endpoint there.
+   */
+  flush(pauseAtMs?: number): void {
+    const started = performance.now();
+    if (this.#blockLength > 0) {
+      this.#decodeBlock(this.#block.subarray(0, this.#blockLength));
+      this.#blockLength = 0;
+    }
+    if (this.#speechStarted) this.#finishUtterance(pauseAtMs !== undefined, false);
+    if (pauseAtMs !== undefined) this.#emit({ type: "endpoint", atMs: pauseAtMs });
+    this.#account(started);
+  }
+
+  /** Flush, then report usage. The decoder is left between utterances, ready for reuse. */
+  end(): void {
+    this.flush();
+    this.#decoder.endUtterance();
+    this.#emit({
+      type: "usage",
+      audioMs: Math.round(this.#samples / SAMPLES_PER_MS),
+      processingMs: Math.round(this.#processingMs),
+    });
+  }
+
+  /** Wall time of the worker thread inside the decoder: the worker does nothing else meanwhile. */
+  #account(started: number): void {
+    this.#processingMs += performance.now() - started;
+  }
+
+  /** Decode every whole block `pcm` completes; the rest waits for more. Returns whether any was decoded. */
+  #decodeBlocks(pcm: Int16Array): boolean {
+    let offset = 0;
+    let decoded = false;
+    if (this.#blockLength > 0) {
+      offset = Math.min(BLOCK_SAMPLES - this.#blockLength, pcm.length);
+      this.#block.set(pcm.subarray(0, offset), this.#blockLength);
+      this.#blockLength += offset;
+      if (this.#blockLength < BLOCK_SAMPLES) return false;
+      this.#decodeBlock(this.#block);
+      this.#blockLength = 0;
+      decoded = true;
+    }
+    while (pcm.length - offset >= BLOCK_SAMPLES) {
+      this.#decodeBlock(pcm.subarray(offset, offset + BLOCK_SAMPLES));
+      offset += BLOCK_SAMPLES;
+      decoded = true;
+    }
+    this.#block.set(pcm.subarray(offset));
+    this.#blockLength = pcm.length - offset;
+    return decoded;
+  }
+
+  #decodeBlock(block: Int16Array): void {
+    this.#decoder.process(block);
+    this.#samples += block.length;
+    const inSpeech = this.#externalEndpointing || this.#decoder.inSpeech;
+    if (inSpeech) this.#speechStarted = true;
+    else if (this.#speechStarted) this.#finishUtterance(true);
+  }
+
+  #emitPartial(): void {
+    const text = this.#decoder.hypothesis();
+    if (text === this.#lastPartial || text === "") return;
+    this.#lastPartial = text;
+    this.#emit({ type: "partial", ...this.#transcript(text) });
+  }
+
+  /** `endpoint`: emit the endpoint event here (false when the caller supplies its own). */
+  #finishUtterance(atPause: boolean, endpoint = atPause): void {
+    this.#decoder.endUtterance();
+    const final = this.#transcript(this.#decoder.hypothesis());
+    if (this.#externalEndpointing) {
+      this.#decoder.restartFrameCount();
+      this.#utteranceStartMs = this.#streamMs();
+    }
+    this.#decoder.startUtterance();
+    this.#speechStarted = false;
+    this.#lastPartial = "";
+    this.#emit({ type: "final", speechFinal: atPause, ...final });
+    if (final.words.length > 0) this.#lastEndMs = final.endMs;
+    if (endpoint) {
+      // Without words, the VAD's own estimate: it closes the utterance `postspeech` after speech ends.
+      const atMs =
+        final.words.length > 0 ? final.endMs : Math.max(this.#lastEndMs, this.#streamMs() - this.#postspeechMs);
+      this.#emit({ type: "endpoint", atMs });
+    }
+  }
+
+  #streamMs(): number {
+    return Math.round(this.#samples / SAMPLES_PER_MS);
+  }
+
+  /** Words in stream ms, clamped into [last final's end, audio so far] and non-decreasing. */
+  #transcript(text: string): TranscriptEvent {
+    const limitMs = this.#streamMs();
+    let floorMs = this.#lastEndMs;
+    const offsetMs = this.#utteranceStartMs;
+    const words = this.#decoder.words().map((word: DecodedWord) => {
+      const startMs = Math.min(limitMs, Math.max(floorMs, offsetMs + word.startFrame * MS_PER_FRAME));
+      const endMs = Math.min(limitMs, Math.max(startMs, offsetMs + (word.endFrame + 1) * MS_PER_FRAME));
+      floorMs = endMs;
+      return { word: word.word, startMs, endMs, confidence: word.confidence };
+    });
+    const first = words[0];
+    const last = words.at(-1);
+    const fallbackMs = Math.max(this.#lastEndMs, limitMs);
+    return {
+      text,
+      startMs: first ? first.startMs : fallbackMs,
+      endMs: last ? last.endMs : fallbackMs,
+      words: this.#wordTimestamps ? words : [],
+    };
+  }
+}

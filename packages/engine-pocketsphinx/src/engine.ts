@@ -1,0 +1,253 @@
+/**
+ * PocketSphinx (5prealpha, the Debian `pocketsphinx` packages) as an `Engine`. Decoding runs on
+ * worker threads, each hosting the decoders of many streams; the main thread never calls native
+ * code, so a decoder crash costs the streams of one worker, not the server.
+ */
+
+import { access, constants } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import type { EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "@earshot/engines";
+import { type Engine, EngineUnavailableError } from "@earshot/engines";
+import { DEFAULT_LIBRARY_PATHS, type DecoderArgs, type LibraryPaths } from "./binding.js";
+import { DecodingWorker } from "./decoding-worker.js";
+import type { WorkerConfig } from "./messages.js";
+import { PocketSphinxStream } from "./stream.js";
+
+export interface PocketSphinxOptions {
+  /** Directory of the Debian `pocketsphinx-en-us` model; the defaults below live in it. */
+  readonly modelDir?: string;
+  /** Acoustic model directory (`-hmm`); default `<modelDir>/en-us`. */
+  readonly hmm?: string;
+  /** Language model (`-lm`); default `<modelDir>/en-us.lm.bin`. */
+  readonly lm?: string;
+  /** Pronunciation dictionary (`-dict`); default `<modelDir>/cmudict-en-us.dict`. */
+  readonly dict?: string;
+  /** Worker threads; default one per core. */
+  readonly workers?: number;
+  /**
+   * Non-speech frames (10 ms each) after which the VAD ends an utterance. Default 20, measured on
+   * the eval set streamed live in 100 ms frames: WER 28.0% with 20 and with 25 (27.5% vs 26.5%
+   * against the library default of 50 when decoding whole files), final p50 282–307 ms after the
+   * end of speech with 20 against 407 ms with 25 and about 520 ms with 50.
+   */
+  readonly vadPostspeechFrames?: number;
+  /**
+   * Who ends utterances: `internal` (default) is the library's own VAD, as `pocketsphinx_continuous`
+   * does; `external` turns it off (`-remove_silence no`) for a caller that ends utterances with
+   * `flush()`, such as `VadGatedEngine`, which then also decides which audio is decoded at all.
+   */
+  readonly endpointing?: "internal" | "external";
+  /** VAD speech threshold (`-vad_threshold`), library default 2.0; raise it for noisy audio. */
+  readonly vadThreshold?: number;
+  /** Idle decoders each worker keeps for reuse (100+ MB each); default 2. */
+  readonly maxIdleDecoders?: number;
+  /**
+   * Once a worker is busy (half of the last second decoding), pushes smaller than this (ms) wait
+   * until this much is queued, it has waited this long, or a flush or the end follows; below 30%
+   * busy, every push is decoded at once. Default 100; 0 turns batching off. See worker.ts.
+   */
+  readonly batchMs?: number;
+  /**
+   * Further decoder flags without the dash, e.g. `{ beam: "1e-60" }`; they override the above.
+   * `logfn` is refused: it is not thread-safe (see `loadLibrary` in binding.ts).
+   */
+  readonly decoderArgs?: DecoderArgs;
+  readonly libraryPaths?: LibraryPaths;
+}
+
+export const DEFAULT_MODEL_DIR = "/usr/share/pocketsphinx/model/en-us";
+/** A stream this young has not shown its load yet (see `loadSnapshot`). */
+const YOUNG_STREAM_MS = 3_000;
+/**
+ * The share of a decoding thread one live stream is assumed to need before any stream has shown
+ * its own: what one stream cost the whole server on the 2-core bench machine (14% of a core at 8
+ * streams with 20 ms frames: the decoder's RTF 0.10, 0.126 with other streams taking turns on the
+ * thread, plus the main thread's share), so a burst of new streams is not over-admitted.
+ */
+export const DEFAULT_STREAM_DEMAND = 0.14;
+/**
+ * Tuned for speed by `npm run bench:tune` (docs/benchmarks.md, "PocketSphinx tuning"): at most 3000
+ * active HMMs per frame and the top 2 Gaussians cut CPU per audio second from about 0.24 to 0.11 at
+ * the same whole-file WER on the eval set (27.5%); streamed behind the VAD gate, 27.0% against 25.0%.
+ * `earshot serve` uses them. They are not the library default yet: with them, the PocketSphinx
+ * fault-injection test's transcript differed from the uninterrupted run in 2 of 5 runs (decoding
+ * itself is deterministic and chunking-invariant with them; what the decoder is given after some
+ * resumes is not yet explained), against 0 of 4 without.
+ */
+export const FAST_DECODER_ARGS: DecoderArgs = { maxhmmpf: 3000, topn: 2 };
+export const DEFAULT_VAD_POSTSPEECH_FRAMES = 20;
+const MODEL_PACKAGE = "pocketsphinx-en-us";
+
+export class PocketSphinxEngine implements Engine {
+  readonly name = "pocketsphinx";
+  readonly capabilities: EngineCapabilities = {
+    streaming: true,
+    wordTimestamps: true,
+    languages: ["en"],
+    models: ["pocketsphinx-en-us"],
+    sampleRate: 16_000,
+  };
+  /**
+   * A decoder of the en-us model with its search state: about 91–100 MB of RSS per stream
+   * (docs/benchmarks.md), so a server's default stream limit leaves room for that many.
+   */
+  readonly streamMemoryBytes = 100 * 1024 * 1024;
+  readonly #modelFiles: ReadonlyArray<readonly [flag: string, path: string]>;
+  readonly #workerCount: number;
+  readonly #config: WorkerConfig;
+  #workers: DecodingWorker[] = [];
+  #ready = false;
+  #closed = false;
+  #loading: Promise<void> | undefined;
+  #nextStreamId = 1;
+  /** The average demand of streams past their first seconds; the prior for young ones. */
+  #streamDemand = DEFAULT_STREAM_DEMAND;
+
+  constructor(options: PocketSphinxOptions = {}) {
+    const modelDir = options.modelDir ?? DEFAULT_MODEL_DIR;
+    const hmm = options.hmm ?? `${modelDir}/en-us`;
+    const lm = options.lm ?? `${modelDir}/en-us.lm.bin`;
+    const dict = options.dict ?? `${modelDir}/cmudict-en-us.dict`;
+    this.#modelFiles = [
+      ["hmm", hmm],
+      ["lm", lm],
+      ["dict", dict],
+    ];
+    this.#workerCount = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
+    const decoderArgs: DecoderArgs = {
+      hmm,
+      lm,
+      dict,
+      // The second (flat-lexicon) pass reruns the whole utterance inside ps_end_utt: 150 ms at p50,
+      // up to 750 ms, all of it between the pause and the final. Without it ps_end_utt takes ~10 ms
+      // and WER on the eval set did not get worse (27.5% vs 28.5%).
+      fwdflat: false,
+      vad_postspeech: options.vadPostspeechFrames ?? DEFAULT_VAD_POSTSPEECH_FRAMES,
+      ...(options.endpointing === "external" ? { remove_silence: false } : {}),
+      ...(options.vadThreshold === undefined ? {} : { vad_threshold: options.vadThreshold }),
+      ...options.decoderArgs,
+    };
+    this.#config = {
+      decoderArgs,
+      libraryPaths: options.libraryPaths ?? DEFAULT_LIBRARY_PATHS,
+      maxIdleDecoders: options.maxIdleDecoders ?? 2,
+      batchMs: options.batchMs ?? 100,
+    };
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  load(): Promise<void> {
+    if (this.#closed) return Promise.reject(new EngineUnavailableError("pocketsphinx engine is closed"));
+    this.#loading ??= this.#load().catch((error: unknown) => {
+      this.#loading = undefined;
+      throw error;
+    });
+    return this.#loading;
+  }
+
+  async openStream(options: StreamOptions): Promise<EngineStream> {
+    if (!this.#ready) throw new EngineUnavailableError("pocketsphinx engine is not loaded");
+    if (options.language !== "en" && !options.language.startsWith("en-")) {
+      throw new EngineUnavailableError(`pocketsphinx has no model for language ${options.language}`);
+    }
+    const worker = this.#leastLoaded();
+    if (!worker) throw new EngineUnavailableError("pocketsphinx has no running decoding worker");
+    const stream = new PocketSphinxStream(worker, this.#nextStreamId++, options.startSample ?? 0);
+    await worker.open(stream, options.wordTimestamps);
+    return stream;
+  }
+
+  /**
+   * Utilization is the real-time demand of the open streams (see `PocketSphinxStream.demand`) as a
+   * share of all decoding threads: 1 means live streams need every thread all the time. Streams
+   * sent faster than real time count at their real-time factor, not at the thread they occupy.
+   * Streams open less than 3 s count at least as much as the average decoding stream (before any:
+   * `DEFAULT_STREAM_DEMAND`), so streams that all connect at once are admitted only as far as they fit.
+   */
+  loadSnapshot(): EngineLoad {
+    const loads = this.#workers.map((worker) => worker.streamLoads());
+    const mature = loads.flat().filter((load) => load.ageMs >= YOUNG_STREAM_MS && load.demand > 0);
+    if (mature.length > 0) this.#streamDemand = mature.reduce((sum, load) => sum + load.demand, 0) / mature.length;
+    const prior = this.#streamDemand;
+    let streams = 0;
+    let utilization = 0;
+    let maxBacklogMs = 0;
+    for (const [i, worker] of this.#workers.entries()) {
+      streams += worker.streamCount;
+      // A stream still opening or younger than YOUNG_STREAM_MS counts at least the prior.
+      let demand = worker.openingCount * prior;
+      for (const load of loads[i] ?? []) {
+        demand += load.ageMs < YOUNG_STREAM_MS ? Math.max(load.demand, prior) : load.demand;
+      }
+      utilization += Math.min(1, demand);
+      maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
+    }
+    const threads = this.#workers.length;
+    return {
+      streams,
+      utilization: threads > 0 ? utilization / threads : 0,
+      threads,
+      streamDemand: this.#streamDemand,
+      maxBacklogMs,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#ready = false;
+    const workers = this.#workers;
+    this.#workers = [];
+    await Promise.all(workers.map((worker) => worker.stop()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #load(): Promise<void> {
+    for (const [flag, path] of this.#modelFiles) {
+      try {
+        await access(path, constants.R_OK);
+      } catch {
+        throw new EngineUnavailableError(
+          `pocketsphinx model file missing (-${flag}): ${path}; install the Debian package ${MODEL_PACKAGE} or set the path`,
+        );
+      }
+    }
+    const starting = Array.from({ length: this.#workerCount }, () => DecodingWorker.start(this.#config, this.#onCrash));
+    const results = await Promise.allSettled(starting);
+    const workers = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+    const failure = results.find((result) => result.status === "rejected");
+    if (failure || this.#closed) {
+      await Promise.all(workers.map((worker) => worker.stop()));
+      throw failure?.reason ?? new EngineUnavailableError("pocketsphinx engine closed while loading");
+    }
+    this.#workers = workers;
+    this.#ready = true;
+  }
+
+  #leastLoaded(): DecodingWorker | undefined {
+    let best: DecodingWorker | undefined;
+    for (const worker of this.#workers) {
+      if (worker.alive && (!best || worker.streamCount < best.streamCount)) best = worker;
+    }
+    return best;
+  }
+
+  /** A crashed worker's streams have already failed; put a fresh worker in its place. */
+  readonly #onCrash = (crashed: DecodingWorker): void => {
+    this.#workers = this.#workers.filter((worker) => worker !== crashed);
+    if (this.#closed) return;
+    DecodingWorker.start(this.#config, this.#onCrash).then(
+      (replacement) => {
+        if (this.#closed) void replacement.stop();
+        else this.#workers.push(replacement);
+      },
+      // Leave the slot empty: openStream uses the workers that remain, or fails with the reason.
+      () => undefined,
+    );
+  };
+}

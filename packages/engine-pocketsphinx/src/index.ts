@@ -1,0 +1,7 @@
+export {
+  DEFAULT_STREAM_DEMAND,
+  DEFAULT_VAD_POSTSPEECH_FRAMES,
+  FAST_DECODER_ARGS,
+  PocketSphinxEngine,
+  type PocketSphinxOptions,
+} from "./engine.js";
