@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   }
   const result = findings({ baseline, engine, streaming, repeats });
   const minutes = (performance.now() - started) / 60_000;
-  // The load, long-stream and tuning benches own other sections of the same file.
+  // The load, long-stream and encodings benches own other sections of the same file.
   replaceSection(
     REPORT,
     "main",
