@@ -10,8 +10,8 @@
  */
 import type { Encoding } from "@earshot/protocol";
 import type { WerResult } from "@earshot/test-support";
-import { fixed, percent, table } from "./format.js";
 import type { Machine } from "./machine.js";
+import { fixed, loadAverages, percent, table, werCell } from "./markdown.js";
 
 export interface EncodingRow {
   readonly encoding: Encoding;
@@ -78,7 +78,6 @@ function notes(rows: readonly EncodingRow[]): string {
 }
 
 export function renderEncodings({ machine, loadAtEnd, rows }: EncodingsResults): string {
-  const load = (l: readonly number[]) => l.map((x) => x.toFixed(2)).join(" / ");
   const body = rows.map((row) => {
     const r = rates(row);
     return [
@@ -88,7 +87,7 @@ export function renderEncodings({ machine, loadAtEnd, rows }: EncodingsResults):
       Math.round(r.binary).toLocaleString("en-US"),
       Math.round(r.hex).toLocaleString("en-US"),
       `${fixed((r.binary * 8) / 1000, 1)} kbit/s`,
-      `${percent(row.wer.wer)} (${row.wer.errors}/${row.wer.words})`,
+      werCell(row.wer),
     ];
   });
   return `## Encodings
@@ -120,6 +119,6 @@ ${notes(rows)}
 
 Measured on ${machine.cpuModel} (${machine.logicalCores} logical cores, ${fixed(machine.memoryGiB, 1)} GiB), ${machine.kernel},
 node ${machine.node}, pocketsphinx ${machine.pocketsphinx}, ${machine.date}, code ${machine.code}; load average
-(1/5/15 min) ${load(machine.loadAtStart)} at start, ${load(loadAtEnd)} at end. Command: \`${machine.command}\`.
+(1/5/15 min) ${loadAverages(machine.loadAtStart)} at start, ${loadAverages(loadAtEnd)} at end. Command: \`${machine.command}\`.
 WER does not depend on timing; the audio is sent 10× faster than real time.`;
 }

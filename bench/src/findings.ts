@@ -5,7 +5,7 @@
 import { DEFAULT_VAD_POSTSPEECH_FRAMES } from "@earshot/engine-pocketsphinx";
 import type { BaselineBench } from "./baseline-bench.js";
 import type { EngineBench } from "./engine-bench.js";
-import { ms, percent } from "./format.js";
+import { ms, percent } from "./markdown.js";
 import { filesDifferingAcrossSetups, type StreamingSummary } from "./streaming-summary.js";
 
 /** WER may be at most this much above pocketsphinx_continuous. */

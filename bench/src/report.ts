@@ -6,8 +6,8 @@ import type { BaselineBench } from "./baseline-bench.js";
 import { decodeOnlyRtf } from "./baseline-bench.js";
 import type { EngineBench } from "./engine-bench.js";
 import type { Findings } from "./findings.js";
-import { fixed, ms, percent, table } from "./format.js";
 import type { Machine } from "./machine.js";
+import { fixed, loadAverages, ms, msList, percent, table, werCell } from "./markdown.js";
 import type { StreamingSummary } from "./streaming-summary.js";
 
 export interface BenchResults {
@@ -69,7 +69,6 @@ It needs Debian's \`pocketsphinx\` and \`pocketsphinx-en-us\` (\`scripts/setup.s
 }
 
 function machineSection({ machine, loadAtEnd, minutes }: BenchResults): string {
-  const load = (values: readonly number[]) => values.map((v) => v.toFixed(2)).join(" / ");
   return `## Machine
 
 ${table(
@@ -83,7 +82,7 @@ ${table(
     ["date", machine.date],
     ["command", `\`${machine.command}\``],
     ["code", machine.code],
-    ["load average (1/5/15 min)", `${load(machine.loadAtStart)} at start, ${load(loadAtEnd)} at end`],
+    ["load average (1/5/15 min)", `${loadAverages(machine.loadAtStart)} at start, ${loadAverages(loadAtEnd)} at end`],
     ["duration", `${minutes.toFixed(1)} min`],
   ],
 )}
@@ -114,8 +113,8 @@ function summarySection({ baseline, engine, streaming, utterances }: BenchResult
       `streaming, ${s.bench.setup.label}`,
       percent(s.bench.wer.wer),
       `${s.bench.wer.errors}/${s.bench.wer.words}`,
-      `${ms(s.finalP50Ms)} / ${ms(s.finalP95Ms)}`,
-      `${ms(s.firstPartialP50Ms)} / ${ms(s.firstPartialP95Ms)}`,
+      msList([s.finalP50Ms, s.finalP95Ms]),
+      msList([s.firstPartialP50Ms, s.firstPartialP95Ms]),
       "paced at 1.0 (live)",
     ]),
   ];
@@ -159,8 +158,8 @@ function streamingSection({ streaming, repeats, engine }: BenchResults): string 
   const repeatRows = repeats.map((r, i) => [
     `repeat ${i + 1}`,
     percent(r.bench.wer.wer),
-    `${ms(r.finalP50Ms)} / ${ms(r.finalP95Ms)}`,
-    `${ms(r.firstPartialP50Ms)} / ${ms(r.firstPartialP95Ms)}`,
+    msList([r.finalP50Ms, r.finalP95Ms]),
+    msList([r.firstPartialP50Ms, r.firstPartialP95Ms]),
   ]);
   const details = table(
     [
@@ -205,7 +204,7 @@ function perFileSection({ streaming, utterances }: BenchResults): string {
     return [
       f.id,
       f.seconds.toFixed(2),
-      `${percent(w.wer)} (${w.errors}/${w.words})`,
+      werCell(w),
       ms(f.finalLatencyMs),
       ms(f.firstPartialLatencyMs),
       ms(f.audioPastSpeechEndMs),

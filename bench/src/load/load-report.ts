@@ -2,7 +2,7 @@
  * The "## Load" section of docs/benchmarks.md, rendered from docs/results/load-*.json (either or
  * both engines; a placeholder for an engine not measured yet), and the cost per audio minute.
  */
-import { fixed, percent, table } from "../format.js";
+import { fixed, loadAverages, msList, percent, table, werCell } from "../markdown.js";
 import { ADDED_P95_LIMIT_MS, FINAL_P95_LIMIT_MS, type LoadRun, stepFailure } from "./load-results.js";
 import type { Percentiles } from "./utterance-stats.js";
 
@@ -99,7 +99,7 @@ function engineSection(run: LoadRun): string {
     triple(step.firstPartialMs),
     ...(test
       ? [`${triple(step.addedMs, 1)}${step.finalsBeforeDue ? ` (${step.finalsBeforeDue} early)` : ""}`]
-      : [step.wer.words === 0 ? "—" : `${percent(step.wer.wer)} (${step.wer.errors}/${step.wer.words})`]),
+      : [werCell(step.wer)]),
     String(step.utterances),
     `${fixed(step.server.cpuPercent, 0)}% (${fixed(step.server.cpuPercent / step.streams, test ? 3 : 1)}%)`,
     `${fixed(step.server.rssEndMb, 0)} MB (${fixed(step.server.rssPerStreamMb, test ? 3 : 1)} MB)`,
@@ -133,8 +133,8 @@ function engineSection(run: LoadRun): string {
     table(header, rows),
     ...(failures.length > 0 ? [`Stream failures and warnings:\n\n${failures.slice(0, 12).join("\n")}`] : []),
     `Measured on ${m.cpuModel}, ${m.logicalCores} logical cores, ${m.memoryGiB.toFixed(1)} GiB, Node ${m.node}, ${m.date}; ` +
-      `\`${m.command}\`; code ${m.code}; load average ${m.loadAtStart.map((v) => v.toFixed(2)).join(" / ")} at start, ` +
-      `${run.loadAtEnd.map((v) => v.toFixed(2)).join(" / ")} at end; ${run.minutes.toFixed(1)} min.`,
+      `\`${m.command}\`; code ${m.code}; load average ${loadAverages(m.loadAtStart)} at start, ` +
+      `${loadAverages(run.loadAtEnd)} at end; ${run.minutes.toFixed(1)} min.`,
   ].join("\n\n");
 }
 
@@ -188,10 +188,5 @@ function verdicts(pocketsphinx: LoadRun | undefined, test: LoadRun | undefined, 
 }
 
 function triple(p: Percentiles, digits = 0): string {
-  return `${lat(p.p50, digits)} / ${lat(p.p95, digits)} / ${lat(p.p99, digits)}`;
-}
-
-function lat(value: number | null, digits = 0): string {
-  if (value === null || Number.isNaN(value)) return "—";
-  return value === Number.POSITIVE_INFINITY ? "lost" : `${value.toFixed(digits)} ms`;
+  return msList([p.p50, p.p95, p.p99], digits);
 }

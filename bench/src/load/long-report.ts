@@ -2,11 +2,12 @@
  * The results of `npm run bench:long` (docs/results/long-stream.json) and its "One-hour stream"
  * section of docs/benchmarks.md: memory growth from minute 5 to the end and latency per window.
  */
-import { fixed, percent, table } from "../format.js";
+
 import type { Machine } from "../machine.js";
+import { fixed, loadAverages, msList, percent, table, werCell } from "../markdown.js";
 import { RESULTS_DIR } from "./load-results.js";
 import type { LoadStream } from "./load-stream.js";
-import type { Percentiles, UtteranceStats } from "./utterance-stats.js";
+import type { UtteranceStats } from "./utterance-stats.js";
 
 export const LONG_RESULTS = `${RESULTS_DIR}long-stream.json`;
 /** The issue's bounds: RSS may grow less than this from minute 5 to the end... */
@@ -132,9 +133,9 @@ function results(run: LongRun): string {
   const rows = run.windows.map((w) => [
     `${fixed(w.fromMinute, 1)}–${fixed(w.toMinute, 1)}`,
     String(w.utterances),
-    pair(w.finalMs),
-    pair(w.firstPartialMs),
-    w.wer.words === 0 ? "—" : `${percent(w.wer.wer)} (${w.wer.errors}/${w.wer.words})`,
+    msList([w.finalMs.p50, w.finalMs.p95]),
+    msList([w.firstPartialMs.p50, w.firstPartialMs.p95]),
+    werCell(w.wer),
     cpuPerAudio(run, w),
     rssAt(run, w.toMinute),
   ]);
@@ -159,15 +160,9 @@ function results(run: LongRun): string {
     ),
     `${fixed(run.audioMinutes, 1)} min of audio at ${run.options.speed}× in ${fixed(run.wallMinutes, 1)} min, seed ${run.options.seed}, engine ${run.options.engine}; ` +
       `generator send lag p99 ${fixed(run.sendLagP99Ms, 1)} ms. Measured on ${m.cpuModel}, ${m.logicalCores} logical cores, Node ${m.node}, ${m.date}; ` +
-      `\`${m.command}\`; code ${m.code}; load average ${m.loadAtStart.map((v) => v.toFixed(2)).join(" / ")} at start, ` +
-      `${run.loadAtEnd.map((v) => v.toFixed(2)).join(" / ")} at end.`,
+      `\`${m.command}\`; code ${m.code}; load average ${loadAverages(m.loadAtStart)} at start, ` +
+      `${loadAverages(run.loadAtEnd)} at end.`,
   ].join("\n\n");
-}
-
-function pair(p: Percentiles): string {
-  const ms = (v: number | null) =>
-    v === null || Number.isNaN(v) ? "—" : v === Number.POSITIVE_INFINITY ? "lost" : `${Math.round(v)} ms`;
-  return `${ms(p.p50)} / ${ms(p.p95)}`;
 }
 
 /** Server CPU time per second of audio between the samples that bound a window. */
