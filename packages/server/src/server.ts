@@ -7,11 +7,10 @@ import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type { Engine, EngineLoad } from "@earshot/engines";
+import type { EngineLoad } from "@earshot/engines";
 import { ERRORS, STREAM_TOKEN_PREFIX, TOKEN_PATH } from "@earshot/protocol";
-import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
-import { Admission, type AdmissionOptions, type Refusal } from "./admission.js";
+import { Admission, type Refusal } from "./admission.js";
 import { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 import { Connection, type ConnectionContext } from "./connection.js";
 import { HttpGuards } from "./http-guards.js";
@@ -20,65 +19,14 @@ import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import { parseRequestTarget } from "./request-target.js";
 import { MainThreadMonitor, serverLoad } from "./server-load.js";
-import { type ReleaseReason, type SessionLimits, StreamSession } from "./session.js";
-import { type StaticRoutes, serveStatic } from "./static-routes.js";
+import { type ListenOptions, resolveSettings, type ServerOptions } from "./server-options.js";
+import { type ReleaseReason, StreamSession } from "./session.js";
+import { serveStatic } from "./static-routes.js";
 import { memoryMaxStreams } from "./stream-budget.js";
-import { DEFAULT_MAX_TOKENS_PER_KEY, type StreamToken, StreamTokens } from "./stream-tokens.js";
+import { type StreamToken, StreamTokens } from "./stream-tokens.js";
 import { handleTokenRequest } from "./token-route.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
-
-export interface ServerOptions extends Partial<SessionLimits> {
-  readonly engine: Engine;
-  readonly apiKeys: readonly string[];
-  readonly logger?: Logger;
-  /**
-   * Open connections one key may have (default 64); more are refused with 429 `too_many_streams`.
-   * Also the most sessions of a key waiting for a resume (beyond, the oldest ends), and the most
-   * decoders its sessions hold (beyond, its waiting sessions give theirs back first).
-   */
-  readonly maxStreamsPerKey?: number;
-  /** Connections of one key that have not sent `config` (or `resume`) yet (default 8); more get 429. */
-  readonly maxUnconfiguredPerKey?: number;
-  /** A connection that sends no valid `config` (or `resume`) this soon is closed with `config_timeout` (default 5000). */
-  readonly configTimeoutMs?: number;
-  /** Sessions of one key waiting for a resume that may keep their decoders (default 4); the oldest beyond release theirs. */
-  readonly maxWaitingDecodersPerKey?: number;
-  /** Unused, unexpired stream tokens one key may hold (default 1000); more get 429 `too_many_tokens`. */
-  readonly maxTokensPerKey?: number;
-  /**
-   * When new streams are refused with 503 `over_capacity` (see `AdmissionOptions`). Without
-   * `maxStreams`, the limit is what fits in memory when the engine declares `streamMemoryBytes`
-   * (stream-budget.ts).
-   */
-  readonly admission?: AdmissionOptions;
-  /** Cores the server may use, for its utilization (default: the machine's, `os.availableParallelism()`). */
-  readonly cores?: number;
-  /** `GET /metrics`. Default: served, without auth, with process metrics. */
-  readonly metrics?: MetricsOptions;
-  /** Server pings every connection this often (default 2000 ms)... */
-  readonly pingIntervalMs?: number;
-  /** ...and drops one that has not answered for this long (default 5000 ms). */
-  readonly livenessTimeoutMs?: number;
-  /** On close(), how long open streams may take to send their last finals (default 2000 ms). */
-  readonly shutdownFlushMs?: number;
-  /** Fixed files served without auth (the demo page: `earshot serve`); default none. */
-  readonly staticRoutes?: StaticRoutes;
-}
-
-export interface MetricsOptions {
-  /** Serve `GET /metrics` (default true). */
-  readonly enabled?: boolean;
-  /** Require `Authorization: Bearer <token>` on `/metrics` (default: no auth). */
-  readonly bearerToken?: string;
-  /** Add the process metrics (CPU, memory, event loop, GC) to the scrape (default true). */
-  readonly processMetrics?: boolean;
-}
-
-export interface ListenOptions {
-  readonly host?: string;
-  readonly port?: number;
-}
 
 export interface EarshotServer extends AsyncDisposable {
   /** Binds, then starts loading the engine (see `ready`). Resolves with the base URL. */
@@ -97,39 +45,14 @@ type Authenticated =
   | { readonly ok: true; readonly key: string; readonly token: StreamToken | undefined }
   | { readonly ok: false; readonly code: "unauthorized" | "invalid_token"; readonly why: string };
 
-export const DEFAULT_LIMITS: SessionLimits = {
-  maxFrameBytes: 1024 * 1024,
-  maxSessionMs: 4 * 60 * 60 * 1000,
-  maxPendingMs: 30_000,
-  resumeGraceMs: 30_000,
-  holdDecoderMs: 5_000,
-  maxEngineBacklogMs: 10_000,
-  maxUtteranceMs: 30_000,
-  maxOutboundBytes: 1024 * 1024,
-};
-export const DEFAULT_MAX_STREAMS_PER_KEY = 64;
-export const DEFAULT_MAX_UNCONFIGURED_PER_KEY = 8;
-export const DEFAULT_CONFIG_TIMEOUT_MS = 5_000;
-export const DEFAULT_MAX_WAITING_DECODERS_PER_KEY = 4;
 const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 
 export function createServer(options: ServerOptions): EarshotServer {
   const log = options.logger ?? silentLogger();
   const { engine } = options;
   const keys = new KeyRing(options.apiKeys);
-  const limits: SessionLimits = {
-    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
-    maxSessionMs: options.maxSessionMs ?? DEFAULT_LIMITS.maxSessionMs,
-    maxPendingMs: options.maxPendingMs ?? DEFAULT_LIMITS.maxPendingMs,
-    resumeGraceMs: options.resumeGraceMs ?? DEFAULT_LIMITS.resumeGraceMs,
-    holdDecoderMs: options.holdDecoderMs ?? DEFAULT_LIMITS.holdDecoderMs,
-    maxEngineBacklogMs: options.maxEngineBacklogMs ?? DEFAULT_LIMITS.maxEngineBacklogMs,
-    maxUtteranceMs: options.maxUtteranceMs ?? DEFAULT_LIMITS.maxUtteranceMs,
-    maxOutboundBytes: options.maxOutboundBytes ?? DEFAULT_LIMITS.maxOutboundBytes,
-  };
-  const maxStreamsPerKey = options.maxStreamsPerKey ?? DEFAULT_MAX_STREAMS_PER_KEY;
-  const maxUnconfiguredPerKey = options.maxUnconfiguredPerKey ?? DEFAULT_MAX_UNCONFIGURED_PER_KEY;
-  const maxWaitingDecodersPerKey = options.maxWaitingDecodersPerKey ?? DEFAULT_MAX_WAITING_DECODERS_PER_KEY;
+  const settings = resolveSettings(options);
+  const { limits, maxStreamsPerKey, maxUnconfiguredPerKey, maxWaitingDecodersPerKey } = settings;
   const admission = new Admission({
     ...options.admission,
     maxStreams: options.admission?.maxStreams ?? memoryMaxStreams(engine.streamMemoryBytes),
@@ -139,7 +62,7 @@ export function createServer(options: ServerOptions): EarshotServer {
   /** Per API key: open connections, and those of them without a session yet (no valid config or resume). */
   const perKey = new Map<string, { connections: number; unconfigured: number }>();
   const tokens = new StreamTokens({
-    maxUnusedPerKey: options.maxTokensPerKey ?? DEFAULT_MAX_TOKENS_PER_KEY,
+    maxUnusedPerKey: settings.maxTokensPerKey,
     isLive: (resumeToken) => sessions.has(resumeToken),
   });
   /** Open stream connections, counted from the upgrade decision until the socket closes. */
@@ -269,9 +192,9 @@ export function createServer(options: ServerOptions): EarshotServer {
     log,
     metrics,
     maxFrameBytes: limits.maxFrameBytes,
-    pingIntervalMs: options.pingIntervalMs ?? 2000,
-    livenessTimeoutMs: options.livenessTimeoutMs ?? 5000,
-    configTimeoutMs: options.configTimeoutMs ?? DEFAULT_CONFIG_TIMEOUT_MS,
+    pingIntervalMs: settings.pingIntervalMs,
+    livenessTimeoutMs: settings.livenessTimeoutMs,
+    configTimeoutMs: settings.configTimeoutMs,
     maxOutboundBytes: limits.maxOutboundBytes,
     createSession(connection: Connection): StreamSession | undefined {
       if (token && token.session !== undefined) {
@@ -512,7 +435,7 @@ export function createServer(options: ServerOptions): EarshotServer {
         const closed = http.listening ? once(http, "close") : Promise.resolve();
         http.close(); // stop accepting
         mainThread.stop();
-        const flushMs = options.shutdownFlushMs ?? 2000;
+        const flushMs = settings.shutdownFlushMs;
         await Promise.all([...sessions.values()].map(({ session }) => session.shutdown(flushMs)));
         // Let the close frames go out before the sockets are cut.
         await new Promise((resolve) => setTimeout(resolve, 50));
