@@ -13,6 +13,7 @@ import { WebSocketServer } from "ws";
 import { Admission, type Refusal } from "./admission.js";
 import { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 import { Connection, type ConnectionContext } from "./connection.js";
+import { ConnectionCounts, type CountedConnection } from "./connection-counts.js";
 import { HttpGuards } from "./http-guards.js";
 import { httpError, json, rejectUpgrade } from "./http-replies.js";
 import { silentLogger } from "./logger.js";
@@ -20,7 +21,8 @@ import { ServerMetrics } from "./metrics.js";
 import { parseRequestTarget } from "./request-target.js";
 import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import { type ListenOptions, resolveSettings, type ServerOptions } from "./server-options.js";
-import { type ReleaseReason, StreamSession } from "./session.js";
+import { type SessionHooks, StreamSession } from "./session.js";
+import { SessionRegistry } from "./session-registry.js";
 import { serveStatic } from "./static-routes.js";
 import { memoryMaxStreams } from "./stream-budget.js";
 import { type StreamToken, StreamTokens } from "./stream-tokens.js";
@@ -52,38 +54,17 @@ export function createServer(options: ServerOptions): EarshotServer {
   const { engine } = options;
   const keys = new KeyRing(options.apiKeys);
   const settings = resolveSettings(options);
-  const { limits, maxStreamsPerKey, maxUnconfiguredPerKey, maxWaitingDecodersPerKey } = settings;
+  const { limits, maxStreamsPerKey } = settings;
   const admission = new Admission({
     ...options.admission,
     maxStreams: options.admission?.maxStreams ?? memoryMaxStreams(engine.streamMemoryBytes),
   });
-  /** Live sessions by resume token (connected or waiting for a resume), and each one's API key. */
-  const sessions = new Map<string, { session: StreamSession; key: string }>();
-  /** Per API key: open connections, and those of them without a session yet (no valid config or resume). */
-  const perKey = new Map<string, { connections: number; unconfigured: number }>();
+  const sessions = new SessionRegistry({ ...settings, log });
+  const connections = new ConnectionCounts(settings);
   const tokens = new StreamTokens({
     maxUnusedPerKey: settings.maxTokensPerKey,
     isLive: (resumeToken) => sessions.has(resumeToken),
   });
-  /** Open stream connections, counted from the upgrade decision until the socket closes. */
-  let openConnections = 0;
-
-  /** Sessions that still stream (connected or waiting), not finished ones kept for a late resume. */
-  /** Sessions (of every key, or of `key`) that match. */
-  const countSessions = (match: (session: StreamSession) => boolean, key?: string): number => {
-    let count = 0;
-    for (const entry of sessions.values())
-      if ((key === undefined || entry.key === key) && match(entry.session)) count += 1;
-    return count;
-  };
-  const liveSessions = (): number => countSessions((session) => !session.finished);
-  const waitingSessions = (): number => countSessions((session) => session.waiting);
-  const waitingDecoders = (): number => countSessions((session) => session.waiting && session.holdsDecoder);
-  /**
-   * Streams held: sessions with an engine stream (decoder), connected or waiting for a resume. A
-   * connection without a session holds nothing, so idle sockets cannot fill the server.
-   */
-  const heldStreams = (key?: string): number => countSessions((session) => session.holdsDecoder, key);
   const mainThread = new MainThreadMonitor();
   const engineLoad = () => {
     let snapshot: EngineLoad | undefined;
@@ -95,14 +76,12 @@ export function createServer(options: ServerOptions): EarshotServer {
     const mainThreadUtilization = mainThread.utilization;
     // Connections let in (or sessions waiting) without an engine stream yet: a burst that connected
     // within the same second shows no load yet, but will.
-    const unopened = snapshot ? Math.max(0, heldStreams() - snapshot.streams) : 0;
+    const unopened = snapshot ? Math.max(0, sessions.heldStreams() - snapshot.streams) : 0;
     const main = admission.countsMainThread ? mainThreadUtilization : 0;
     const load = serverLoad(snapshot, main, options.cores, unopened);
     const common = { utilization: load.utilization, mainThreadUtilization };
     if (snapshot) return { ...common, engineUtilization: snapshot.utilization, maxBacklogMs: snapshot.maxBacklogMs };
-    let maxBacklogMs = 0;
-    for (const { session } of sessions.values()) maxBacklogMs = Math.max(maxBacklogMs, session.backlogMs);
-    return { ...common, engineUtilization: undefined, maxBacklogMs };
+    return { ...common, engineUtilization: undefined, maxBacklogMs: sessions.maxBacklogMs() };
   };
   /**
    * Why one more stream would be refused now. `room`: count the decoders that waiting sessions would
@@ -110,7 +89,7 @@ export function createServer(options: ServerOptions): EarshotServer {
    */
   const refusal = (room: "now" | "after_release" = "now"): Refusal | undefined =>
     admission.check({
-      heldStreams: heldStreams() - (room === "after_release" ? waitingDecoders() : 0),
+      heldStreams: sessions.heldStreams() - (room === "after_release" ? sessions.waitingDecoders() : 0),
       ...engineLoad(),
     });
 
@@ -118,62 +97,22 @@ export function createServer(options: ServerOptions): EarshotServer {
   const metricsToken = metricsOptions.bearerToken === undefined ? undefined : new KeyRing([metricsOptions.bearerToken]);
   const metrics = new ServerMetrics(
     {
-      connections: () => openConnections,
-      activeStreams: () => liveSessions() - waitingSessions(),
-      waitingSessions,
-      waitingDecoders,
-      heldStreams,
-      unconfiguredConnections: () => {
-        let unconfigured = 0;
-        for (const counts of perKey.values()) unconfigured += counts.unconfigured;
-        return unconfigured;
-      },
+      connections: () => connections.open,
+      activeStreams: () => sessions.liveSessions() - sessions.waitingSessions(),
+      waitingSessions: sessions.waitingSessions,
+      waitingDecoders: sessions.waitingDecoders,
+      heldStreams: sessions.heldStreams,
+      unconfiguredConnections: () => connections.unconfigured,
       maxStreams: () => admission.maxStreams,
       load: engineLoad,
     },
     { processMetrics: metricsOptions.processMetrics ?? true, engineReportsLoad: engine.loadSnapshot !== undefined },
   );
 
-  const keyOf = (session: StreamSession): string | undefined => sessions.get(session.resumeToken)?.key;
-  /** The oldest waiting sessions first (by when their connection dropped), of one key or of all. */
-  const waitingOldestFirst = (key: string | undefined): StreamSession[] =>
-    [...sessions.values()]
-      .filter((e) => e.session.waiting && (key === undefined || e.key === key))
-      .map((e) => e.session)
-      .sort((a, b) => a.waitingSince - b.waitingSince);
-  /** Waiting sessions (of `key`, or of all) give their decoders back, oldest first, until `count` did. */
-  const releaseWaitingDecoders = (key: string | undefined, count: number, reason: ReleaseReason): void => {
-    let released = 0;
-    for (const session of waitingOldestFirst(key)) {
-      if (released >= count) return;
-      if (session.releaseDecoder(reason)) released += 1;
-    }
-  };
-  const sessionHooks = {
-    onClosed: (session: StreamSession) => sessions.delete(session.resumeToken),
-    /**
-     * A key's waiting sessions are bounded (`maxStreamsPerKey`: beyond, the oldest ends and can no
-     * longer be resumed), and so are the decoders they keep (`maxWaitingDecodersPerKey`: beyond, the
-     * oldest give theirs back and resume from their last final).
-     */
-    onWaiting: (session: StreamSession) => {
-      const key = keyOf(session);
-      if (key === undefined) return;
-      const waiting = waitingOldestFirst(key);
-      for (const old of waiting.slice(0, Math.max(0, waiting.length - maxStreamsPerKey))) {
-        log.info({ session: old.id }, "too many sessions waiting for a resume; ending the oldest");
-        old.expire();
-      }
-      const holding = waiting.filter((s) => s.holdsDecoder).length;
-      releaseWaitingDecoders(key, holding - maxWaitingDecodersPerKey, "key_budget");
-    },
-    onReleased: (_session: StreamSession, reason: ReleaseReason) => metrics.decoderReleased(reason),
+  const sessionHooks: SessionHooks = {
+    ...sessions.hooks,
+    onReleased: (_session, reason) => metrics.decoderReleased(reason),
     metrics,
-  };
-  /** A token only resumes a session of the key that started it. */
-  const sessionOf = (key: string, token: string | null): StreamSession | undefined => {
-    const entry = token === null ? undefined : sessions.get(token);
-    return entry?.key === key ? entry.session : undefined;
   };
   /**
    * Room for one more decoder: a key whose sessions hold `maxStreamsPerKey` decoders, or a server
@@ -181,14 +120,14 @@ export function createServer(options: ServerOptions): EarshotServer {
    * lose nothing by it. Then admission decides.
    */
   const admitNewSession = (key: string): Refusal | undefined => {
-    releaseWaitingDecoders(key, heldStreams(key) - maxStreamsPerKey + 1, "key_budget");
+    sessions.releaseWaitingDecoders(key, sessions.heldStreams(key) - maxStreamsPerKey + 1, "key_budget");
     const refused = refusal();
     if (refused?.reason !== "max_streams") return refused;
-    releaseWaitingDecoders(undefined, heldStreams() - admission.maxStreams + 1, "node_budget");
+    sessions.releaseWaitingDecoders(undefined, sessions.heldStreams() - admission.maxStreams + 1, "node_budget");
     return refusal();
   };
   /** `token`: the stream token the connection came in with; it opens one session and resumes only that. */
-  const contextFor = (key: string, token: StreamToken | undefined): ConnectionContext => ({
+  const contextFor = (key: string, token: StreamToken | undefined, counted: CountedConnection): ConnectionContext => ({
     log,
     metrics,
     maxFrameBytes: limits.maxFrameBytes,
@@ -217,16 +156,15 @@ export function createServer(options: ServerOptions): EarshotServer {
         return undefined;
       }
       const session = new StreamSession(connection, engine, limits, log, sessionHooks);
-      sessions.set(session.resumeToken, { session, key });
+      sessions.add(session, key);
       if (token) tokens.bind(token, session.resumeToken);
       return session;
     },
     onSessionBound(): void {
-      const counts = perKey.get(key);
-      if (counts) counts.unconfigured -= 1;
+      counted.bound();
     },
     findSession(resumeToken: string): StreamSession | undefined {
-      const found = token === undefined || token.session === resumeToken ? sessionOf(key, resumeToken) : undefined;
+      const found = token === undefined || token.session === resumeToken ? sessions.find(key, resumeToken) : undefined;
       metrics.resume(found ? "resumed" : "not_found");
       return found;
     },
@@ -359,13 +297,7 @@ export function createServer(options: ServerOptions): EarshotServer {
       return;
     }
     const { key, token } = who;
-    const counts = perKey.get(key) ?? { connections: 0, unconfigured: 0 };
-    const tooMany =
-      counts.connections >= maxStreamsPerKey
-        ? `This key has ${counts.connections} open streams; the limit is ${maxStreamsPerKey}.`
-        : counts.unconfigured >= maxUnconfiguredPerKey
-          ? `This key has ${counts.unconfigured} connections that have not sent config yet; the limit is ${maxUnconfiguredPerKey}.`
-          : undefined;
+    const tooMany = connections.refusal(key);
     if (tooMany) {
       metrics.refused("too_many_streams");
       rejectUpgrade(socket, 429, "too_many_streams", tooMany, TOO_MANY_STREAMS_RETRY_AFTER_S);
@@ -374,27 +306,21 @@ export function createServer(options: ServerOptions): EarshotServer {
     // A full server still lets in a connection that names (`?resume_token=`) a live session of its
     // key: that session holds its share of the server already.
     const refused = refusal("after_release");
-    const resuming = refused !== undefined && sessionOf(key, url.searchParams.get("resume_token")) !== undefined;
+    const resuming = refused !== undefined && sessions.find(key, url.searchParams.get("resume_token")) !== undefined;
     if (refused && !resuming) {
       log.info({ reason: refused.reason }, "upgrade refused: over capacity");
       metrics.refused(refused.reason);
       rejectUpgrade(socket, 503, "over_capacity", refused.message, admission.retryAfterSeconds);
       return;
     }
-    const context = contextFor(key, token);
-    counts.connections += 1;
-    counts.unconfigured += 1;
-    perKey.set(key, counts);
-    openConnections += 1;
+    const counted = connections.add(key);
+    const context = contextFor(key, token, counted);
     if (token) tokens.admit(token);
     let upgraded = false;
     let connection: Connection | undefined;
     const release = (): void => {
       if (token) tokens.release(token);
-      openConnections -= 1;
-      counts.connections -= 1;
-      if (!connection?.bound) counts.unconfigured -= 1;
-      if (counts.connections === 0) perKey.delete(key);
+      counted.closed(connection?.bound ?? false);
     };
     // A handshake that fails (ws answers 400 and never calls back) still gives its counts back.
     socket.once("close", () => {
@@ -417,7 +343,7 @@ export function createServer(options: ServerOptions): EarshotServer {
   const server: EarshotServer = {
     ready,
     get sessionCount() {
-      return liveSessions();
+      return sessions.liveSessions();
     },
     get maxStreams() {
       return admission.maxStreams;
@@ -436,7 +362,7 @@ export function createServer(options: ServerOptions): EarshotServer {
         http.close(); // stop accepting
         mainThread.stop();
         const flushMs = settings.shutdownFlushMs;
-        await Promise.all([...sessions.values()].map(({ session }) => session.shutdown(flushMs)));
+        await Promise.all(sessions.all().map((session) => session.shutdown(flushMs)));
         // Let the close frames go out before the sockets are cut.
         await new Promise((resolve) => setTimeout(resolve, 50));
         for (const client of wss.clients) client.terminate();
