@@ -7,11 +7,10 @@ import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type { EngineLoad } from "@earshot/engines";
 import { ERRORS, STREAM_TOKEN_PREFIX, TOKEN_PATH } from "@earshot/protocol";
 import { WebSocketServer } from "ws";
-import { Admission, type Refusal } from "./admission.js";
 import { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
+import { Capacity } from "./capacity.js";
 import { Connection, type ConnectionContext } from "./connection.js";
 import { ConnectionCounts, type CountedConnection } from "./connection-counts.js";
 import { HttpGuards } from "./http-guards.js";
@@ -19,12 +18,10 @@ import { httpError, json, rejectUpgrade } from "./http-replies.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import { parseRequestTarget } from "./request-target.js";
-import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import { type ListenOptions, resolveSettings, type ServerOptions } from "./server-options.js";
 import { type SessionHooks, StreamSession } from "./session.js";
 import { SessionRegistry } from "./session-registry.js";
 import { serveStatic } from "./static-routes.js";
-import { memoryMaxStreams } from "./stream-budget.js";
 import { type StreamToken, StreamTokens } from "./stream-tokens.js";
 import { handleTokenRequest } from "./token-route.js";
 
@@ -54,44 +51,21 @@ export function createServer(options: ServerOptions): EarshotServer {
   const { engine } = options;
   const keys = new KeyRing(options.apiKeys);
   const settings = resolveSettings(options);
-  const { limits, maxStreamsPerKey } = settings;
-  const admission = new Admission({
-    ...options.admission,
-    maxStreams: options.admission?.maxStreams ?? memoryMaxStreams(engine.streamMemoryBytes),
-  });
+  const { limits } = settings;
   const sessions = new SessionRegistry({ ...settings, log });
   const connections = new ConnectionCounts(settings);
   const tokens = new StreamTokens({
     maxUnusedPerKey: settings.maxTokensPerKey,
     isLive: (resumeToken) => sessions.has(resumeToken),
   });
-  const mainThread = new MainThreadMonitor();
-  const engineLoad = () => {
-    let snapshot: EngineLoad | undefined;
-    try {
-      snapshot = engine.loadSnapshot?.();
-    } catch (error) {
-      log.warn({ err: error }, "engine load snapshot failed");
-    }
-    const mainThreadUtilization = mainThread.utilization;
-    // Connections let in (or sessions waiting) without an engine stream yet: a burst that connected
-    // within the same second shows no load yet, but will.
-    const unopened = snapshot ? Math.max(0, sessions.heldStreams() - snapshot.streams) : 0;
-    const main = admission.countsMainThread ? mainThreadUtilization : 0;
-    const load = serverLoad(snapshot, main, options.cores, unopened);
-    const common = { utilization: load.utilization, mainThreadUtilization };
-    if (snapshot) return { ...common, engineUtilization: snapshot.utilization, maxBacklogMs: snapshot.maxBacklogMs };
-    return { ...common, engineUtilization: undefined, maxBacklogMs: sessions.maxBacklogMs() };
-  };
-  /**
-   * Why one more stream would be refused now. `room`: count the decoders that waiting sessions would
-   * give back for it as free (the quick checks at the upgrade and `/readyz`).
-   */
-  const refusal = (room: "now" | "after_release" = "now"): Refusal | undefined =>
-    admission.check({
-      heldStreams: sessions.heldStreams() - (room === "after_release" ? sessions.waitingDecoders() : 0),
-      ...engineLoad(),
-    });
+  const capacity = new Capacity({
+    engine,
+    sessions,
+    admission: options.admission,
+    cores: options.cores,
+    maxStreamsPerKey: settings.maxStreamsPerKey,
+    log,
+  });
 
   const metricsOptions = options.metrics ?? {};
   const metricsToken = metricsOptions.bearerToken === undefined ? undefined : new KeyRing([metricsOptions.bearerToken]);
@@ -103,8 +77,8 @@ export function createServer(options: ServerOptions): EarshotServer {
       waitingDecoders: sessions.waitingDecoders,
       heldStreams: sessions.heldStreams,
       unconfiguredConnections: () => connections.unconfigured,
-      maxStreams: () => admission.maxStreams,
-      load: engineLoad,
+      maxStreams: () => capacity.maxStreams,
+      load: capacity.load,
     },
     { processMetrics: metricsOptions.processMetrics ?? true, engineReportsLoad: engine.loadSnapshot !== undefined },
   );
@@ -113,18 +87,6 @@ export function createServer(options: ServerOptions): EarshotServer {
     ...sessions.hooks,
     onReleased: (_session, reason) => metrics.decoderReleased(reason),
     metrics,
-  };
-  /**
-   * Room for one more decoder: a key whose sessions hold `maxStreamsPerKey` decoders, or a server
-   * at `maxStreams`, first takes them back from sessions waiting for a resume (oldest first), which
-   * lose nothing by it. Then admission decides.
-   */
-  const admitNewSession = (key: string): Refusal | undefined => {
-    sessions.releaseWaitingDecoders(key, sessions.heldStreams(key) - maxStreamsPerKey + 1, "key_budget");
-    const refused = refusal();
-    if (refused?.reason !== "max_streams") return refused;
-    sessions.releaseWaitingDecoders(undefined, sessions.heldStreams() - admission.maxStreams + 1, "node_budget");
-    return refusal();
   };
   /** `token`: the stream token the connection came in with; it opens one session and resumes only that. */
   const contextFor = (key: string, token: StreamToken | undefined, counted: CountedConnection): ConnectionContext => ({
@@ -149,7 +111,7 @@ export function createServer(options: ServerOptions): EarshotServer {
       }
       // Admission is decided here, where a stream starts to cost: the upgrade's check is a quick
       // refusal for a server already full, and a connection that never configures costs nothing.
-      const refused = admitNewSession(key);
+      const refused = capacity.admitNewSession(key);
       if (refused) {
         log.info({ reason: refused.reason }, "new session refused: over capacity");
         connection.error("over_capacity", refused.message);
@@ -171,7 +133,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     admitResume(connection: Connection, session: StreamSession): boolean {
       // A session that gave its decoder back needs one again, like a new stream.
       if (!session.released) return true;
-      const refused = admitNewSession(key);
+      const refused = capacity.admitNewSession(key);
       if (!refused) return true;
       log.info({ reason: refused.reason, session: session.id }, "resume refused: over capacity");
       connection.error("over_capacity", refused.message);
@@ -184,7 +146,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     startLoad = () => {
       engine.load().then(
         () => {
-          mainThread.start();
+          capacity.mainThread.start();
           resolve();
         },
         (error: unknown) => {
@@ -225,7 +187,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     } else if (path === "/healthz") {
       json(response, 200, { status: "ok" });
     } else if (path === "/readyz") {
-      const full = engine.ready ? refusal("after_release") : undefined;
+      const full = engine.ready ? capacity.refusal("after_release") : undefined;
       const status = full ? "at_capacity" : engine.ready ? "ready" : loadError ? "failed" : "loading";
       json(response, status === "ready" ? 200 : 503, {
         status,
@@ -305,12 +267,12 @@ export function createServer(options: ServerOptions): EarshotServer {
     }
     // A full server still lets in a connection that names (`?resume_token=`) a live session of its
     // key: that session holds its share of the server already.
-    const refused = refusal("after_release");
+    const refused = capacity.refusal("after_release");
     const resuming = refused !== undefined && sessions.find(key, url.searchParams.get("resume_token")) !== undefined;
     if (refused && !resuming) {
       log.info({ reason: refused.reason }, "upgrade refused: over capacity");
       metrics.refused(refused.reason);
-      rejectUpgrade(socket, 503, "over_capacity", refused.message, admission.retryAfterSeconds);
+      rejectUpgrade(socket, 503, "over_capacity", refused.message, capacity.retryAfterSeconds);
       return;
     }
     const counted = connections.add(key);
@@ -346,7 +308,7 @@ export function createServer(options: ServerOptions): EarshotServer {
       return sessions.liveSessions();
     },
     get maxStreams() {
-      return admission.maxStreams;
+      return capacity.maxStreams;
     },
     async listen({ host = "127.0.0.1", port = 8787 } = {}) {
       http.listen(port, host);
@@ -360,7 +322,7 @@ export function createServer(options: ServerOptions): EarshotServer {
       closing ??= (async () => {
         const closed = http.listening ? once(http, "close") : Promise.resolve();
         http.close(); // stop accepting
-        mainThread.stop();
+        capacity.mainThread.stop();
         const flushMs = settings.shutdownFlushMs;
         await Promise.all(sessions.all().map((session) => session.shutdown(flushMs)));
         // Let the close frames go out before the sockets are cut.
