@@ -2,7 +2,7 @@ export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
 export { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 export { createLogger, silentLogger } from "./logger.js";
 export { OverlapRemover } from "./overlap.js";
-export { createServer, type EarshotServer, STREAM_PATH } from "./server.js";
+export { createServer, type EarshotServer } from "./server.js";
 export {
   DEFAULT_CONFIG_TIMEOUT_MS,
   DEFAULT_LIMITS,
@@ -16,3 +16,4 @@ export {
 export type { ReleaseReason, SessionLimits } from "./session.js";
 export type { StaticAsset, StaticRoutes } from "./static-routes.js";
 export { availableMemoryBytes, MEMORY_RESERVE_BYTES, memoryMaxStreams, STREAM_MEMORY_SHARE } from "./stream-budget.js";
+export { STREAM_PATH } from "./upgrade.js";

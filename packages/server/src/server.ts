@@ -6,26 +6,22 @@
 import { once } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
-import { ERRORS, STREAM_TOKEN_PREFIX, TOKEN_PATH } from "@earshot/protocol";
-import { WebSocketServer } from "ws";
-import { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
+import { TOKEN_PATH } from "@earshot/protocol";
+import { KeyRing } from "./auth.js";
 import { Capacity } from "./capacity.js";
-import { Connection, type ConnectionContext } from "./connection.js";
-import { ConnectionCounts, type CountedConnection } from "./connection-counts.js";
+import { ConnectionCounts } from "./connection-counts.js";
 import { HttpGuards } from "./http-guards.js";
-import { httpError, json, rejectUpgrade } from "./http-replies.js";
+import { httpError, json } from "./http-replies.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import { parseRequestTarget } from "./request-target.js";
 import { type ListenOptions, resolveSettings, type ServerOptions } from "./server-options.js";
-import { type SessionHooks, StreamSession } from "./session.js";
+import type { SessionHooks } from "./session.js";
 import { SessionRegistry } from "./session-registry.js";
 import { serveStatic } from "./static-routes.js";
-import { type StreamToken, StreamTokens } from "./stream-tokens.js";
+import { StreamTokens } from "./stream-tokens.js";
 import { handleTokenRequest } from "./token-route.js";
-
-export const STREAM_PATH = "/v1/audio/transcriptions/stream";
+import { STREAM_PATH, StreamUpgrades } from "./upgrade.js";
 
 export interface EarshotServer extends AsyncDisposable {
   /** Binds, then starts loading the engine (see `ready`). Resolves with the base URL. */
@@ -40,18 +36,10 @@ export interface EarshotServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-type Authenticated =
-  | { readonly ok: true; readonly key: string; readonly token: StreamToken | undefined }
-  | { readonly ok: false; readonly code: "unauthorized" | "invalid_token"; readonly why: string };
-
-const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
-
 export function createServer(options: ServerOptions): EarshotServer {
   const log = options.logger ?? silentLogger();
   const { engine } = options;
-  const keys = new KeyRing(options.apiKeys);
   const settings = resolveSettings(options);
-  const { limits } = settings;
   const sessions = new SessionRegistry({ ...settings, log });
   const connections = new ConnectionCounts(settings);
   const tokens = new StreamTokens({
@@ -88,57 +76,18 @@ export function createServer(options: ServerOptions): EarshotServer {
     onReleased: (_session, reason) => metrics.decoderReleased(reason),
     metrics,
   };
-  /** `token`: the stream token the connection came in with; it opens one session and resumes only that. */
-  const contextFor = (key: string, token: StreamToken | undefined, counted: CountedConnection): ConnectionContext => ({
-    log,
+  const keys = new KeyRing(options.apiKeys);
+  const upgrades = new StreamUpgrades({
+    engine,
+    sessions,
+    sessionHooks,
+    capacity,
+    tokens,
     metrics,
-    maxFrameBytes: limits.maxFrameBytes,
-    pingIntervalMs: settings.pingIntervalMs,
-    livenessTimeoutMs: settings.livenessTimeoutMs,
-    configTimeoutMs: settings.configTimeoutMs,
-    maxOutboundBytes: limits.maxOutboundBytes,
-    createSession(connection: Connection): StreamSession | undefined {
-      if (token && token.session !== undefined) {
-        connection.refuse(
-          "invalid_token",
-          "This stream token already opened its stream; it can only resume that session.",
-        );
-        return undefined;
-      }
-      if (token && Date.now() >= token.expiresAt) {
-        connection.refuse("invalid_token", "The stream token expired before it opened a stream; mint a new one.");
-        return undefined;
-      }
-      // Admission is decided here, where a stream starts to cost: the upgrade's check is a quick
-      // refusal for a server already full, and a connection that never configures costs nothing.
-      const refused = capacity.admitNewSession(key);
-      if (refused) {
-        log.info({ reason: refused.reason }, "new session refused: over capacity");
-        connection.error("over_capacity", refused.message);
-        return undefined;
-      }
-      const session = new StreamSession(connection, engine, limits, log, sessionHooks);
-      sessions.add(session, key);
-      if (token) tokens.bind(token, session.resumeToken);
-      return session;
-    },
-    onSessionBound(): void {
-      counted.bound();
-    },
-    findSession(resumeToken: string): StreamSession | undefined {
-      const found = token === undefined || token.session === resumeToken ? sessions.find(key, resumeToken) : undefined;
-      metrics.resume(found ? "resumed" : "not_found");
-      return found;
-    },
-    admitResume(connection: Connection, session: StreamSession): boolean {
-      // A session that gave its decoder back needs one again, like a new stream.
-      if (!session.released) return true;
-      const refused = capacity.admitNewSession(key);
-      if (!refused) return true;
-      log.info({ reason: refused.reason, session: session.id }, "resume refused: over capacity");
-      connection.error("over_capacity", refused.message);
-      return false;
-    },
+    settings,
+    log,
+    keys,
+    connections,
   });
   let loadError: Error | undefined;
   let startLoad: () => void = () => {};
@@ -159,20 +108,12 @@ export function createServer(options: ServerOptions): EarshotServer {
   });
   ready.catch(() => {}); // surfaced through /readyz, session errors and the CLI
 
-  const wss = new WebSocketServer({
-    noServer: true,
-    // Our own limit (maxFrameBytes) answers with a frame_too_large message; ws's cap, well above it,
-    // bounds what a hostile peer can make us buffer.
-    maxPayload: limits.maxFrameBytes * 4,
-    handleProtocols: (protocols) => (protocols.has(TOKEN_SUBPROTOCOL) ? TOKEN_SUBPROTOCOL : false),
-  });
-
   // Each entry point answers its own failure on its own socket (http-guards.ts): no request can
   // end the process.
   const guards = new HttpGuards(log);
   const http = createHttpServer(guards.request(handleHttp));
   http.on("clientError", guards.clientError);
-  http.on("upgrade", guards.upgrade(handleUpgrade));
+  http.on("upgrade", guards.upgrade(upgrades.handle));
 
   async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const target = parseRequestTarget(request.url);
@@ -226,81 +167,6 @@ export function createServer(options: ServerOptions): EarshotServer {
     response.writeHead(200, { "content-type": metrics.contentType }).end(text);
   }
 
-  /** The key an upgrade acts for: an API key, or the key that minted its stream token. */
-  function authenticate(request: IncomingMessage, resumeToken: string | null): Authenticated {
-    const credential = credentialFromRequest(request);
-    if (keys.accepts(credential)) return { ok: true, key: credential as string, token: undefined };
-    if (!credential?.startsWith(STREAM_TOKEN_PREFIX)) {
-      return { ok: false, code: "unauthorized", why: ERRORS.unauthorized.summary };
-    }
-    const checked = tokens.check(credential, resumeToken);
-    if (!checked.ok) return { ok: false, code: "invalid_token", why: checked.why };
-    return { ok: true, key: checked.token.key, token: checked.token };
-  }
-
-  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = parseRequestTarget(request.url);
-    if (!url.ok) {
-      metrics.refused("bad_request");
-      rejectUpgrade(socket, 400, "bad_request", url.message);
-      return;
-    }
-    const path = url.pathname;
-    if (path !== STREAM_PATH) {
-      metrics.refused("not_found");
-      rejectUpgrade(socket, 404, "not_found", `No WebSocket endpoint at ${path}.`);
-      return;
-    }
-    const who = authenticate(request, url.searchParams.get("resume_token"));
-    if (!who.ok) {
-      log.info({ remote: request.socket.remoteAddress }, `upgrade refused: ${who.code}`);
-      metrics.refused(who.code);
-      rejectUpgrade(socket, 401, who.code, who.why);
-      return;
-    }
-    const { key, token } = who;
-    const tooMany = connections.refusal(key);
-    if (tooMany) {
-      metrics.refused("too_many_streams");
-      rejectUpgrade(socket, 429, "too_many_streams", tooMany, TOO_MANY_STREAMS_RETRY_AFTER_S);
-      return;
-    }
-    // A full server still lets in a connection that names (`?resume_token=`) a live session of its
-    // key: that session holds its share of the server already.
-    const refused = capacity.refusal("after_release");
-    const resuming = refused !== undefined && sessions.find(key, url.searchParams.get("resume_token")) !== undefined;
-    if (refused && !resuming) {
-      log.info({ reason: refused.reason }, "upgrade refused: over capacity");
-      metrics.refused(refused.reason);
-      rejectUpgrade(socket, 503, "over_capacity", refused.message, capacity.retryAfterSeconds);
-      return;
-    }
-    const counted = connections.add(key);
-    const context = contextFor(key, token, counted);
-    if (token) tokens.admit(token);
-    let upgraded = false;
-    let connection: Connection | undefined;
-    const release = (): void => {
-      if (token) tokens.release(token);
-      counted.closed(connection?.bound ?? false);
-    };
-    // A handshake that fails (ws answers 400 and never calls back) still gives its counts back.
-    socket.once("close", () => {
-      if (!upgraded) release();
-    });
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      upgraded = true;
-      try {
-        connection = new Connection(ws, context);
-      } finally {
-        // After the connection's own close handler, so a dropped session already counts as waiting;
-        // registered even if the connection could not be set up (the guard then cuts the socket).
-        ws.once("close", release);
-      }
-      log.info({ remote: request.socket.remoteAddress }, "stream connected");
-    });
-  }
-
   let closing: Promise<void> | undefined;
   const server: EarshotServer = {
     ready,
@@ -327,7 +193,7 @@ export function createServer(options: ServerOptions): EarshotServer {
         await Promise.all(sessions.all().map((session) => session.shutdown(flushMs)));
         // Let the close frames go out before the sockets are cut.
         await new Promise((resolve) => setTimeout(resolve, 50));
-        for (const client of wss.clients) client.terminate();
+        upgrades.terminateAll();
         http.closeAllConnections();
         await closed;
         await engine.close();
