@@ -11,9 +11,15 @@ import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import type { SessionRegistry } from "./session-registry.js";
 import { memoryMaxStreams } from "./stream-budget.js";
 
+/** What capacity reads of the sessions and asks of them. */
+export type HeldSessions = Pick<
+  SessionRegistry,
+  "heldStreams" | "waitingDecoders" | "maxBacklogMs" | "releaseWaitingDecoders"
+>;
+
 export interface CapacityOptions {
   readonly engine: Engine;
-  readonly sessions: SessionRegistry;
+  readonly sessions: HeldSessions;
   /** Without `maxStreams`, the limit is what fits in memory (stream-budget.ts). */
   readonly admission: AdmissionOptions | undefined;
   /** Cores the server may use (default: the machine's). */
