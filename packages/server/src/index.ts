@@ -2,19 +2,18 @@ export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
 export { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 export { createLogger, silentLogger } from "./logger.js";
 export { OverlapRemover } from "./overlap.js";
+export { createServer, type EarshotServer } from "./server.js";
 export {
-  createServer,
   DEFAULT_CONFIG_TIMEOUT_MS,
   DEFAULT_LIMITS,
   DEFAULT_MAX_STREAMS_PER_KEY,
   DEFAULT_MAX_UNCONFIGURED_PER_KEY,
   DEFAULT_MAX_WAITING_DECODERS_PER_KEY,
-  type EarshotServer,
   type ListenOptions,
   type MetricsOptions,
   type ServerOptions,
-  STREAM_PATH,
-} from "./server.js";
+} from "./server-options.js";
 export type { ReleaseReason, SessionLimits } from "./session.js";
 export type { StaticAsset, StaticRoutes } from "./static-routes.js";
 export { availableMemoryBytes, MEMORY_RESERVE_BYTES, memoryMaxStreams, STREAM_MEMORY_SHARE } from "./stream-budget.js";
+export { STREAM_PATH } from "./upgrade.js";

@@ -1,84 +1,26 @@
 /**
  * The HTTP + WebSocket server. `createServer()` builds it (tests drive the object); `listen()`
- * binds and starts loading the engine; `/readyz` turns 200 once the engine is loaded (and 503 again
- * while the server is at capacity); `/metrics` is Prometheus text.
+ * binds and starts loading the engine. It composes the parts, each in its own file: the session
+ * registry, capacity (admission), the HTTP routes, the WebSocket upgrades, and shutdown.
  */
 import { once } from "node:events";
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
-import type { Engine, EngineLoad } from "@earshot/engines";
-import { ERRORS, STREAM_TOKEN_PREFIX, TOKEN_PATH } from "@earshot/protocol";
-import type { Logger } from "pino";
-import { WebSocketServer } from "ws";
-import { Admission, type AdmissionOptions, type Refusal } from "./admission.js";
-import { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
-import { Connection, type ConnectionContext } from "./connection.js";
+import type { Engine } from "@earshot/engines";
+import { KeyRing } from "./auth.js";
+import { Capacity } from "./capacity.js";
+import { ConnectionCounts } from "./connection-counts.js";
+import { EngineLoading } from "./engine-loading.js";
 import { HttpGuards } from "./http-guards.js";
-import { httpError, json, rejectUpgrade } from "./http-replies.js";
+import { httpRoutes } from "./http-routes.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
-import { parseRequestTarget } from "./request-target.js";
-import { MainThreadMonitor, serverLoad } from "./server-load.js";
-import { type ReleaseReason, type SessionLimits, StreamSession } from "./session.js";
-import { type StaticRoutes, serveStatic } from "./static-routes.js";
-import { memoryMaxStreams } from "./stream-budget.js";
-import { DEFAULT_MAX_TOKENS_PER_KEY, type StreamToken, StreamTokens } from "./stream-tokens.js";
-import { handleTokenRequest } from "./token-route.js";
-
-export const STREAM_PATH = "/v1/audio/transcriptions/stream";
-
-export interface ServerOptions extends Partial<SessionLimits> {
-  readonly engine: Engine;
-  readonly apiKeys: readonly string[];
-  readonly logger?: Logger;
-  /**
-   * Open connections one key may have (default 64); more are refused with 429 `too_many_streams`.
-   * Also the most sessions of a key waiting for a resume (beyond, the oldest ends), and the most
-   * decoders its sessions hold (beyond, its waiting sessions give theirs back first).
-   */
-  readonly maxStreamsPerKey?: number;
-  /** Connections of one key that have not sent `config` (or `resume`) yet (default 8); more get 429. */
-  readonly maxUnconfiguredPerKey?: number;
-  /** A connection that sends no valid `config` (or `resume`) this soon is closed with `config_timeout` (default 5000). */
-  readonly configTimeoutMs?: number;
-  /** Sessions of one key waiting for a resume that may keep their decoders (default 4); the oldest beyond release theirs. */
-  readonly maxWaitingDecodersPerKey?: number;
-  /** Unused, unexpired stream tokens one key may hold (default 1000); more get 429 `too_many_tokens`. */
-  readonly maxTokensPerKey?: number;
-  /**
-   * When new streams are refused with 503 `over_capacity` (see `AdmissionOptions`). Without
-   * `maxStreams`, the limit is what fits in memory when the engine declares `streamMemoryBytes`
-   * (stream-budget.ts).
-   */
-  readonly admission?: AdmissionOptions;
-  /** Cores the server may use, for its utilization (default: the machine's, `os.availableParallelism()`). */
-  readonly cores?: number;
-  /** `GET /metrics`. Default: served, without auth, with process metrics. */
-  readonly metrics?: MetricsOptions;
-  /** Server pings every connection this often (default 2000 ms)... */
-  readonly pingIntervalMs?: number;
-  /** ...and drops one that has not answered for this long (default 5000 ms). */
-  readonly livenessTimeoutMs?: number;
-  /** On close(), how long open streams may take to send their last finals (default 2000 ms). */
-  readonly shutdownFlushMs?: number;
-  /** Fixed files served without auth (the demo page: `earshot serve`); default none. */
-  readonly staticRoutes?: StaticRoutes;
-}
-
-export interface MetricsOptions {
-  /** Serve `GET /metrics` (default true). */
-  readonly enabled?: boolean;
-  /** Require `Authorization: Bearer <token>` on `/metrics` (default: no auth). */
-  readonly bearerToken?: string;
-  /** Add the process metrics (CPU, memory, event loop, GC) to the scrape (default true). */
-  readonly processMetrics?: boolean;
-}
-
-export interface ListenOptions {
-  readonly host?: string;
-  readonly port?: number;
-}
+import { type ListenOptions, type MetricsOptions, resolveSettings, type ServerOptions } from "./server-options.js";
+import type { SessionHooks } from "./session.js";
+import { SessionRegistry } from "./session-registry.js";
+import { shutdown } from "./shutdown.js";
+import { StreamTokens } from "./stream-tokens.js";
+import { StreamUpgrades } from "./upgrade.js";
 
 export interface EarshotServer extends AsyncDisposable {
   /** Binds, then starts loading the engine (see `ready`). Resolves with the base URL. */
@@ -93,434 +35,64 @@ export interface EarshotServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-type Authenticated =
-  | { readonly ok: true; readonly key: string; readonly token: StreamToken | undefined }
-  | { readonly ok: false; readonly code: "unauthorized" | "invalid_token"; readonly why: string };
-
-export const DEFAULT_LIMITS: SessionLimits = {
-  maxFrameBytes: 1024 * 1024,
-  maxSessionMs: 4 * 60 * 60 * 1000,
-  maxPendingMs: 30_000,
-  resumeGraceMs: 30_000,
-  holdDecoderMs: 5_000,
-  maxEngineBacklogMs: 10_000,
-  maxUtteranceMs: 30_000,
-  maxOutboundBytes: 1024 * 1024,
-};
-export const DEFAULT_MAX_STREAMS_PER_KEY = 64;
-export const DEFAULT_MAX_UNCONFIGURED_PER_KEY = 8;
-export const DEFAULT_CONFIG_TIMEOUT_MS = 5_000;
-export const DEFAULT_MAX_WAITING_DECODERS_PER_KEY = 4;
-const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
-
 export function createServer(options: ServerOptions): EarshotServer {
   const log = options.logger ?? silentLogger();
   const { engine } = options;
-  const keys = new KeyRing(options.apiKeys);
-  const limits: SessionLimits = {
-    maxFrameBytes: options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
-    maxSessionMs: options.maxSessionMs ?? DEFAULT_LIMITS.maxSessionMs,
-    maxPendingMs: options.maxPendingMs ?? DEFAULT_LIMITS.maxPendingMs,
-    resumeGraceMs: options.resumeGraceMs ?? DEFAULT_LIMITS.resumeGraceMs,
-    holdDecoderMs: options.holdDecoderMs ?? DEFAULT_LIMITS.holdDecoderMs,
-    maxEngineBacklogMs: options.maxEngineBacklogMs ?? DEFAULT_LIMITS.maxEngineBacklogMs,
-    maxUtteranceMs: options.maxUtteranceMs ?? DEFAULT_LIMITS.maxUtteranceMs,
-    maxOutboundBytes: options.maxOutboundBytes ?? DEFAULT_LIMITS.maxOutboundBytes,
-  };
-  const maxStreamsPerKey = options.maxStreamsPerKey ?? DEFAULT_MAX_STREAMS_PER_KEY;
-  const maxUnconfiguredPerKey = options.maxUnconfiguredPerKey ?? DEFAULT_MAX_UNCONFIGURED_PER_KEY;
-  const maxWaitingDecodersPerKey = options.maxWaitingDecodersPerKey ?? DEFAULT_MAX_WAITING_DECODERS_PER_KEY;
-  const admission = new Admission({
-    ...options.admission,
-    maxStreams: options.admission?.maxStreams ?? memoryMaxStreams(engine.streamMemoryBytes),
-  });
-  /** Live sessions by resume token (connected or waiting for a resume), and each one's API key. */
-  const sessions = new Map<string, { session: StreamSession; key: string }>();
-  /** Per API key: open connections, and those of them without a session yet (no valid config or resume). */
-  const perKey = new Map<string, { connections: number; unconfigured: number }>();
+  const settings = resolveSettings(options);
+  const sessions = new SessionRegistry({ ...settings, log });
+  const connections = new ConnectionCounts(settings);
   const tokens = new StreamTokens({
-    maxUnusedPerKey: options.maxTokensPerKey ?? DEFAULT_MAX_TOKENS_PER_KEY,
+    maxUnusedPerKey: settings.maxTokensPerKey,
     isLive: (resumeToken) => sessions.has(resumeToken),
   });
-  /** Open stream connections, counted from the upgrade decision until the socket closes. */
-  let openConnections = 0;
-
-  /** Sessions that still stream (connected or waiting), not finished ones kept for a late resume. */
-  /** Sessions (of every key, or of `key`) that match. */
-  const countSessions = (match: (session: StreamSession) => boolean, key?: string): number => {
-    let count = 0;
-    for (const entry of sessions.values())
-      if ((key === undefined || entry.key === key) && match(entry.session)) count += 1;
-    return count;
-  };
-  const liveSessions = (): number => countSessions((session) => !session.finished);
-  const waitingSessions = (): number => countSessions((session) => session.waiting);
-  const waitingDecoders = (): number => countSessions((session) => session.waiting && session.holdsDecoder);
-  /**
-   * Streams held: sessions with an engine stream (decoder), connected or waiting for a resume. A
-   * connection without a session holds nothing, so idle sockets cannot fill the server.
-   */
-  const heldStreams = (key?: string): number => countSessions((session) => session.holdsDecoder, key);
-  const mainThread = new MainThreadMonitor();
-  const engineLoad = () => {
-    let snapshot: EngineLoad | undefined;
-    try {
-      snapshot = engine.loadSnapshot?.();
-    } catch (error) {
-      log.warn({ err: error }, "engine load snapshot failed");
-    }
-    const mainThreadUtilization = mainThread.utilization;
-    // Connections let in (or sessions waiting) without an engine stream yet: a burst that connected
-    // within the same second shows no load yet, but will.
-    const unopened = snapshot ? Math.max(0, heldStreams() - snapshot.streams) : 0;
-    const main = admission.countsMainThread ? mainThreadUtilization : 0;
-    const load = serverLoad(snapshot, main, options.cores, unopened);
-    const common = { utilization: load.utilization, mainThreadUtilization };
-    if (snapshot) return { ...common, engineUtilization: snapshot.utilization, maxBacklogMs: snapshot.maxBacklogMs };
-    let maxBacklogMs = 0;
-    for (const { session } of sessions.values()) maxBacklogMs = Math.max(maxBacklogMs, session.backlogMs);
-    return { ...common, engineUtilization: undefined, maxBacklogMs };
-  };
-  /**
-   * Why one more stream would be refused now. `room`: count the decoders that waiting sessions would
-   * give back for it as free (the quick checks at the upgrade and `/readyz`).
-   */
-  const refusal = (room: "now" | "after_release" = "now"): Refusal | undefined =>
-    admission.check({
-      heldStreams: heldStreams() - (room === "after_release" ? waitingDecoders() : 0),
-      ...engineLoad(),
-    });
-
-  const metricsOptions = options.metrics ?? {};
-  const metricsToken = metricsOptions.bearerToken === undefined ? undefined : new KeyRing([metricsOptions.bearerToken]);
-  const metrics = new ServerMetrics(
-    {
-      connections: () => openConnections,
-      activeStreams: () => liveSessions() - waitingSessions(),
-      waitingSessions,
-      waitingDecoders,
-      heldStreams,
-      unconfiguredConnections: () => {
-        let unconfigured = 0;
-        for (const counts of perKey.values()) unconfigured += counts.unconfigured;
-        return unconfigured;
-      },
-      maxStreams: () => admission.maxStreams,
-      load: engineLoad,
-    },
-    { processMetrics: metricsOptions.processMetrics ?? true, engineReportsLoad: engine.loadSnapshot !== undefined },
-  );
-
-  const keyOf = (session: StreamSession): string | undefined => sessions.get(session.resumeToken)?.key;
-  /** The oldest waiting sessions first (by when their connection dropped), of one key or of all. */
-  const waitingOldestFirst = (key: string | undefined): StreamSession[] =>
-    [...sessions.values()]
-      .filter((e) => e.session.waiting && (key === undefined || e.key === key))
-      .map((e) => e.session)
-      .sort((a, b) => a.waitingSince - b.waitingSince);
-  /** Waiting sessions (of `key`, or of all) give their decoders back, oldest first, until `count` did. */
-  const releaseWaitingDecoders = (key: string | undefined, count: number, reason: ReleaseReason): void => {
-    let released = 0;
-    for (const session of waitingOldestFirst(key)) {
-      if (released >= count) return;
-      if (session.releaseDecoder(reason)) released += 1;
-    }
-  };
-  const sessionHooks = {
-    onClosed: (session: StreamSession) => sessions.delete(session.resumeToken),
-    /**
-     * A key's waiting sessions are bounded (`maxStreamsPerKey`: beyond, the oldest ends and can no
-     * longer be resumed), and so are the decoders they keep (`maxWaitingDecodersPerKey`: beyond, the
-     * oldest give theirs back and resume from their last final).
-     */
-    onWaiting: (session: StreamSession) => {
-      const key = keyOf(session);
-      if (key === undefined) return;
-      const waiting = waitingOldestFirst(key);
-      for (const old of waiting.slice(0, Math.max(0, waiting.length - maxStreamsPerKey))) {
-        log.info({ session: old.id }, "too many sessions waiting for a resume; ending the oldest");
-        old.expire();
-      }
-      const holding = waiting.filter((s) => s.holdsDecoder).length;
-      releaseWaitingDecoders(key, holding - maxWaitingDecodersPerKey, "key_budget");
-    },
-    onReleased: (_session: StreamSession, reason: ReleaseReason) => metrics.decoderReleased(reason),
-    metrics,
-  };
-  /** A token only resumes a session of the key that started it. */
-  const sessionOf = (key: string, token: string | null): StreamSession | undefined => {
-    const entry = token === null ? undefined : sessions.get(token);
-    return entry?.key === key ? entry.session : undefined;
-  };
-  /**
-   * Room for one more decoder: a key whose sessions hold `maxStreamsPerKey` decoders, or a server
-   * at `maxStreams`, first takes them back from sessions waiting for a resume (oldest first), which
-   * lose nothing by it. Then admission decides.
-   */
-  const admitNewSession = (key: string): Refusal | undefined => {
-    releaseWaitingDecoders(key, heldStreams(key) - maxStreamsPerKey + 1, "key_budget");
-    const refused = refusal();
-    if (refused?.reason !== "max_streams") return refused;
-    releaseWaitingDecoders(undefined, heldStreams() - admission.maxStreams + 1, "node_budget");
-    return refusal();
-  };
-  /** `token`: the stream token the connection came in with; it opens one session and resumes only that. */
-  const contextFor = (key: string, token: StreamToken | undefined): ConnectionContext => ({
+  const { admission, cores } = options;
+  const capacity = new Capacity({
+    engine,
+    sessions,
+    admission,
+    cores,
+    maxStreamsPerKey: settings.maxStreamsPerKey,
     log,
+  });
+  const metricsOptions = options.metrics ?? {};
+  const metrics = serverMetrics(engine, metricsOptions, sessions, connections, capacity);
+  const sessionHooks: SessionHooks = {
+    ...sessions.hooks,
+    onReleased: (_session, reason) => metrics.decoderReleased(reason),
     metrics,
-    maxFrameBytes: limits.maxFrameBytes,
-    pingIntervalMs: options.pingIntervalMs ?? 2000,
-    livenessTimeoutMs: options.livenessTimeoutMs ?? 5000,
-    configTimeoutMs: options.configTimeoutMs ?? DEFAULT_CONFIG_TIMEOUT_MS,
-    maxOutboundBytes: limits.maxOutboundBytes,
-    createSession(connection: Connection): StreamSession | undefined {
-      if (token && token.session !== undefined) {
-        connection.refuse(
-          "invalid_token",
-          "This stream token already opened its stream; it can only resume that session.",
-        );
-        return undefined;
-      }
-      if (token && Date.now() >= token.expiresAt) {
-        connection.refuse("invalid_token", "The stream token expired before it opened a stream; mint a new one.");
-        return undefined;
-      }
-      // Admission is decided here, where a stream starts to cost: the upgrade's check is a quick
-      // refusal for a server already full, and a connection that never configures costs nothing.
-      const refused = admitNewSession(key);
-      if (refused) {
-        log.info({ reason: refused.reason }, "new session refused: over capacity");
-        connection.error("over_capacity", refused.message);
-        return undefined;
-      }
-      const session = new StreamSession(connection, engine, limits, log, sessionHooks);
-      sessions.set(session.resumeToken, { session, key });
-      if (token) tokens.bind(token, session.resumeToken);
-      return session;
-    },
-    onSessionBound(): void {
-      const counts = perKey.get(key);
-      if (counts) counts.unconfigured -= 1;
-    },
-    findSession(resumeToken: string): StreamSession | undefined {
-      const found = token === undefined || token.session === resumeToken ? sessionOf(key, resumeToken) : undefined;
-      metrics.resume(found ? "resumed" : "not_found");
-      return found;
-    },
-    admitResume(connection: Connection, session: StreamSession): boolean {
-      // A session that gave its decoder back needs one again, like a new stream.
-      if (!session.released) return true;
-      const refused = admitNewSession(key);
-      if (!refused) return true;
-      log.info({ reason: refused.reason, session: session.id }, "resume refused: over capacity");
-      connection.error("over_capacity", refused.message);
-      return false;
-    },
-  });
-  let loadError: Error | undefined;
-  let startLoad: () => void = () => {};
-  const ready = new Promise<void>((resolve, reject) => {
-    startLoad = () => {
-      engine.load().then(
-        () => {
-          mainThread.start();
-          resolve();
-        },
-        (error: unknown) => {
-          loadError = error instanceof Error ? error : new Error(String(error));
-          log.error({ err: loadError }, "engine failed to load");
-          reject(loadError);
-        },
-      );
-    };
-  });
-  ready.catch(() => {}); // surfaced through /readyz, session errors and the CLI
-
-  const wss = new WebSocketServer({
-    noServer: true,
-    // Our own limit (maxFrameBytes) answers with a frame_too_large message; ws's cap, well above it,
-    // bounds what a hostile peer can make us buffer.
-    maxPayload: limits.maxFrameBytes * 4,
-    handleProtocols: (protocols) => (protocols.has(TOKEN_SUBPROTOCOL) ? TOKEN_SUBPROTOCOL : false),
-  });
-
+  };
+  const keys = new KeyRing(options.apiKeys);
+  const parts = { log, engine, settings, keys, sessions, sessionHooks, connections, tokens, capacity, metrics };
+  const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
+  const upgrades = new StreamUpgrades(parts);
+  const routes = httpRoutes({ ...parts, loading, metricsOptions, staticRoutes: options.staticRoutes });
   // Each entry point answers its own failure on its own socket (http-guards.ts): no request can
   // end the process.
   const guards = new HttpGuards(log);
-  const http = createHttpServer(guards.request(handleHttp));
+  const http = createHttpServer(guards.request(routes));
   http.on("clientError", guards.clientError);
-  http.on("upgrade", guards.upgrade(handleUpgrade));
-
-  async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const target = parseRequestTarget(request.url);
-    if (!target.ok) {
-      httpError(response, 400, "bad_request", target.message, { connection: "close" });
-      return;
-    }
-    const path = target.pathname;
-    const asset = options.staticRoutes?.get(path);
-    if (asset) {
-      serveStatic(request, response, asset);
-    } else if (path === "/healthz") {
-      json(response, 200, { status: "ok" });
-    } else if (path === "/readyz") {
-      const full = engine.ready ? refusal("after_release") : undefined;
-      const status = full ? "at_capacity" : engine.ready ? "ready" : loadError ? "failed" : "loading";
-      json(response, status === "ready" ? 200 : 503, {
-        status,
-        engine: engine.name,
-        ...(loadError ? { error: loadError.message } : {}),
-        ...(full ? { reason: full.reason } : {}),
-      });
-    } else if (path === "/metrics" && metricsOptions.enabled !== false) {
-      await serveMetrics(request, response);
-    } else if (path === TOKEN_PATH) {
-      await handleTokenRequest(request, response, { keys, tokens });
-    } else if (path === STREAM_PATH) {
-      httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
-    } else {
-      httpError(response, 404, "not_found", `No route ${path}.`);
-    }
-  }
-
-  async function serveMetrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    if (metricsToken) {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-      if (!metricsToken.accepts(match?.[1])) {
-        response.setHeader("WWW-Authenticate", 'Bearer realm="earshot metrics"');
-        httpError(response, 401, "unauthorized", "GET /metrics needs Authorization: Bearer <metrics token>.");
-        return;
-      }
-    }
-    let text: string;
-    try {
-      text = await metrics.scrape();
-    } catch (error) {
-      log.error({ err: error }, "metrics scrape failed");
-      httpError(response, 500, "internal_error", "The metrics could not be collected.");
-      return;
-    }
-    response.writeHead(200, { "content-type": metrics.contentType }).end(text);
-  }
-
-  /** The key an upgrade acts for: an API key, or the key that minted its stream token. */
-  function authenticate(request: IncomingMessage, resumeToken: string | null): Authenticated {
-    const credential = credentialFromRequest(request);
-    if (keys.accepts(credential)) return { ok: true, key: credential as string, token: undefined };
-    if (!credential?.startsWith(STREAM_TOKEN_PREFIX)) {
-      return { ok: false, code: "unauthorized", why: ERRORS.unauthorized.summary };
-    }
-    const checked = tokens.check(credential, resumeToken);
-    if (!checked.ok) return { ok: false, code: "invalid_token", why: checked.why };
-    return { ok: true, key: checked.token.key, token: checked.token };
-  }
-
-  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = parseRequestTarget(request.url);
-    if (!url.ok) {
-      metrics.refused("bad_request");
-      rejectUpgrade(socket, 400, "bad_request", url.message);
-      return;
-    }
-    const path = url.pathname;
-    if (path !== STREAM_PATH) {
-      metrics.refused("not_found");
-      rejectUpgrade(socket, 404, "not_found", `No WebSocket endpoint at ${path}.`);
-      return;
-    }
-    const who = authenticate(request, url.searchParams.get("resume_token"));
-    if (!who.ok) {
-      log.info({ remote: request.socket.remoteAddress }, `upgrade refused: ${who.code}`);
-      metrics.refused(who.code);
-      rejectUpgrade(socket, 401, who.code, who.why);
-      return;
-    }
-    const { key, token } = who;
-    const counts = perKey.get(key) ?? { connections: 0, unconfigured: 0 };
-    const tooMany =
-      counts.connections >= maxStreamsPerKey
-        ? `This key has ${counts.connections} open streams; the limit is ${maxStreamsPerKey}.`
-        : counts.unconfigured >= maxUnconfiguredPerKey
-          ? `This key has ${counts.unconfigured} connections that have not sent config yet; the limit is ${maxUnconfiguredPerKey}.`
-          : undefined;
-    if (tooMany) {
-      metrics.refused("too_many_streams");
-      rejectUpgrade(socket, 429, "too_many_streams", tooMany, TOO_MANY_STREAMS_RETRY_AFTER_S);
-      return;
-    }
-    // A full server still lets in a connection that names (`?resume_token=`) a live session of its
-    // key: that session holds its share of the server already.
-    const refused = refusal("after_release");
-    const resuming = refused !== undefined && sessionOf(key, url.searchParams.get("resume_token")) !== undefined;
-    if (refused && !resuming) {
-      log.info({ reason: refused.reason }, "upgrade refused: over capacity");
-      metrics.refused(refused.reason);
-      rejectUpgrade(socket, 503, "over_capacity", refused.message, admission.retryAfterSeconds);
-      return;
-    }
-    const context = contextFor(key, token);
-    counts.connections += 1;
-    counts.unconfigured += 1;
-    perKey.set(key, counts);
-    openConnections += 1;
-    if (token) tokens.admit(token);
-    let upgraded = false;
-    let connection: Connection | undefined;
-    const release = (): void => {
-      if (token) tokens.release(token);
-      openConnections -= 1;
-      counts.connections -= 1;
-      if (!connection?.bound) counts.unconfigured -= 1;
-      if (counts.connections === 0) perKey.delete(key);
-    };
-    // A handshake that fails (ws answers 400 and never calls back) still gives its counts back.
-    socket.once("close", () => {
-      if (!upgraded) release();
-    });
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      upgraded = true;
-      try {
-        connection = new Connection(ws, context);
-      } finally {
-        // After the connection's own close handler, so a dropped session already counts as waiting;
-        // registered even if the connection could not be set up (the guard then cuts the socket).
-        ws.once("close", release);
-      }
-      log.info({ remote: request.socket.remoteAddress }, "stream connected");
-    });
-  }
+  http.on("upgrade", guards.upgrade(upgrades.handle));
 
   let closing: Promise<void> | undefined;
   const server: EarshotServer = {
-    ready,
+    ready: loading.ready,
     get sessionCount() {
-      return liveSessions();
+      return sessions.liveSessions();
     },
     get maxStreams() {
-      return admission.maxStreams;
+      return capacity.maxStreams;
     },
     async listen({ host = "127.0.0.1", port = 8787 } = {}) {
       http.listen(port, host);
       await once(http, "listening");
-      startLoad();
+      loading.start();
       const address = http.address() as AddressInfo;
       const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
       return { url: `http://${shownHost}:${address.port}`, port: address.port };
     },
     close() {
-      closing ??= (async () => {
-        const closed = http.listening ? once(http, "close") : Promise.resolve();
-        http.close(); // stop accepting
-        mainThread.stop();
-        const flushMs = options.shutdownFlushMs ?? 2000;
-        await Promise.all([...sessions.values()].map(({ session }) => session.shutdown(flushMs)));
-        // Let the close frames go out before the sockets are cut.
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        for (const client of wss.clients) client.terminate();
-        http.closeAllConnections();
-        await closed;
-        await engine.close();
-      })();
+      const mainThread = capacity.mainThread;
+      closing ??= shutdown({ http, upgrades, sessions, mainThread, engine, flushMs: settings.shutdownFlushMs });
       return closing;
     },
     [Symbol.asyncDispose]() {
@@ -528,4 +100,27 @@ export function createServer(options: ServerOptions): EarshotServer {
     },
   };
   return server;
+}
+
+/** The metrics, reading the server's counts when scraped. */
+function serverMetrics(
+  engine: Engine,
+  options: MetricsOptions,
+  sessions: SessionRegistry,
+  connections: ConnectionCounts,
+  capacity: Capacity,
+): ServerMetrics {
+  return new ServerMetrics(
+    {
+      connections: () => connections.open,
+      activeStreams: () => sessions.liveSessions() - sessions.waitingSessions(),
+      waitingSessions: sessions.waitingSessions,
+      waitingDecoders: sessions.waitingDecoders,
+      heldStreams: sessions.heldStreams,
+      unconfiguredConnections: () => connections.unconfigured,
+      maxStreams: () => capacity.maxStreams,
+      load: capacity.load,
+    },
+    { processMetrics: options.processMetrics ?? true, engineReportsLoad: engine.loadSnapshot !== undefined },
+  );
 }

@@ -1,0 +1,90 @@
+/**
+ * What a connection let in for an API key may do with sessions (its `ConnectionContext`): open a
+ * new one, when admission lets it and its stream token (if it came with one) has not opened one
+ * yet; or resume a live one of its key (with a stream token: only the session that token opened).
+ */
+import type { Engine } from "@earshot/engines";
+import type { Logger } from "pino";
+import type { Capacity } from "./capacity.js";
+import type { Connection, ConnectionContext } from "./connection.js";
+import type { CountedConnection } from "./connection-counts.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { ServerSettings } from "./server-options.js";
+import { type SessionHooks, StreamSession } from "./session.js";
+import type { SessionRegistry } from "./session-registry.js";
+import type { StreamToken, StreamTokens } from "./stream-tokens.js";
+
+export interface SessionAccess {
+  readonly engine: Engine;
+  readonly sessions: SessionRegistry;
+  readonly sessionHooks: SessionHooks;
+  readonly capacity: Capacity;
+  readonly tokens: StreamTokens;
+  readonly metrics: ServerMetrics;
+  readonly settings: ServerSettings;
+  readonly log: Logger;
+}
+
+/**
+ * The context of a connection of `key`. `token`: the stream token it came in with; it opens one
+ * session and resumes only that. `counted`: told when the connection gets its session.
+ */
+export function connectionContext(
+  access: SessionAccess,
+  key: string,
+  token: StreamToken | undefined,
+  counted: CountedConnection,
+): ConnectionContext {
+  const { engine, sessions, capacity, metrics, settings, log } = access;
+  return {
+    log,
+    metrics,
+    maxFrameBytes: settings.limits.maxFrameBytes,
+    pingIntervalMs: settings.pingIntervalMs,
+    livenessTimeoutMs: settings.livenessTimeoutMs,
+    configTimeoutMs: settings.configTimeoutMs,
+    maxOutboundBytes: settings.limits.maxOutboundBytes,
+    createSession(connection: Connection): StreamSession | undefined {
+      if (token && token.session !== undefined) {
+        connection.refuse(
+          "invalid_token",
+          "This stream token already opened its stream; it can only resume that session.",
+        );
+        return undefined;
+      }
+      if (token && Date.now() >= token.expiresAt) {
+        connection.refuse("invalid_token", "The stream token expired before it opened a stream; mint a new one.");
+        return undefined;
+      }
+      // Admission is decided here, where a stream starts to cost: the upgrade's check is a quick
+      // refusal for a server already full, and a connection that never configures costs nothing.
+      const refused = capacity.admitNewSession(key);
+      if (refused) {
+        log.info({ reason: refused.reason }, "new session refused: over capacity");
+        connection.error("over_capacity", refused.message);
+        return undefined;
+      }
+      const session = new StreamSession(connection, engine, settings.limits, log, access.sessionHooks);
+      sessions.add(session, key);
+      if (token) access.tokens.bind(token, session.resumeToken);
+      return session;
+    },
+    onSessionBound(): void {
+      counted.bound();
+    },
+    findSession(resumeToken: string): StreamSession | undefined {
+      const found = token === undefined || token.session === resumeToken ? sessions.find(key, resumeToken) : undefined;
+      metrics.resume(found ? "resumed" : "not_found");
+      return found;
+    },
+    admitResume(connection: Connection, session: StreamSession): boolean {
+      // A session that gave its decoder back needs one again, like a new stream.
+      if (!session.released) return true;
+      const refused = capacity.admitNewSession(key);
+      if (!refused) return true;
+      log.info({ reason: refused.reason, session: session.id }, "resume refused: over capacity");
+      connection.error("over_capacity", refused.message);
+      return false;
+    },
+  };
+}

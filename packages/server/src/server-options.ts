@@ -1,0 +1,115 @@
+/**
+ * What `createServer` takes, its defaults, and the settings it runs with once they are applied.
+ */
+import type { Engine } from "@earshot/engines";
+import type { Logger } from "pino";
+import type { AdmissionOptions } from "./admission.js";
+import type { SessionLimits } from "./session.js";
+import type { StaticRoutes } from "./static-routes.js";
+import { DEFAULT_MAX_TOKENS_PER_KEY } from "./stream-tokens.js";
+
+export interface ServerOptions extends Partial<SessionLimits> {
+  readonly engine: Engine;
+  readonly apiKeys: readonly string[];
+  readonly logger?: Logger;
+  /**
+   * Open connections one key may have (default 64); more are refused with 429 `too_many_streams`.
+   * Also the most sessions of a key waiting for a resume (beyond, the oldest ends), and the most
+   * decoders its sessions hold (beyond, its waiting sessions give theirs back first).
+   */
+  readonly maxStreamsPerKey?: number;
+  /** Connections of one key that have not sent `config` (or `resume`) yet (default 8); more get 429. */
+  readonly maxUnconfiguredPerKey?: number;
+  /** A connection that sends no valid `config` (or `resume`) this soon is closed with `config_timeout` (default 5000). */
+  readonly configTimeoutMs?: number;
+  /** Sessions of one key waiting for a resume that may keep their decoders (default 4); the oldest beyond release theirs. */
+  readonly maxWaitingDecodersPerKey?: number;
+  /** Unused, unexpired stream tokens one key may hold (default 1000); more get 429 `too_many_tokens`. */
+  readonly maxTokensPerKey?: number;
+  /**
+   * When new streams are refused with 503 `over_capacity` (see `AdmissionOptions`). Without
+   * `maxStreams`, the limit is what fits in memory when the engine declares `streamMemoryBytes`
+   * (stream-budget.ts).
+   */
+  readonly admission?: AdmissionOptions;
+  /** Cores the server may use, for its utilization (default: the machine's, `os.availableParallelism()`). */
+  readonly cores?: number;
+  /** `GET /metrics`. Default: served, without auth, with process metrics. */
+  readonly metrics?: MetricsOptions;
+  /** Server pings every connection this often (default 2000 ms)... */
+  readonly pingIntervalMs?: number;
+  /** ...and drops one that has not answered for this long (default 5000 ms). */
+  readonly livenessTimeoutMs?: number;
+  /** On close(), how long open streams may take to send their last finals (default 2000 ms). */
+  readonly shutdownFlushMs?: number;
+  /** Fixed files served without auth (the demo page: `earshot serve`); default none. */
+  readonly staticRoutes?: StaticRoutes;
+}
+
+export interface MetricsOptions {
+  /** Serve `GET /metrics` (default true). */
+  readonly enabled?: boolean;
+  /** Require `Authorization: Bearer <token>` on `/metrics` (default: no auth). */
+  readonly bearerToken?: string;
+  /** Add the process metrics (CPU, memory, event loop, GC) to the scrape (default true). */
+  readonly processMetrics?: boolean;
+}
+
+export interface ListenOptions {
+  readonly host?: string;
+  readonly port?: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  maxFrameBytes: 1024 * 1024,
+  maxSessionMs: 4 * 60 * 60 * 1000,
+  maxPendingMs: 30_000,
+  resumeGraceMs: 30_000,
+  holdDecoderMs: 5_000,
+  maxEngineBacklogMs: 10_000,
+  maxUtteranceMs: 30_000,
+  maxOutboundBytes: 1024 * 1024,
+};
+export const DEFAULT_MAX_STREAMS_PER_KEY = 64;
+export const DEFAULT_MAX_UNCONFIGURED_PER_KEY = 8;
+export const DEFAULT_CONFIG_TIMEOUT_MS = 5_000;
+export const DEFAULT_MAX_WAITING_DECODERS_PER_KEY = 4;
+const DEFAULT_PING_INTERVAL_MS = 2000;
+const DEFAULT_LIVENESS_TIMEOUT_MS = 5000;
+const DEFAULT_SHUTDOWN_FLUSH_MS = 2000;
+
+/** The per-key and per-connection numbers in force: the options, or their defaults. */
+export interface ServerSettings {
+  readonly limits: SessionLimits;
+  readonly maxStreamsPerKey: number;
+  readonly maxUnconfiguredPerKey: number;
+  readonly maxWaitingDecodersPerKey: number;
+  readonly maxTokensPerKey: number;
+  readonly configTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly livenessTimeoutMs: number;
+  readonly shutdownFlushMs: number;
+}
+
+export function resolveSettings(options: ServerOptions): ServerSettings {
+  return {
+    limits: {
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
+      maxSessionMs: options.maxSessionMs ?? DEFAULT_LIMITS.maxSessionMs,
+      maxPendingMs: options.maxPendingMs ?? DEFAULT_LIMITS.maxPendingMs,
+      resumeGraceMs: options.resumeGraceMs ?? DEFAULT_LIMITS.resumeGraceMs,
+      holdDecoderMs: options.holdDecoderMs ?? DEFAULT_LIMITS.holdDecoderMs,
+      maxEngineBacklogMs: options.maxEngineBacklogMs ?? DEFAULT_LIMITS.maxEngineBacklogMs,
+      maxUtteranceMs: options.maxUtteranceMs ?? DEFAULT_LIMITS.maxUtteranceMs,
+      maxOutboundBytes: options.maxOutboundBytes ?? DEFAULT_LIMITS.maxOutboundBytes,
+    },
+    maxStreamsPerKey: options.maxStreamsPerKey ?? DEFAULT_MAX_STREAMS_PER_KEY,
+    maxUnconfiguredPerKey: options.maxUnconfiguredPerKey ?? DEFAULT_MAX_UNCONFIGURED_PER_KEY,
+    maxWaitingDecodersPerKey: options.maxWaitingDecodersPerKey ?? DEFAULT_MAX_WAITING_DECODERS_PER_KEY,
+    maxTokensPerKey: options.maxTokensPerKey ?? DEFAULT_MAX_TOKENS_PER_KEY,
+    configTimeoutMs: options.configTimeoutMs ?? DEFAULT_CONFIG_TIMEOUT_MS,
+    pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    livenessTimeoutMs: options.livenessTimeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS,
+    shutdownFlushMs: options.shutdownFlushMs ?? DEFAULT_SHUTDOWN_FLUSH_MS,
+  };
+}
