@@ -44,20 +44,25 @@ function rssBytes(pid: number): number {
 async function tenantStream(url: string): Promise<string> {
   const speech = speechStream(["ps-goforward", "ls-1089-134691-0000"], 1000);
   const client = await WireClient.open(url, TENANT);
-  client.sendJson({ type: "config", config: CONFIG });
-  await client.waitFor((m) => m.type === "session_started", 20_000);
-  const started = Date.now();
-  for (let at = 0, i = 0; at < speech.length; at += 1600, i++) {
-    client.sendBinary(toBytes(speech.subarray(at, at + 1600)));
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (i + 1) * 100 - Date.now())));
+  try {
+    client.sendJson({ type: "config", config: CONFIG });
+    await client.waitFor((m) => m.type === "session_started", 20_000);
+    const started = Date.now();
+    for (let at = 0, i = 0; at < speech.length; at += 1600, i++) {
+      client.sendBinary(toBytes(speech.subarray(at, at + 1600)));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (i + 1) * 100 - Date.now())));
+    }
+    client.sendJson({ type: "close_stream" });
+    await client.waitFor((m) => m.type === "stream_closed", 30_000);
+    return client
+      .finals()
+      .map((m) => m.text)
+      .filter(Boolean)
+      .join(" ");
+  } finally {
+    // A failed wait must not leave the socket open: the test process would never exit.
+    client.ws.terminate();
   }
-  client.sendJson({ type: "close_stream" });
-  await client.waitFor((m) => m.type === "stream_closed", 30_000);
-  return client
-    .finals()
-    .map((m) => m.text)
-    .filter(Boolean)
-    .join(" ");
 }
 
 describe("security: attacks on earshot serve with PocketSphinx", () => {
@@ -74,13 +79,17 @@ describe("security: attacks on earshot serve with PocketSphinx", () => {
   }, async () => {
     const attempts = await Promise.allSettled(Array.from({ length: 24 }, () => WireClient.open(served.url, ATTACKER)));
     const idle = attempts.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
-    assert.equal(idle.length, 8);
-    assert.equal((await fetch(`${served.url}/readyz`)).status, 200);
-    const transcript = await tenantStream(served.url);
-    assert.match(transcript, /forward/);
-    assert.match(transcript, /wait no longer/);
-    const closed = await Promise.all(idle.map((client) => client.closed));
-    assert.ok(closed.every((c) => c.code === 1008));
+    try {
+      assert.equal(idle.length, 8);
+      assert.equal((await fetch(`${served.url}/readyz`)).status, 200);
+      const transcript = await tenantStream(served.url);
+      assert.match(transcript, /forward/);
+      assert.match(transcript, /wait no longer/);
+      const closed = await Promise.all(idle.map((client) => client.closed));
+      assert.ok(closed.every((c) => c.code === 1008));
+    } finally {
+      for (const client of idle) client.ws.terminate();
+    }
   });
 
   it(`${CHURN_STREAMS} × (connect, config, 0.5 s of speech, drop) from one key: RSS within budget, the tenant unharmed`, {
@@ -92,6 +101,7 @@ describe("security: attacks on earshot serve with PocketSphinx", () => {
     const sampler = setInterval(() => {
       peak = Math.max(peak, rssBytes(pid));
     }, 50);
+    t.after(() => clearInterval(sampler));
     const tenant = tenantStream(served.url);
     let next = 0;
     let refused = 0;
