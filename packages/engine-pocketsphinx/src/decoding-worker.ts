@@ -73,9 +73,6 @@ export class DecodingWorker extends RemoteHost<PocketSphinxStream, ToWorker> {
       case "consumed":
         this.stream(message.streamId)?.consumed(message.samples, message.busyMs);
         return;
-      case "ready":
-      case "failed":
-        return;
       default:
         this.route(message);
     }

@@ -123,9 +123,6 @@ export class HostProcess extends RemoteHost<SherpaStream, ToHost> {
         }
         for (const [streamId, samples] of message.consumed) this.stream(streamId)?.consumed(samples);
         return;
-      case "ready":
-      case "failed":
-        return;
       default:
         this.route(message);
     }

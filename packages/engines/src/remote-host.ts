@@ -6,6 +6,7 @@
  */
 
 import { EngineUnavailableError } from "./contract.js";
+import type { StartReply } from "./host-start.js";
 import type { RemoteStream, StreamTransport } from "./remote-stream.js";
 import { RemoteStreams } from "./remote-streams.js";
 
@@ -117,9 +118,12 @@ export abstract class RemoteHost<S extends RemoteStream, Out> {
     return this.#streams.values();
   }
 
-  /** Routes a reply of the far side to its stream. */
-  protected route(reply: StreamReply<EventOf<S>>): void {
+  /** Routes a reply of the far side to its stream; start replies (answered before) are ignored. */
+  protected route(reply: StreamReply<EventOf<S>> | StartReply): void {
     switch (reply.type) {
+      case "ready":
+      case "failed":
+        return;
       case "opened":
         this.#streams.answered(reply.streamId);
         return;
