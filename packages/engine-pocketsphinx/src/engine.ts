@@ -7,7 +7,7 @@
 import { access, constants } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "@earshot/engines";
-import { type Engine, EngineUnavailableError } from "@earshot/engines";
+import { type Engine, EngineUnavailableError, WorkerPool } from "@earshot/engines";
 import { DEFAULT_LIBRARY_PATHS, type DecoderArgs, type LibraryPaths } from "./binding.js";
 import { DecodingWorker } from "./decoding-worker.js";
 import type { WorkerConfig } from "./messages.js";
@@ -93,9 +93,7 @@ export class PocketSphinxEngine implements Engine {
    */
   readonly streamMemoryBytes = 100 * 1024 * 1024;
   readonly #modelFiles: ReadonlyArray<readonly [flag: string, path: string]>;
-  readonly #workerCount: number;
-  readonly #config: WorkerConfig;
-  #workers: DecodingWorker[] = [];
+  readonly #workers: WorkerPool<DecodingWorker>;
   #ready = false;
   #closed = false;
   #loading: Promise<void> | undefined;
@@ -113,7 +111,6 @@ export class PocketSphinxEngine implements Engine {
       ["lm", lm],
       ["dict", dict],
     ];
-    this.#workerCount = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
     const decoderArgs: DecoderArgs = {
       hmm,
       lm,
@@ -127,12 +124,17 @@ export class PocketSphinxEngine implements Engine {
       ...(options.vadThreshold === undefined ? {} : { vad_threshold: options.vadThreshold }),
       ...options.decoderArgs,
     };
-    this.#config = {
+    const config: WorkerConfig = {
       decoderArgs,
       libraryPaths: options.libraryPaths ?? DEFAULT_LIBRARY_PATHS,
       maxIdleDecoders: options.maxIdleDecoders ?? 2,
       batchMs: options.batchMs ?? 100,
     };
+    this.#workers = new WorkerPool({
+      engine: "pocketsphinx",
+      size: options.workers ?? availableParallelism(),
+      start: (crashed) => DecodingWorker.start(config, crashed),
+    });
   }
 
   get ready(): boolean {
@@ -153,10 +155,10 @@ export class PocketSphinxEngine implements Engine {
     if (options.language !== "en" && !options.language.startsWith("en-")) {
       throw new EngineUnavailableError(`pocketsphinx has no model for language ${options.language}`);
     }
-    const worker = this.#leastLoaded();
+    const worker = this.#workers.leastLoaded();
     if (!worker) throw new EngineUnavailableError("pocketsphinx has no running decoding worker");
     const stream = new PocketSphinxStream(worker, this.#nextStreamId++, options.startSample ?? 0);
-    await worker.open(stream, options.wordTimestamps);
+    await worker.open(stream, { type: "open", streamId: stream.id, wordTimestamps: options.wordTimestamps });
     return stream;
   }
 
@@ -168,14 +170,15 @@ export class PocketSphinxEngine implements Engine {
    * `DEFAULT_STREAM_DEMAND`), so streams that all connect at once are admitted only as far as they fit.
    */
   loadSnapshot(): EngineLoad {
-    const loads = this.#workers.map((worker) => worker.streamLoads());
+    const workers = this.#workers.members;
+    const loads = workers.map((worker) => worker.streamLoads());
     const mature = loads.flat().filter((load) => load.ageMs >= YOUNG_STREAM_MS && load.demand > 0);
     if (mature.length > 0) this.#streamDemand = mature.reduce((sum, load) => sum + load.demand, 0) / mature.length;
     const prior = this.#streamDemand;
     let streams = 0;
     let utilization = 0;
     let maxBacklogMs = 0;
-    for (const [i, worker] of this.#workers.entries()) {
+    for (const [i, worker] of workers.entries()) {
       streams += worker.streamCount;
       // A stream still opening or younger than YOUNG_STREAM_MS counts at least the prior.
       let demand = worker.openingCount * prior;
@@ -185,7 +188,7 @@ export class PocketSphinxEngine implements Engine {
       utilization += Math.min(1, demand);
       maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
     }
-    const threads = this.#workers.length;
+    const threads = workers.length;
     return {
       streams,
       utilization: threads > 0 ? utilization / threads : 0,
@@ -198,9 +201,7 @@ export class PocketSphinxEngine implements Engine {
   async close(): Promise<void> {
     this.#closed = true;
     this.#ready = false;
-    const workers = this.#workers;
-    this.#workers = [];
-    await Promise.all(workers.map((worker) => worker.stop()));
+    await this.#workers.stop();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -217,37 +218,7 @@ export class PocketSphinxEngine implements Engine {
         );
       }
     }
-    const starting = Array.from({ length: this.#workerCount }, () => DecodingWorker.start(this.#config, this.#onCrash));
-    const results = await Promise.allSettled(starting);
-    const workers = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-    const failure = results.find((result) => result.status === "rejected");
-    if (failure || this.#closed) {
-      await Promise.all(workers.map((worker) => worker.stop()));
-      throw failure?.reason ?? new EngineUnavailableError("pocketsphinx engine closed while loading");
-    }
-    this.#workers = workers;
+    await this.#workers.start();
     this.#ready = true;
   }
-
-  #leastLoaded(): DecodingWorker | undefined {
-    let best: DecodingWorker | undefined;
-    for (const worker of this.#workers) {
-      if (worker.alive && (!best || worker.streamCount < best.streamCount)) best = worker;
-    }
-    return best;
-  }
-
-  /** A crashed worker's streams have already failed; put a fresh worker in its place. */
-  readonly #onCrash = (crashed: DecodingWorker): void => {
-    this.#workers = this.#workers.filter((worker) => worker !== crashed);
-    if (this.#closed) return;
-    DecodingWorker.start(this.#config, this.#onCrash).then(
-      (replacement) => {
-        if (this.#closed) void replacement.stop();
-        else this.#workers.push(replacement);
-      },
-      // Leave the slot empty: openStream uses the workers that remain, or fails with the reason.
-      () => undefined,
-    );
-  };
 }

@@ -4,7 +4,7 @@
  * structured clone.
  */
 
-import type { EngineEvent } from "@earshot/engines";
+import type { EngineEvent, StartReply, StreamReply, StreamRequest } from "@earshot/engines";
 import type { DecoderArgs, LibraryPaths } from "./binding.js";
 
 export interface WorkerConfig {
@@ -24,10 +24,7 @@ export interface WorkerData extends WorkerConfig {
 export type ToWorker =
   | { readonly type: "open"; readonly streamId: number; readonly wordTimestamps: boolean }
   | { readonly type: "push"; readonly streamId: number; readonly pcm: ArrayBuffer }
-  /** `pauseAtMs` (worker-relative): the caller detected a pause there; see `EngineStream.flush`. */
-  | { readonly type: "flush"; readonly streamId: number; readonly pauseAtMs?: number }
-  | { readonly type: "end"; readonly streamId: number }
-  | { readonly type: "close"; readonly streamId: number }
+  | StreamRequest
   /** Free every decoder and exit. */
   | { readonly type: "shutdown" };
 
@@ -37,14 +34,8 @@ export type WireEvent =
   | { readonly type: "error"; readonly message: string };
 
 export type FromWorker =
-  /** The library loaded and a warm decoder exists. */
-  | { readonly type: "ready" }
-  /** Startup failed; the worker exits after sending this. */
-  | { readonly type: "failed"; readonly message: string }
-  | { readonly type: "opened"; readonly streamId: number }
-  | { readonly type: "open-failed"; readonly streamId: number; readonly message: string }
-  | { readonly type: "event"; readonly streamId: number; readonly event: WireEvent }
+  /** `ready`: the library loaded and a warm decoder exists; `failed`: the worker exits after sending it. */
+  | StartReply
+  | StreamReply<WireEvent>
   /** A push was decoded (so the main thread knows how far behind the stream is). */
-  | { readonly type: "consumed"; readonly streamId: number; readonly samples: number; readonly busyMs: number }
-  /** After `end`: every event of the stream has been sent. */
-  | { readonly type: "ended"; readonly streamId: number };
+  | { readonly type: "consumed"; readonly streamId: number; readonly samples: number; readonly busyMs: number };

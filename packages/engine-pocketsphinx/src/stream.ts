@@ -18,23 +18,11 @@ export class PocketSphinxStream extends RemoteStream {
   readonly #openedAt = performance.now();
 
   constructor(worker: DecodingWorker, id: number, startSample: number) {
-    super(
-      {
-        push: (pcm) => {
-          const copy = pcm.slice();
-          worker.post({ type: "push", streamId: id, pcm: copy.buffer }, [copy.buffer]);
-        },
-        flush: (pauseAtMs) =>
-          worker.post({ type: "flush", streamId: id, ...(pauseAtMs === undefined ? {} : { pauseAtMs }) }),
-        end: () => worker.post({ type: "end", streamId: id }),
-        close: () => {
-          worker.post({ type: "close", streamId: id });
-          worker.detach(id);
-        },
-      },
-      id,
-      startSample,
-    );
+    const transport = worker.streamTransport(id, (pcm) => {
+      const copy = pcm.slice();
+      worker.post({ type: "push", streamId: id, pcm: copy.buffer }, [copy.buffer]);
+    });
+    super(transport, id, startSample);
   }
 
   /** How long this stream has been open, ms. */

@@ -13,11 +13,11 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join, normalize } from "node:path";
 import type { Engine, EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "@earshot/engines";
-import { EngineUnavailableError } from "@earshot/engines";
+import { EngineUnavailableError, WorkerPool } from "@earshot/engines";
 import { canaryLoad, DEFAULT_CANARY_TIMEOUT_MS } from "./canary.js";
 import { KeytermsUnsupportedError } from "./errors.js";
 import type { HostConfig, HostModel } from "./host-messages.js";
-import { type BatchStats, HostProcess } from "./host-process.js";
+import { addStats, type BatchStats, HostProcess } from "./host-process.js";
 import { MODEL_MANIFEST_FILE, type ModelManifest, type ModelSpec } from "./models/model-spec.js";
 import { readOnnxHeader } from "./onnx-metadata.js";
 import { checkModel, type DecodingMethod, preflightModel } from "./preflight.js";
@@ -61,8 +61,7 @@ export class SherpaOnnxEngine implements Engine {
   readonly #settings: RecognizerSettings;
   #models: HostModel[] = [];
   readonly #declaredNames: string[];
-  #hosts: HostProcess[] = [];
-  #starting: Promise<HostProcess> | undefined;
+  readonly #hosts: WorkerPool<HostProcess>;
   #ready = false;
   #closed = false;
   #loading: Promise<void> | undefined;
@@ -82,6 +81,12 @@ export class SherpaOnnxEngine implements Engine {
       silenceEndpointMs: options.silenceEndpointMs ?? 2400,
       maxUtteranceMs: options.maxUtteranceMs ?? 20_000,
     };
+    this.#hosts = new WorkerPool({
+      engine: "sherpa-onnx",
+      size: options.processes ?? 1,
+      start: (crashed) => HostProcess.start(this.#hostConfig(), crashed),
+      onCrash: (crashed) => this.#keepStats(crashed),
+    });
   }
 
   get ready(): boolean {
@@ -111,19 +116,12 @@ export class SherpaOnnxEngine implements Engine {
 
   /** Batching counters over every host this engine has run. */
   get batchStats(): BatchStats {
-    return this.#hosts.reduce(
-      (sum, host) => ({
-        batches: sum.batches + host.stats.batches,
-        streamsDecoded: sum.streamsDecoded + host.stats.streamsDecoded,
-        maxBatch: Math.max(sum.maxBatch, host.stats.maxBatch),
-      }),
-      this.#pastStats,
-    );
+    return this.#hosts.members.reduce((sum, host) => addStats(sum, host.stats), this.#pastStats);
   }
 
   /** Host process ids (for tests that kill one). */
   get hostPids(): number[] {
-    return this.#hosts.flatMap((host) => (host.alive && host.pid !== undefined ? [host.pid] : []));
+    return this.#hosts.members.flatMap((host) => (host.alive && host.pid !== undefined ? [host.pid] : []));
   }
 
   load(): Promise<void> {
@@ -145,7 +143,7 @@ export class SherpaOnnxEngine implements Engine {
           (keytermsPossible(model.spec) ? "" : ` (its ${model.spec.modelingUnit} units need bpe.vocab)`),
       );
     }
-    const host = await this.#host();
+    const host = await this.#hosts.acquire();
     const stream = new SherpaStream(host, this.#nextStreamId++, options.startSample ?? 0);
     await host.open(stream, {
       type: "open",
@@ -160,7 +158,7 @@ export class SherpaOnnxEngine implements Engine {
 
   /** Utilization is the busiest share of decoding time across hosts, each a single thread of JS plus `numThreads` of onnxruntime. */
   loadSnapshot(): EngineLoad {
-    const hosts = this.#hosts.filter((host) => host.alive);
+    const hosts = this.#hosts.members.filter((host) => host.alive);
     let utilization = 0;
     let maxBacklogMs = 0;
     let streams = 0;
@@ -181,9 +179,7 @@ export class SherpaOnnxEngine implements Engine {
   async close(): Promise<void> {
     this.#closed = true;
     this.#ready = false;
-    const hosts = this.#hosts;
-    this.#hosts = [];
-    await Promise.all(hosts.map((host) => host.stop()));
+    await this.#hosts.stop();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -212,15 +208,7 @@ export class SherpaOnnxEngine implements Engine {
     const timeoutMs = this.#options.canaryTimeoutMs ?? DEFAULT_CANARY_TIMEOUT_MS;
     for (const model of models) await canaryLoad(model.dir, model.spec, { settings: this.#settings, timeoutMs });
     this.#models = models;
-    const count = Math.max(1, Math.floor(this.#options.processes ?? 1));
-    const started = await Promise.allSettled(Array.from({ length: count }, () => this.#startHost()));
-    const hosts = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-    const failure = started.find((result) => result.status === "rejected");
-    if (failure || this.#closed) {
-      await Promise.all(hosts.map((host) => host.stop()));
-      throw failure?.reason ?? new EngineUnavailableError("sherpa-onnx engine closed while loading");
-    }
-    this.#hosts = hosts;
+    await this.#hosts.start();
     this.#ready = true;
   }
 
@@ -233,10 +221,6 @@ export class SherpaOnnxEngine implements Engine {
     };
   }
 
-  #startHost(): Promise<HostProcess> {
-    return HostProcess.start(this.#hostConfig(), this.#onCrash);
-  }
-
   /** The model named (the server has already matched it to the stream's language: `modelLanguages`). */
   #pick(options: StreamOptions): HostModel {
     const named = this.#models.find((model) => model.spec.name === options.model);
@@ -244,44 +228,10 @@ export class SherpaOnnxEngine implements Engine {
     return named;
   }
 
-  /** The least loaded live host; with none left (all crashed), the replacement on its way. */
-  async #host(): Promise<HostProcess> {
-    let best: HostProcess | undefined;
-    for (const host of this.#hosts) {
-      if (host.alive && (!best || host.streamCount < best.streamCount)) best = host;
-    }
-    return best ?? this.#replace();
+  /** A crashed host leaves the pool: its counters stay in the totals. */
+  #keepStats(crashed: HostProcess): void {
+    this.#pastStats = addStats(this.#pastStats, crashed.stats);
   }
-
-  /** Starts one host in place of a crashed one (one at a time); it joins the others once loaded. */
-  #replace(): Promise<HostProcess> {
-    this.#starting ??= this.#startHost()
-      .then(async (host) => {
-        if (this.#closed) {
-          await host.stop();
-          throw new EngineUnavailableError("sherpa-onnx engine is closed");
-        }
-        this.#hosts.push(host);
-        return host;
-      })
-      .finally(() => {
-        this.#starting = undefined;
-      });
-    return this.#starting;
-  }
-
-  /** A crashed host's streams have already failed; a replacement starts now. */
-  readonly #onCrash = (crashed: HostProcess): void => {
-    const past = this.#pastStats;
-    this.#pastStats = {
-      batches: past.batches + crashed.stats.batches,
-      streamsDecoded: past.streamsDecoded + crashed.stats.streamsDecoded,
-      maxBatch: Math.max(past.maxBatch, crashed.stats.maxBatch),
-    };
-    this.#hosts = this.#hosts.filter((host) => host !== crashed);
-    // Failure leaves the slot empty; the next openStream tries again and reports why it cannot.
-    if (!this.#closed) this.#replace().catch(() => undefined);
-  };
 }
 
 /** One encoder chunk in ms: `T` feature frames of 10 ms (checked present by the preflight), plus an output frame. */

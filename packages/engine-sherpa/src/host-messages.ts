@@ -4,7 +4,7 @@
  * travel as messages: an Error object would lose its class.
  */
 
-import type { EngineEvent } from "@earshot/engines";
+import type { EngineEvent, StartReply, StreamReply, StreamRequest } from "@earshot/engines";
 import type { ModelSpec } from "./models/model-spec.js";
 import type { RecognizerSettings } from "./recognizer-config.js";
 
@@ -35,20 +35,15 @@ export type ToHost =
       readonly keyterms: readonly string[];
     }
   | { readonly type: "push"; readonly streamId: number; readonly pcm: Int16Array }
-  /** `pauseAtMs` (stream ms, without the start offset): the caller detected a pause there. */
-  | { readonly type: "flush"; readonly streamId: number; readonly pauseAtMs?: number }
-  | { readonly type: "end"; readonly streamId: number }
-  | { readonly type: "close"; readonly streamId: number }
+  | StreamRequest
   | { readonly type: "shutdown" };
 
 export type WireEvent = Exclude<EngineEvent, { readonly type: "error" }>;
 
 export type FromHost =
-  | { readonly type: "ready" }
-  | { readonly type: "init-failed"; readonly message: string }
-  | { readonly type: "opened"; readonly streamId: number }
-  | { readonly type: "open-failed"; readonly streamId: number; readonly message: string }
-  | { readonly type: "event"; readonly streamId: number; readonly event: WireEvent }
+  /** `ready`: every model's recognizer is loaded; `failed`: loading one failed. */
+  | StartReply
+  | StreamReply<WireEvent>
   /**
    * One decoding step: the size of each `decodeStreams` batch, the time it took, and the samples
    * each stream had accepted before it (now decoded, or waiting for less than a chunk).
@@ -58,5 +53,4 @@ export type FromHost =
       readonly batchSizes: readonly number[];
       readonly busyMs: number;
       readonly consumed: ReadonlyArray<readonly [streamId: number, samples: number]>;
-    }
-  | { readonly type: "ended"; readonly streamId: number };
+    };

@@ -1,16 +1,17 @@
 /**
- * The server's handle on one sherpa-onnx host process (host.ts): starts it, routes its messages to
- * the streams it hosts, and turns its death (a native abort, a kill, an exit) into an error event
- * on every one of them, with the signal and the tail of what it printed to stderr.
+ * The server's handle on one sherpa-onnx host process (host.ts): starts it and adds, to what every
+ * `RemoteHost` does (routing, a death failing every stream), the process's transport, its batching
+ * counters and busy time, and the signal and the tail of what it printed to stderr in the error.
  */
 
 import { type ChildProcess, fork } from "node:child_process";
-import { EngineUnavailableError, RemoteStreams } from "@earshot/engines";
+import { awaitStart, EngineUnavailableError, RemoteHost, type StartFailure } from "@earshot/engines";
 import { describeExit, OutputTail } from "./child-output.js";
 import type { FromHost, HostConfig, ToHost } from "./host-messages.js";
 import type { SherpaStream } from "./stream.js";
 
 const HOST_URL = new URL("./host.js", import.meta.url);
+const NAMES = { engine: "sherpa-onnx", host: "sherpa-onnx host process" };
 /** After `shutdown`, how long the process may take to exit before it is killed. */
 const STOP_GRACE_MS = 2_000;
 /** Loading every model of a host; the canary has already loaded each once, so this is generous. */
@@ -27,84 +28,60 @@ export interface BatchStats {
   readonly maxBatch: number;
 }
 
-export class HostProcess {
+/** The counters of two hosts (or of one and those gone before it) together. */
+export function addStats(a: BatchStats, b: BatchStats): BatchStats {
+  return {
+    batches: a.batches + b.batches,
+    streamsDecoded: a.streamsDecoded + b.streamsDecoded,
+    maxBatch: Math.max(a.maxBatch, b.maxBatch),
+  };
+}
+
+export class HostProcess extends RemoteHost<SherpaStream, ToHost> {
   readonly #child: ChildProcess;
   readonly #stderr: OutputTail;
-  readonly #streams = new RemoteStreams<SherpaStream>();
-  readonly #onCrash: (host: HostProcess) => void;
   readonly #exited: Promise<void>;
   readonly #busy: Array<readonly [at: number, ms: number]> = [];
-  #alive = true;
   #batches = 0;
   #streamsDecoded = 0;
   #maxBatch = 0;
 
-  private constructor(child: ChildProcess, stderr: OutputTail, onCrash: (host: HostProcess) => void) {
+  private constructor(child: ChildProcess, stderr: OutputTail, onCrash: () => void) {
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    super(NAMES, exited, onCrash);
     this.#child = child;
     this.#stderr = stderr;
-    this.#onCrash = onCrash;
-    this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    this.#exited = exited;
     child.on("message", (message: FromHost) => this.#dispatch(message));
     // "close" comes after stderr is read to its end, so the crash carries the native library's last words.
-    child.on("close", (code, signal) => this.#crash(describeExit(code, signal)));
-    child.on("error", (error) => this.#crash(error.message));
+    child.on("close", (code, signal) => this.#crashed(describeExit(code, signal)));
+    child.on("error", (error) => this.#crashed(error.message));
   }
 
   /** Start a host; resolves once every model's recognizer is loaded, or fails after `timeoutMs`. */
-  static start(
-    config: HostConfig,
-    onCrash: (host: HostProcess) => void,
-    timeoutMs = DEFAULT_START_TIMEOUT_MS,
-  ): Promise<HostProcess> {
-    return new Promise((resolve, reject) => {
-      const child = fork(HOST_URL, [], {
-        stdio: ["ignore", "ignore", "pipe", "ipc"],
-        serialization: "advanced",
-        execArgv: [],
-      });
-      const stderr = new OutputTail(child.stderr);
-      const fail = (why: string) => {
-        cleanup();
+  static start(config: HostConfig, onCrash: () => void, timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<HostProcess> {
+    const child = fork(HOST_URL, [], {
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      serialization: "advanced",
+      execArgv: [],
+    });
+    const stderr = new OutputTail(child.stderr);
+    const starting = awaitStart(child, {
+      ready: () => new HostProcess(child, stderr, onCrash),
+      failed: (failure) => {
         child.kill("SIGKILL");
         const detail = stderr.text;
-        reject(new EngineUnavailableError(`sherpa-onnx host process ${why}${detail ? `: ${detail}` : ""}`));
-      };
-      const onMessage = (message: FromHost) => {
-        if (message.type === "ready") {
-          cleanup();
-          resolve(new HostProcess(child, stderr, onCrash));
-        } else if (message.type === "init-failed") {
-          fail(`failed to load its models: ${message.message}`);
-        }
-      };
-      const onError = (error: Error) => fail(`failed to start: ${error.message}`);
-      const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
-        fail(`died while loading (${describeExit(code, signal)})`);
+        return new EngineUnavailableError(`sherpa-onnx host process ${why(failure)}${detail ? `: ${detail}` : ""}`);
+      },
       // A host that neither loads nor dies must not hold the engine's load (and the server's) for ever.
-      const timer = setTimeout(() => fail(`did not load its models within ${timeoutMs} ms`), timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        child.off("message", onMessage);
-        child.off("error", onError);
-        child.off("exit", onExit);
-      };
-      child.on("message", onMessage);
-      child.on("error", onError);
-      child.on("exit", onExit);
-      child.send({ type: "init", config } satisfies ToHost);
+      timeoutMs,
     });
-  }
-
-  get alive(): boolean {
-    return this.#alive;
+    child.send({ type: "init", config } satisfies ToHost);
+    return starting;
   }
 
   get pid(): number | undefined {
     return this.#child.pid;
-  }
-
-  get streamCount(): number {
-    return this.#streams.count;
   }
 
   get stats(): BatchStats {
@@ -118,55 +95,25 @@ export class HostProcess {
     return Math.min(1, this.#busy.reduce((sum, [, ms]) => sum + ms, 0) / BUSY_WINDOW_MS);
   }
 
-  get maxBacklogMs(): number {
-    return this.#streams.maxBacklogMs;
-  }
-
-  open(stream: SherpaStream, message: Extract<ToHost, { type: "open" }>): Promise<void> {
-    if (!this.#alive) return Promise.reject(new EngineUnavailableError("sherpa-onnx host process is not running"));
-    return this.#streams.open(stream, () => this.post(message));
-  }
-
-  post(message: ToHost): void {
-    if (this.#alive && this.#child.connected) this.#child.send(message);
-  }
-
-  detach(streamId: number): void {
-    this.#streams.detach(streamId);
-  }
-
   /** Kill it now, as a crash would (tests of failure isolation). */
   kill(signal: NodeJS.Signals = "SIGKILL"): void {
     this.#child.kill(signal);
   }
 
-  async stop(): Promise<void> {
-    if (this.#alive) {
-      this.#alive = false;
-      this.#streams.failAll(new EngineUnavailableError("sherpa-onnx engine closed"));
-      this.#child.send({ type: "shutdown" } satisfies ToHost);
-      const timer = setTimeout(() => this.#child.kill("SIGKILL"), STOP_GRACE_MS);
-      await this.#exited;
-      clearTimeout(timer);
-    }
+  protected override send(message: ToHost): void {
+    if (this.#child.connected) this.#child.send(message);
+  }
+
+  /** Asks it to exit; kills it if it has not within `STOP_GRACE_MS`. */
+  protected override async shutdown(): Promise<void> {
+    this.#child.send({ type: "shutdown" } satisfies ToHost);
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), STOP_GRACE_MS);
     await this.#exited;
+    clearTimeout(timer);
   }
 
   #dispatch(message: FromHost): void {
     switch (message.type) {
-      case "opened":
-      case "open-failed": {
-        this.#streams.answered(
-          message.streamId,
-          message.type === "opened"
-            ? undefined
-            : new EngineUnavailableError(`sherpa-onnx cannot open a stream: ${message.message}`),
-        );
-        return;
-      }
-      case "event":
-        this.#streams.get(message.streamId)?.receive(message.event);
-        return;
       case "decoded":
         this.#busy.push([performance.now(), message.busyMs]);
         for (const size of message.batchSizes) {
@@ -174,24 +121,31 @@ export class HostProcess {
           this.#streamsDecoded += size;
           this.#maxBatch = Math.max(this.#maxBatch, size);
         }
-        for (const [streamId, samples] of message.consumed) this.#streams.get(streamId)?.consumed(samples);
+        for (const [streamId, samples] of message.consumed) this.stream(streamId)?.consumed(samples);
         return;
-      case "ended":
-        this.#streams.ended(message.streamId);
-        return;
-      case "ready":
-      case "init-failed":
-        return;
+      default:
+        this.route(message);
     }
   }
 
-  #crash(how: string): void {
-    if (!this.#alive) return;
-    this.#alive = false;
+  #crashed(how: string): void {
     const detail = this.#stderr.text;
-    this.#streams.failAll(
+    this.crash(
       new EngineUnavailableError(`sherpa-onnx host process crashed (${how})${detail ? `: ${detail.slice(-500)}` : ""}`),
     );
-    this.#onCrash(this);
+  }
+}
+
+/** What a host that did not start did. */
+function why(failure: StartFailure): string {
+  switch (failure.kind) {
+    case "failed":
+      return `failed to load its models: ${failure.message}`;
+    case "error":
+      return `failed to start: ${failure.error.message}`;
+    case "exit":
+      return `died while loading (${describeExit(failure.code, failure.signal)})`;
+    case "timeout":
+      return `did not load its models within ${failure.timeoutMs} ms`;
   }
 }

@@ -29,7 +29,7 @@ function init(next: HostConfig): void {
     config = next;
     send({ type: "ready" });
   } catch (error) {
-    send({ type: "init-failed", message: error instanceof Error ? error.message : String(error) });
+    send({ type: "failed", message: error instanceof Error ? error.message : String(error) });
     process.exit(1);
   }
 }

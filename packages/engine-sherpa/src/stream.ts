@@ -8,23 +8,11 @@ import type { HostProcess } from "./host-process.js";
 
 export class SherpaStream extends RemoteStream {
   constructor(host: HostProcess, id: number, startSample: number) {
-    super(
-      {
-        push: (pcm) => {
-          // Structured clone sends a view's whole backing buffer (often a pooled 8 KB or a whole frame).
-          const whole = pcm.byteOffset === 0 && pcm.byteLength === pcm.buffer.byteLength;
-          host.post({ type: "push", streamId: id, pcm: whole ? pcm : pcm.slice() });
-        },
-        flush: (pauseAtMs) =>
-          host.post({ type: "flush", streamId: id, ...(pauseAtMs === undefined ? {} : { pauseAtMs }) }),
-        end: () => host.post({ type: "end", streamId: id }),
-        close: () => {
-          host.post({ type: "close", streamId: id });
-          host.detach(id);
-        },
-      },
-      id,
-      startSample,
-    );
+    const transport = host.streamTransport(id, (pcm) => {
+      // Structured clone sends a view's whole backing buffer (often a pooled 8 KB or a whole frame).
+      const whole = pcm.byteOffset === 0 && pcm.byteLength === pcm.buffer.byteLength;
+      host.post({ type: "push", streamId: id, pcm: whole ? pcm : pcm.slice() });
+    });
+    super(transport, id, startSample);
   }
 }

@@ -1,6 +1,9 @@
 export * from "./contract.js";
 export { EventChannel } from "./event-channel.js";
-export { RemoteStream } from "./remote-stream.js";
+export { awaitStart, type StartFailure, type StartHandlers, type StartReply } from "./host-start.js";
+export { RemoteHost, type RemoteHostNames, type StreamReply, type StreamRequest } from "./remote-host.js";
+export { type DecodedEvent, RemoteStream, type StreamTransport } from "./remote-stream.js";
 export { RemoteStreams } from "./remote-streams.js";
 export { EngineRouter } from "./router.js";
 export { TEST_WORDS, TestEngine, type TestEngineOptions } from "./testing/test-engine.js";
+export { type PoolMember, WorkerPool, type WorkerPoolOptions } from "./worker-pool.js";
