@@ -4,9 +4,8 @@
  * from the first sample it decodes; this side adds the stream's start position.
  */
 
-import { EngineUnavailableError, RemoteStream } from "@earshot/engines";
-import type { DecodingWorker } from "./decoding-worker.js";
-import type { WireEvent } from "./messages.js";
+import { EngineUnavailableError, RemoteStream, type StreamHost } from "@earshot/engines";
+import type { ToWorker, WireEvent } from "./messages.js";
 
 const SAMPLES_PER_MS = 16;
 /** Demand is measured over the decoding of the last few seconds. */
@@ -17,7 +16,7 @@ export class PocketSphinxStream extends RemoteStream {
   readonly #decoded: Array<readonly [number, number, number]> = [];
   readonly #openedAt = performance.now();
 
-  constructor(worker: DecodingWorker, id: number, startSample: number) {
+  constructor(worker: StreamHost<ToWorker>, id: number, startSample: number) {
     const transport = worker.streamTransport(id, (pcm) => {
       const copy = pcm.slice();
       worker.post({ type: "push", streamId: id, pcm: copy.buffer }, [copy.buffer]);

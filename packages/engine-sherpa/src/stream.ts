@@ -3,11 +3,11 @@
  * channel serializes it at once, so the caller keeps its buffer).
  */
 
-import { RemoteStream } from "@earshot/engines";
-import type { HostProcess } from "./host-process.js";
+import { RemoteStream, type StreamHost } from "@earshot/engines";
+import type { ToHost } from "./host-messages.js";
 
 export class SherpaStream extends RemoteStream {
-  constructor(host: HostProcess, id: number, startSample: number) {
+  constructor(host: StreamHost<ToHost>, id: number, startSample: number) {
     const transport = host.streamTransport(id, (pcm) => {
       // Structured clone sends a view's whole backing buffer (often a pooled 8 KB or a whole frame).
       const whole = pcm.byteOffset === 0 && pcm.byteLength === pcm.buffer.byteLength;

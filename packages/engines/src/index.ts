@@ -1,7 +1,13 @@
 export * from "./contract.js";
 export { EventChannel } from "./event-channel.js";
 export { awaitStart, type StartFailure, type StartHandlers, type StartReply } from "./host-start.js";
-export { RemoteHost, type RemoteHostNames, type StreamReply, type StreamRequest } from "./remote-host.js";
+export {
+  RemoteHost,
+  type RemoteHostNames,
+  type StreamHost,
+  type StreamReply,
+  type StreamRequest,
+} from "./remote-host.js";
 export { type DecodedEvent, RemoteStream, type StreamTransport } from "./remote-stream.js";
 export { RemoteStreams } from "./remote-streams.js";
 export { EngineRouter } from "./router.js";

@@ -35,7 +35,13 @@ export interface RemoteHostNames {
   readonly host: string;
 }
 
-export abstract class RemoteHost<S extends RemoteStream, Out> {
+/** What a stream needs of its host: a transport for its own requests, and a way to send its audio. */
+export interface StreamHost<Out> {
+  post(message: Out | StreamRequest, transfer?: ArrayBuffer[]): void;
+  streamTransport(streamId: number, push: (pcm: Int16Array) => void): StreamTransport;
+}
+
+export abstract class RemoteHost<S extends RemoteStream, Out> implements StreamHost<Out> {
   readonly #names: RemoteHostNames;
   readonly #streams = new RemoteStreams<S>();
   readonly #exited: Promise<void>;
