@@ -48,8 +48,8 @@ export class EngineLink {
     this.#log = log;
     this.#pending = new PendingAudio(maxPendingMs);
     this.decoder = createWireDecoder(config.encoding, config.overlapMs);
-    engine
-      .openStream({ ...config.engine, startSample })
+    // An engine that throws instead of rejecting fails the open the same way.
+    new Promise<EngineStream>((resolve) => resolve(engine.openStream({ ...config.engine, startSample })))
       .then(
         (stream) => this.#opened(stream),
         (error: unknown) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { type EngineStream, type StreamOptions, TestEngine } from "@earshot/engines";
+import { type EngineStream, EngineUnavailableError, type StreamOptions, TestEngine } from "@earshot/engines";
 import { ERRORS, type ErrorCode, type ServerMessage, type TranscriptMessage } from "@earshot/protocol";
 import { pino } from "pino";
 import { type ReleaseReason, type SessionConnection, type SessionLimits, StreamSession } from "./session.js";
@@ -298,6 +298,13 @@ class GatedEngine extends TestEngine {
   }
 }
 
+/** An engine whose openStream throws rather than rejecting. */
+class ThrowingEngine extends TestEngine {
+  override openStream(): Promise<EngineStream> {
+    throw new EngineUnavailableError("thrown, not rejected");
+  }
+}
+
 describe("StreamSession: errors", () => {
   it("an engine that is not loaded: engine_unavailable, closed", async () => {
     const { session, connection, closed } = await setup({ load: false });
@@ -319,6 +326,11 @@ describe("StreamSession: errors", () => {
     assert.equal(broken.session.configure({ language: "en", model: "test-broken" }), true);
     await until(() => broken.session.closed, "the failed open");
     assert.deepEqual(broken.connection.errors, ["engine_unavailable"]);
+
+    const throwing = await setup({ engine: new ThrowingEngine() });
+    assert.equal(throwing.session.configure({ language: "en", model: "test" }), true);
+    await until(() => throwing.session.closed, "the open that threw");
+    assert.deepEqual(throwing.connection.errors, ["engine_unavailable"]);
 
     const crashing = await setup();
     crashing.session.configure({ language: "en", model: "test-crash" });
