@@ -143,6 +143,26 @@ describe("StreamSession: the way through", () => {
     assert.deepEqual(closed, [session]);
   });
 
+  it("an utterance longer than maxUtteranceMs is cut by a forced final", async () => {
+    const { session, connection, counters } = await streaming({ limits: { maxUtteranceMs: 600 } });
+    const audio = speech(1000, 600);
+    // In 100 ms pieces, each relayed before the next, as audio arrives live.
+    for (let at = 0; at < audio.length; at += 3200) {
+      session.audio(audio.subarray(at, at + 3200), false);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until(() => connection.finals().length === 2, "two finals");
+    assert.deepEqual(
+      connection.finals().map((f) => [f.start_ms, f.end_ms, f.speech_final]),
+      [
+        [0, 600, false],
+        [600, 1000, true],
+      ],
+    );
+    assert.equal(counters.forcedFinals, 1);
+    assert.equal(counters.audioSamples, 1600 * 16);
+  });
+
   it("close_stream while the stream opens drains once it is open", async () => {
     const { session, connection } = await setup();
     session.configure({ language: "en", model: "test" });
