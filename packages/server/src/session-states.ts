@@ -64,3 +64,6 @@ export const HOLDS_DECODER: readonly SessionState[] = ["opening", "streaming", "
 
 /** States without a connection, kept for a resume (a `draining` session without one waits too). */
 export const WAITS_FOR_RESUME: readonly SessionState[] = ["waiting", "released", "drained"];
+
+/** States that ack the audio: draining too, as the client's heartbeat while the engine drains. */
+export const ACKS_AUDIO: readonly SessionState[] = ["opening", "streaming", "draining"];

@@ -30,6 +30,7 @@ import { EngineLink } from "./engine-link.js";
 import { AckClock, BacklogPause } from "./flow-control.js";
 import { ResumeTimers } from "./resume-timers.js";
 import {
+  ACKS_AUDIO,
   checkTransition,
   HOLDS_DECODER,
   type SessionState,
@@ -42,9 +43,6 @@ import { type RelayOutput, TranscriptRelay } from "./transcript-relay.js";
 import { TranscriptSegments } from "./transcript-segments.js";
 
 export type { ReleaseReason, SessionConnection, SessionHooks, SessionLimits } from "./session-types.js";
-
-/** States that ack the audio: draining too, as the client's heartbeat while the engine drains. */
-const ACKING: readonly SessionState[] = ["opening", "streaming", "draining"];
 
 export class StreamSession {
   readonly id = randomUUID();
@@ -440,7 +438,7 @@ export class StreamSession {
 
   #ack(): void {
     const connection = this.#connection;
-    if (!connection || !ACKING.includes(this.#state)) return;
+    if (!connection || !ACKS_AUDIO.includes(this.#state)) return;
     connection.send({ type: "ack", received_samples: this.#position });
     this.#acks.sent(this.#position);
   }
