@@ -2,7 +2,14 @@
  * Turns a client's `config` into what the engine will run, or the error code that refuses it.
  */
 import type { Engine, StreamOptions } from "@earshot/engines";
-import { ENCODING_SAMPLE_RATES, ENCODINGS, type Encoding, type ErrorCode, type StreamConfig } from "@earshot/protocol";
+import {
+  ENCODING_SAMPLE_RATES,
+  ENCODINGS,
+  type Encoding,
+  type ErrorCode,
+  type SessionStartedMessage,
+  type StreamConfig,
+} from "@earshot/protocol";
 import { engineErrorCode } from "./engine-error-code.js";
 
 /** Model names seed clients send that mean "the engine's default model". */
@@ -115,4 +122,17 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
 
 function isEncoding(name: string): name is Encoding {
   return (ENCODINGS as readonly string[]).includes(name);
+}
+
+/** The config as the server runs it, echoed to the client in `session_started`. */
+export function announcedConfig(config: ResolvedConfig): SessionStartedMessage["config"] {
+  return {
+    model: config.engine.model,
+    language: config.engine.language,
+    encoding: config.encoding,
+    sample_rate: config.sampleRate,
+    chunk_overlap_ms: config.overlapMs ?? "auto",
+    start_sample: config.startSample,
+    first_segment_id: config.firstSegmentId,
+  };
 }

@@ -1,0 +1,69 @@
+/**
+ * A stream session's lifecycle, as the client's (`client-types.ts`): the states, and the moves
+ * each allows, enforced in one place (`StreamSession#transition`).
+ *
+ * The way through is idle → opening → streaming → draining → finished → closed. A dropped
+ * connection moves opening or streaming to `waiting` (a resume moves it back), then `released`
+ * when the session gives its decoder back (a resume reopens it: `opening`). A drop while draining
+ * lets the drain end in `drained`, where a resume gets the last finals and `finished`. Every state
+ * can end in `closed`.
+ */
+
+export type SessionState =
+  /** Created, no config yet. */
+  | "idle"
+  /** Config accepted; the engine stream is opening (its audio is held). */
+  | "opening"
+  /** The engine stream decodes what the connection sends. */
+  | "streaming"
+  /** The connection dropped: the engine stream (or its opening) is kept for a resume, `holdDecoderMs` at most. */
+  | "waiting"
+  /** Waiting for a resume without an engine stream: only the finals are kept. */
+  | "released"
+  /** close_stream: the engine stream ends and its last finals go out (the connection may drop meanwhile). */
+  | "draining"
+  /** Drained after the connection dropped: stream_closed is owed to a resume. */
+  | "drained"
+  /** stream_closed was sent; the finals are kept for a client that missed it, until the grace ends. */
+  | "finished"
+  /** Over: the resume token no longer works. */
+  | "closed";
+
+/** The moves each state allows; anything else is a bug (`SessionStateError`). */
+export const SESSION_TRANSITIONS: { readonly [S in SessionState]: readonly SessionState[] } = {
+  idle: ["opening", "closed"],
+  opening: ["streaming", "waiting", "draining", "closed"],
+  streaming: ["waiting", "draining", "closed"],
+  waiting: ["opening", "streaming", "released", "closed"],
+  released: ["opening", "closed"],
+  draining: ["drained", "finished", "closed"],
+  drained: ["finished", "closed"],
+  finished: ["closed"],
+  closed: [],
+};
+
+/** A session asked to do what its state does not allow: a bug, which ends it with `internal_error`. */
+export class SessionStateError extends Error {
+  readonly code = "invalid_state";
+
+  constructor(message: string) {
+    super(message);
+    this.name = "SessionStateError";
+  }
+}
+
+/** `to`, when the table allows the move from `from`; else throws. */
+export function checkTransition(from: SessionState, to: SessionState): SessionState {
+  if (!SESSION_TRANSITIONS[from].includes(to))
+    throw new SessionStateError(`Illegal session transition ${from} → ${to}.`);
+  return to;
+}
+
+/** States that hold an engine stream, or are opening one: what counts against the server's streams. */
+export const HOLDS_DECODER: readonly SessionState[] = ["opening", "streaming", "waiting", "draining"];
+
+/** States without a connection, kept for a resume (a `draining` session without one waits too). */
+export const WAITS_FOR_RESUME: readonly SessionState[] = ["waiting", "released", "drained"];
+
+/** States that ack the audio: draining too, as the client's heartbeat while the engine drains. */
+export const ACKS_AUDIO: readonly SessionState[] = ["opening", "streaming", "draining"];
