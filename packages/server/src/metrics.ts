@@ -8,7 +8,7 @@
  */
 import { ERRORS, type ErrorCode } from "@earshot/protocol";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { ReleaseReason } from "./session.js";
+import type { ReleaseReason } from "./session-states.js";
 
 const RELEASE_REASONS: readonly ReleaseReason[] = ["hold_expired", "key_budget", "node_budget"];
 

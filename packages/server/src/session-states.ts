@@ -67,3 +67,6 @@ export const WAITS_FOR_RESUME: readonly SessionState[] = ["waiting", "released",
 
 /** States that ack the audio: draining too, as the client's heartbeat while the engine drains. */
 export const ACKS_AUDIO: readonly SessionState[] = ["opening", "streaming", "draining"];
+
+/** Why a waiting session gave its decoder back: its hold time ran out, or the server needed the room. */
+export type ReleaseReason = "hold_expired" | "key_budget" | "node_budget";

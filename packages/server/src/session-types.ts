@@ -1,7 +1,6 @@
-/** What a `StreamSession` is given: its limits, its connection, and the server's hooks and metrics. */
+/** What a `StreamSession` is given: its limits, its connection, and the metrics it reports. */
 import type { ErrorCode, ServerMessage, TranscriptMessage } from "@earshot/protocol";
 import type { ServerMetrics } from "./metrics.js";
-import type { StreamSession } from "./session.js";
 
 export interface SessionLimits {
   /** Largest WebSocket message accepted; larger ones end the stream with `frame_too_large`. */
@@ -25,9 +24,6 @@ export interface SessionLimits {
   readonly maxOutboundBytes: number;
 }
 
-/** Why a waiting session gave its decoder back: its hold time ran out, or the server needed the room. */
-export type ReleaseReason = "hold_expired" | "key_budget" | "node_budget";
-
 /** What a session needs of its connection (a `Connection`; a fake one in unit tests). */
 export interface SessionConnection {
   send(message: ServerMessage): void;
@@ -45,13 +41,3 @@ export type SessionMetrics = Pick<
   ServerMetrics,
   "audioReceived" | "engineUsage" | "finalLatency" | "firstPartialLatency" | "forcedFinal"
 >;
-
-export interface SessionHooks {
-  /** The session is over: forget its resume token. */
-  onClosed(session: StreamSession): void;
-  /** The connection dropped: the session now waits for a resume. */
-  onWaiting?(session: StreamSession): void;
-  /** A waiting session gave its engine stream back. */
-  onReleased?(session: StreamSession, reason: ReleaseReason): void;
-  readonly metrics: SessionMetrics;
-}

@@ -29,6 +29,7 @@ import { engineErrorCode } from "./engine-error-code.js";
 import { EngineLink } from "./engine-link.js";
 import { AckClock, BacklogPause } from "./flow-control.js";
 import { ResumeTimers } from "./resume-timers.js";
+import type { ReleaseReason } from "./session-states.js";
 import {
   ACKS_AUDIO,
   checkTransition,
@@ -37,12 +38,23 @@ import {
   SessionStateError,
   WAITS_FOR_RESUME,
 } from "./session-states.js";
-import type { ReleaseReason, SessionConnection, SessionHooks, SessionLimits } from "./session-types.js";
+import type { SessionConnection, SessionLimits, SessionMetrics } from "./session-types.js";
 import { announcedConfig, type ResolvedConfig, resolveConfig } from "./stream-config.js";
 import { type RelayOutput, TranscriptRelay } from "./transcript-relay.js";
 import { TranscriptSegments } from "./transcript-segments.js";
 
-export type { ReleaseReason, SessionConnection, SessionHooks, SessionLimits } from "./session-types.js";
+export type { ReleaseReason } from "./session-states.js";
+export type { SessionConnection, SessionLimits } from "./session-types.js";
+
+export interface SessionHooks {
+  /** The session is over: forget its resume token. */
+  onClosed(session: StreamSession): void;
+  /** The connection dropped: the session now waits for a resume. */
+  onWaiting?(session: StreamSession): void;
+  /** A waiting session gave its engine stream back. */
+  onReleased?(session: StreamSession, reason: ReleaseReason): void;
+  readonly metrics: SessionMetrics;
+}
 
 export class StreamSession {
   readonly id = randomUUID();
