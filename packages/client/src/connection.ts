@@ -103,10 +103,6 @@ export class Connection {
     return this.#transport?.bufferedAmount ?? 0;
   }
 
-  get established(): boolean {
-    return this.#established;
-  }
-
   send(data: string | Uint8Array): void {
     if (!this.#ended) this.#transport?.send(data);
   }
@@ -198,11 +194,6 @@ export class Connection {
     this.#timer = setTimeout(() => {
       this.drop(new EarshotClientError("connection_lost", `No message from the server for ${heartbeatTimeoutMs} ms.`));
     }, heartbeatTimeoutMs);
-  }
-
-  /** Graceful close (a closing handshake); the end is reported when the transport closes. */
-  close(code: number, reason: string): void {
-    this.#transport?.close(code, reason);
   }
 
   #end(code: number, reason: string): void {
