@@ -3,6 +3,7 @@
  * and opens streams; a stream takes 16 kHz mono PCM16 and yields typed events. Times are integer
  * milliseconds from the start of the stream (sample 0 of the first `push`).
  */
+import { defineError } from "@earshot/protocol";
 
 export interface EngineCapabilities {
   readonly streaming: boolean;
@@ -130,10 +131,4 @@ export interface Engine extends AsyncDisposable {
 }
 
 /** The engine cannot serve: model missing or corrupt, native library absent, worker crashed. */
-export class EngineUnavailableError extends Error {
-  readonly code = "engine_unavailable";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "EngineUnavailableError";
-  }
-}
+export class EngineUnavailableError extends defineError("EngineUnavailableError", "engine_unavailable") {}
