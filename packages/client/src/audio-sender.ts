@@ -12,13 +12,13 @@
  * dropped connection may have missed.
  */
 import type { Encoding } from "@earshot/protocol";
+import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import { Chunker } from "./chunker.js";
 import type { AudioMode } from "./options.js";
 import { bytesToHex } from "./pcm-input.js";
 import { type EvictedRange, ReplayBuffer } from "./replay-buffer.js";
 import { createWireEncoder, type WireEncoder } from "./wire-encoder.js";
 
-export const SAMPLES_PER_MS = 16;
 const PUMP_RETRY_MS = 10;
 
 export interface AudioLink {

@@ -11,8 +11,9 @@
  */
 
 import type { Encoding, SessionStartedMessage } from "@earshot/protocol";
+import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import { TranscriptAggregator } from "./aggregator.js";
-import { AudioSender, SAMPLES_PER_MS } from "./audio-sender.js";
+import { AudioSender } from "./audio-sender.js";
 import {
   type ClientEvents,
   type ClientState,

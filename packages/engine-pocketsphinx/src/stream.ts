@@ -5,10 +5,10 @@
  */
 
 import { EngineUnavailableError, RemoteStream } from "@earshot/engines";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import type { DecodingWorker } from "./decoding-worker.js";
 import type { WireEvent } from "./messages.js";
 
-const SAMPLES_PER_MS = 16;
 /** Demand is measured over the decoding of the last few seconds. */
 const DEMAND_WINDOW_MS = 5_000;
 

@@ -21,12 +21,11 @@ import type {
   StreamOptions,
 } from "@earshot/engines";
 import { EventChannel } from "@earshot/engines";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import { SampleQueue } from "./sample-queue.js";
 import { SileroVad, VAD_SAMPLE_RATE, type VadDetector } from "./silero-vad.js";
 import { SpeechGate } from "./speech-gate.js";
 import { TimeMap } from "./time-map.js";
-
-const SAMPLES_PER_MS = VAD_SAMPLE_RATE / 1000;
 
 export interface VadGateOptions {
   /** Silence after speech that ends an utterance when a stream does not set its own; default 200. */

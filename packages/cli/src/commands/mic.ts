@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { EarshotClient } from "@earshot/client";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import {
   BACKENDS,
   type CaptureBackend,
@@ -80,7 +81,11 @@ export async function mic(argv: string[]): Promise<number> {
   const onInterrupt = () => capture.stop();
   process.once("SIGINT", onInterrupt);
   try {
-    await stream(capture, client, durationMs === undefined ? Number.POSITIVE_INFINITY : Math.round(durationMs * 16));
+    await stream(
+      capture,
+      client,
+      durationMs === undefined ? Number.POSITIVE_INFINITY : Math.round(durationMs * SAMPLES_PER_MS),
+    );
   } finally {
     process.off("SIGINT", onInterrupt);
   }

@@ -15,6 +15,7 @@
  * it back).
  */
 
+import { SAMPLE_RATE } from "@earshot/protocol";
 import {
   type Engine,
   type EngineCapabilities,
@@ -57,7 +58,6 @@ export const TEST_WORDS = [
   "zulu",
 ] as const;
 
-const SAMPLE_RATE = 16_000;
 const FRAME_SAMPLES = 320; // 20 ms
 const FRAME_MS = 20;
 const FRAMES_PER_WORD = 10; // 200 ms
