@@ -16,6 +16,7 @@ import type {
   UtteranceEndMessage,
   WarningMessage,
 } from "@earshot/protocol";
+import { encodeClientMessage } from "@earshot/protocol/client-message-encoder";
 import { EarshotClientError } from "./errors.js";
 import { parseServerMessage } from "./server-messages.js";
 import type { Transport, TransportFactory, TransportRequest } from "./transport.js";
@@ -122,7 +123,11 @@ export class Connection {
     if (handshake.kind === "start") this.#transport?.send(handshake.config());
     else {
       this.#transport?.send(
-        JSON.stringify({ type: "resume", resume_token: handshake.token, last_segment_id: handshake.lastSegmentId }),
+        encodeClientMessage({
+          type: "resume",
+          resume_token: handshake.token,
+          last_segment_id: handshake.lastSegmentId,
+        }),
       );
     }
   }

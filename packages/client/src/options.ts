@@ -2,6 +2,7 @@
  * Client defaults: chunking presets, the stream URL, the `config` message.
  */
 import type { StreamConfig } from "@earshot/protocol";
+import { encodeClientMessage } from "@earshot/protocol/client-message-encoder";
 import { ENCODING_SAMPLE_RATES, type Encoding } from "@earshot/protocol/encodings";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
@@ -132,5 +133,5 @@ export function configMessage(
     ...(start.startSample > 0 ? { start_sample: start.startSample } : {}),
     ...(start.firstSegmentId > 0 ? { first_segment_id: start.firstSegmentId } : {}),
   };
-  return JSON.stringify({ type: "config", config: full });
+  return encodeClientMessage({ type: "config", config: full });
 }
