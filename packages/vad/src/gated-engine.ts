@@ -39,8 +39,9 @@ export interface VadGateOptions {
 }
 
 /**
- * 200 ms: in the load bench (4 PocketSphinx streams, 20 ms frames) it brought the final latency
- * from p50/p95 325/686 ms (300 ms) to 270/375 ms, at 0.7 WER points on those files (docs/engines.md).
+ * 200 ms: where PocketSphinx's own VAD does not end an utterance, finals wait for the gate, and
+ * 300 ms cost more latency than it bought accuracy (docs/engines.md, "Endpointing and frame size
+ * under load").
  */
 export const DEFAULT_ENDPOINTING_MS = 200;
 
