@@ -83,6 +83,27 @@ describe("engine router", () => {
   });
 });
 
+describe("engine router: word timestamps", () => {
+  it("sends transcripts without words when one of its engines gives none, even if `word` was asked for", async () => {
+    const wordless = new TestEngine({ name: "wordless", models: ["delta"], declares: { wordTimestamps: false } });
+    const server = createServer({ engine: new EngineRouter([new TestEngine(), wordless]), apiKeys: [KEY] });
+    try {
+      const { url } = await server.listen({ port: 0 });
+      await server.ready;
+      const client = await WireClient.open(url, KEY);
+      client.sendJson({ type: "config", config: { language: "en", timestamp_granularity: "word" } });
+      client.sendBinary(toBytes(bursts([{ toneMs: 600, silenceMs: 500 }])));
+      client.sendJson({ type: "close_stream" });
+      await client.waitFor((m) => m.type === "stream_closed");
+      const finals = client.finals().filter((f) => String(f.text).length > 0);
+      assert.equal(finals.length, 1);
+      assert.ok(finals.every((f) => !("words" in f)));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 async function waitForStreams(check: () => boolean): Promise<void> {
   const deadline = Date.now() + 5000;
   while (!check()) {

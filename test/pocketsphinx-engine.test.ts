@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import { type EngineEvent, EngineUnavailableError } from "@earshot/engines";
+import { SAMPLE_RATE, SAMPLES_PER_MS } from "@earshot/protocol";
 import { loadEvalSet, loadPcm, wer as wordErrorRate } from "@earshot/test-support";
 
 const REFERENCES = new Map(loadEvalSet().map((u) => [u.id, u]));
 const STREAM_OPTIONS = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: true } as const;
-const SAMPLES_PER_MS = 16;
 
 function samplesOf(id: string): Int16Array {
   const reference = REFERENCES.get(id);
@@ -71,7 +71,7 @@ describe("PocketSphinxEngine on real speech", () => {
     assert.equal(engine.ready, true);
     assert.deepEqual(engine.capabilities.languages, ["en"]);
     assert.deepEqual(engine.capabilities.models, ["pocketsphinx-en-us"]);
-    assert.equal(engine.capabilities.sampleRate, 16_000);
+    assert.equal(engine.capabilities.sampleRate, SAMPLE_RATE);
   });
 
   test("transcribes with partials first, stream-absolute word times and usage", async () => {

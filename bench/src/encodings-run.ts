@@ -9,7 +9,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { mulawEncode, readWav } from "@earshot/audio";
 import { EarshotClient, nodeTransport, type TransportFactory } from "@earshot/client";
-import type { Encoding } from "@earshot/protocol";
+import { type Encoding, SAMPLES_PER_MS } from "@earshot/protocol";
 import { loadPcm, type Utterance } from "@earshot/test-support";
 import WebSocket from "ws";
 
@@ -48,7 +48,7 @@ export async function runSdk(url: string, encoding: Encoding, utterance: Utteran
   client.on("final", (final) => finals.push(final.text));
   await client.connect();
   const pcm = loadPcm(utterance.path);
-  const piece = PIECE_MS * 16;
+  const piece = PIECE_MS * SAMPLES_PER_MS;
   for (let at = 0; at < pcm.length; at += piece) {
     if (!client.send(pcm.subarray(at, at + piece))) {
       await new Promise<void>((resolve) => client.once("drain", () => resolve()));

@@ -17,7 +17,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EarshotClient, type StateChange } from "@earshot/client";
-import type { TranscriptMessage } from "@earshot/protocol";
+import { SAMPLE_RATE, SAMPLES_PER_MS, type TranscriptMessage } from "@earshot/protocol";
 import { FaultProxy, loadEvalSet, loadPcm, mulberry32, wordEdits } from "@earshot/test-support";
 import { describeMachine } from "./machine.js";
 import { percentile } from "./stats.js";
@@ -54,13 +54,13 @@ if (!(minutes > 0) || !Number.isInteger(seed)) throw new Error("usage: soak [--m
 /** The whole eval set, each utterance followed by a pause, repeated to fill `minutes`. */
 function soakAudio(): Int16Array {
   const clips = loadEvalSet().map((u) => loadPcm(u.path));
-  const wanted = Math.round(minutes * 60_000 * 16);
+  const wanted = Math.round(minutes * 60_000 * SAMPLES_PER_MS);
   const out = new Int16Array(wanted);
   let at = 0;
   for (let i = 0; at < wanted; i++) {
     const clip = clips[i % clips.length] ?? new Int16Array(0);
     out.set(clip.subarray(0, wanted - at), at);
-    at += clip.length + PAUSE_MS * 16;
+    at += clip.length + PAUSE_MS * SAMPLES_PER_MS;
   }
   return out;
 }
@@ -147,7 +147,7 @@ async function stream(url: string, pcm: Int16Array, speed: number, outcome: Stre
     }
   });
   await client.connect();
-  const pieceSamples = PIECE_MS * 16;
+  const pieceSamples = PIECE_MS * SAMPLES_PER_MS;
   const startedAt = Date.now();
   for (let i = 0; i * pieceSamples < pcm.length; i++) {
     client.send(pcm.subarray(i * pieceSamples, (i + 1) * pieceSamples));
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     `machine: ${machine.cpuModel}, ${machine.logicalCores} cores, ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; pocketsphinx ${machine.pocketsphinx}; code ${machine.code}`,
     `date: ${machine.date}`,
     ...(crash ? [`SERVER CRASHED: ${crash} (numbers below are up to the crash)`] : []),
-    `streamed: ${(audio.length / 16_000 / 60).toFixed(1)} min of audio in ${(wallMs / 60_000).toFixed(1)} min`,
+    `streamed: ${(audio.length / SAMPLE_RATE / 60).toFixed(1)} min of audio in ${(wallMs / 60_000).toFixed(1)} min`,
     `faults: ${counts.cuts} cuts, ${counts.stalls} stalls (${outcome.heartbeatDrops} caught by the heartbeat), ${counts.connections} connections`,
     `lost audio: ${outcome.lostMs} ms`,
     `duplicated finals: ${outcome.duplicates}`,

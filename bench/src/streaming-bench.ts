@@ -7,6 +7,7 @@
 import { type AudioMode, CHUNKING_PRESETS, type Chunking, type ChunkingPreset, EarshotClient } from "@earshot/client";
 import { PocketSphinxEngine, type PocketSphinxOptions } from "@earshot/engine-pocketsphinx";
 import type { Engine } from "@earshot/engines";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import { createServer } from "@earshot/server";
 import { loadPcm, repeatedWords, speechBounds, type Utterance, type WerResult, wer } from "@earshot/test-support";
 import { VadGatedEngine, type VadGateOptions } from "@earshot/vad";
@@ -61,7 +62,6 @@ export interface StreamingBench {
   readonly files: readonly StreamedFile[];
 }
 
-const SAMPLES_PER_MS = 16;
 const TRAILING_SILENCE_MS = 1_500;
 const API_KEY = "bench-key";
 

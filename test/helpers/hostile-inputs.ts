@@ -142,8 +142,8 @@ export function hostileMessage(random: Random): HostileMessage {
     };
   }
   if (roll < 0.67) {
-    // Nesting where it is ignored or rejected by the schema (a nested `type` is kept shallow:
-    // see the todo test in fuzz.test.ts).
+    // Nesting where it is ignored or rejected by the schema. A nested `type` is kept shallow here:
+    // 100,000 deep has its own test in fuzz.test.ts, against a server in a child process.
     const depth = between(random, 100, 50_000);
     return {
       kind: "deep_nesting",
@@ -172,7 +172,7 @@ export function hostileMessage(random: Random): HostileMessage {
       ]),
     };
   }
-  // Binary frames: empty, odd, noise, or (rarely) over the frame limit.
+  // Binary frames: empty, odd or noise, all under the frame limit (`oversizedFrame` makes the others).
   const size = pick(random, [0, 1, 3, between(random, 1, 64) * 2 + 1, between(random, 1, 32_000) * 2]);
   const bytes = Buffer.alloc(size);
   for (let i = 0; i + 4 <= size; i += 4) bytes.writeUInt32LE((random() * 2 ** 32) >>> 0, i);

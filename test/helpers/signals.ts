@@ -1,5 +1,5 @@
 /** Synthetic 16 kHz PCM16 signals for protocol tests with the deterministic test engine. */
-export const RATE = 16_000;
+import { SAMPLE_RATE, SAMPLES_PER_MS } from "@earshot/protocol";
 
 export interface Burst {
   /** Tone (speech for the test engine) for this long. */
@@ -10,13 +10,13 @@ export interface Burst {
 
 /** 440 Hz tone bursts at amplitude 3000 (RMS ~2100, far above the test engine's 300). */
 export function bursts(pattern: readonly Burst[]): Int16Array {
-  const total = pattern.reduce((n, b) => n + ((b.toneMs + b.silenceMs) * RATE) / 1000, 0);
+  const total = pattern.reduce((n, b) => n + (b.toneMs + b.silenceMs) * SAMPLES_PER_MS, 0);
   const pcm = new Int16Array(total);
   let at = 0;
   for (const { toneMs, silenceMs } of pattern) {
-    const tone = (toneMs * RATE) / 1000;
-    for (let i = 0; i < tone; i++) pcm[at + i] = Math.round(3000 * Math.sin((2 * Math.PI * 440 * i) / RATE));
-    at += tone + (silenceMs * RATE) / 1000;
+    const tone = toneMs * SAMPLES_PER_MS;
+    for (let i = 0; i < tone; i++) pcm[at + i] = Math.round(3000 * Math.sin((2 * Math.PI * 440 * i) / SAMPLE_RATE));
+    at += tone + silenceMs * SAMPLES_PER_MS;
   }
   return pcm;
 }
@@ -27,8 +27,8 @@ export function toBytes(pcm: Int16Array): Buffer {
 
 /** Splits PCM into chunks of `chunkMs`, each (after the first) prefixed with the previous `overlapMs`. */
 export function seedChunks(pcm: Int16Array, chunkMs: number, overlapMs: number): Int16Array[] {
-  const step = (chunkMs * RATE) / 1000;
-  const overlap = (overlapMs * RATE) / 1000;
+  const step = chunkMs * SAMPLES_PER_MS;
+  const overlap = overlapMs * SAMPLES_PER_MS;
   const chunks: Int16Array[] = [];
   for (let i = 0; i < pcm.length; i += step) chunks.push(pcm.subarray(Math.max(0, i - overlap), i + step));
   return chunks;

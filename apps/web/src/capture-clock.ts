@@ -3,7 +3,8 @@
  * last word ends at stream time `t`; the latency is how long after the microphone delivered `t` the
  * final arrived. Bounded: keeps the last minute of 20 ms chunks.
  */
-const SAMPLES_PER_MS = 16;
+import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
+
 const MAX_MARKS = 3000;
 
 export class CaptureClock {

@@ -9,8 +9,10 @@
  * at once, so the worker takes 100 ms turns among them, as it does in the server): each decoder
  * has its own copy of the model, so every turn starts with cold caches, and that costs CPU.
  */
+
 import { availableParallelism } from "node:os";
 import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { SAMPLE_RATE } from "@earshot/protocol";
 import { sum } from "../stats.js";
 import type { Clip } from "./playlist.js";
 
@@ -81,7 +83,7 @@ async function decodeInterleaved(engine: PocketSphinxEngine, clips: readonly Cli
       const frame = frames[k]?.[i];
       if (!frame) continue;
       stream.push(new Int16Array(frame.buffer, frame.byteOffset, frame.length / 2));
-      audioSeconds += frame.length / 2 / 16_000;
+      audioSeconds += frame.length / 2 / SAMPLE_RATE;
     }
   }
   await Promise.all(streams.map((stream) => stream.end()));

@@ -3,10 +3,10 @@
  * clip is cut once into 100 ms PCM16 frames that all streams share (no per-stream copies), padded
  * with silence to a whole frame, so every clip starts on a frame boundary of the stream.
  */
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import { between, loadEvalSet, loadPcm, type Random, speechBounds } from "@earshot/test-support";
 
 export const FRAME_MS = 100;
-const SAMPLES_PER_MS = 16;
 const FRAME_BYTES = FRAME_MS * SAMPLES_PER_MS * 2;
 
 export interface Clip {

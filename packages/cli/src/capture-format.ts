@@ -48,7 +48,7 @@ export function chooseCaptureFormat(
     throw new CliError(
       `the device offers only ${offered || "no sample format"}; ${backend.command} cannot capture that` +
         (backend.name === "ffmpeg" ? " (ffmpeg reads 16-bit only): use --backend alsa or sox" : ""),
-      1,
+      { exitCode: 1 },
     );
   }
   const rate =

@@ -1,9 +1,11 @@
-/** An error the CLI reports as one line on stderr, exiting with `exitCode`. */
-export class CliError extends Error {
+import { defineError } from "@earshot/protocol";
+
+export interface CliErrorFields {
+  /** 2 (the default) for a usage error, 1 for a failure to do what was asked. */
   readonly exitCode: number;
-  constructor(message: string, exitCode = 2) {
-    super(message);
-    this.name = "CliError";
-    this.exitCode = exitCode;
-  }
 }
+
+/** An error the CLI reports as one line on stderr, exiting with `exitCode`. */
+export class CliError extends defineError<"cli_error", CliErrorFields>("CliError", "cli_error", () => ({
+  exitCode: 2,
+})) {}

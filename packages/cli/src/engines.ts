@@ -46,7 +46,7 @@ export async function sherpaModelDirs(
     if (installed.length === 0) {
       throw new CliError(
         `no sherpa-onnx model is installed in ${modelsDir}: run \`earshot models pull zipformer-en-2023-06-26\` (\`earshot models list\` shows them all) or pass --model-dir DIR`,
-        1,
+        { exitCode: 1 },
       );
     }
     return installed.map((model) => model.dir);
@@ -56,7 +56,7 @@ export async function sherpaModelDirs(
     if (!model) {
       throw new CliError(
         `model "${name}" is not installed in ${modelsDir}: run \`earshot models pull ${name}\`, or pass --model-dir DIR`,
-        1,
+        { exitCode: 1 },
       );
     }
     return model.dir;

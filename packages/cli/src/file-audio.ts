@@ -40,7 +40,7 @@ export async function openFileAudio(file: string): Promise<FileAudio> {
     }
   }
   if (findExecutable("ffmpeg") === undefined) {
-    throw new CliError(`${file} is not a WAV file, and ffmpeg is not installed: ${NO_FFMPEG_HINT}`, 1);
+    throw new CliError(`${file} is not a WAV file, and ffmpeg is not installed: ${NO_FFMPEG_HINT}`, { exitCode: 1 });
   }
   return decodeWithFfmpeg(file);
 }

@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      throw new CliError(`unknown command "${command}"\n${USAGE}`, 2);
+      throw new CliError(`unknown command "${command}"\n${USAGE}`);
   }
 }
 

@@ -74,7 +74,7 @@ export async function openSession(options: StreamArgs): Promise<EarshotClient> {
     await client.connect();
   } catch (error) {
     const e = error as EarshotClientError;
-    throw new CliError(`cannot stream to ${options.url}: ${e.code ? `${e.code}: ` : ""}${e.message}`, 1);
+    throw new CliError(`cannot stream to ${options.url}: ${e.code ? `${e.code}: ` : ""}${e.message}`, { exitCode: 1 });
   }
   return client;
 }

@@ -12,13 +12,14 @@
  * dropped connection may have missed.
  */
 import type { Encoding } from "@earshot/protocol";
+import { encodeClientMessage } from "@earshot/protocol/client-message-encoder";
+import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import { Chunker } from "./chunker.js";
 import type { AudioMode } from "./options.js";
 import { bytesToHex } from "./pcm-input.js";
 import { type EvictedRange, ReplayBuffer } from "./replay-buffer.js";
 import { createWireEncoder, type WireEncoder } from "./wire-encoder.js";
 
-export const SAMPLES_PER_MS = 16;
 const PUMP_RETRY_MS = 10;
 
 export interface AudioLink {
@@ -215,7 +216,7 @@ export class AudioSender {
         if (this.#encoder.busy) break;
         if (control.kind === "finalize") this.#nextFinalize++;
         else this.#closeSent = true;
-        link.send(JSON.stringify({ type: control.kind }));
+        link.send(encodeClientMessage({ type: control.kind }));
         continue;
       }
       const limit = Math.min(this.buffer.endSample, control?.at ?? Number.POSITIVE_INFINITY);
@@ -250,6 +251,10 @@ export class AudioSender {
   }
 
   #sendPayload(link: AudioLink, payload: Uint8Array): void {
-    link.send(this.#options.mode === "seed" ? `{"type":"audio_chunk","audio":"${bytesToHex(payload)}"}` : payload);
+    link.send(
+      this.#options.mode === "seed"
+        ? encodeClientMessage({ type: "audio_chunk", audio: bytesToHex(payload) })
+        : payload,
+    );
   }
 }

@@ -1,3 +1,5 @@
+import { defineError } from "@earshot/protocol/define-error";
+
 /**
  * Why the microphone could not be captured, or stopped: typed codes a page can act on (ask again,
  * pick another device, tell the user to switch to HTTPS or another browser).
@@ -18,15 +20,7 @@ export type CaptureErrorCode =
   /** The capture worklet could not be loaded from its URL. */
   | "worklet_failed";
 
-export class EarshotCaptureError extends Error {
-  readonly code: CaptureErrorCode;
-
-  constructor(code: CaptureErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "EarshotCaptureError";
-    this.code = code;
-  }
-}
+export class EarshotCaptureError extends defineError<CaptureErrorCode>("EarshotCaptureError") {}
 
 /** A `getUserMedia` rejection (a DOMException, by name) as a capture error. */
 export function captureErrorFrom(error: unknown): EarshotCaptureError {

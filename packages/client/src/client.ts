@@ -11,8 +11,10 @@
  */
 
 import type { Encoding, SessionStartedMessage } from "@earshot/protocol";
+import { encodeClientMessage } from "@earshot/protocol/client-message-encoder";
+import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import { TranscriptAggregator } from "./aggregator.js";
-import { AudioSender, SAMPLES_PER_MS } from "./audio-sender.js";
+import { AudioSender } from "./audio-sender.js";
 import {
   type ClientEvents,
   type ClientState,
@@ -156,7 +158,8 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
 
   /** Keeps an idle stream from timing out at proxies. */
   keepalive(): void {
-    if (this.#state === "open" && this.#sender.backlogSamples === 0) this.#connection?.send('{"type":"keepalive"}');
+    if (this.#state === "open" && this.#sender.backlogSamples === 0)
+      this.#connection?.send(encodeClientMessage({ type: "keepalive" }));
   }
 
   /**

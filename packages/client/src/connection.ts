@@ -16,6 +16,7 @@ import type {
   UtteranceEndMessage,
   WarningMessage,
 } from "@earshot/protocol";
+import { encodeClientMessage } from "@earshot/protocol/client-message-encoder";
 import { EarshotClientError } from "./errors.js";
 import { parseServerMessage } from "./server-messages.js";
 import type { Transport, TransportFactory, TransportRequest } from "./transport.js";
@@ -103,10 +104,6 @@ export class Connection {
     return this.#transport?.bufferedAmount ?? 0;
   }
 
-  get established(): boolean {
-    return this.#established;
-  }
-
   send(data: string | Uint8Array): void {
     if (!this.#ended) this.#transport?.send(data);
   }
@@ -126,7 +123,11 @@ export class Connection {
     if (handshake.kind === "start") this.#transport?.send(handshake.config());
     else {
       this.#transport?.send(
-        JSON.stringify({ type: "resume", resume_token: handshake.token, last_segment_id: handshake.lastSegmentId }),
+        encodeClientMessage({
+          type: "resume",
+          resume_token: handshake.token,
+          last_segment_id: handshake.lastSegmentId,
+        }),
       );
     }
   }
@@ -198,11 +199,6 @@ export class Connection {
     this.#timer = setTimeout(() => {
       this.drop(new EarshotClientError("connection_lost", `No message from the server for ${heartbeatTimeoutMs} ms.`));
     }, heartbeatTimeoutMs);
-  }
-
-  /** Graceful close (a closing handshake); the end is reported when the transport closes. */
-  close(code: number, reason: string): void {
-    this.#transport?.close(code, reason);
   }
 
   #end(code: number, reason: string): void {

@@ -1,4 +1,5 @@
 import type { ErrorCode } from "@earshot/protocol";
+import { defineError } from "@earshot/protocol/define-error";
 
 /**
  * Codes the client adds to the server's (`ErrorCode`, which arrive unchanged from `error` messages
@@ -26,28 +27,16 @@ const RETRYABLE: Record<ClientOnlyErrorCode, boolean> = {
   close_timeout: true,
 };
 
-export interface ClientErrorDetails {
-  /** Overrides the default for the code (server errors carry their own). */
-  readonly retryable?: boolean;
-  /** HTTP status of a refused WebSocket upgrade (Node transport only; browsers do not expose it). */
-  readonly status?: number;
-  /** WebSocket close code, when the error ended the connection. */
-  readonly closeCode?: number;
-  readonly cause?: unknown;
-}
-
-export class EarshotClientError extends Error {
-  readonly code: ClientErrorCode;
+export interface ClientErrorFields {
+  /** Defaults by code (server errors carry their own). */
   readonly retryable: boolean;
+  /** HTTP status of a refused WebSocket upgrade (Node transport only; browsers do not expose it). */
   readonly status: number | undefined;
+  /** WebSocket close code, when the error ended the connection. */
   readonly closeCode: number | undefined;
-
-  constructor(code: ClientErrorCode, message: string, details: ClientErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = "EarshotClientError";
-    this.code = code;
-    this.retryable = details.retryable ?? (code in RETRYABLE ? RETRYABLE[code as ClientOnlyErrorCode] : false);
-    this.status = details.status;
-    this.closeCode = details.closeCode;
-  }
 }
+
+export class EarshotClientError extends defineError<ClientErrorCode, ClientErrorFields>(
+  "EarshotClientError",
+  (code) => ({ retryable: code in RETRYABLE ? RETRYABLE[code as ClientOnlyErrorCode] : false }),
+) {}

@@ -2,6 +2,7 @@
  * Client defaults: chunking presets, the stream URL, the `config` message.
  */
 import type { StreamConfig } from "@earshot/protocol";
+import { encodeClientMessage } from "@earshot/protocol/client-message-encoder";
 import { ENCODING_SAMPLE_RATES, type Encoding } from "@earshot/protocol/encodings";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
@@ -27,9 +28,8 @@ export const CHUNKING_PRESETS = {
   "seed-zh": { chunkMs: 800, overlapMs: 0 },
   /**
    * 20 ms messages, no overlap (like telephony media streams). A 100 ms message holds the end of
-   * speech for 50 ms on average before it is sent; in the load bench 20 ms frames brought the final
-   * latency p50 from 332 to 270 ms and the first partial from 313 to 276 ms, for ~13% more server
-   * CPU per stream (docs/benchmarks.md).
+   * speech for 50 ms on average before it is sent; 20 ms frames bring finals and first partials
+   * sooner for a little more server CPU (docs/engines.md, "Endpointing and frame size under load").
    */
   "low-latency": { chunkMs: 20, overlapMs: 0 },
 } as const satisfies Record<string, Required<Chunking>>;
@@ -132,5 +132,5 @@ export function configMessage(
     ...(start.startSample > 0 ? { start_sample: start.startSample } : {}),
     ...(start.firstSegmentId > 0 ? { first_segment_id: start.firstSegmentId } : {}),
   };
-  return JSON.stringify({ type: "config", config: full });
+  return encodeClientMessage({ type: "config", config: full });
 }

@@ -5,7 +5,7 @@
  * a new session starts when the server lost the old one.
  */
 import type { TranscriptMessage } from "@earshot/protocol";
-import { SAMPLES_PER_MS } from "./audio-sender.js";
+import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import type { SessionStart } from "./options.js";
 
 export class StreamProgress {

@@ -8,11 +8,10 @@
  * The browser entry registers it (`registerNativeOpus`) where `AudioEncoder` exists, and withdraws
  * it if the browser says it cannot encode this configuration.
  */
-import { OPUS_FRAME_MS } from "@earshot/protocol/encodings";
+import { OPUS_FRAME_MS, SAMPLE_RATE } from "@earshot/protocol/encodings";
 import { EarshotClientError } from "./errors.js";
 import { type OpusPacketEncoder, useNativeOpus } from "./wire-encoder.js";
 
-const SAMPLE_RATE = 16_000;
 const CONFIG: AudioEncoderConfig = {
   codec: "opus",
   sampleRate: SAMPLE_RATE,

@@ -14,7 +14,7 @@
  * every encoder starts at an even position (G.711: 2 positions a byte) or a packet boundary (opus).
  */
 import { alawEncode, mulawEncode, Resampler } from "@earshot/audio";
-import { type Encoding, OPUS_FRAME_MS } from "@earshot/protocol/encodings";
+import { type Encoding, OPUS_FRAME_MS, SAMPLE_RATE, SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import { EarshotClientError } from "./errors.js";
 
 /**
@@ -64,7 +64,7 @@ export interface WireEncoder {
   close(): void;
 }
 
-const OPUS_FRAME_SAMPLES = OPUS_FRAME_MS * 16;
+const OPUS_FRAME_SAMPLES = OPUS_FRAME_MS * SAMPLES_PER_MS;
 
 /**
  * `output` receives the payloads an asynchronous encoder (WebCodecs Opus) produces after `encode`
@@ -99,7 +99,7 @@ export function createWireEncoder(encoding: Encoding, output: (payload: Uint8Arr
 class G711Encoder implements WireEncoder {
   readonly busy = false;
   readonly #compand: (pcm: Int16Array) => Uint8Array;
-  readonly #downsampler = new Resampler({ inputRate: 16_000, outputRate: 8000 });
+  readonly #downsampler = new Resampler({ inputRate: SAMPLE_RATE, outputRate: 8000 });
 
   constructor(compand: (pcm: Int16Array) => Uint8Array) {
     this.#compand = compand;

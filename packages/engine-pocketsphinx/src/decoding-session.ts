@@ -19,10 +19,10 @@
  */
 
 import type { TranscriptEvent } from "@earshot/engines";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import type { DecodedWord, Decoder } from "./binding.js";
 import type { WireEvent } from "./messages.js";
 
-const SAMPLES_PER_MS = 16;
 const MS_PER_FRAME = 10;
 /** 20 ms: the VAD is read (and an utterance can end) at this granularity. */
 export const BLOCK_SAMPLES = 320;

@@ -8,6 +8,7 @@ import { access, constants } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "@earshot/engines";
 import { type Engine, EngineUnavailableError, WorkerPool } from "@earshot/engines";
+import { SAMPLE_RATE } from "@earshot/protocol";
 import { DEFAULT_LIBRARY_PATHS, type DecoderArgs, type LibraryPaths } from "./binding.js";
 import { DecodingWorker } from "./decoding-worker.js";
 import type { WorkerConfig } from "./messages.js";
@@ -25,10 +26,9 @@ export interface PocketSphinxOptions {
   /** Worker threads; default one per core. */
   readonly workers?: number;
   /**
-   * Non-speech frames (10 ms each) after which the VAD ends an utterance. Default 20, measured on
-   * the eval set streamed live in 100 ms frames: WER 28.0% with 20 and with 25 (27.5% vs 26.5%
-   * against the library default of 50 when decoding whole files), final p50 282–307 ms after the
-   * end of speech with 20 against 407 ms with 25 and about 520 ms with 50.
+   * Non-speech frames (10 ms each) after which the VAD ends an utterance. Default 20: finals come
+   * much sooner than with the library's 50 at the same streamed WER (docs/benchmarks.md,
+   * "PocketSphinx defaults, measured").
    */
   readonly vadPostspeechFrames?: number;
   /**
@@ -60,16 +60,15 @@ export const DEFAULT_MODEL_DIR = "/usr/share/pocketsphinx/model/en-us";
 const YOUNG_STREAM_MS = 3_000;
 /**
  * The share of a decoding thread one live stream is assumed to need before any stream has shown
- * its own: what one stream cost the whole server on the 2-core bench machine (14% of a core at 8
- * streams with 20 ms frames: the decoder's RTF 0.10, 0.126 with other streams taking turns on the
- * thread, plus the main thread's share), so a burst of new streams is not over-admitted.
+ * its own: what one stream cost the whole server on the bench machine (the decoder, its turns on a
+ * shared thread, the main thread's share; docs/benchmarks.md, "Where the server's CPU goes"), so a
+ * burst of new streams is not over-admitted.
  */
 export const DEFAULT_STREAM_DEMAND = 0.14;
 /**
- * Tuned for speed by `npm run bench:tune` (docs/benchmarks.md, "PocketSphinx tuning"): at most 3000
- * active HMMs per frame and the top 2 Gaussians cut CPU per audio second from about 0.24 to 0.11 at
- * the same whole-file WER on the eval set (27.5%); streamed behind the VAD gate, 27.0% against 25.0%.
- * `earshot serve` uses them. They are not the library default yet: with them, the PocketSphinx
+ * Tuned for speed by the tuning sweep (docs/benchmarks.md, "PocketSphinx tuning"): at most 3000
+ * active HMMs per frame and the top 2 Gaussians roughly halve CPU per audio second at the same
+ * whole-file WER on the eval set. `earshot serve` uses them. They are not the library default yet: with them, the PocketSphinx
  * fault-injection test's transcript differed from the uninterrupted run in 2 of 5 runs (decoding
  * itself is deterministic and chunking-invariant with them; what the decoder is given after some
  * resumes is not yet explained), against 0 of 4 without.
@@ -85,11 +84,11 @@ export class PocketSphinxEngine implements Engine {
     wordTimestamps: true,
     languages: ["en"],
     models: ["pocketsphinx-en-us"],
-    sampleRate: 16_000,
+    sampleRate: SAMPLE_RATE,
   };
   /**
-   * A decoder of the en-us model with its search state: about 91–100 MB of RSS per stream
-   * (docs/benchmarks.md), so a server's default stream limit leaves room for that many.
+   * A decoder of the en-us model with its search state: about 100 MB of RSS per stream
+   * (docs/benchmarks.md, "Load"), so a server's default stream limit leaves room for that many.
    */
   readonly streamMemoryBytes = 100 * 1024 * 1024;
   readonly #modelFiles: ReadonlyArray<readonly [flag: string, path: string]>;
@@ -115,9 +114,8 @@ export class PocketSphinxEngine implements Engine {
       hmm,
       lm,
       dict,
-      // The second (flat-lexicon) pass reruns the whole utterance inside ps_end_utt: 150 ms at p50,
-      // up to 750 ms, all of it between the pause and the final. Without it ps_end_utt takes ~10 ms
-      // and WER on the eval set did not get worse (27.5% vs 28.5%).
+      // The second (flat-lexicon) pass reruns the whole utterance inside ps_end_utt, between the pause
+      // and the final, and did not improve WER (docs/benchmarks.md, "PocketSphinx defaults, measured").
       fwdflat: false,
       vad_postspeech: options.vadPostspeechFrames ?? DEFAULT_VAD_POSTSPEECH_FRAMES,
       ...(options.endpointing === "external" ? { remove_silence: false } : {}),

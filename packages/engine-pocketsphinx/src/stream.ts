@@ -5,9 +5,9 @@
  */
 
 import { EngineUnavailableError, RemoteStream, type StreamHost } from "@earshot/engines";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import type { ToWorker, WireEvent } from "./messages.js";
 
-const SAMPLES_PER_MS = 16;
 /** Demand is measured over the decoding of the last few seconds. */
 const DEMAND_WINDOW_MS = 5_000;
 

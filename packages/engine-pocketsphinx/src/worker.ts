@@ -5,6 +5,7 @@
  */
 
 import { parentPort, workerData } from "node:worker_threads";
+import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import { loadLibrary } from "./binding.js";
 import { DecoderPool } from "./decoder-pool.js";
 import { DecodingSession } from "./decoding-session.js";
@@ -21,16 +22,16 @@ const QUANTUM_SAMPLES = 1_600;
  * Small pushes (a client's 20 ms frames) are decoded as they come while this thread is lightly
  * loaded, for latency. Once it is busy, they wait until `batchSamples` are queued, `batchHoldMs`
  * passed, or a flush or the end comes behind them: every wake-up and every switch to another
- * decoder (each with its own copy of the model) starts with cold caches, and in the load bench
- * 20 ms turns cost up to 1.5× the CPU of 100 ms ones. Partials are read once per 100 ms of audio
+ * decoder (each with its own copy of the model) starts with cold caches (docs/benchmarks.md,
+ * "Where the server's CPU goes"). Partials are read once per 100 ms of audio
  * anyway, and a flush (the gate's endpoint) is decoded at once.
  */
-const batchSamples = Math.round((config.batchMs * 16_000) / 1000);
+const batchSamples = Math.round(config.batchMs * SAMPLES_PER_MS);
 const batchHoldMs = config.batchMs;
 /**
  * Busy share of the last second above which pushes are batched, and below which they no longer
- * are. Measured (docs/benchmarks.md): 0.5/0.3 held p95 < 500 ms up to 10 streams; 0.7/0.5 kept
- * 5 streams 40 ms faster at the median but failed p95 at 8, from the CPU the small turns cost.
+ * are. Higher thresholds were faster at the median with few streams but lost p95 as streams grew,
+ * from the CPU the small turns cost (docs/benchmarks.md, "Where the server's CPU goes").
  */
 const BATCH_ON = 0.5;
 const BATCH_OFF = 0.3;

@@ -14,6 +14,7 @@ import { availableParallelism } from "node:os";
 import { basename, join, normalize } from "node:path";
 import type { Engine, EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "@earshot/engines";
 import { EngineUnavailableError, WorkerPool } from "@earshot/engines";
+import { SAMPLE_RATE } from "@earshot/protocol";
 import { canaryLoad, DEFAULT_CANARY_TIMEOUT_MS } from "./canary.js";
 import { KeytermsUnsupportedError } from "./errors.js";
 import type { HostConfig, HostModel } from "./host-messages.js";
@@ -105,7 +106,7 @@ export class SherpaOnnxEngine implements Engine {
       languages: [...new Set(this.#models.flatMap((model) => model.spec.languages))],
       models: names,
       modelLanguages: Object.fromEntries(this.#models.map((model) => [model.spec.name, model.spec.languages])),
-      sampleRate: 16_000,
+      sampleRate: SAMPLE_RATE,
       // Hotwords work only with modified_beam_search; BPE units need bpe.vocab to tokenize them.
       keytermModels:
         this.#settings.decodingMethod === "modified_beam_search"

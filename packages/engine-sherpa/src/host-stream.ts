@@ -14,12 +14,11 @@
  */
 
 import type { TranscriptEvent } from "@earshot/engines";
+import { SAMPLE_RATE, SAMPLES_PER_MS } from "@earshot/protocol";
 import type { WireEvent } from "./host-messages.js";
 import { int16ToFloat32, type NativeStream, type RecognizerResult } from "./native.js";
 import type { RecognizerLease } from "./recognizer-pool.js";
 import { OUTPUT_FRAME_MS, tokensToWords } from "./words.js";
-
-const SAMPLES_PER_MS = 16;
 
 export interface HostStreamOptions {
   readonly id: number;
@@ -52,7 +51,7 @@ export class HostStream {
   }
 
   accept(pcm: Int16Array): void {
-    this.native.acceptWaveform({ samples: int16ToFloat32(pcm), sampleRate: 16_000 });
+    this.native.acceptWaveform({ samples: int16ToFloat32(pcm), sampleRate: SAMPLE_RATE });
     this.#samples += pcm.length;
     this.unreported += pcm.length;
   }
@@ -110,7 +109,7 @@ export class HostStream {
   #drainWithPadding(inputFinished: boolean): void {
     const started = performance.now();
     const padding = new Float32Array(this.#options.tailPaddingMs * SAMPLES_PER_MS);
-    this.native.acceptWaveform({ samples: padding, sampleRate: 16_000 });
+    this.native.acceptWaveform({ samples: padding, sampleRate: SAMPLE_RATE });
     if (inputFinished) this.native.inputFinished();
     const recognizer = this.lease.recognizer;
     while (recognizer.isReady(this.native)) recognizer.decode(this.native);

@@ -8,6 +8,7 @@
  */
 
 import { open } from "node:fs/promises";
+import { defineError } from "@earshot/protocol";
 
 const GRAPH_FIELD = 7;
 const METADATA_FIELD = 14;
@@ -24,9 +25,7 @@ export interface OnnxHeader {
 }
 
 /** Thrown for bytes that are not an ONNX ModelProto; the message says where and why. */
-export class OnnxFormatError extends Error {
-  override readonly name = "OnnxFormatError";
-}
+export class OnnxFormatError extends defineError("OnnxFormatError", "invalid_onnx") {}
 
 /** A varint at `offset` of `bytes`: its value and length, or undefined when `bytes` ends first. */
 function varint(bytes: Uint8Array, offset: number): { value: number; length: number } | undefined {

@@ -5,6 +5,7 @@
  */
 
 import { readFile } from "node:fs/promises";
+import { defineError } from "@earshot/protocol";
 
 export interface TokenTable {
   /** Symbol per id. */
@@ -12,9 +13,8 @@ export interface TokenTable {
   readonly maxId: number;
 }
 
-export class TokensFormatError extends Error {
-  override readonly name = "TokensFormatError";
-}
+/** Thrown for a `tokens.txt` sherpa-onnx would crash on; the message says which line and why. */
+export class TokensFormatError extends defineError("TokensFormatError", "invalid_tokens") {}
 
 const LINE = /^(.*?)\s+(\d+)\s*$/;
 

@@ -3,15 +3,18 @@
  * and opens streams; a stream takes 16 kHz mono PCM16 and yields typed events. Times are integer
  * milliseconds from the start of the stream (sample 0 of the first `push`).
  */
+import { defineError, SAMPLE_RATE } from "@earshot/protocol";
 
 export interface EngineCapabilities {
+  /** Decodes audio as it arrives (partials, finals at pauses); the server serves no other kind. */
   readonly streaming: boolean;
+  /** Finals carry word timings; without them transcripts have no `words`, whatever the config asks. */
   readonly wordTimestamps: boolean;
   /** BCP-47 primary language subtags the engine can transcribe, e.g. `en`. */
   readonly languages: readonly string[];
   /** Model names a client may ask for; the first is the default. */
   readonly models: readonly string[];
-  /** The sample rate `push` expects. */
+  /** The sample rate `push` expects; the server serves only `SAMPLE_RATE` (16 kHz) engines. */
   readonly sampleRate: number;
   /**
    * Which languages each model serves, for engines whose models differ (a Mandarin model does not
@@ -130,10 +133,23 @@ export interface Engine extends AsyncDisposable {
 }
 
 /** The engine cannot serve: model missing or corrupt, native library absent, worker crashed. */
-export class EngineUnavailableError extends Error {
-  readonly code = "engine_unavailable";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "EngineUnavailableError";
+export class EngineUnavailableError extends defineError("EngineUnavailableError", "engine_unavailable") {}
+
+/** The engine cannot be served at all: it is not a streaming engine, or takes another sample rate. */
+export class EngineIncompatibleError extends defineError("EngineIncompatibleError", "engine_incompatible") {}
+
+/**
+ * Throws `EngineIncompatibleError` for an engine the server cannot drive: streams carry
+ * `SAMPLE_RATE` PCM and want transcripts while the audio flows.
+ */
+export function assertServableEngine(engine: Engine): void {
+  const { streaming, sampleRate } = engine.capabilities;
+  if (!streaming) {
+    throw new EngineIncompatibleError(`engine "${engine.name}" is not a streaming engine; earshot serves only those`);
+  }
+  if (sampleRate !== SAMPLE_RATE) {
+    throw new EngineIncompatibleError(
+      `engine "${engine.name}" takes ${sampleRate} Hz audio; earshot streams ${SAMPLE_RATE} Hz (resample inside the engine)`,
+    );
   }
 }

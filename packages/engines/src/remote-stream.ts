@@ -4,10 +4,9 @@
  * position (the decoder counts time from the first sample it gets), and `end()` resolves once the
  * far side has sent the stream's last event or the stream failed.
  */
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import type { EngineEvent, EngineStream } from "./contract.js";
 import { EventChannel } from "./event-channel.js";
-
-const SAMPLES_PER_MS = 16;
 
 /** What the far side is sent for one stream. */
 export interface StreamTransport {

@@ -5,7 +5,9 @@
  * engine's models get its load error.
  */
 import { availableParallelism } from "node:os";
+import { SAMPLE_RATE } from "@earshot/protocol";
 import {
+  assertServableEngine,
   type Engine,
   type EngineCapabilities,
   type EngineLoad,
@@ -18,9 +20,13 @@ export class EngineRouter implements Engine {
   readonly engines: readonly Engine[];
   readonly #loadErrors = new Map<Engine, Error>();
 
-  /** The first engine's first model is the server's default model. */
+  /**
+   * The first engine's first model is the server's default model. Throws `EngineIncompatibleError`
+   * for an engine that is not streaming or takes another rate than `SAMPLE_RATE`.
+   */
   constructor(engines: readonly Engine[]) {
     if (engines.length === 0) throw new RangeError("EngineRouter needs at least one engine");
+    for (const engine of engines) assertServableEngine(engine);
     this.engines = engines;
   }
 
@@ -54,11 +60,12 @@ export class EngineRouter implements Engine {
       }
     }
     return {
-      streaming: all.every((c) => c.streaming),
-      wordTimestamps: all.some((c) => c.wordTimestamps),
+      streaming: true,
+      // A stream may reach any engine: it gets words only when every engine gives them.
+      wordTimestamps: all.every((c) => c.wordTimestamps),
       languages: unique(all.flatMap((c) => c.languages)),
       models: Object.keys(modelLanguages),
-      sampleRate: all[0]?.sampleRate ?? 16_000,
+      sampleRate: SAMPLE_RATE,
       modelLanguages,
       keytermModels: unique(all.flatMap((c) => c.keytermModels ?? [])),
       ...(unavailableModels.size > 0 ? { unavailableModels } : {}),

@@ -3,6 +3,13 @@
  * positions are 16 kHz samples of decoded audio whatever the encoding. No dependencies, so browser
  * code can import it (`@earshot/protocol/encodings`) without the schemas and zod.
  */
+/** Sample rate of PCM on the wire and inside engines, in protocol v1: stream positions count these. */
+export const SAMPLE_RATE = 16_000;
+/** Samples in a millisecond at `SAMPLE_RATE` (16). */
+export const SAMPLES_PER_MS = SAMPLE_RATE / 1000;
+export const samplesToMs = (samples: number): number => Math.round(samples / SAMPLES_PER_MS);
+export const msToSamples = (ms: number): number => Math.round(ms * SAMPLES_PER_MS);
+
 export const ENCODINGS = ["pcm_s16le", "mulaw", "alaw", "opus"] as const;
 
 export type Encoding = (typeof ENCODINGS)[number];

@@ -159,20 +159,3 @@ export const WARNINGS = {
 } as const;
 
 export type WarningCode = keyof typeof WARNINGS;
-
-export function errorSpec(code: ErrorCode): ErrorSpec {
-  return ERRORS[code];
-}
-
-/** An error with a stable code, carried across package boundaries. */
-export class EarshotError extends Error {
-  readonly code: ErrorCode;
-  readonly retryable: boolean;
-
-  constructor(code: ErrorCode, message: string = ERRORS[code].summary, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "EarshotError";
-    this.code = code;
-    this.retryable = ERRORS[code].retryable;
-  }
-}

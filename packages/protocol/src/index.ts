@@ -1,3 +1,5 @@
+export * from "./client-message-encoder.js";
+export * from "./define-error.js";
 export * from "./errors.js";
 export * from "./messages.js";
 export * from "./tokens.js";

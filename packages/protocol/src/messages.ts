@@ -5,7 +5,16 @@
 import { z } from "zod";
 import type { ErrorCode, WarningCode } from "./errors.js";
 
-export { ENCODING_SAMPLE_RATES, ENCODINGS, type Encoding, OPUS_FRAME_MS } from "./encodings.js";
+export {
+  ENCODING_SAMPLE_RATES,
+  ENCODINGS,
+  type Encoding,
+  msToSamples,
+  OPUS_FRAME_MS,
+  SAMPLE_RATE,
+  SAMPLES_PER_MS,
+  samplesToMs,
+} from "./encodings.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -210,8 +219,3 @@ export type ServerMessage =
   | WarningMessage
   | UtteranceEndMessage
   | StreamClosedMessage;
-
-/** Sample rate of PCM on the wire and inside engines, in protocol v1. */
-export const SAMPLE_RATE = 16_000;
-export const samplesToMs = (samples: number): number => Math.round((samples * 1000) / SAMPLE_RATE);
-export const msToSamples = (ms: number): number => Math.round((ms * SAMPLE_RATE) / 1000);

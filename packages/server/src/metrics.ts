@@ -6,7 +6,7 @@
  * The audio path only adds to plain numbers (no labels, no allocation per frame); counters and
  * gauges read them when scraped.
  */
-import { ERRORS, type ErrorCode } from "@earshot/protocol";
+import { ERRORS, type ErrorCode, SAMPLE_RATE } from "@earshot/protocol";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ReleaseReason } from "./session-states.js";
 
@@ -163,7 +163,7 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        this.inc(totals.#audioSamples / 16_000);
+        this.inc(totals.#audioSamples / SAMPLE_RATE);
       },
     });
     new Counter({

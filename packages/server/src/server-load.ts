@@ -2,8 +2,8 @@
  * How busy the whole server is, for admission: the engine's decoding demand (in cores, from its
  * `loadSnapshot`) plus the main thread's own work (sockets, sessions, the VAD), measured as event
  * loop utilization over the last 5 s, as a fraction of the machine's cores. The
- * engine's utilization alone left out the main thread: at 16 PocketSphinx streams on 2 cores the
- * decoders asked for 82% while the process used 92% and latency collapsed.
+ * engine's utilization alone left out the main thread, and admitted streams past the point where
+ * latency collapsed (docs/benchmarks.md, "Where the server's CPU goes").
  */
 import { availableParallelism } from "node:os";
 import { type EventLoopUtilization, performance } from "node:perf_hooks";

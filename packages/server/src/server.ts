@@ -6,7 +6,7 @@
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Engine } from "@earshot/engines";
+import { assertServableEngine, type Engine } from "@earshot/engines";
 import { KeyRing } from "./auth.js";
 import { Capacity } from "./capacity.js";
 import { ConnectionCounts } from "./connection-counts.js";
@@ -38,6 +38,7 @@ export interface EarshotServer extends AsyncDisposable {
 export function createServer(options: ServerOptions): EarshotServer {
   const log = options.logger ?? silentLogger();
   const { engine } = options;
+  assertServableEngine(engine);
   const settings = resolveSettings(options);
   const sessions = new SessionRegistry({ ...settings, log });
   const connections = new ConnectionCounts(settings);

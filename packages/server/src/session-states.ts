@@ -8,6 +8,7 @@
  * lets the drain end in `drained`, where a resume gets the last finals and `finished`. Every state
  * can end in `closed`.
  */
+import { defineError } from "@earshot/protocol";
 
 export type SessionState =
   /** Created, no config yet. */
@@ -43,14 +44,7 @@ export const SESSION_TRANSITIONS: { readonly [S in SessionState]: readonly Sessi
 };
 
 /** A session asked to do what its state does not allow: a bug, which ends it with `internal_error`. */
-export class SessionStateError extends Error {
-  readonly code = "invalid_state";
-
-  constructor(message: string) {
-    super(message);
-    this.name = "SessionStateError";
-  }
-}
+export class SessionStateError extends defineError("SessionStateError", "invalid_state") {}
 
 /** `to`, when the table allows the move from `from`; else throws. */
 export function checkTransition(from: SessionState, to: SessionState): SessionState {

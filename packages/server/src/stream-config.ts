@@ -106,7 +106,8 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       engine: {
         language: primary,
         model,
-        wordTimestamps: (config.timestamp_granularity ?? "word") === "word",
+        // An engine without word timings gives transcripts without `words`, rather than a refusal.
+        wordTimestamps: (config.timestamp_granularity ?? "word") === "word" && capabilities.wordTimestamps,
         ...(config.endpointing_ms === undefined ? {} : { endpointingMs: config.endpointing_ms }),
         ...(keyterms.length > 0 ? { keyterms } : {}),
       },

@@ -20,7 +20,7 @@
  */
 import { AudioFormatError, alawDecode, mulawDecode, Resampler } from "@earshot/audio";
 import { OPUS_LOOKAHEAD_SAMPLES, OpusDecoder } from "@earshot/audio/opus";
-import type { Encoding } from "@earshot/protocol";
+import { type Encoding, SAMPLE_RATE } from "@earshot/protocol";
 import { OverlapRemover } from "./overlap.js";
 
 export type WireAudio = { ok: true; pcm: Int16Array; positions: number } | { ok: false; message: string };
@@ -95,7 +95,7 @@ class PcmDecoder implements WireDecoder {
 
 class G711Decoder implements WireDecoder {
   readonly #expand: (bytes: Uint8Array) => Int16Array;
-  readonly #upsampler = new Resampler({ inputRate: 8000, outputRate: 16_000 });
+  readonly #upsampler = new Resampler({ inputRate: 8000, outputRate: SAMPLE_RATE });
 
   constructor(expand: (bytes: Uint8Array) => Int16Array) {
     this.#expand = expand;
@@ -115,7 +115,7 @@ class G711Decoder implements WireDecoder {
 }
 
 class OpusWireDecoder implements WireDecoder {
-  readonly #decoder = new OpusDecoder(16_000);
+  readonly #decoder = new OpusDecoder(SAMPLE_RATE);
   /** Lookahead samples still to drop at the start of the stream. */
   #skip = OPUS_LOOKAHEAD_SAMPLES;
 

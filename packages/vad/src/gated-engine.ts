@@ -21,12 +21,11 @@ import type {
   StreamOptions,
 } from "@earshot/engines";
 import { EventChannel } from "@earshot/engines";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import { SampleQueue } from "./sample-queue.js";
 import { SileroVad, VAD_SAMPLE_RATE, type VadDetector } from "./silero-vad.js";
 import { SpeechGate } from "./speech-gate.js";
 import { TimeMap } from "./time-map.js";
-
-const SAMPLES_PER_MS = VAD_SAMPLE_RATE / 1000;
 
 export interface VadGateOptions {
   /** Silence after speech that ends an utterance when a stream does not set its own; default 200. */
@@ -40,8 +39,9 @@ export interface VadGateOptions {
 }
 
 /**
- * 200 ms: in the load bench (4 PocketSphinx streams, 20 ms frames) it brought the final latency
- * from p50/p95 325/686 ms (300 ms) to 270/375 ms, at 0.7 WER points on those files (docs/engines.md).
+ * 200 ms: where PocketSphinx's own VAD does not end an utterance, finals wait for the gate, and
+ * 300 ms cost more latency than it bought accuracy (docs/engines.md, "Endpointing and frame size
+ * under load").
  */
 export const DEFAULT_ENDPOINTING_MS = 200;
 

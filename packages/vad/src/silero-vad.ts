@@ -4,8 +4,8 @@
  * One model serves every stream. Each stream's `VadDetector` cuts its audio into 512-sample
  * windows (32 ms at 16 kHz) with the 64 samples before each window in front, as the reference
  * wrapper does (silero-vad `utils_vad.py`, `OnnxWrapper`), and keeps its own recurrent state. The
- * model stacks the next window of every stream that has one into a single batched inference:
- * measured here, about 40–50 µs per window in batches of 8 or more against 170 µs one at a time.
+ * model stacks the next window of every stream that has one into a single batched inference, which
+ * costs a fraction of one window at a time (docs/engines.md, "The voice-activity gate").
  * `run()` is asynchronous (onnxruntime's own thread), so the event loop only packs and unpacks
  * tensors while it runs.
  */

@@ -24,7 +24,7 @@ export async function devices(argv: string[]): Promise<number> {
     return 0;
   }
   const backends = installedBackends();
-  if (backends.length === 0) throw new CliError(NO_BACKEND_MESSAGE, 1);
+  if (backends.length === 0) throw new CliError(NO_BACKEND_MESSAGE, { exitCode: 1 });
   const found = await listCaptureDevices(backends);
   if (values.json) {
     const listed = {
@@ -39,7 +39,7 @@ export async function devices(argv: string[]): Promise<number> {
     const soxOnly = backends.every((b) => b.name === "sox");
     // sox opens named ALSA devices (~/.asoundrc, sound servers) but cannot list them.
     const hint = soxOnly ? "; sox cannot list named ALSA devices: install alsa-utils to see them" : "";
-    throw new CliError(`${NO_DEVICE_MESSAGE}${hint}`, 1);
+    throw new CliError(`${NO_DEVICE_MESSAGE}${hint}`, { exitCode: 1 });
   }
   return 0;
 }

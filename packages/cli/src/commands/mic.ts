@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { EarshotClient } from "@earshot/client";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import {
   BACKENDS,
   type CaptureBackend,
@@ -53,7 +54,7 @@ export async function mic(argv: string[]): Promise<number> {
   const backend = pickBackend(backends, values.backend);
   const device = values.device ?? "default";
   if (values.device === undefined && (await listDeviceEntries(backends)).length === 0) {
-    throw new CliError('no microphone found: ALSA lists no capture device (see "earshot devices")', 1);
+    throw new CliError('no microphone found: ALSA lists no capture device (see "earshot devices")', { exitCode: 1 });
   }
   // Probing needs arecord, whichever program records.
   const native = backends.some((b) => b.name === "alsa") ? await probeAlsaDevice(device) : undefined;
@@ -64,7 +65,9 @@ export async function mic(argv: string[]): Promise<number> {
   try {
     capture = await openWavPipe(backend.command, backend.args(device, requested), (exit) => {
       const detail = exit.error?.message ?? lastLine(exit.stderr);
-      return new CliError(`cannot capture from "${device}" with ${backend.command}${detail ? `: ${detail}` : ""}`, 1);
+      return new CliError(`cannot capture from "${device}" with ${backend.command}${detail ? `: ${detail}` : ""}`, {
+        exitCode: 1,
+      });
     });
   } catch (error) {
     await client.close();
@@ -78,7 +81,11 @@ export async function mic(argv: string[]): Promise<number> {
   const onInterrupt = () => capture.stop();
   process.once("SIGINT", onInterrupt);
   try {
-    await stream(capture, client, durationMs === undefined ? Number.POSITIVE_INFINITY : Math.round(durationMs * 16));
+    await stream(
+      capture,
+      client,
+      durationMs === undefined ? Number.POSITIVE_INFINITY : Math.round(durationMs * SAMPLES_PER_MS),
+    );
   } finally {
     process.off("SIGINT", onInterrupt);
   }
@@ -109,14 +116,14 @@ async function stream(capture: WavPipe, client: EarshotClient, maxSamples: numbe
 }
 
 function pickBackend(installed: readonly CaptureBackend[], wanted: string | undefined): CaptureBackend {
-  if (installed.length === 0) throw new CliError(NO_BACKEND_MESSAGE, 1);
+  if (installed.length === 0) throw new CliError(NO_BACKEND_MESSAGE, { exitCode: 1 });
   if (wanted === undefined) return installed[0] as CaptureBackend;
   if (!isBackendName(wanted)) throw new CliError(`invalid --backend "${wanted}"; choose one of: alsa, sox, ffmpeg`);
   const backend = installed.find((b) => b.name === wanted);
   if (!backend) {
     throw new CliError(
       `--backend ${wanted}: not installed (Debian: sudo apt-get install ${BACKENDS.find((b) => b.name === wanted)?.debianPackages})`,
-      1,
+      { exitCode: 1 },
     );
   }
   return backend;

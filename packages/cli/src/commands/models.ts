@@ -90,7 +90,7 @@ export async function models(argv: string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof ModelStoreError) {
-      throw new CliError(`${error.code}: ${error.message}`, USAGE_CODES.has(error.code) ? 2 : 1);
+      throw new CliError(`${error.code}: ${error.message}`, { exitCode: USAGE_CODES.has(error.code) ? 2 : 1 });
     }
     throw error;
   }
@@ -218,7 +218,7 @@ async function verify(dir: string, filesOnly: boolean): Promise<number> {
   try {
     await engine.load();
   } catch (error) {
-    throw new CliError(`${dir} fails the sherpa-onnx engine's checks: ${(error as Error).message}`, 1);
+    throw new CliError(`${dir} fails the sherpa-onnx engine's checks: ${(error as Error).message}`, { exitCode: 1 });
   } finally {
     await engine.close();
   }

@@ -200,7 +200,7 @@ export async function serve(argv: string[]): Promise<number> {
     await server.ready;
   } catch (error) {
     await server.close();
-    throw new CliError(`engine ${engine.name} failed to load: ${(error as Error).message}`, 1);
+    throw new CliError(`engine ${engine.name} failed to load: ${(error as Error).message}`, { exitCode: 1 });
   }
   // A model that failed its checks is not served; the others are (its streams get model_invalid).
   for (const [model, error] of engine.capabilities.unavailableModels ?? []) {

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { EarshotClient } from "@earshot/client";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import { CliError } from "../cli-error.js";
 import { drained, finalOrClose, isClosed } from "../client-waits.js";
 import { openFileAudio } from "../file-audio.js";
@@ -25,7 +26,7 @@ const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--ap
 const FRAME_MS = 100;
 /** Half the SDK's default replay buffer. */
 const MAX_AHEAD_MS = 30_000;
-const FRAME_SAMPLES = 16 * FRAME_MS;
+const FRAME_SAMPLES = FRAME_MS * SAMPLES_PER_MS;
 
 export async function transcribe(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -61,7 +62,7 @@ export async function transcribe(argv: string[]): Promise<number> {
   for await (const frame of frames(audio.chunks, FRAME_SAMPLES)) {
     if (speed !== undefined) {
       // A frame goes out once its last sample "would have been spoken".
-      const due = started + (at + frame.length) / 16 / speed;
+      const due = started + (at + frame.length) / SAMPLES_PER_MS / speed;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }

@@ -1,3 +1,5 @@
+import { defineError } from "@earshot/protocol";
+
 /**
  * Why `earshot models` could not do what it was asked. These codes are printed by the CLI (they
  * never travel on the wire); docs/engines.md ("Models") lists them.
@@ -24,14 +26,7 @@ export type ModelStoreErrorCode =
   /** A catalogue file (`EARSHOT_MODELS_CATALOG`) is unreadable or malformed. */
   | "catalog_invalid";
 
-export class ModelStoreError extends Error {
-  readonly code: ModelStoreErrorCode;
-  constructor(code: ModelStoreErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ModelStoreError";
-    this.code = code;
-  }
-}
+export class ModelStoreError extends defineError<ModelStoreErrorCode>("ModelStoreError") {}
 
 const PERMISSION_CODES = new Set(["EACCES", "EPERM", "EROFS"]);
 

@@ -2,10 +2,10 @@
  * Makes an engine stream slow on purpose: audio waits in a queue and is decoded at `speed` times
  * real time, so tests can see a server hold back a client when its engine falls behind.
  */
+import { SAMPLES_PER_MS } from "@earshot/protocol";
 import type { EngineEvent, EngineStream } from "../contract.js";
 
 const TICK_MS = 20;
-const SAMPLES_PER_MS = 16;
 
 export class PacedStream implements EngineStream {
   readonly #inner: EngineStream;

@@ -15,6 +15,7 @@
  * it back).
  */
 
+import { SAMPLE_RATE } from "@earshot/protocol";
 import {
   type Engine,
   type EngineCapabilities,
@@ -57,7 +58,6 @@ export const TEST_WORDS = [
   "zulu",
 ] as const;
 
-const SAMPLE_RATE = 16_000;
 const FRAME_SAMPLES = 320; // 20 ms
 const FRAME_MS = 20;
 const FRAMES_PER_WORD = 10; // 200 ms
@@ -78,6 +78,8 @@ export interface TestEngineOptions {
   readonly streamMemoryBytes?: number;
   /** How many times real time model `test-slow` decodes (default 4). */
   readonly slowSpeed?: number;
+  /** For capability tests: declare another kind of engine (default: streaming, words, 16 kHz). */
+  readonly declares?: Partial<Pick<EngineCapabilities, "streaming" | "wordTimestamps" | "sampleRate">>;
 }
 
 export class TestEngine implements Engine {
@@ -102,6 +104,7 @@ export class TestEngine implements Engine {
       languages: options.languages ?? ["en", "zh", "de", "es", "fr"],
       models: options.models ?? ["test", "test-broken", "test-crash", "test-slow", "test-malformed", "test-bad-close"],
       sampleRate: SAMPLE_RATE,
+      ...options.declares,
     };
     this.#loadError = options.loadError;
     this.streamMemoryBytes = options.streamMemoryBytes;
