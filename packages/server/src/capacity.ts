@@ -6,9 +6,9 @@
 import type { Engine, EngineLoad } from "@earshot/engines";
 import type { Logger } from "pino";
 import { Admission, type AdmissionOptions, type Refusal } from "./admission.js";
-import type { MetricsSources } from "./metrics.js";
 import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import type { SessionRegistry } from "./session-registry.js";
+import type { MetricsSources } from "./source-gauges.js";
 import { memoryMaxStreams } from "./stream-budget.js";
 
 /** What capacity reads of the sessions and asks of them. */

@@ -4,15 +4,42 @@
  * yet; or resume a live one of its key (with a stream token: only the session that token opened).
  */
 import type { Engine } from "@earshot/engines";
+import type { ErrorCode } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { Capacity } from "./capacity.js";
-import type { Connection, ConnectionContext } from "./connection.js";
 import type { CountedConnection } from "./connection-counts.js";
 import type { ServerMetrics } from "./metrics.js";
+import type { LivenessTiming } from "./peer-liveness.js";
 import type { ServerSettings } from "./server-options.js";
 import { type SessionHooks, StreamSession } from "./session.js";
 import type { SessionRegistry } from "./session-registry.js";
+import type { SessionConnection } from "./session-types.js";
 import type { StreamToken, StreamTokens } from "./stream-tokens.js";
+
+/** What a `Connection` is given: its limits and timing, the metrics it reports, and what it may do with sessions. */
+export interface ConnectionContext extends LivenessTiming {
+  readonly log: Logger;
+  readonly maxFrameBytes: number;
+  /** A connection without a session this long after it opened is closed with `config_timeout`. */
+  readonly configTimeoutMs: number;
+  /** Unread messages (bytes) beyond which the peer is closed with `slow_consumer`. */
+  readonly maxOutboundBytes: number;
+  readonly metrics: ServerMetrics;
+  /** A new session for this connection's `config`; undefined when refused (the error was sent). */
+  createSession(connection: ServedConnection): StreamSession | undefined;
+  /** The live session a resume token names, if any. */
+  findSession(resumeToken: string): StreamSession | undefined;
+  /** Whether the session may be taken over now (one that released its decoder needs room); else the error was sent. */
+  admitResume(connection: ServedConnection, session: StreamSession): boolean;
+  /** The connection got its session (a valid config or resume), once. */
+  onSessionBound(): void;
+}
+
+/** What the context needs of the connection it serves (a `Connection`). */
+export interface ServedConnection extends SessionConnection {
+  /** An error that ends the connection, not a drop: its session (if any) does not wait for a resume. */
+  refuse(code: ErrorCode, message: string): void;
+}
 
 export interface SessionAccess {
   readonly engine: Engine;
@@ -44,7 +71,7 @@ export function connectionContext(
     livenessTimeoutMs: settings.livenessTimeoutMs,
     configTimeoutMs: settings.configTimeoutMs,
     maxOutboundBytes: settings.limits.maxOutboundBytes,
-    createSession(connection: Connection): StreamSession | undefined {
+    createSession(connection: ServedConnection): StreamSession | undefined {
       if (token && token.session !== undefined) {
         connection.refuse(
           "invalid_token",
@@ -77,7 +104,7 @@ export function connectionContext(
       metrics.resume(found ? "resumed" : "not_found");
       return found;
     },
-    admitResume(connection: Connection, session: StreamSession): boolean {
+    admitResume(connection: ServedConnection, session: StreamSession): boolean {
       // A session that gave its decoder back needs one again, like a new stream.
       if (!session.released) return true;
       const refused = capacity.admitNewSession(key);

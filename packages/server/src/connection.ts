@@ -1,58 +1,32 @@
 /**
- * One WebSocket connection: validates every inbound message at the boundary, keeps the peer alive
- * (ping/pong, and it must take what we send), bounds what waits for it (`OutboundQueue`), and
- * routes messages to its stream session. A session can outlive its connection and
- * be taken over by a new one (`resume`), so the two are separate objects.
+ * One WebSocket connection: validates every inbound message at the boundary (`readClientFrame`),
+ * keeps the peer alive (`PeerLiveness`: ping/pong, and it must take what we send), bounds what waits
+ * for it (`OutboundQueue`), and routes messages to its stream session. A session can outlive its
+ * connection and be taken over by a new one (`resume`), so the two are separate objects.
  */
 import {
-  ClientMessageSchema,
+  type ClientMessage,
   CloseCode,
   ERRORS,
   type ErrorCode,
-  isClientMessageType,
   type ServerMessage,
   type TranscriptMessage,
-  unknownFields,
   type WarningCode,
 } from "@earshot/protocol";
-import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
-import { LivenessClock } from "./liveness-clock.js";
-import type { ServerMetrics } from "./metrics.js";
+import { readClientFrame } from "./client-frame.js";
+import type { ConnectionContext } from "./connection-context.js";
+import type { DropReason } from "./metrics.js";
 import { OutboundQueue, outboundLimits } from "./outbound-queue.js";
+import { PeerLiveness } from "./peer-liveness.js";
 import type { StreamSession } from "./session.js";
 import { bytesFromHex, type HexBytes } from "./wire-decoder.js";
-
-export interface ConnectionContext {
-  readonly log: Logger;
-  readonly maxFrameBytes: number;
-  /**
-   * Ping the peer this often; drop it when no pong came for `livenessTimeoutMs` of the time its
-   * socket was read, or when it took none of our bytes for that long.
-   */
-  readonly pingIntervalMs: number;
-  readonly livenessTimeoutMs: number;
-  /** A connection without a session this long after it opened is closed with `config_timeout`. */
-  readonly configTimeoutMs: number;
-  /** Unread messages (bytes) beyond which the peer is closed with `slow_consumer`. */
-  readonly maxOutboundBytes: number;
-  readonly metrics: ServerMetrics;
-  /** A new session for this connection's `config`; undefined when refused (the error was sent). */
-  createSession(connection: Connection): StreamSession | undefined;
-  /** The live session a resume token names, if any. */
-  findSession(resumeToken: string): StreamSession | undefined;
-  /** Whether the session may be taken over now (one that released its decoder needs room); else the error was sent. */
-  admitResume(connection: Connection, session: StreamSession): boolean;
-  /** The connection got its session (a valid config or resume), once. */
-  onSessionBound(): void;
-}
 
 export class Connection {
   readonly #ws: WebSocket;
   readonly #context: ConnectionContext;
-  readonly #pingTimer: NodeJS.Timeout;
+  readonly #liveness: PeerLiveness;
   #configTimer: NodeJS.Timeout | undefined;
-  readonly #liveness = new LivenessClock(Date.now());
   readonly #outbound: OutboundQueue;
   /** Cuts a peer that does not finish the closing handshake. */
   #closeTimer: NodeJS.Timeout | undefined;
@@ -70,14 +44,20 @@ export class Connection {
       waitingBytesChanged: (delta) => context.metrics.outboundWaiting(delta),
     });
     ws.on("message", (data, isBinary) => this.#guarded(data, isBinary));
-    ws.on("pong", () => this.#liveness.answered(Date.now()));
+    ws.on("pong", () => this.#liveness.answered());
     ws.on("close", (code) => this.#guardedWork("closing the connection", () => this.#onClose(code)));
     ws.on("error", (error) => context.log.debug({ err: error }, "socket error"));
-    this.#pingTimer = setInterval(
-      () => this.#guardedWork("the liveness check", () => this.#checkLiveness()),
-      context.pingIntervalMs,
+    this.#liveness = new PeerLiveness(
+      context,
+      {
+        stalledMs: (now) => this.#outbound.stalledMs(now),
+        ping: () => {
+          if (this.open) this.#ws.ping();
+        },
+        drop: (reason) => this.#drop(reason),
+      },
+      (check) => this.#guardedWork("the liveness check", check),
     );
-    this.#pingTimer.unref();
     this.#configTimer = setTimeout(() => {
       this.#guardedWork("the config timeout", () =>
         this.#fail("config_timeout", `No valid config or resume within ${context.configTimeoutMs} ms of connecting.`),
@@ -120,7 +100,7 @@ export class Connection {
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#pingTimer);
+    this.#liveness.stop();
     clearTimeout(this.#configTimer);
     this.#outbound.flush();
     this.#outbound.close();
@@ -140,36 +120,17 @@ export class Connection {
   /** Stop reading the socket (the engine is behind), or start again. */
   pause(paused: boolean): void {
     if (this.#closed) return;
-    if (paused) {
-      this.#liveness.pause(Date.now());
-      this.#ws.pause();
-    } else {
-      this.#liveness.resume(Date.now());
-      this.#ws.resume();
-    }
+    this.#liveness.pause(paused);
+    if (paused) this.#ws.pause();
+    else this.#ws.resume();
   }
 
-  /**
-   * Pings go out while reading is paused too (only the reading time counts toward their answer). A
-   * peer that takes none of our bytes for `livenessTimeoutMs` is dropped even while paused: a fast
-   * sender that never reads keeps the server paused, so its pongs would never be read.
-   */
-  #checkLiveness(): void {
-    const now = Date.now();
-    const { livenessTimeoutMs, log, metrics } = this.#context;
-    if (this.#outbound.stalledMs(now) > livenessTimeoutMs) {
-      log.info({ session: this.#session?.id }, "peer stopped reading what we send; dropping it");
-      metrics.peerDropped("not_reading");
-      this.#ws.terminate();
-      return;
-    }
-    if (this.#liveness.unansweredMs(now) > livenessTimeoutMs) {
-      log.info({ session: this.#session?.id }, "peer stopped answering pings; dropping it");
-      metrics.peerDropped("no_pong");
-      this.#ws.terminate();
-      return;
-    }
-    if (this.open) this.#ws.ping();
+  /** The liveness checks found the peer gone. */
+  #drop(reason: DropReason): void {
+    const what = reason === "no_pong" ? "stopped answering pings" : "stopped reading what we send";
+    this.#context.log.info({ session: this.#session?.id }, `peer ${what}; dropping it`);
+    this.#context.metrics.peerDropped(reason);
+    this.#ws.terminate();
   }
 
   /**
@@ -195,7 +156,7 @@ export class Connection {
   #onClose(code: number): void {
     const endedByClient = !this.#closed && code === CloseCode.normal;
     this.#closed = true;
-    clearInterval(this.#pingTimer);
+    this.#liveness.stop();
     clearTimeout(this.#configTimer);
     clearTimeout(this.#closeTimer);
     this.#outbound.close();
@@ -225,58 +186,38 @@ export class Connection {
 
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.#closed) return;
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (bytes.byteLength > this.#context.maxFrameBytes) {
-      this.#fail(
-        "frame_too_large",
-        `Message of ${bytes.byteLength} bytes; the limit is ${this.#context.maxFrameBytes}.`,
-      );
-      return;
+    const frame = readClientFrame(data, isBinary, this.#context.maxFrameBytes);
+    switch (frame.kind) {
+      case "too_large":
+        this.#fail("frame_too_large", frame.message);
+        return;
+      case "invalid":
+        this.error(frame.code, frame.message);
+        return;
+      case "audio":
+        this.#onAudio({ ok: true, bytes: frame.bytes }, false);
+        return;
+      case "message":
+        if (frame.unknownFields.length > 0) {
+          this.warn("unknown_field", `Ignored unknown field(s): ${frame.unknownFields.join(", ")}.`);
+        }
+        this.#dispatch(frame.message);
+        return;
     }
-    if (isBinary) {
-      this.#onAudio({ ok: true, bytes }, false);
-      return;
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(bytes.toString("utf8"));
-    } catch {
-      this.error("bad_json", "Text frames must be JSON objects; send audio as binary frames or audio_chunk.");
-      return;
-    }
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      this.error("invalid_message", "A message must be a JSON object with a string `type`.");
-      return;
-    }
-    const record = raw as Record<string, unknown>;
-    if (!isClientMessageType(record.type)) {
-      const shown =
-        typeof record.type === "string" ? JSON.stringify(record.type.slice(0, 64)) : `of type ${typeof record.type}`;
-      this.error("unknown_message_type", `Unknown message type ${shown}.`);
-      return;
-    }
-    const parsed = ClientMessageSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.join(".") || "message";
-      this.error("invalid_message", `${record.type}: ${where}: ${issue?.message ?? "invalid"}.`);
-      return;
-    }
-    const unknown = unknownFields(record);
-    if (unknown.length > 0) this.warn("unknown_field", `Ignored unknown field(s): ${unknown.join(", ")}.`);
-    const message = parsed.data;
+  }
+
+  #dispatch(message: ClientMessage): void {
     const session = this.#session;
     switch (message.type) {
-      case "config":
+      case "config": {
         if (session) {
           this.error("config_already_set", "The stream is already configured; open a new connection to change it.");
           return;
         }
-        {
-          const created = this.#context.createSession(this);
-          if (created?.configure(message.config)) this.#bind(created);
-        }
+        const created = this.#context.createSession(this);
+        if (created?.configure(message.config)) this.#bind(created);
         return;
+      }
       case "resume": {
         if (session) {
           this.error("invalid_message", "resume must be the first message on a connection.");

@@ -1,0 +1,110 @@
+/**
+ * The gauges a scrape reads from the server itself (`MetricsSources`): its connections and
+ * sessions, the stream limit in force, and its load.
+ */
+import type { Registry } from "prom-client";
+import { scrapedGauge } from "./metric-kinds.js";
+
+/** What the server reports at scrape time. */
+export interface MetricsSources {
+  /** Open WebSocket connections on the stream endpoint. */
+  connections(): number;
+  /** Sessions with a connection (streaming, or finishing after close_stream). */
+  activeStreams(): number;
+  /** Sessions whose connection dropped, waiting for a resume. */
+  waitingSessions(): number;
+  /** Those of them that still hold their engine stream (decoder). */
+  waitingDecoders(): number;
+  /** Sessions holding an engine stream, connected or waiting: what `maxStreams` bounds. */
+  heldStreams(): number;
+  /** Connections that have not sent a valid `config` or `resume` yet. */
+  unconfiguredConnections(): number;
+  /** The stream limit in force (Infinity: none). */
+  maxStreams(): number;
+  /**
+   * The engine's utilization (undefined when it cannot tell), the server's (engine demand plus the
+   * main thread, of all cores: what admission reads), the main thread's, and the largest backlog.
+   */
+  load(): {
+    readonly engineUtilization: number | undefined;
+    readonly utilization: number;
+    readonly mainThreadUtilization: number;
+    readonly maxBacklogMs: number;
+  };
+}
+
+/** Connections, sessions and the stream limit. */
+export function defineStreamGauges(registry: Registry, sources: MetricsSources): void {
+  scrapedGauge(registry, "earshot_websocket_connections", "Open WebSocket connections on the stream endpoint.", () =>
+    sources.connections(),
+  );
+  scrapedGauge(
+    registry,
+    "earshot_active_streams",
+    "Streams with a connection: streaming, or sending their last finals after close_stream.",
+    () => sources.activeStreams(),
+  );
+  scrapedGauge(
+    registry,
+    "earshot_sessions_waiting_for_resume",
+    "Sessions whose connection dropped, kept for a resume (with or without their engine stream).",
+    () => sources.waitingSessions(),
+  );
+  scrapedGauge(
+    registry,
+    "earshot_waiting_decoders",
+    "Sessions waiting for a resume that still hold their engine stream (decoder).",
+    () => sources.waitingDecoders(),
+  );
+  scrapedGauge(
+    registry,
+    "earshot_held_streams",
+    "Sessions holding an engine stream (decoder), connected or waiting: what max_streams bounds.",
+    () => sources.heldStreams(),
+  );
+  scrapedGauge(
+    registry,
+    "earshot_max_streams",
+    "The stream limit in force (--max-streams, or derived from memory); -1 for none.",
+    () => {
+      const max = sources.maxStreams();
+      return Number.isFinite(max) ? max : -1;
+    },
+  );
+  scrapedGauge(
+    registry,
+    "earshot_unconfigured_connections",
+    "Connections that have not sent a valid config or resume yet (closed with config_timeout after a few seconds).",
+    () => sources.unconfiguredConnections(),
+  );
+}
+
+/** The engine's, the server's and the main thread's utilization, and the largest backlog. */
+export function defineLoadGauges(registry: Registry, sources: MetricsSources, engineReportsLoad: boolean): void {
+  if (engineReportsLoad) {
+    scrapedGauge(
+      registry,
+      "earshot_engine_utilization_ratio",
+      "Fraction (0..1) of the engine's decoding capacity busy over the last few seconds.",
+      () => sources.load().engineUtilization ?? 0,
+    );
+  }
+  scrapedGauge(
+    registry,
+    "earshot_server_utilization_ratio",
+    "Fraction (0..1) of the machine's cores the server needs: engine demand plus the main thread (admission reads it).",
+    () => sources.load().utilization,
+  );
+  scrapedGauge(
+    registry,
+    "earshot_main_thread_utilization_ratio",
+    "Event loop utilization (0..1) of the server's main thread over the last 5 s.",
+    () => sources.load().mainThreadUtilization,
+  );
+  scrapedGauge(
+    registry,
+    "earshot_engine_backlog_max_seconds",
+    "The largest backlog of any stream: audio received but not decoded yet.",
+    () => sources.load().maxBacklogMs / 1000,
+  );
+}
