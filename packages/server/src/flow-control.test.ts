@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { AckClock, BacklogPause } from "./flow-control.js";
+import type { AckMessage } from "@earshot/protocol";
+import { AckClock, BacklogPause, SessionFlow } from "./flow-control.js";
+import { StreamPosition } from "./stream-position.js";
 
 const unguarded = (_what: string, work: () => void) => work();
 
@@ -66,5 +68,58 @@ describe("BacklogPause", () => {
     stream.backlogMs = 0;
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.deepEqual(pauses, [true]);
+  });
+});
+
+describe("SessionFlow", () => {
+  function flowOf(acking: () => boolean) {
+    const acks: number[] = [];
+    const pauses: boolean[] = [];
+    const connection = {
+      send: (message: AckMessage) => acks.push(message.received_samples),
+      pause: (paused: boolean) => pauses.push(paused),
+    };
+    const stream = { backlogMs: 0 };
+    const position = new StreamPosition();
+    position.openAt(0);
+    const flow = new SessionFlow(
+      { connection: () => connection, acking, stream: () => stream },
+      position,
+      1000,
+      unguarded,
+    );
+    return { flow, position, stream, acks, pauses };
+  }
+
+  it("acks the audio received every 250 ms of it, only in a state that acks", () => {
+    let acking = true;
+    const { flow, position, acks } = flowOf(() => acking);
+    try {
+      position.advance(3999);
+      flow.arrived();
+      assert.deepEqual(acks, []);
+      position.advance(1);
+      flow.arrived();
+      assert.deepEqual(acks, [4000]);
+      acking = false;
+      position.advance(8000);
+      flow.arrived();
+      assert.deepEqual(acks, [4000], "not acked in a state that does not ack");
+    } finally {
+      flow.stop();
+    }
+  });
+
+  it("a connection that takes the stream over is acked at once and paused while the engine is behind", () => {
+    const { flow, position, stream, acks, pauses } = flowOf(() => true);
+    try {
+      position.advance(100);
+      stream.backlogMs = 1500;
+      flow.connected();
+      assert.deepEqual(acks, [100]);
+      assert.deepEqual(pauses, [true]);
+    } finally {
+      flow.stop();
+    }
   });
 });

@@ -3,7 +3,8 @@
  * has (so it can drop what it keeps for replay, and knows the server is alive), and reading stops
  * while the engine is far behind, so audio waits in the client rather than in the server.
  */
-import { SAMPLE_RATE } from "@earshot/protocol";
+import { type AckMessage, SAMPLE_RATE } from "@earshot/protocol";
+import type { StreamPosition } from "./stream-position.js";
 
 /** Acks go out at least this often while audio flows (250 ms of audio)... */
 const ACK_EVERY_SAMPLES = SAMPLE_RATE / 4;
@@ -84,5 +85,71 @@ export class BacklogPause {
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+}
+
+/** What a session's flow control needs of it, as it is now. */
+export interface FlowHost {
+  /** The session's connection, if it has one. */
+  connection(): { send(message: AckMessage): void; pause(paused: boolean): void } | undefined;
+  /** Whether the session acks audio in its state (`acksAudio`). */
+  acking(): boolean;
+  /** The engine stream being opened or held, if any. */
+  stream(): { readonly backlogMs: number } | undefined;
+}
+
+/** A session's acks and backlog pauses, for whichever connection and engine stream it has at the time. */
+export class SessionFlow {
+  readonly #host: FlowHost;
+  readonly #position: StreamPosition;
+  readonly #acks: AckClock;
+  readonly #backlog: BacklogPause;
+
+  constructor(host: FlowHost, position: StreamPosition, maxBacklogMs: number, guard: Guard) {
+    this.#host = host;
+    this.#position = position;
+    this.#acks = new AckClock(() => this.ack(), guard);
+    this.#backlog = new BacklogPause(maxBacklogMs, guard);
+  }
+
+  /** Acks the audio received so far, when the session has a connection and acks in its state. */
+  ack(): void {
+    const connection = this.#host.connection();
+    if (!connection || !this.#host.acking()) return;
+    const position = this.#position.received;
+    connection.send({ type: "ack", received_samples: position });
+    this.#acks.sent(position);
+  }
+
+  /** Audio arrived: an ack if one is due. */
+  arrived(): void {
+    if (this.#acks.due(this.#position.received)) this.ack();
+  }
+
+  /** Pauses reading the connection while the engine stream is too far behind (`BacklogPause`). */
+  checkBacklog(): void {
+    const stream = this.#host.stream();
+    if (stream) this.#backlog.check(stream, () => this.#host.connection());
+  }
+
+  /** A connection took the stream over: it learns where the audio stands, and waits if the engine is behind. */
+  connected(): void {
+    this.ack();
+    this.checkBacklog();
+  }
+
+  /** An engine stream (re)opens at `position`. */
+  restart(position: number): void {
+    this.#acks.restart(position);
+  }
+
+  /** The engine stream went back: nothing to poll. */
+  stopBacklog(): void {
+    this.#backlog.stop();
+  }
+
+  stop(): void {
+    this.#acks.stop();
+    this.#backlog.stop();
   }
 }

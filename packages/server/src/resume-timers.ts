@@ -23,6 +23,11 @@ export class ResumeTimers {
     this.#guard = guard;
   }
 
+  /** How long a session waits for a resume. */
+  get graceMs(): number {
+    return this.#times.resumeGraceMs;
+  }
+
   /** When the connection dropped (`performance.now()`). */
   get waitingSince(): number {
     return this.#waitingSince;

@@ -53,14 +53,34 @@ export function checkTransition(from: SessionState, to: SessionState): SessionSt
   return to;
 }
 
-/** States that hold an engine stream, or are opening one: what counts against the server's streams. */
-export const HOLDS_DECODER: readonly SessionState[] = ["opening", "streaming", "waiting", "draining"];
+/** The session's state, and the one way to change it (every move checked by `checkTransition`). */
+export interface SessionLifecycle {
+  state(): SessionState;
+  transition(to: SessionState): void;
+}
 
-/** States without a connection, kept for a resume (a `draining` session without one waits too). */
-export const WAITS_FOR_RESUME: readonly SessionState[] = ["waiting", "released", "drained"];
+/** A config was accepted: audio may flow. */
+export function isConfigured(state: SessionState): boolean {
+  return state === "opening" || state === "streaming";
+}
 
-/** States that ack the audio: draining too, as the client's heartbeat while the engine drains. */
-export const ACKS_AUDIO: readonly SessionState[] = ["opening", "streaming", "draining"];
+/**
+ * Alive without a connection, waiting for a resume. A session that drains after close_stream goes
+ * on draining when its connection drops, and waits meanwhile too.
+ */
+export function isWaiting(state: SessionState, connected: boolean): boolean {
+  return state === "waiting" || state === "released" || state === "drained" || (state === "draining" && !connected);
+}
+
+/** Holds an engine stream, or is opening one: what counts against the server's and the key's streams. */
+export function holdsDecoder(state: SessionState): boolean {
+  return state === "opening" || state === "streaming" || state === "waiting" || state === "draining";
+}
+
+/** Acks the audio: draining too, as the client's heartbeat while the engine drains. */
+export function acksAudio(state: SessionState): boolean {
+  return state === "opening" || state === "streaming" || state === "draining";
+}
 
 /** Why a waiting session gave its decoder back: its hold time ran out, or the server needed the room. */
 export type ReleaseReason = "hold_expired" | "key_budget" | "node_budget";
