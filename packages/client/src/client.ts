@@ -23,28 +23,19 @@ import {
   type StateChange,
   TRANSITIONS,
 } from "./client-types.js";
-import { Connection, type ConnectionEnd, type Established, type Handshake, type StreamMessage } from "./connection.js";
+import { CloseDeadline } from "./close-deadline.js";
+import { type Connection, type ConnectionEnd, type Established, endCause, isNormalClose } from "./connection.js";
 import { Credentials } from "./credentials.js";
+import { type Deferred, deferred } from "./deferred.js";
+import { Dialer } from "./dialer.js";
 import { TypedEmitter } from "./emitter.js";
 import { EarshotClientError } from "./errors.js";
-import {
-  type AudioMode,
-  type Chunking,
-  type ClientStreamConfig,
-  configMessage,
-  resolveChunking,
-  resumeUrl,
-  type SessionStart,
-  streamUrl,
-  type WireFormat,
-} from "./options.js";
+import { type AudioMode, type Chunking, configMessage, resolveChunking, streamUrl } from "./options.js";
 import { type PcmInput, PcmInputReader } from "./pcm-input.js";
-import { Backoff } from "./reconnect.js";
-import { StreamProgress } from "./stream-progress.js";
+import { ReconnectLoop } from "./reconnect-loop.js";
+import { StreamReceiver } from "./stream-receiver.js";
 
 export type * from "./client-types.js";
-
-type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void; reject: (error: EarshotClientError) => void };
 
 export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDisposable {
   readonly url: string;
@@ -54,43 +45,30 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
   readonly chunking: Required<Chunking>;
   /** Every final of the stream by segment, plus the live partial. */
   readonly transcript = new TranscriptAggregator();
-  readonly #options: EarshotClientCoreOptions;
-  readonly #config: ClientStreamConfig;
-  readonly #backoff: Backoff | undefined;
   readonly #sender: AudioSender;
   readonly #input = new PcmInputReader();
   readonly #credentials: Credentials;
+  readonly #dialer: Dialer;
+  readonly #reconnect: ReconnectLoop;
+  readonly #closeDeadline: CloseDeadline;
+  readonly #receiver: StreamReceiver;
   #state: ClientState = "idle";
-  #connection: Connection | undefined;
   #session: SessionStartedMessage | undefined;
-  #resumeToken: string | undefined;
-  /** The start of the session being opened (a new session after a lost one starts mid-stream). */
-  #sessionStart: SessionStart = { startSample: 0, firstSegmentId: 0 };
-  readonly #progress = new StreamProgress();
   #connect: Deferred<SessionStartedMessage> | undefined;
   #closeRequested = false;
-  #streamClosed = false;
-  #audioMs: number | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The highest `received_samples` acked, so close() can tell an ack of new audio from a heartbeat. */
-  #lastAckedSamples = 0;
-  readonly #closed: Deferred<CloseResult>;
+  readonly #closed = deferred<CloseResult>();
   #closeRequest: Promise<CloseResult> | undefined;
   /** The last error emitted, so the one that ends a connection is not reported twice. */
   #lastError: EarshotClientError | undefined;
 
   constructor(options: EarshotClientCoreOptions) {
     super();
-    this.#options = options;
     this.#credentials = new Credentials(options.apiKey, options.token);
     this.url = streamUrl(options.url);
     this.mode = options.mode ?? "binary";
     this.encoding = options.encoding ?? "pcm_s16le";
-    this.#config = options.config ?? {};
-    this.chunking = resolveChunking(options.chunking, this.mode, this.#config.language ?? "en", this.encoding);
-    const reconnect = options.reconnect ?? true;
-    this.#backoff = reconnect === false ? undefined : new Backoff(reconnect === true ? {} : reconnect);
+    const config = options.config ?? {};
+    this.chunking = resolveChunking(options.chunking, this.mode, config.language ?? "en", this.encoding);
     this.#sender = new AudioSender({
       mode: this.mode,
       encoding: this.encoding,
@@ -101,7 +79,27 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
       onDrain: () => this.emit("drain", undefined),
       onLost: (loss) => this.emit("audio_lost", { ...loss, reason: this.#state === "closed" ? "ended" : "overflow" }),
     });
-    this.#closed = deferred();
+    this.#closeDeadline = new CloseDeadline(options.closeTimeoutMs ?? 10_000, (error) => this.#giveUp(error));
+    this.#receiver = new StreamReceiver({
+      transcript: this.transcript,
+      closeDeadline: this.#closeDeadline,
+      emit: (event, payload) => this.emit(event, payload),
+      progressed: () => this.#retain(),
+    });
+    const wire = { encoding: this.encoding, overlapMs: this.chunking.overlapMs };
+    this.#reconnect = new ReconnectLoop({
+      reconnect: options.reconnect ?? true,
+      progress: this.#receiver.progress,
+      endSample: () => this.#sender.buffer.endSample,
+      config: (start) => configMessage(config, wire, start),
+    });
+    this.#dialer = new Dialer(this.url, this.#credentials, options, {
+      established: (connection, established) => this.#onEstablished(connection, established),
+      message: (message) => this.#receiver.receive(message),
+      error: (error) => this.#onServerError(error),
+      ended: (end) => this.#onEnded(end),
+      failed: (error) => this.#attemptFailed(error, 1006),
+    });
   }
 
   get state(): ClientState {
@@ -135,7 +133,7 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     }
     this.#connect = deferred();
     this.#transition({ to: "connecting" });
-    this.#open({ kind: "start", config: () => configMessage(this.#config, this.#wire()) });
+    this.#dialer.dial(this.#reconnect.firstHandshake());
     return this.#connect.promise;
   }
 
@@ -159,7 +157,7 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
   /** Keeps an idle stream from timing out at proxies. */
   keepalive(): void {
     if (this.#state === "open" && this.#sender.backlogSamples === 0)
-      this.#connection?.send(encodeClientMessage({ type: "keepalive" }));
+      this.#dialer.current?.send(encodeClientMessage({ type: "keepalive" }));
   }
 
   /**
@@ -184,21 +182,9 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
       this.#closeRequested = true;
       this.#sender.closeStream();
       if (this.#state === "open") this.#transition({ to: "closing" });
-      this.#armCloseTimer();
+      this.#closeDeadline.start();
     }
     return this.#closed.promise;
-  }
-
-  /**
-   * close() gives up after `closeTimeoutMs` without progress: every final, and every ack of more
-   * audio, starts the wait again, so a long backlog that is being worked through is not cut off.
-   */
-  #armCloseTimer(): void {
-    clearTimeout(this.#closeTimer);
-    const timeoutMs = this.#options.closeTimeoutMs ?? 10_000;
-    this.#closeTimer = setTimeout(() => {
-      this.#giveUp(new EarshotClientError("close_timeout", `No progress towards stream_closed for ${timeoutMs} ms.`));
-    }, timeoutMs);
   }
 
   #assertStreaming(method: string): void {
@@ -217,55 +203,15 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     this.emit("state", { from, ...change });
   }
 
-  /** Opens a connection, after fetching a token first when the credential is a provider's. */
-  #open(handshake: Handshake): void {
-    if (!this.#credentials.pending) {
-      this.#openWith(handshake, this.#credentials.current);
-      return;
-    }
-    this.#credentials.refresh().then(
-      (token) => {
-        if (this.#state !== "closed") this.#openWith(handshake, token);
-      },
-      (error: EarshotClientError) => {
-        if (this.#state !== "closed") this.#attemptFailed(error, 1006);
-      },
-    );
-  }
-
-  #openWith(handshake: Handshake, credential: string | undefined): void {
-    const connection: Connection = new Connection(
-      {
-        factory: this.#options.transport,
-        request: {
-          url: handshake.kind === "resume" ? resumeUrl(this.url, handshake.token) : this.url,
-          apiKey: credential,
-        },
-        handshake,
-        connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
-        heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs ?? 5_000,
-      },
-      {
-        established: (e) => connection === this.#connection && this.#onEstablished(connection, e),
-        message: (m) => connection === this.#connection && this.#onMessage(m),
-        error: (e) => connection === this.#connection && this.#onServerError(e),
-        ended: (end) => connection === this.#connection && this.#onEnded(end),
-      },
-    );
-    this.#connection = connection;
-  }
-
   #onEstablished(connection: Connection, established: Established): void {
-    this.#backoff?.connected();
-    this.#credentials.established();
+    this.#reconnect.connected();
     const resumed = established.kind === "resumed";
     let fromSample: number;
     if (established.kind === "started") {
       this.#session = established.session;
-      this.#resumeToken = established.session.resume_token;
-      fromSample = established.session.config.start_sample ?? this.#sessionStart.startSample;
+      fromSample = this.#reconnect.started(established.session);
     } else fromSample = established.resumed.received_samples;
-    this.#progress.connectedAt(fromSample);
+    this.#receiver.progress.connectedAt(fromSample);
     this.#sender.attach(connection, fromSample);
     if (this.#state === "connecting") {
       this.#transition({ to: "open" });
@@ -275,41 +221,10 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     if (this.#closeRequested) this.#transition({ to: "closing" });
   }
 
-  #onMessage(message: StreamMessage): void {
-    switch (message.type) {
-      case "transcript":
-        // Finals a resumed session re-sends, and partials of settled segments, are already delivered.
-        if (!this.#progress.accept(message)) return;
-        if (message.is_final) {
-          this.#retain();
-          if (this.#closeTimer) this.#armCloseTimer();
-        }
-        this.transcript.add(message);
-        this.emit(message.is_final ? "final" : "partial", message);
-        return;
-      case "ack":
-        if (this.#closeTimer && message.received_samples > this.#lastAckedSamples) this.#armCloseTimer();
-        this.#lastAckedSamples = Math.max(this.#lastAckedSamples, message.received_samples);
-        this.#progress.acked(message.received_samples);
-        this.#retain();
-        return;
-      case "warning":
-        this.emit("warning", { code: message.code, message: message.message });
-        return;
-      case "utterance_end":
-        this.emit("utterance_end", message);
-        return;
-      case "stream_closed":
-        this.#audioMs = message.audio_ms;
-        this.#streamClosed = true;
-        return;
-    }
-  }
-
   #onServerError(error: EarshotClientError): void {
     // A retryable error (engine restart, server shutting down) is handled by reconnecting: the
     // `reconnecting` state change carries it.
-    if (!(error.retryable && this.#resumable())) this.#emitError(error);
+    if (!(error.retryable && this.#reconnect.resumable)) this.#emitError(error);
   }
 
   #emitError(error: EarshotClientError): void {
@@ -319,39 +234,23 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
   }
 
   #onEnded(end: ConnectionEnd): void {
-    this.#connection = undefined;
     this.#sender.detach();
+    const cause = endCause(end, this.#state === "connecting");
     if (this.#state === "connecting") {
-      this.#attemptFailed(
-        end.error ??
-          new EarshotClientError("connection_failed", `Connection closed (${end.code}) before the session started.`, {
-            closeCode: end.code,
-          }),
-        end.code,
-      );
+      this.#attemptFailed(cause, end.code);
       return;
     }
-    if (end.established) this.#backoff?.disconnected();
-    if (this.#streamClosed && this.#closeRequested) {
+    if (end.established) this.#reconnect.disconnected();
+    if (this.#receiver.streamClosed && this.#closeRequested) {
       this.#finish(end.code, end.reason || "stream closed");
       return;
     }
     // The token died with its session (or with the server): the next attempt gets a fresh one.
-    if (end.error?.code === "invalid_token" && this.#resumable() && this.#credentials.refused()) {
-      this.#retry(end.error);
+    if (cause.code === "invalid_token" && this.#reconnect.resumable && this.#credentials.refused()) {
+      this.#retry(cause);
       return;
     }
-    const cause =
-      end.error ??
-      new EarshotClientError(
-        "connection_lost",
-        `Connection closed with ${end.code}${end.reason ? ` (${end.reason})` : ""}.`,
-        {
-          closeCode: end.code,
-        },
-      );
-    const normalClose = end.code === 1000 && end.error === undefined;
-    if (this.#resumable() && cause.retryable && !normalClose) this.#retry(cause);
+    if (this.#reconnect.resumable && cause.retryable && !isNormalClose(end)) this.#retry(cause);
     else this.#fail(cause, end.code);
   }
 
@@ -360,48 +259,29 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     if (this.#state === "connecting") {
       this.#connect?.reject(error);
       this.#finish(code, error.message, error);
-    } else if (this.#resumable() && error.retryable) this.#retry(error);
+    } else if (this.#reconnect.resumable && error.retryable) this.#retry(error);
     else this.#fail(error, code);
   }
 
   #retry(cause: EarshotClientError): void {
-    const next = this.#backoff?.next();
-    const token = this.#resumeToken;
-    if (next === undefined || token === undefined) {
+    const next = this.#reconnect.next();
+    if (next === undefined) {
+      const attempts = this.#reconnect.attempt;
       this.#fail(
-        new EarshotClientError(
-          "connection_lost",
-          `Gave up reconnecting after ${this.#backoff?.attempt} attempts: ${cause.message}`,
-        ),
+        new EarshotClientError("connection_lost", `Gave up reconnecting after ${attempts} attempts: ${cause.message}`),
         1006,
       );
       return;
     }
     this.#transition({ to: "reconnecting", attempt: next.attempt, delayMs: next.delayMs, error: cause });
-    this.#retryTimer = setTimeout(() => {
-      this.#open({
-        kind: "resume",
-        token,
-        lastSegmentId: this.#progress.lastFinalId,
-        config: () => {
-          this.#sessionStart = this.#progress.newSession(this.#sender.buffer.endSample);
-          return configMessage(this.#config, this.#wire(), this.#sessionStart);
-        },
-      });
-    }, next.delayMs);
-  }
-
-  #wire(): WireFormat {
-    return { encoding: this.encoding, overlapMs: this.chunking.overlapMs };
-  }
-
-  #resumable(): boolean {
-    return this.#backoff !== undefined && this.#resumeToken !== undefined;
+    this.#reconnect.resumeAfter(next.delayMs, (handshake) => this.#dialer.dial(handshake));
   }
 
   /** Keeps what a resume (unacknowledged audio) or a new session (audio after the last final) may need. */
   #retain(): void {
-    this.#sender.release(this.#resumable() ? this.#progress.neededFromSample : Number.POSITIVE_INFINITY);
+    this.#sender.release(
+      this.#reconnect.resumable ? this.#receiver.progress.neededFromSample : Number.POSITIVE_INFINITY,
+    );
   }
 
   #fail(error: EarshotClientError, code: number): void {
@@ -411,9 +291,7 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
 
   /** Ends the stream from the client's side now (connect aborted, close timed out). */
   #giveUp(error: EarshotClientError): void {
-    const connection = this.#connection;
-    this.#connection = undefined;
-    connection?.drop(error);
+    this.#dialer.drop(error);
     if (this.#state === "connecting") this.#connect?.reject(error);
     else this.#emitError(error);
     this.#finish(1006, error.message, error);
@@ -421,23 +299,15 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
 
   #finish(code: number, reason: string, error?: EarshotClientError): void {
     if (this.#state === "closed") return;
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#closeTimer);
+    this.#dialer.stop();
+    this.#reconnect.cancel();
+    this.#closeDeadline.stop();
     this.#sender.close();
     this.#transition({ to: "closed", reason, ...(error ? { error } : {}) });
     // Without stream_closed, the audio after the last final never got its finals.
-    if (!this.#streamClosed) this.#sender.report(this.#progress.finalEndSample, this.#sender.buffer.endSample);
+    const { progress, streamClosed, audioMs } = this.#receiver;
+    if (!streamClosed) this.#sender.report(progress.finalEndSample, this.#sender.buffer.endSample);
     const lostMs = this.#sender.lostSamples / SAMPLES_PER_MS;
-    this.#closed.resolve({ code, reason, audioMs: this.#audioMs, lostMs });
+    this.#closed.resolve({ code, reason, audioMs, lostMs });
   }
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve: (value: T) => void = () => {};
-  let reject: (error: EarshotClientError) => void = () => {};
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }

@@ -45,6 +45,27 @@ export interface ConnectionEnd {
   readonly established: boolean;
 }
 
+/**
+ * The error a connection's end stands for: its own cause, else one made from the close code
+ * (`connection_failed` for the stream's first connection, whose failure is not retried).
+ */
+export function endCause(end: ConnectionEnd, firstConnection: boolean): EarshotClientError {
+  if (end.error) return end.error;
+  const closeCode = end.code;
+  if (firstConnection) {
+    return new EarshotClientError("connection_failed", `Connection closed (${closeCode}) before the session started.`, {
+      closeCode,
+    });
+  }
+  const reason = end.reason ? ` (${end.reason})` : "";
+  return new EarshotClientError("connection_lost", `Connection closed with ${closeCode}${reason}.`, { closeCode });
+}
+
+/** The server closed normally (1000, no error): the stream is over on purpose, not to be resumed. */
+export function isNormalClose(end: ConnectionEnd): boolean {
+  return end.code === 1000 && end.error === undefined;
+}
+
 export interface ConnectionHandlers {
   established(established: Established): void;
   message(message: StreamMessage): void;

@@ -11,5 +11,6 @@ export {
 export { type DecodedEvent, RemoteStream, type StreamTransport } from "./remote-stream.js";
 export { RemoteStreams } from "./remote-streams.js";
 export { EngineRouter } from "./router.js";
-export { TEST_WORDS, TestEngine, type TestEngineOptions } from "./testing/test-engine.js";
+export { TestEngine, type TestEngineOptions } from "./testing/test-engine.js";
+export { TEST_WORDS } from "./testing/test-engine-stream.js";
 export { type PoolMember, WorkerPool, type WorkerPoolOptions } from "./worker-pool.js";
