@@ -296,17 +296,18 @@ describe("EarshotClient against a real server", () => {
     });
 
     test("close() waits as long as the server makes progress, longer than closeTimeoutMs in all", async () => {
-      // test-slow decodes at 4× real time: 4 s of tone bursts sent at once take about 1 s to drain,
-      // with a final every 500 ms of audio; each final starts the 300 ms wait again.
-      const client = new EarshotClient({ url, apiKey: KEY, config: { model: "test-slow" }, closeTimeoutMs: 300 });
+      // test-slow decodes at 4× real time: 12.8 s of tone bursts sent at once take about 3.2 s to
+      // drain, with a final every 800 ms of audio (200 ms of decoding); each final starts the 700 ms
+      // wait again, which leaves room for a busy machine between two finals.
+      const client = new EarshotClient({ url, apiKey: KEY, config: { model: "test-slow" }, closeTimeoutMs: 700 });
       const { finals, errors } = record(client);
       await client.connect();
-      for (let i = 0; i < 8; i++) client.send(concatPcm(tone(300), silence(500)));
+      for (let i = 0; i < 16; i++) client.send(concatPcm(tone(300), silence(500)));
       const started = performance.now();
       const result = await client.close();
       assert.equal(result.code, 1000, JSON.stringify(errors));
-      assert.ok(performance.now() - started > 300, "the drain outlasted closeTimeoutMs");
-      assert.equal(finals.length, 8);
+      assert.ok(performance.now() - started > 1_400, "the drain outlasted closeTimeoutMs twice over");
+      assert.equal(finals.length, 16);
       assert.equal(result.lostMs, 0);
     });
 
