@@ -5,7 +5,7 @@
  */
 
 import { fork } from "node:child_process";
-import { describeExit, OutputTail } from "./child-output.js";
+import { describeExit, OutputTail } from "@earshot/engines";
 import { ModelInvalidError } from "./errors.js";
 import type { ModelSpec } from "./models/model-spec.js";
 import { type RecognizerSettings, recognizerConfig } from "./recognizer-config.js";

@@ -4,16 +4,12 @@
  * counters and busy time, and the signal and the tail of what it printed to stderr in the error.
  */
 
-import { type ChildProcess, fork } from "node:child_process";
-import { awaitStart, EngineUnavailableError, RemoteHost, type StartFailure } from "@earshot/engines";
-import { describeExit, OutputTail } from "./child-output.js";
+import { ChildHost, describeExit, type ForkedHost, type StartFailure, startChildHost } from "@earshot/engines";
 import type { FromHost, HostConfig, ToHost } from "./host-messages.js";
 import type { SherpaStream } from "./stream.js";
 
 const HOST_URL = new URL("./host.js", import.meta.url);
 const NAMES = { engine: "sherpa-onnx", host: "sherpa-onnx host process" };
-/** After `shutdown`, how long the process may take to exit before it is killed. */
-const STOP_GRACE_MS = 2_000;
 /** Loading every model of a host; the canary has already loaded each once, so this is generous. */
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 /** Decoding time is summed over this window for utilization. */
@@ -37,51 +33,26 @@ export function addStats(a: BatchStats, b: BatchStats): BatchStats {
   };
 }
 
-export class HostProcess extends RemoteHost<SherpaStream, ToHost> {
-  readonly #child: ChildProcess;
-  readonly #stderr: OutputTail;
-  readonly #exited: Promise<void>;
+export class HostProcess extends ChildHost<SherpaStream, ToHost> {
   readonly #busy: Array<readonly [at: number, ms: number]> = [];
   #batches = 0;
   #streamsDecoded = 0;
   #maxBatch = 0;
 
-  private constructor(child: ChildProcess, stderr: OutputTail, onCrash: () => void) {
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    super(NAMES, exited, onCrash);
-    this.#child = child;
-    this.#stderr = stderr;
-    this.#exited = exited;
-    child.on("message", (message: FromHost) => this.#dispatch(message));
-    // "close" comes after stderr is read to its end, so the crash carries the native library's last words.
-    child.on("close", (code, signal) => this.#crashed(describeExit(code, signal)));
-    child.on("error", (error) => this.#crashed(error.message));
+  private constructor(forked: ForkedHost, onCrash: () => void) {
+    super(NAMES, forked, onCrash);
   }
 
   /** Start a host; resolves once every model's recognizer is loaded, or fails after `timeoutMs`. */
   static start(config: HostConfig, onCrash: () => void, timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<HostProcess> {
-    const child = fork(HOST_URL, [], {
-      stdio: ["ignore", "ignore", "pipe", "ipc"],
-      serialization: "advanced",
-      execArgv: [],
-    });
-    const stderr = new OutputTail(child.stderr);
-    const starting = awaitStart(child, {
-      ready: () => new HostProcess(child, stderr, onCrash),
-      failed: (failure) => {
-        child.kill("SIGKILL");
-        const detail = stderr.text;
-        return new EngineUnavailableError(`sherpa-onnx host process ${why(failure)}${detail ? `: ${detail}` : ""}`);
-      },
+    return startChildHost(HOST_URL, {
+      names: NAMES,
+      init: { type: "init", config } satisfies ToHost,
       // A host that neither loads nor dies must not hold the engine's load (and the server's) for ever.
       timeoutMs,
+      describeFailure: why,
+      ready: (forked) => new HostProcess(forked, onCrash),
     });
-    child.send({ type: "init", config } satisfies ToHost);
-    return starting;
-  }
-
-  get pid(): number | undefined {
-    return this.#child.pid;
   }
 
   get stats(): BatchStats {
@@ -95,24 +66,7 @@ export class HostProcess extends RemoteHost<SherpaStream, ToHost> {
     return Math.min(1, this.#busy.reduce((sum, [, ms]) => sum + ms, 0) / BUSY_WINDOW_MS);
   }
 
-  /** Kill it now, as a crash would (tests of failure isolation). */
-  kill(signal: NodeJS.Signals = "SIGKILL"): void {
-    this.#child.kill(signal);
-  }
-
-  protected override send(message: ToHost): void {
-    if (this.#child.connected) this.#child.send(message);
-  }
-
-  /** Asks it to exit; kills it if it has not within `STOP_GRACE_MS`. */
-  protected override async shutdown(): Promise<void> {
-    this.#child.send({ type: "shutdown" } satisfies ToHost);
-    const timer = setTimeout(() => this.#child.kill("SIGKILL"), STOP_GRACE_MS);
-    await this.#exited;
-    clearTimeout(timer);
-  }
-
-  #dispatch(message: FromHost): void {
+  protected override dispatch(message: FromHost): void {
     switch (message.type) {
       case "decoded":
         this.#busy.push([performance.now(), message.busyMs]);
@@ -126,13 +80,6 @@ export class HostProcess extends RemoteHost<SherpaStream, ToHost> {
       default:
         this.route(message);
     }
-  }
-
-  #crashed(how: string): void {
-    const detail = this.#stderr.text;
-    this.crash(
-      new EngineUnavailableError(`sherpa-onnx host process crashed (${how})${detail ? `: ${detail.slice(-500)}` : ""}`),
-    );
   }
 }
 

@@ -9,6 +9,7 @@
  * Started by `HostProcess` (child_process.fork, IPC with structured clone); speaks host-messages.ts.
  */
 
+import { exitWithParent } from "@earshot/engines";
 import type { FromHost, HostConfig, ToHost, WireEvent } from "./host-messages.js";
 import { HostStream } from "./host-stream.js";
 import { loadRecognizerClass, type NativeRecognizer } from "./native.js";
@@ -159,5 +160,4 @@ process.on("message", (message: ToHost) => {
   }
 });
 
-// The parent is gone (crashed or killed): nothing to decode for.
-process.on("disconnect", () => process.exit(0));
+exitWithParent();

@@ -1,3 +1,13 @@
+export {
+  ChildHost,
+  exitWithParent,
+  type ForkedHost,
+  type HostShutdown,
+  type StartChildOptions,
+  startChildHost,
+  startFailure,
+} from "./child-host.js";
+export { describeExit, OutputTail } from "./child-output.js";
 export * from "./contract.js";
 export { EventChannel } from "./event-channel.js";
 export { awaitStart, type StartFailure, type StartHandlers, type StartReply } from "./host-start.js";

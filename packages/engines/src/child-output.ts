@@ -1,6 +1,7 @@
 /**
- * The last few KB a child process wrote to stderr: sherpa-onnx prints its reasons there (with
- * `fprintf`) just before it aborts, so this tail is the error detail a user sees.
+ * The last few KB a child process wrote to stderr: native libraries print their reasons there
+ * (sherpa-onnx with `fprintf`, glibc's "free(): invalid pointer") just before they abort, so this
+ * tail is the error detail a user sees.
  */
 
 import type { Readable } from "node:stream";
