@@ -99,7 +99,7 @@ type Api = ReturnType<typeof bind>;
 let api: Api | undefined;
 
 /**
- * Load the shared libraries once per thread; throws (with the dlopen message) when they are missing.
+ * Load the shared libraries once per process; throws (with the dlopen message) when they are missing.
  *
  * The library's log goes to one process-wide FILE that sphinxbase swaps without a lock: `-logfn`
  * makes every ps_init fopen a new FILE, swap it in and fclose the old one, while decoders on other

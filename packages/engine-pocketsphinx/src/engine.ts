@@ -1,7 +1,8 @@
 /**
- * PocketSphinx (5prealpha, the Debian `pocketsphinx` packages) as an `Engine`. Decoding runs on
- * worker threads, each hosting the decoders of many streams; the main thread never calls native
- * code, so a decoder crash costs the streams of one worker, not the server.
+ * PocketSphinx (5prealpha, the Debian `pocketsphinx` packages) as an `Engine`. Decoding runs in
+ * child processes, each hosting the decoders of many streams; the server process never calls native
+ * code, so a decoder crash (even a heap corruption that aborts) costs the streams of one process,
+ * which the pool replaces, not the server.
  */
 
 import { access, constants } from "node:fs/promises";
@@ -10,7 +11,7 @@ import type { EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from
 import { type Engine, EngineUnavailableError, WorkerPool } from "@earshot/engines";
 import { SAMPLE_RATE } from "@earshot/protocol";
 import { DEFAULT_LIBRARY_PATHS, type DecoderArgs, type LibraryPaths } from "./binding.js";
-import { DecodingWorker } from "./decoding-worker.js";
+import { DecodingProcess } from "./decoding-process.js";
 import type { WorkerConfig } from "./messages.js";
 import { PocketSphinxStream } from "./stream.js";
 
@@ -23,7 +24,7 @@ export interface PocketSphinxOptions {
   readonly lm?: string;
   /** Pronunciation dictionary (`-dict`); default `<modelDir>/cmudict-en-us.dict`. */
   readonly dict?: string;
-  /** Worker threads; default one per core. */
+  /** Decoding processes; default one per core. */
   readonly workers?: number;
   /**
    * Non-speech frames (10 ms each) after which the VAD ends an utterance. Default 20: finals come
@@ -39,12 +40,12 @@ export interface PocketSphinxOptions {
   readonly endpointing?: "internal" | "external";
   /** VAD speech threshold (`-vad_threshold`), library default 2.0; raise it for noisy audio. */
   readonly vadThreshold?: number;
-  /** Idle decoders each worker keeps for reuse (100+ MB each); default 2. */
+  /** Idle decoders each process keeps for reuse (100+ MB each); default 2. */
   readonly maxIdleDecoders?: number;
   /**
-   * Once a worker is busy (half of the last second decoding), pushes smaller than this (ms) wait
+   * Once a process is busy (half of the last second decoding), pushes smaller than this (ms) wait
    * until this much is queued, it has waited this long, or a flush or the end follows; below 30%
-   * busy, every push is decoded at once. Default 100; 0 turns batching off. See worker.ts.
+   * busy, every push is decoded at once. Default 100; 0 turns batching off. See host.ts.
    */
   readonly batchMs?: number;
   /**
@@ -92,7 +93,7 @@ export class PocketSphinxEngine implements Engine {
    */
   readonly streamMemoryBytes = 100 * 1024 * 1024;
   readonly #modelFiles: ReadonlyArray<readonly [flag: string, path: string]>;
-  readonly #workers: WorkerPool<DecodingWorker>;
+  readonly #workers: WorkerPool<DecodingProcess>;
   #ready = false;
   #closed = false;
   #loading: Promise<void> | undefined;
@@ -131,7 +132,7 @@ export class PocketSphinxEngine implements Engine {
     this.#workers = new WorkerPool({
       engine: "pocketsphinx",
       size: options.workers ?? availableParallelism(),
-      start: (crashed) => DecodingWorker.start(config, crashed),
+      start: (crashed) => DecodingProcess.start(config, crashed),
     });
   }
 
@@ -154,10 +155,21 @@ export class PocketSphinxEngine implements Engine {
       throw new EngineUnavailableError(`pocketsphinx has no model for language ${options.language}`);
     }
     const worker = this.#workers.leastLoaded();
-    if (!worker) throw new EngineUnavailableError("pocketsphinx has no running decoding worker");
+    if (!worker) throw new EngineUnavailableError("pocketsphinx has no running decoding process");
     const stream = new PocketSphinxStream(worker, this.#nextStreamId++, options.startSample ?? 0);
     await worker.open(stream, { type: "open", streamId: stream.id, wordTimestamps: options.wordTimestamps });
     return stream;
+  }
+
+  /**
+   * The running decoding processes, with the streams open or opening on each, in the order the
+   * engine fills them. For operations (which process to watch) and failure tests (which one to kill);
+   * a process that crashed is gone from the list at once, its replacement appears once started.
+   */
+  get processes(): ReadonlyArray<{ readonly pid: number; readonly streams: number }> {
+    return this.#workers.members.flatMap((member) =>
+      member.pid === undefined ? [] : [{ pid: member.pid, streams: member.streamCount }],
+    );
   }
 
   /**

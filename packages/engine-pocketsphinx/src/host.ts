@@ -1,21 +1,17 @@
 /**
- * A decoding worker thread: hosts the decoders of many streams, one `DecodingSession` each, so
- * native decoding never runs on the server's event loop. Started by `PocketSphinxEngine` with a
- * `WorkerConfig` as workerData; speaks the messages in `messages.ts`.
+ * A decoding process: hosts the decoders of many streams, one `DecodingSession` each, so native
+ * decoding never runs in the server process, and a crash in it ends only this process. Forked by
+ * `DecodingProcess`, configured by its first message (`init`); speaks the messages in `messages.ts`.
  */
 
-import { parentPort, workerData } from "node:worker_threads";
+import { exitWithParent } from "@earshot/engines";
 import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import { loadLibrary } from "./binding.js";
 import { DecoderPool } from "./decoder-pool.js";
 import { DecodingSession } from "./decoding-session.js";
-import type { FromWorker, ToWorker, WireEvent, WorkerData } from "./messages.js";
+import type { FromWorker, ToWorker, WireEvent, WorkerConfig } from "./messages.js";
 
-const port = parentPort;
-if (!port) throw new Error("worker.ts must run as a worker thread");
-const config = workerData as WorkerData;
-const postspeechMs = 10 * Number(config.decoderArgs.vad_postspeech ?? 50);
-const externalEndpointing = config.decoderArgs.remove_silence === false || config.decoderArgs.remove_silence === "no";
+if (!process.send) throw new Error("host.ts must run as a forked child process");
 /** Audio a stream decodes per turn before the next stream's turn: 100 ms. */
 const QUANTUM_SAMPLES = 1_600;
 /**
@@ -26,8 +22,6 @@ const QUANTUM_SAMPLES = 1_600;
  * "Where the server's CPU goes"). Partials are read once per 100 ms of audio
  * anyway, and a flush (the gate's endpoint) is decoded at once.
  */
-const batchSamples = Math.round(config.batchMs * SAMPLES_PER_MS);
-const batchHoldMs = config.batchMs;
 /**
  * Busy share of the last second above which pushes are batched, and below which they no longer
  * are. Higher thresholds were faster at the median with few streams but lost p95 as streams grew,
@@ -56,6 +50,11 @@ let holdTimer: NodeJS.Timeout | undefined;
 const busySlots = new Float64Array(10);
 let busySlot = 0;
 let batching = false;
+/** Set by `init`. */
+let postspeechMs = 500;
+let externalEndpointing = false;
+let batchSamples = 0;
+let batchHoldMs = 0;
 
 function noteBusy(ms: number): void {
   const slot = Math.floor(performance.now() / 100);
@@ -86,19 +85,19 @@ function readyAt(stream: WorkerStream): number {
   return first.at + batchHoldMs;
 }
 
-function stopping(): boolean {
-  return Atomics.load(config.stopFlag, 0) === 1;
-}
-
 function send(message: FromWorker): void {
-  port?.postMessage(message);
+  process.send?.(message);
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function start(): DecoderPool | undefined {
+function start(config: WorkerConfig): DecoderPool | undefined {
+  postspeechMs = 10 * Number(config.decoderArgs.vad_postspeech ?? 50);
+  externalEndpointing = config.decoderArgs.remove_silence === false || config.decoderArgs.remove_silence === "no";
+  batchSamples = Math.round(config.batchMs * SAMPLES_PER_MS);
+  batchHoldMs = config.batchMs;
   try {
     loadLibrary(config.libraryPaths);
   } catch (error) {
@@ -126,13 +125,7 @@ function fail(streamId: number, session: DecodingSession, error: unknown): void 
   send({ type: "event", streamId, event: { type: "error", message: `pocketsphinx: ${messageOf(error)}` } });
 }
 
-function handle(pool: DecoderPool, message: ToWorker): void {
-  if (message.type === "shutdown") {
-    shutdown(pool);
-    return;
-  }
-  // Stopping: skip the audio still queued behind the shutdown message.
-  if (stopping()) return;
+function handle(pool: DecoderPool, message: Exclude<ToWorker, { type: "init" | "shutdown" }>): void {
   const { streamId } = message;
   switch (message.type) {
     case "open":
@@ -155,7 +148,7 @@ function handle(pool: DecoderPool, message: ToWorker): void {
         return;
       }
       if (message.type === "push") {
-        const pcm = new Int16Array(message.pcm);
+        const { pcm } = message;
         stream.queued += pcm.length;
         stream.work.push({ type: "push", pcm, done: 0, busyMs: 0, at: performance.now() });
       } else stream.work.push(message);
@@ -197,7 +190,6 @@ function runRound(pool: DecoderPool): void {
   let nextHold = Number.POSITIVE_INFINITY;
   const now = performance.now();
   for (const [streamId, stream] of streams) {
-    if (stopping()) return;
     const at = readyAt(stream);
     if (at > now) {
       nextHold = Math.min(nextHold, at);
@@ -253,16 +245,9 @@ function runTurn(pool: DecoderPool, streamId: number, stream: WorkerStream): voi
   }
 }
 
-function shutdown(pool: DecoderPool): void {
-  for (const stream of streams.values()) stream.session.decoder.free();
-  streams.clear();
-  pool.free();
-  port?.close();
-}
-
 /** A failed warm-up is not an error yet: the next open tries ps_init again and reports it. */
 function warmQuietly(pool: DecoderPool): void {
-  if (pool.idleCount > 0 || stopping()) return;
+  if (pool.idleCount > 0) return;
   try {
     pool.warm();
   } catch {
@@ -270,6 +255,20 @@ function warmQuietly(pool: DecoderPool): void {
   }
 }
 
-const pool = start();
-if (pool) port.on("message", (message: ToWorker) => handle(pool, message));
-else port.close();
+let pool: DecoderPool | undefined;
+process.on("message", (message: ToWorker) => {
+  switch (message.type) {
+    case "init":
+      pool = start(message.config);
+      // Not started: `failed` was sent; exit once it is out.
+      if (!pool) process.disconnect();
+      return;
+    case "shutdown":
+      // The decoders' memory goes with the process; skipping their frees makes the stop prompt.
+      process.exit(0);
+      return;
+    default:
+      if (pool) handle(pool, message);
+  }
+});
+exitWithParent();

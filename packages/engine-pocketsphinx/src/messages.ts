@@ -1,10 +1,10 @@
 /**
- * Messages between `PocketSphinxEngine` (main thread) and its decoding workers. Audio travels as
- * transferred ArrayBuffers; errors travel as messages, since Error objects lose their class in
- * structured clone.
+ * Messages between `PocketSphinxEngine` (the server process) and its decoding processes (IPC with
+ * the `advanced` serialization). Audio travels as Int16Array, cloned without JSON; errors travel as
+ * messages, since Error objects lose their class in structured clone.
  */
 
-import type { EngineEvent, StartReply, StreamReply, StreamRequest } from "@earshot/engines";
+import type { EngineEvent, HostShutdown, StartReply, StreamReply, StreamRequest } from "@earshot/engines";
 import type { DecoderArgs, LibraryPaths } from "./binding.js";
 
 export interface WorkerConfig {
@@ -16,26 +16,23 @@ export interface WorkerConfig {
   readonly batchMs: number;
 }
 
-/** What a worker is started with: the config, and a flag (1 = stopping) it checks before each message. */
-export interface WorkerData extends WorkerConfig {
-  readonly stopFlag: Int32Array;
-}
-
 export type ToWorker =
+  /** The first message: the process answers `ready` or `failed`. */
+  | { readonly type: "init"; readonly config: WorkerConfig }
   | { readonly type: "open"; readonly streamId: number; readonly wordTimestamps: boolean }
-  | { readonly type: "push"; readonly streamId: number; readonly pcm: ArrayBuffer }
+  | { readonly type: "push"; readonly streamId: number; readonly pcm: Int16Array }
   | StreamRequest
-  /** Free every decoder and exit. */
-  | { readonly type: "shutdown" };
+  /** Exit now, skipping any audio still queued. */
+  | HostShutdown;
 
-/** An engine event as it crosses the thread boundary: `error` carries a message, not an Error. */
+/** An engine event as it crosses the process boundary: `error` carries a message, not an Error. */
 export type WireEvent =
   | Exclude<EngineEvent, { readonly type: "error" }>
   | { readonly type: "error"; readonly message: string };
 
 export type FromWorker =
-  /** `ready`: the library loaded and a warm decoder exists; `failed`: the worker exits after sending it. */
+  /** `ready`: the library loaded and a warm decoder exists; `failed`: the process exits after sending it. */
   | StartReply
   | StreamReply<WireEvent>
-  /** A push was decoded (so the main thread knows how far behind the stream is). */
+  /** A push was decoded (so the server knows how far behind the stream is). */
   | { readonly type: "consumed"; readonly streamId: number; readonly samples: number; readonly busyMs: number };

@@ -6,21 +6,27 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import koffi from "koffi";
-import { DEFAULT_LIBRARY_PATHS, Decoder } from "./binding.js";
-import { DEFAULT_MODEL_DIR, PocketSphinxEngine } from "./engine.js";
+import { DEFAULT_LIBRARY_PATHS, Decoder, loadLibrary } from "./binding.js";
+import { DEFAULT_MODEL_DIR } from "./engine.js";
 
 const errGetLogfp = koffi.load(DEFAULT_LIBRARY_PATHS.sphinxbase).func("void *err_get_logfp()");
 
-test("decoders on the engine's threads leave the library's log FILE unset", async () => {
-  const engine = new PocketSphinxEngine({ workers: 2 });
+// Decoding processes run exactly this: loadLibrary, then decoders (host.ts, decoder-pool.ts).
+test("decoders of a loaded library leave the library's log FILE unset", () => {
+  loadLibrary();
+  const model = DEFAULT_MODEL_DIR;
+  const decoder = new Decoder({
+    hmm: `${model}/en-us`,
+    lm: `${model}/en-us.lm.bin`,
+    dict: `${model}/cmudict-en-us.dict`,
+  });
   try {
-    await engine.load();
-    const stream = await engine.openStream({ language: "en", model: "pocketsphinx-en-us", wordTimestamps: false });
-    stream.push(new Int16Array(16_000));
-    await stream.end();
+    decoder.startUtterance();
+    decoder.process(new Int16Array(16_000));
+    decoder.endUtterance();
     assert.equal(errGetLogfp(), null);
   } finally {
-    await engine.close();
+    decoder.free();
   }
 });
 

@@ -1,6 +1,6 @@
 /**
- * An `EngineStream` whose decoding happens on a `DecodingWorker`. Audio is copied once (the caller
- * keeps its buffer) and the copy is transferred, not cloned, to the worker. The worker counts time
+ * An `EngineStream` whose decoding happens in a `DecodingProcess`. Audio is serialized straight from
+ * the caller's view into the IPC message (the caller keeps its buffer). The process counts time
  * from the first sample it decodes; this side adds the stream's start position.
  */
 
@@ -16,11 +16,8 @@ export class PocketSphinxStream extends RemoteStream {
   readonly #decoded: Array<readonly [number, number, number]> = [];
   readonly #openedAt = performance.now();
 
-  constructor(worker: StreamHost<ToWorker>, id: number, startSample: number) {
-    const transport = worker.streamTransport(id, (pcm) => {
-      const copy = pcm.slice();
-      worker.post({ type: "push", streamId: id, pcm: copy.buffer }, [copy.buffer]);
-    });
+  constructor(host: StreamHost<ToWorker>, id: number, startSample: number) {
+    const transport = host.streamTransport(id, (pcm) => host.post({ type: "push", streamId: id, pcm }));
     super(transport, id, startSample);
   }
 
@@ -29,7 +26,7 @@ export class PocketSphinxStream extends RemoteStream {
     return performance.now() - this.#openedAt;
   }
 
-  /** The worker decoded a push of `samples` in `busyMs`. */
+  /** The process decoded a push of `samples` in `busyMs`. */
   override consumed(samples: number, busyMs = 0): void {
     super.consumed(samples);
     const now = performance.now();
@@ -61,7 +58,7 @@ export class PocketSphinxStream extends RemoteStream {
     while (this.#decoded.length > 0 && (this.#decoded[0]?.[0] ?? now) < now - DEMAND_WINDOW_MS) this.#decoded.shift();
   }
 
-  /** An event from the worker, whose decoder failures come as events too. */
+  /** An event from the process, whose decoder failures come as events too. */
   override receive(event: WireEvent): void {
     if (event.type === "error") this.fail(new EngineUnavailableError(event.message));
     else super.receive(event);
