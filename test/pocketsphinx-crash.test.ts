@@ -1,0 +1,120 @@
+/**
+ * No native crash takes the server down (issue 15): a real server with PocketSphinx decoding in two
+ * child processes, two streams of real speech, one on each, and one process killed with SIGABRT
+ * mid-stream, as glibc ends a process whose heap libpocketsphinx corrupted. The server still
+ * answers, the other stream's transcript is exactly the uninterrupted one, the killed stream ends
+ * with `engine_unavailable`, and new streams work, on the replacement process too.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { createServer, type EarshotServer } from "@earshot/server";
+import { toBytes } from "./helpers/signals.js";
+import { speechStream } from "./helpers/speech.js";
+import { SEED_CONFIG, WireClient } from "./helpers/ws-client.js";
+
+const KEY = "crash-key";
+/** Two utterances with a pause: a final before the kill, and decoding still going on at it. */
+const AUDIO = speechStream(["ps-goforward", "ls-1089-134691-0000"], 800);
+/** Faster than real time, slow enough that the kill lands mid-stream. */
+const SPEED = 4;
+const FRAME_SAMPLES = 1_600;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let server: EarshotServer;
+let engine: PocketSphinxEngine;
+let url: string;
+
+before(async () => {
+  engine = new PocketSphinxEngine({ workers: 2 });
+  server = createServer({ engine, apiKeys: [KEY] });
+  ({ url } = await server.listen({ port: 0 }));
+  await server.ready;
+});
+
+after(() => server.close());
+
+/** A session that is open and configured. */
+async function openSession(): Promise<WireClient> {
+  const client = await WireClient.open(url, KEY);
+  client.sendJson({ type: "config", config: SEED_CONFIG });
+  await client.waitFor((m) => m.type === "session_started");
+  return client;
+}
+
+/** Sends `AUDIO` in 100 ms frames at `SPEED`, then closes the stream, unless the server closed first. */
+async function stream(client: WireClient, sent: { samples: number }): Promise<void> {
+  const open = () => client.ws.readyState === client.ws.OPEN;
+  for (let at = 0; at < AUDIO.length && open(); at += FRAME_SAMPLES) {
+    client.sendBinary(toBytes(AUDIO.subarray(at, at + FRAME_SAMPLES)));
+    sent.samples = at + FRAME_SAMPLES;
+    await sleep(100 / SPEED);
+  }
+  if (open()) {
+    client.sendJson({ type: "close_stream" });
+    await client.waitFor((m) => m.type === "stream_closed", 30_000, "stream_closed");
+  }
+  await client.closed;
+}
+
+const finals = (client: WireClient) => client.finals().map((m) => String(m.text));
+
+async function uninterrupted(): Promise<string[]> {
+  const client = await openSession();
+  await stream(client, { samples: 0 });
+  return finals(client);
+}
+
+test("a decoding process killed with SIGABRT costs only its own stream", async () => {
+  const reference = await uninterrupted();
+  assert.ok(reference.length >= 2, `finals: ${JSON.stringify(reference)}`);
+
+  const clients = [await openSession(), await openSession()];
+  const before = engine.processes;
+  assert.equal(before.length, 2);
+  assert.deepEqual(
+    before.map((p) => p.streams),
+    [1, 1],
+    "one stream on each process",
+  );
+  const progress = clients.map(() => ({ samples: 0 }));
+  const streaming = clients.map((client, i) => stream(client, progress[i] as { samples: number }));
+  // Mid-stream: past the first final of both, well before the end of the audio.
+  const deadline = Date.now() + 30_000;
+  while (!clients.every((client) => client.finals().length > 0) || (progress[0]?.samples ?? 0) < AUDIO.length / 2) {
+    assert.ok(Date.now() < deadline, "no finals before the kill");
+    await sleep(20);
+  }
+  const killed = before[0]?.pid as number;
+  process.kill(killed, "SIGABRT");
+  await Promise.all(streaming);
+
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  const failed = clients.filter((client) => client.messages.some((m) => m.type === "error"));
+  assert.equal(failed.length, 1, "exactly one stream failed");
+  const [victim] = failed;
+  const survivor = clients.find((client) => client !== victim);
+  const errors = victim?.messages.filter((m) => m.type === "error") ?? [];
+  assert.deepEqual(
+    errors.map((m) => m.code),
+    ["engine_unavailable"],
+  );
+  assert.ok((victim?.finals().length ?? 0) < reference.length, "the killed stream was cut short");
+  assert.deepEqual(finals(survivor as WireClient), reference, "the other stream is untouched");
+
+  // The pool replaced the killed process; new streams land on both processes and decode as before.
+  const replaced = Date.now() + 15_000;
+  while (engine.processes.length < 2) {
+    assert.ok(Date.now() < replaced, "no replacement process");
+    await sleep(100);
+  }
+  assert.ok(!engine.processes.some((p) => p.pid === killed));
+  const next = [await openSession(), await openSession()];
+  assert.deepEqual(
+    engine.processes.map((p) => p.streams),
+    [1, 1],
+  );
+  await Promise.all(next.map((client) => stream(client, { samples: 0 })));
+  for (const client of next) assert.deepEqual(finals(client), reference);
+});
