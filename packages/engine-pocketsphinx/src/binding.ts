@@ -3,7 +3,7 @@
  * FFI rather than a native addon: the library's ABI is plain C, and koffi needs no compiler or
  * node-gyp at install time, so `npm install` works on any host that has the Debian packages.
  *
- * One `Decoder` wraps one `ps_decoder_t`. It is not thread-safe; each lives on one worker thread.
+ * One `Decoder` wraps one `ps_decoder_t`. It is not thread-safe; each lives in one decoding process.
  */
 
 import koffi from "koffi";
@@ -49,7 +49,7 @@ const FEAT_CMN_STRUCT_OFFSET = 88;
 
 /**
  * glibc's `malloc_trim`, or undefined on a C library without it. A decoder is 100+ MB of allocations
- * made on its worker thread, in that thread's malloc arena. When it is freed, glibc gives back only
+ * made on its process's thread, in that thread's malloc arena. When it is freed, glibc gives back only
  * the free memory at the top of a heap; the rest stays resident, so the process kept the peak of a
  * churn of decoders after every stream was gone. `malloc_trim` releases the free pages of every
  * arena (measured in docs/benchmarks.md, "PocketSphinx native stress").

@@ -1,5 +1,5 @@
 /**
- * The decoders of one worker thread. `ps_init` costs about half a second and 100+ MB for the en-us
+ * The decoders of one decoding process. `ps_init` costs about half a second and 100+ MB for the en-us
  * model, so decoders outlive their streams: a closed stream's decoder waits, idle, for the next
  * stream (which resets it with `Decoder.startStream`). At most `maxIdle` wait; the rest are freed.
  */

@@ -111,7 +111,7 @@ export class DecodingSession {
     });
   }
 
-  /** Wall time of the worker thread inside the decoder: the worker does nothing else meanwhile. */
+  /** Wall time of the decoding process inside the decoder: it does nothing else meanwhile. */
   #account(started: number): void {
     this.#processingMs += performance.now() - started;
   }

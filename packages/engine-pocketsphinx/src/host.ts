@@ -15,7 +15,7 @@ if (!process.send) throw new Error("host.ts must run as a forked child process")
 /** Audio a stream decodes per turn before the next stream's turn: 100 ms. */
 const QUANTUM_SAMPLES = 1_600;
 /**
- * Small pushes (a client's 20 ms frames) are decoded as they come while this thread is lightly
+ * Small pushes (a client's 20 ms frames) are decoded as they come while this process is lightly
  * loaded, for latency. Once it is busy, they wait until `batchSamples` are queued, `batchHoldMs`
  * passed, or a flush or the end comes behind them: every wake-up and every switch to another
  * decoder (each with its own copy of the model) starts with cold caches (docs/benchmarks.md,
@@ -174,7 +174,7 @@ function open(pool: DecoderPool, streamId: number, wordTimestamps: boolean): voi
 /**
  * Fair scheduling: each round gives every stream with work at most `QUANTUM_SAMPLES` of decoding
  * (plus any flush or end behind it), then yields so that new messages are read. A stream that
- * pushed a minute of audio at once takes turns with the others instead of holding the thread.
+ * pushed a minute of audio at once takes turns with the others instead of holding the process.
  */
 function schedule(pool: DecoderPool): void {
   if (roundScheduled) return;
