@@ -7,7 +7,7 @@
  * hangs (no output for a minute) or a transcript differs; the next round starts regardless, so the
  * share of failed rounds is a crash rate. Then `native-waves.js churn`, without heap checks (they
  * write to freed memory, which keeps it resident): the RSS of `--churn` decoders created and freed
- * on 2 threads. Exits 1 if any round failed.
+ * on 2 decoding processes (their RSS added to the driver's). Exits 1 if any round failed.
  *
  *   node bench/dist/soak-native.js [--minutes 10] [--round-seconds 60] [--churn 30]
  */
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     ...failures.map((failure) => `  ${failure}`),
     `completed rounds: ${sum(done, "engines")} engines, ${sum(done, "waves")} waves, ${sum(done, "ended")} streams ended with their transcript checked, ${sum(done, "cut")} cut off`,
     churn
-      ? `churn of ${churn.decoders} decoders on 2 threads, RSS: ${churn.loadedMb} MB loaded, ${churn.peakMb} MB at the peak, ${churn.streamsClosedMb} MB with every stream closed (the idle decoders kept), ${churn.engineClosedMb} MB with the engine closed`
+      ? `churn of ${churn.decoders} decoders on 2 decoding processes, RSS: ${churn.loadedMb} MB loaded, ${churn.peakMb} MB at the peak, ${churn.streamsClosedMb} MB with every stream closed (the idle decoders kept), ${churn.engineClosedMb} MB with the engine closed`
       : `churn: failed (${churnRun.signal ?? churnRun.code}): ${churnRun.stderr}`,
   ];
   for (const line of lines) console.log(line);

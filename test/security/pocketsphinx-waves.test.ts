@@ -6,8 +6,9 @@
  * A child process (the `waves` workload of packages/test-support/src/native-waves.ts, which `npm run soak:native`
  * runs for minutes: one driver for both) runs the real engine under glibc's heap
  * checks (freed memory overwritten, and the malloc debug library where installed) and serves real
- * speech in overlapping waves on fresh engines, whose decoding threads start and create decoders
- * together. Its vocabulary is just the clips' words, so that ps_init, where the race was, runs 20×
+ * speech in overlapping waves on fresh engines, whose decoding processes start and create decoders
+ * together (the processes inherit the heap checks; a crash in one fails its streams, which fails
+ * the child). Its vocabulary is just the clips' words, so that ps_init, where the race was, runs 20×
  * as often as with the full model. The child must live to the end, and every stream it ended must
  * get the transcript its clip gets when decoded alone. Before the fix, 10 of 10 runs failed: 9 hung
  * (a decoding thread waiting forever for the lock of a freed log FILE), 1 aborted (`malloc():

@@ -3,14 +3,17 @@
  * `PocketSphinxEngine`s and real speech. Prints JSON lines.
  *
  * - `waves`: streams in overlapping waves for `--seconds`: a wave opens once half of the previous one
- *   has finished, so decoders are created (one idle decoder per thread: most opens run ps_init)
+ *   has finished, so decoders are created (one idle decoder per process: most opens run ps_init)
  *   while others decode, end their utterances and are freed; every third stream is cut off halfway
- *   with `close()`; a fresh engine every `--waves-per-engine` waves starts its threads together.
+ *   with `close()`; a fresh engine every `--waves-per-engine` waves starts its decoding processes
+ *   together.
  *   `--vocabulary small` (a dictionary and unigram model of the clips' words) makes ps_init take
  *   ~50 ms instead of ~1 s, so decoders are created 20× as often. Exits 1 if a transcript differs
- *   from its clip decoded alone.
- * - `churn`: `--decoders` streams open at once on 2 threads (a decoder each), all closed, then the
- *   engine closed, with the process's RSS at each step: whether freed decoders' memory goes back.
+ *   from its clip decoded alone; a decoding process that crashes fails its streams, whose error
+ *   ends this workload with exit code 1.
+ * - `churn`: `--decoders` streams open at once on 2 decoding processes (a decoder each), all closed,
+ *   then the engine closed, with the RSS of this process and its decoding processes at each step:
+ *   whether freed decoders' memory goes back.
  *
  *   node packages/test-support/dist/native-waves.js waves [--seconds 60] [--streams 6] [--workers 2] [--waves-per-engine 3] [--vocabulary small|full]
  *   node packages/test-support/dist/native-waves.js churn [--decoders 30]
@@ -51,8 +54,21 @@ function print(line: object): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-function rssMb(): number {
-  return Math.round(process.memoryUsage.rss() / 2 ** 20);
+/** RSS of this process and of `engine`'s decoding processes, where the decoders live. */
+function rssMb(engine?: PocketSphinxEngine): number {
+  let bytes = process.memoryUsage.rss();
+  for (const { pid } of engine?.processes ?? []) bytes += processRssBytes(pid);
+  return Math.round(bytes / 2 ** 20);
+}
+
+/** 0 for a process gone meanwhile. */
+function processRssBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -156,7 +172,7 @@ async function waves(): Promise<void> {
           }, resolve);
         }
       });
-      running.push(Promise.all(streams).then(() => print({ type: "wave", wave, rssMb: rssMb() })));
+      running.push(Promise.all(streams).then(() => print({ type: "wave", wave, rssMb: rssMb(engine) })));
     }
     await Promise.all(running);
   };
@@ -179,12 +195,12 @@ async function churn(): Promise<void> {
   const [clip] = loadClips();
   if (!clip) throw new Error("no clips");
   let peakMb = 0;
-  const sampler = setInterval(() => {
-    peakMb = Math.max(peakMb, rssMb());
-  }, 50);
   const engine = new PocketSphinxEngine({ workers: 2, decoderArgs: FAST_DECODER_ARGS });
+  const sampler = setInterval(() => {
+    peakMb = Math.max(peakMb, rssMb(engine));
+  }, 50);
   await engine.load();
-  const loadedMb = rssMb();
+  const loadedMb = rssMb(engine);
   const streams = [];
   for (let i = 0; i < count; i++) streams.push(await engine.openStream(STREAM_OPTIONS));
   await Promise.all(
@@ -199,7 +215,7 @@ async function churn(): Promise<void> {
     }),
   );
   await sleep(1000);
-  const streamsClosedMb = rssMb();
+  const streamsClosedMb = rssMb(engine);
   await engine.close();
   await sleep(1000);
   clearInterval(sampler);
