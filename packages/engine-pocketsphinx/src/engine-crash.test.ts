@@ -1,10 +1,14 @@
 /**
  * A decoding process that dies mid-stream, the way a heap corruption in libpocketsphinx ends one
  * (glibc's SIGABRT), takes only its own streams down: each gets an EngineUnavailableError event
- * naming the signal, the engine starts a replacement process, and this process lives on.
+ * naming the signal, the engine starts a replacement process, and this process lives on. And no
+ * decoding process outlives the server that started it.
  */
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { type EngineEvent, EngineUnavailableError } from "@earshot/engines";
 import { PocketSphinxEngine } from "./engine.js";
@@ -58,5 +62,29 @@ test("a decoding process killed with SIGABRT mid-stream fails its streams and is
     assert.ok(replacement && replacement.pid !== first.pid);
   } finally {
     await engine.close();
+  }
+});
+
+test("decoding processes exit when the server process dies without closing the engine", async () => {
+  const engineUrl = new URL("./engine.js", import.meta.url).href;
+  const script = `
+    const { PocketSphinxEngine } = await import(${JSON.stringify(engineUrl)});
+    const engine = new PocketSphinxEngine({ workers: 2 });
+    await engine.load();
+    console.log(JSON.stringify(engine.processes.map((p) => p.pid)));
+    setInterval(() => {}, 1000);
+  `;
+  const server = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [line] = (await once(server.stdout, "data")) as [Buffer];
+  const pids = JSON.parse(String(line)) as number[];
+  assert.equal(pids.length, 2);
+  server.kill("SIGKILL");
+  await once(server, "exit");
+  const deadline = Date.now() + 10_000;
+  while (pids.some((pid) => existsSync(`/proc/${pid}`))) {
+    assert.ok(Date.now() < deadline, `still running: ${pids.filter((pid) => existsSync(`/proc/${pid}`))}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 });
