@@ -13,9 +13,20 @@ import { toBytes } from "./helpers/signals.js";
 import { speechStream } from "./helpers/speech.js";
 import { SEED_CONFIG, WireClient } from "./helpers/ws-client.js";
 
+/** Where a stream is: how far it has sent, and what it waits for at `KILL_AT_SAMPLE`, if anything. */
+interface Progress {
+  samples: number;
+  hold?: Promise<void>;
+  held?: boolean;
+}
+
 const KEY = "crash-key";
-/** Two utterances with a pause: a final before the kill, and decoding still going on at it. */
-const AUDIO = speechStream(["ps-goforward", "ls-1089-134691-0000"], 800);
+const CLIPS = ["ps-goforward", "ls-1089-134691-0000"];
+const PAUSE_MS = 800;
+/** Two utterances with a pause: the first one's final comes before the kill, the second is cut by it. */
+const AUDIO = speechStream(CLIPS, PAUSE_MS);
+/** Where the streams wait for the kill: half a second into the second utterance. */
+const KILL_AT_SAMPLE = speechStream(CLIPS.slice(0, 1), PAUSE_MS).length + 8_000;
 /** Faster than real time, slow enough that the kill lands mid-stream. */
 const SPEED = 4;
 const FRAME_SAMPLES = 1_600;
@@ -43,12 +54,19 @@ async function openSession(): Promise<WireClient> {
   return client;
 }
 
-/** Sends `AUDIO` in 100 ms frames at `SPEED`, then closes the stream, unless the server closed first. */
-async function stream(client: WireClient, sent: { samples: number }): Promise<void> {
+/**
+ * Sends `AUDIO` in 100 ms frames at `SPEED` (waiting for `progress.hold` at `KILL_AT_SAMPLE`), then
+ * closes the stream, unless the server closed it first.
+ */
+async function stream(client: WireClient, progress: Progress): Promise<void> {
   const open = () => client.ws.readyState === client.ws.OPEN;
   for (let at = 0; at < AUDIO.length && open(); at += FRAME_SAMPLES) {
+    if (at >= KILL_AT_SAMPLE && !progress.held) {
+      progress.held = true;
+      await progress.hold;
+    }
     client.sendBinary(toBytes(AUDIO.subarray(at, at + FRAME_SAMPLES)));
-    sent.samples = at + FRAME_SAMPLES;
+    progress.samples = at + FRAME_SAMPLES;
     await sleep(100 / SPEED);
   }
   if (open()) {
@@ -78,16 +96,30 @@ test("a decoding process killed with SIGABRT costs only its own stream", async (
     [1, 1],
     "one stream on each process",
   );
-  const progress = clients.map(() => ({ samples: 0 }));
-  const streaming = clients.map((client, i) => stream(client, progress[i] as { samples: number }));
-  // Mid-stream: past the first final of both, well before the end of the audio.
+  let release = () => {};
+  const hold = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const progress: Progress[] = clients.map(() => ({ samples: 0, hold }));
+  const streaming = clients.map((client, i) => stream(client, progress[i] as Progress));
+  // Mid-stream: both have had their first final and sent part of the second utterance.
   const deadline = Date.now() + 30_000;
-  while (!clients.every((client) => client.finals().length > 0) || (progress[0]?.samples ?? 0) < AUDIO.length / 2) {
-    assert.ok(Date.now() < deadline, "no finals before the kill");
+  while (
+    !clients.every((client) => client.finals().length > 0) ||
+    !progress.every((p) => p.samples >= KILL_AT_SAMPLE)
+  ) {
+    assert.ok(Date.now() < deadline, "the streams did not reach the kill");
     await sleep(20);
   }
   const killed = before[0]?.pid as number;
   process.kill(killed, "SIGABRT");
+  // The rest of the audio follows once the crash has failed the killed stream.
+  const failing = Date.now() + 10_000;
+  while (!clients.some((client) => client.messages.some((m) => m.type === "error"))) {
+    assert.ok(Date.now() < failing, "no stream failed after the kill");
+    await sleep(20);
+  }
+  release();
   await Promise.all(streaming);
 
   assert.equal((await fetch(`${url}/healthz`)).status, 200);
