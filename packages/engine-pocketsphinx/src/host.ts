@@ -15,14 +15,6 @@ if (!process.send) throw new Error("host.ts must run as a forked child process")
 /** Audio a stream decodes per turn before the next stream's turn: 100 ms. */
 const QUANTUM_SAMPLES = 1_600;
 /**
- * Small pushes (a client's 20 ms frames) are decoded as they come while this process is lightly
- * loaded, for latency. Once it is busy, they wait until `batchSamples` are queued, `batchHoldMs`
- * passed, or a flush or the end comes behind them: every wake-up and every switch to another
- * decoder (each with its own copy of the model) starts with cold caches (docs/benchmarks.md,
- * "Where the server's CPU goes"). Partials are read once per 100 ms of audio
- * anyway, and a flush (the gate's endpoint) is decoded at once.
- */
-/**
  * Busy share of the last second above which pushes are batched, and below which they no longer
  * are. Higher thresholds were faster at the median with few streams but lost p95 as streams grew,
  * from the CPU the small turns cost (docs/benchmarks.md, "Where the server's CPU goes").
@@ -50,10 +42,19 @@ let holdTimer: NodeJS.Timeout | undefined;
 const busySlots = new Float64Array(10);
 let busySlot = 0;
 let batching = false;
-/** Set by `init`. */
+/** Set by `init` from the decoder's flags. */
 let postspeechMs = 500;
 let externalEndpointing = false;
+/**
+ * Small pushes (a client's 20 ms frames) are decoded as they come while this process is lightly
+ * loaded, for latency. Once it is busy, they wait until `batchSamples` are queued, `batchHoldMs`
+ * passed, or a flush or the end comes behind them: every wake-up and every switch to another
+ * decoder (each with its own copy of the model) starts with cold caches (docs/benchmarks.md,
+ * "Where the server's CPU goes"). Partials are read once per 100 ms of audio
+ * anyway, and a flush (the gate's endpoint) is decoded at once.
+ */
 let batchSamples = 0;
+/** Set by `init` with `batchSamples`. */
 let batchHoldMs = 0;
 
 function noteBusy(ms: number): void {
