@@ -34,7 +34,7 @@ export interface DecodedWord {
 export type DecoderArgs = Readonly<Record<string, string | number | boolean>>;
 
 // Named opaque types, referenced by name in the prototypes below.
-for (const name of ["ps_decoder_t", "cmd_ln_t", "ps_seg_t", "logmath_t", "feat_t"]) koffi.opaque(name);
+for (const name of ["ps_decoder_t", "cmd_ln_t", "ps_seg_t", "logmath_t", "feat_t", "fe_t"]) koffi.opaque(name);
 
 /** The head of sphinxbase's `cmn_t` (cmn.h): live cepstral-mean state. */
 const Cmn_t = koffi.struct("cmn_t", {
@@ -78,6 +78,7 @@ function bind(paths: LibraryPaths) {
     ps_free: ps.func("int ps_free(ps_decoder_t *ps)"),
     ps_get_logmath: ps.func("logmath_t *ps_get_logmath(ps_decoder_t *ps)"),
     ps_get_feat: ps.func("feat_t *ps_get_feat(ps_decoder_t *ps)"),
+    ps_get_fe: ps.func("fe_t *ps_get_fe(ps_decoder_t *ps)"),
     ps_start_stream: ps.func("int ps_start_stream(ps_decoder_t *ps)"),
     ps_start_utt: ps.func("int ps_start_utt(ps_decoder_t *ps)"),
     ps_end_utt: ps.func("int ps_end_utt(ps_decoder_t *ps)"),

@@ -1,0 +1,163 @@
+/**
+ * The decoder state snapshot against the real library (docs/design/decoder-state.md): it round-trips,
+ * and a fresh decoder primed with it continues a stream exactly as the uninterrupted decoder does.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
+import { readWav } from "@earshot/audio";
+import { baseWord, isFillerToken, loadLibrary } from "./binding.js";
+import { type DecoderState, DecoderStateError, primeDecoder, snapshotDecoderState } from "./decoder-state.js";
+import { DEFAULT_MODEL_DIR, DEFAULT_VAD_POSTSPEECH_FRAMES, FAST_DECODER_ARGS } from "./engine.js";
+
+const api = loadLibrary();
+/**
+ * The engine's decoder arguments with internal endpointing and `FAST_DECODER_ARGS` (engine.ts): the
+ * design note measured the same result with and without them, and they keep this test fast.
+ */
+const ARGS = {
+  ...FAST_DECODER_ARGS,
+  hmm: `${DEFAULT_MODEL_DIR}/en-us`,
+  lm: `${DEFAULT_MODEL_DIR}/en-us.lm.bin`,
+  dict: `${DEFAULT_MODEL_DIR}/cmudict-en-us.dict`,
+  fwdflat: "no",
+  vad_postspeech: String(DEFAULT_VAD_POSTSPEECH_FRAMES),
+};
+/** DecodingSession's block size with internal endpointing: 20 ms. */
+const BLOCK = 320;
+const EVAL_DIR = new URL("../../../test/fixtures/eval/en-16k/", import.meta.url);
+
+function loadClip(id: string): Int16Array {
+  const wav = readWav(readFileSync(new URL(`${id}.wav`, EVAL_DIR)), { output: "int16" });
+  const samples = wav.samples[0];
+  assert.ok(wav.sampleRate === 16_000 && samples, `${id}: expected 16 kHz audio`);
+  return samples;
+}
+
+function concat(parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+interface Final {
+  /** Stream sample at the end of the block that ended the utterance. */
+  readonly endSample: number;
+  /** Words with the library's stream frames. */
+  readonly words: string;
+  readonly state: DecoderState;
+}
+
+/** A fresh `ps_decoder_t`, driven like DecodingSession with internal endpointing. */
+function withDecoder<T>(use: (ps: unknown) => T): T {
+  const argv = Object.entries(ARGS).flatMap(([name, value]) => [`-${name}`, String(value)]);
+  const config = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
+  const ps = api.ps_init(config);
+  api.cmd_ln_free_r(config);
+  assert.ok(ps, "ps_init failed");
+  try {
+    return use(ps);
+  } finally {
+    api.ps_free(ps);
+  }
+}
+
+function words(ps: unknown): string {
+  const out: string[] = [];
+  const startFrame = [0];
+  const endFrame = [0];
+  for (let seg = api.ps_seg_iter(ps); seg; seg = api.ps_seg_next(seg)) {
+    const token: string = api.ps_seg_word(seg);
+    if (isFillerToken(token)) continue;
+    api.ps_seg_frames(seg, startFrame, endFrame);
+    out.push(`${baseWord(token)}@${startFrame[0]}-${endFrame[0]}`);
+  }
+  return out.join(" ");
+}
+
+/** Decode `pcm` as one stream; `state` primes the decoder right after ps_start_stream. */
+function decodeStream(ps: unknown, pcm: Int16Array, state?: DecoderState): Final[] {
+  api.ps_start_stream(ps);
+  if (state) primeDecoder(ps, state);
+  api.ps_start_utt(ps);
+  const finals: Final[] = [];
+  let inSpeech = false;
+  const finish = (endSample: number) => {
+    api.ps_end_utt(ps);
+    finals.push({ endSample, words: words(ps), state: snapshotDecoderState(ps) });
+    api.ps_start_utt(ps);
+    inSpeech = false;
+  };
+  for (let at = 0; at < pcm.length; at += BLOCK) {
+    const block = pcm.subarray(at, Math.min(pcm.length, at + BLOCK));
+    api.ps_process_raw(ps, block, block.length, 0, 0);
+    if (api.ps_get_in_speech(ps)) inSpeech = true;
+    else if (inSpeech) finish(at + block.length);
+  }
+  if (inSpeech) finish(pcm.length);
+  api.ps_end_utt(ps);
+  return finals;
+}
+
+/** What a continuation must reproduce: words, frames, and where each final falls in the stream. */
+const later = (finals: readonly Final[], offset: number) =>
+  finals.map((f) => ({ endSample: f.endSample + offset, words: f.words }));
+
+describe("decoder state", () => {
+  test("a snapshot primed into a fresh decoder reads back unchanged, after a trip through JSON", () => {
+    const pcm = loadClip("jfk-ask-not");
+    const [initial, taken] = withDecoder((ps) => {
+      const before = snapshotDecoderState(ps);
+      decodeStream(ps, pcm);
+      return [before, snapshotDecoderState(ps)];
+    });
+    assert.notDeepEqual(taken, initial, "decoding must move the state");
+    assert.ok(taken.cmn.frames > 0 && !taken.noise.undefined && taken.processedSamples === pcm.length);
+    const stored = JSON.parse(JSON.stringify(taken)) as DecoderState;
+    const readBack = withDecoder((ps) => {
+      api.ps_start_stream(ps);
+      primeDecoder(ps, stored);
+      return snapshotDecoderState(ps);
+    });
+    assert.deepEqual(readBack, taken);
+  });
+
+  test("a malformed state is refused before anything is written", () => {
+    withDecoder((ps) => {
+      const state = snapshotDecoderState(ps);
+      const bad = { ...state, cmn: { ...state.cmn, mean: state.cmn.mean.slice(1) } };
+      api.ps_start_stream(ps);
+      assert.throws(
+        () => primeDecoder(ps, bad),
+        (error) => error instanceof DecoderStateError && error.code === "decoder_state_invalid",
+      );
+      assert.deepEqual(snapshotDecoderState(ps), state);
+    });
+  });
+
+  test("a fresh decoder primed at a final continues the stream exactly; an unprimed one does not", (t) => {
+    const stream = concat(["jfk-ask-not", "ls-1089-134686-0000", "ps-goforward"].map(loadClip));
+    const full = withDecoder((ps) => decodeStream(ps, stream));
+    assert.ok(full.length >= 6, `expected several finals, got ${full.length}`);
+    // Resume right after finals spread over the stream (never the last: something must follow).
+    const points = [0, 1, 2, 3].map((i) => Math.floor((i * (full.length - 1)) / 4));
+    let unprimedDiffers = 0;
+    for (const k of points) {
+      const at = full[k]?.endSample ?? 0;
+      const expected = later(full.slice(k + 1), 0);
+      const primed = withDecoder((ps) => decodeStream(ps, stream.subarray(at), full[k]?.state));
+      assert.deepEqual(later(primed, at), expected, `resuming after final ${k} (sample ${at})`);
+      const unprimed = withDecoder((ps) => decodeStream(ps, stream.subarray(at)));
+      const unprimedWords = unprimed.map((f) => f.words.replace(/@\S+/g, ""));
+      if (unprimedWords.join("|") !== expected.map((f) => f.words.replace(/@\S+/g, "")).join("|")) unprimedDiffers++;
+    }
+    t.diagnostic(
+      `${(stream.length / 16_000).toFixed(1)} s, ${full.length} finals; primed: identical at ${points.length}/${points.length} resume points; unprimed: different words at ${unprimedDiffers}/${points.length}`,
+    );
+    assert.ok(unprimedDiffers > 0, "without priming the later words should differ at some resume point");
+  });
+});
