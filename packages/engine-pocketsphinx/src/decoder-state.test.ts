@@ -7,7 +7,13 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { readWav } from "@earshot/audio";
 import { baseWord, isFillerToken, loadLibrary } from "./binding.js";
-import { type DecoderState, DecoderStateError, primeDecoder, snapshotDecoderState } from "./decoder-state.js";
+import {
+  type DecoderState,
+  DecoderStateError,
+  decoderStateSupported,
+  primeDecoder,
+  snapshotDecoderState,
+} from "./decoder-state.js";
 import { DEFAULT_MODEL_DIR, DEFAULT_VAD_POSTSPEECH_FRAMES, FAST_DECODER_ARGS } from "./engine.js";
 
 const api = loadLibrary();
@@ -52,9 +58,9 @@ interface Final {
   readonly state: DecoderState;
 }
 
-/** A fresh `ps_decoder_t`, driven like DecodingSession with internal endpointing. */
-function withDecoder<T>(use: (ps: unknown) => T): T {
-  const argv = Object.entries(ARGS).flatMap(([name, value]) => [`-${name}`, String(value)]);
+/** A fresh `ps_decoder_t` (freed after `use`); `extra` adds or overrides decoder arguments. */
+function withDecoder<T>(use: (ps: unknown) => T, extra: Record<string, string> = {}): T {
+  const argv = Object.entries({ ...ARGS, ...extra }).flatMap(([name, value]) => [`-${name}`, String(value)]);
   const config = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
   const ps = api.ps_init(config);
   api.cmd_ln_free_r(config);
@@ -137,6 +143,22 @@ describe("decoder state", () => {
       );
       assert.deepEqual(snapshotDecoderState(ps), state);
     });
+  });
+
+  test("a decoder whose front end does not match the known layout is refused", () => {
+    // A 100 frames/s model read at 200 frames/s: frame_shift 80, not the 160 the offsets were checked with.
+    withDecoder(
+      (ps) => {
+        assert.equal(decoderStateSupported(ps), false);
+        const refused = (error: unknown) =>
+          error instanceof DecoderStateError &&
+          error.code === "decoder_layout_mismatch" &&
+          /frameShift 80/.test(error.message);
+        assert.throws(() => snapshotDecoderState(ps), refused);
+      },
+      { frate: "200" },
+    );
+    withDecoder((ps) => assert.equal(decoderStateSupported(ps), true));
   });
 
   test("a fresh decoder primed at a final continues the stream exactly; an unprimed one does not", (t) => {
