@@ -67,6 +67,7 @@ function bind(paths: LibraryPaths) {
   const ps = koffi.load(paths.pocketsphinx);
   return {
     malloc_trim: bindMallocTrim(),
+    as_decoder: koffi.load("libc.so.6").func("ps_decoder_t *memmove(void *dest, const void *src, size_t n)"),
     err_set_logfp: sb.func("void err_set_logfp(void *stream)"),
     cmd_ln_parse_r: sb.func(
       "cmd_ln_t *cmd_ln_parse_r(cmd_ln_t *inout, const void *defn, int32_t argc, const char **argv, int32_t strict)",
@@ -141,6 +142,47 @@ export function cleanHypothesis(hyp: string | null): string {
     .join(" ");
 }
 
+/** ps_init with `args` as `-flag value` pairs; throws if the flags or the model are refused. */
+function initDecoder(api: Api, args: DecoderArgs): unknown {
+  const shared = PROCESS_WIDE_FLAGS.filter((flag) => flag in args);
+  if (shared.length > 0) {
+    throw new Error(
+      `pocketsphinx flags not supported (they change every decoder in the process): -${shared.join(", -")}`,
+    );
+  }
+  const argv: string[] = [];
+  for (const [name, value] of Object.entries(args)) {
+    argv.push(`-${name}`, typeof value === "boolean" ? (value ? "yes" : "no") : String(value));
+  }
+  const config = api.cmd_ln_parse_r(null, api.ps_args(), argv.length, argv, 1);
+  if (!config) throw new Error(`pocketsphinx rejected the decoder arguments: ${argv.join(" ")}`);
+  const ps = api.ps_init(config);
+  // ps_init retains the configuration it keeps; drop ours.
+  api.cmd_ln_free_r(config);
+  if (!ps) throw new Error("ps_init failed: the acoustic model, dictionary or language model could not be loaded");
+  return ps;
+}
+
+/**
+ * The `ps_decoder_t *` at `address`. koffi tags a pointer value with its type and decodes a raw
+ * address only as `void *`; `memmove(p, p, 0)` (which copies nothing and returns `p`), bound to
+ * return `ps_decoder_t *`, gives it the decoder's type.
+ */
+function pointerAt(api: Api, address: bigint): unknown {
+  const cell = Buffer.alloc(8);
+  cell.writeBigUInt64LE(address);
+  const pointer = koffi.decode(cell, "void *");
+  return api.as_decoder(pointer, pointer, 0);
+}
+
+/**
+ * Create a decoder and return its address, for the decoder maker thread: the decoding thread of the
+ * same process adopts it with `new Decoder(args, paths, address)`. Throws what ps_init threw.
+ */
+export function createNativeDecoder(args: DecoderArgs, paths: LibraryPaths = DEFAULT_LIBRARY_PATHS): bigint {
+  return koffi.address(initDecoder(loadLibrary(paths), args));
+}
+
 export class Decoder {
   readonly #api: Api;
   #ps: unknown;
@@ -148,28 +190,22 @@ export class Decoder {
   readonly #cmn: { readonly pointer: unknown; readonly initialMean: number[]; readonly veclen: number } | undefined;
   #inUtterance = false;
 
-  /** Create a decoder (about 0.5 s and 100+ MB for the en-us model); throws if ps_init fails. */
-  constructor(args: DecoderArgs, paths: LibraryPaths = DEFAULT_LIBRARY_PATHS) {
+  /**
+   * Create a decoder (about 0.5 s and 100+ MB for the en-us model); throws if ps_init fails. With
+   * `adopt`, wrap the decoder at that address instead, one `createNativeDecoder` made on another
+   * thread of this process (the decoder maker), so ps_init stalled no decoding.
+   */
+  constructor(args: DecoderArgs, paths: LibraryPaths = DEFAULT_LIBRARY_PATHS, adopt?: bigint) {
     this.#api = loadLibrary(paths);
-    const shared = PROCESS_WIDE_FLAGS.filter((flag) => flag in args);
-    if (shared.length > 0) {
-      throw new Error(
-        `pocketsphinx flags not supported (they change every decoder in the process): -${shared.join(", -")}`,
-      );
-    }
-    const argv: string[] = [];
-    for (const [name, value] of Object.entries(args)) {
-      argv.push(`-${name}`, typeof value === "boolean" ? (value ? "yes" : "no") : String(value));
-    }
-    const config = this.#api.cmd_ln_parse_r(null, this.#api.ps_args(), argv.length, argv, 1);
-    if (!config) throw new Error(`pocketsphinx rejected the decoder arguments: ${argv.join(" ")}`);
-    const ps = this.#api.ps_init(config);
-    // ps_init retains the configuration it keeps; drop ours.
-    this.#api.cmd_ln_free_r(config);
-    if (!ps) throw new Error("ps_init failed: the acoustic model, dictionary or language model could not be loaded");
+    const ps = adopt === undefined ? initDecoder(this.#api, args) : pointerAt(this.#api, adopt);
     this.#ps = ps;
     this.#logmath = this.#api.ps_get_logmath(ps);
     this.#cmn = this.#readCmn();
+  }
+
+  /** The `ps_decoder_t *`, for the state snapshot (decoder-state.ts). */
+  get native(): unknown {
+    return this.#live();
   }
 
   /** True while the VAD hears speech (after its start-speech frames, until its post-speech frames). */
@@ -184,13 +220,16 @@ export class Decoder {
   /**
    * Begin a new audio stream: frame counters restart at 0 (word frames are counted from here), and
    * the live cepstral mean returns to its initial value, so a reused decoder transcribes a stream
-   * exactly as a fresh one would.
+   * exactly as a fresh one would. `prime` runs after ps_start_stream and before ps_start_utt: it
+   * writes a stream's saved state into the decoder (decoder-state.ts), so the stream continues as if
+   * it had never left it.
    */
-  startStream(): void {
+  startStream(prime?: (ps: unknown) => void): void {
     const ps = this.#live();
     if (this.#inUtterance) this.endUtterance();
     this.#resetCmn();
     this.#api.ps_start_stream(ps);
+    prime?.(ps);
     this.startUtterance();
   }
 

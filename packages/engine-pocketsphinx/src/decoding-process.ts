@@ -8,6 +8,7 @@
  */
 
 import { ChildHost, type ForkedHost, startChildHost } from "@earshot/engines";
+import type { DecoderPoolStats } from "./decoder-pool.js";
 import type { FromWorker, ToWorker, WorkerConfig } from "./messages.js";
 import type { PocketSphinxStream } from "./stream.js";
 
@@ -21,7 +22,7 @@ export class DecodingProcess extends ChildHost<PocketSphinxStream, ToWorker> {
     super(NAMES, forked, onCrash);
   }
 
-  /** Start a process; resolves once it has loaded the library and created a warm decoder. */
+  /** Start a process; resolves once it has loaded the library and made its warm decoders. */
   static start(config: WorkerConfig, onCrash: () => void): Promise<DecodingProcess> {
     return startChildHost(HOST_URL, {
       names: NAMES,
@@ -31,15 +32,28 @@ export class DecodingProcess extends ChildHost<PocketSphinxStream, ToWorker> {
     });
   }
 
+  /** Its decoder pool, as it last reported (undefined before the first report). */
+  pool: DecoderPoolStats | undefined;
+
   /** Each open stream's real-time demand (see `PocketSphinxStream.demand`) and age, read once. */
-  streamLoads(): { readonly demand: number; readonly ageMs: number }[] {
-    return [...this.openStreams()].map((stream) => ({ demand: stream.demand, ageMs: stream.ageMs }));
+  streamLoads(): { readonly demand: number; readonly ageMs: number; readonly speaking: boolean }[] {
+    return [...this.openStreams()].map((stream) => ({
+      demand: stream.demand,
+      ageMs: stream.ageMs,
+      speaking: stream.speaking,
+    }));
   }
 
   protected override dispatch(message: FromWorker): void {
     switch (message.type) {
       case "consumed":
         this.stream(message.streamId)?.consumed(message.samples, message.busyMs);
+        return;
+      case "checkpoint":
+        this.stream(message.streamId)?.checkpoint(message.checkpoint);
+        return;
+      case "pool":
+        this.pool = message.stats;
         return;
       default:
         this.route(message);

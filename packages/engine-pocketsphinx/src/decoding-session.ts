@@ -21,7 +21,8 @@
 import type { TranscriptEvent } from "@earshot/engines";
 import { SAMPLES_PER_MS } from "@earshot/protocol";
 import type { DecodedWord, Decoder } from "./binding.js";
-import type { WireEvent } from "./messages.js";
+import { primeDecoder, snapshotDecoderState } from "./decoder-state.js";
+import type { SessionCheckpoint, WireEvent } from "./messages.js";
 
 const MS_PER_FRAME = 10;
 /** 20 ms: the VAD is read (and an utterance can end) at this granularity. */
@@ -33,8 +34,26 @@ export const BLOCK_SAMPLES = 320;
  */
 const PARTIAL_INTERVAL_SAMPLES = 1_600;
 
+export interface DecodingSessionOptions {
+  readonly wordTimestamps: boolean;
+  readonly postspeechMs: number;
+  readonly externalEndpointing: boolean;
+  /**
+   * Take a checkpoint at every flush and restart the decoder from it, so the session's words never
+   * depend on which decoder it had: it may give its decoder back between utterances. Off when the
+   * library's structs are not the ones decoder-state.ts knows.
+   */
+  readonly checkpoints: boolean;
+}
+
 export class DecodingSession {
-  readonly #decoder: Decoder;
+  #decoder: Decoder | undefined;
+  readonly #checkpoints: boolean;
+  readonly #onCheckpoint: (checkpoint: SessionCheckpoint) => void;
+  #saved: SessionCheckpoint | undefined;
+  /** No audio since the last checkpoint (or since the start): the decoder may be given back. */
+  #atCheckpoint = true;
+  #flushes = 0;
   readonly #wordTimestamps: boolean;
   readonly #emit: (event: WireEvent) => void;
   readonly #postspeechMs: number;
@@ -59,25 +78,64 @@ export class DecodingSession {
   #lastEndMs = 0;
   #processingMs = 0;
 
+  /**
+   * A session without a decoder yet (`attach` one before it decodes). With `from`, it continues a
+   * stream from that checkpoint (a stream moved off a crashed process).
+   */
   constructor(
-    decoder: Decoder,
-    options: { wordTimestamps: boolean; postspeechMs: number; externalEndpointing: boolean },
+    options: DecodingSessionOptions,
     emit: (event: WireEvent) => void,
+    onCheckpoint: (checkpoint: SessionCheckpoint) => void,
+    from?: SessionCheckpoint,
   ) {
-    this.#decoder = decoder;
     this.#wordTimestamps = options.wordTimestamps;
     this.#postspeechMs = options.postspeechMs;
     this.#externalEndpointing = options.externalEndpointing;
+    this.#checkpoints = options.checkpoints;
     this.#emit = emit;
-    decoder.startStream();
+    this.#onCheckpoint = onCheckpoint;
+    if (from) {
+      this.#saved = from;
+      this.#samples = from.samples;
+      this.#lastEndMs = from.lastEndMs;
+      this.#utteranceStartMs = from.utteranceStartMs;
+      this.#partialAt = from.partialAt;
+      this.#processingMs = from.processingMs;
+      this.#flushes = from.flushes;
+    }
   }
 
-  get decoder(): Decoder {
+  get decoder(): Decoder | undefined {
     return this.#decoder;
+  }
+
+  /** Whether the next work needs a decoder: audio, or a flush or end with audio since the last checkpoint. */
+  needsDecoder(work: "push" | "flush" | "end"): boolean {
+    return work === "push" || !this.#atCheckpoint;
+  }
+
+  /** The session may give its decoder back: nothing decoded since its last checkpoint. */
+  get canLend(): boolean {
+    return this.#checkpoints && this.#atCheckpoint && this.#decoder !== undefined;
+  }
+
+  /** Start decoding on `decoder`, restored to the last checkpoint (or fresh, before the first). */
+  attach(decoder: Decoder): void {
+    const saved = this.#saved?.decoder;
+    decoder.startStream(saved ? (ps) => primeDecoder(ps, saved) : undefined);
+    this.#decoder = decoder;
+  }
+
+  /** Take the decoder back (see `canLend`); the session keeps its checkpoint. */
+  detach(): Decoder | undefined {
+    const decoder = this.#decoder;
+    this.#decoder = undefined;
+    return decoder;
   }
 
   push(pcm: Int16Array): void {
     const started = performance.now();
+    this.#atCheckpoint = false;
     if (this.#decodeBlocks(pcm) && this.#speechStarted && this.#samples - this.#partialAt >= PARTIAL_INTERVAL_SAMPLES) {
       this.#partialAt = this.#samples;
       this.#emitPartial();
@@ -97,18 +155,47 @@ export class DecodingSession {
     }
     if (this.#speechStarted) this.#finishUtterance(pauseAtMs !== undefined, false);
     if (pauseAtMs !== undefined) this.#emit({ type: "endpoint", atMs: pauseAtMs });
+    this.#flushes++;
+    if (this.#checkpoints && !this.#atCheckpoint) this.#checkpoint();
     this.#account(started);
   }
 
   /** Flush, then report usage. The decoder is left between utterances, ready for reuse. */
   end(): void {
     this.flush();
-    this.#decoder.endUtterance();
+    this.#decoder?.endUtterance();
     this.#emit({
       type: "usage",
       audioMs: Math.round(this.#samples / SAMPLES_PER_MS),
       processingMs: Math.round(this.#processingMs),
     });
+  }
+
+  /**
+   * Save where the stream stands and restart the decoder from it, as a decoder borrowed later would
+   * be: whether the session keeps its decoder or not, the next utterance starts from the same state.
+   */
+  #checkpoint(): void {
+    const decoder = this.#live();
+    decoder.endUtterance();
+    const state = snapshotDecoderState(decoder.native);
+    this.#saved = {
+      decoder: state,
+      samples: this.#samples,
+      lastEndMs: this.#lastEndMs,
+      utteranceStartMs: this.#utteranceStartMs,
+      partialAt: this.#partialAt,
+      processingMs: this.#processingMs,
+      flushes: this.#flushes,
+    };
+    decoder.startStream((ps) => primeDecoder(ps, state));
+    this.#atCheckpoint = true;
+    this.#onCheckpoint(this.#saved);
+  }
+
+  #live(): Decoder {
+    if (!this.#decoder) throw new Error("the session has no decoder attached");
+    return this.#decoder;
   }
 
   /** Wall time of the decoding process inside the decoder: it does nothing else meanwhile. */
@@ -140,15 +227,16 @@ export class DecodingSession {
   }
 
   #decodeBlock(block: Int16Array): void {
-    this.#decoder.process(block);
+    const decoder = this.#live();
+    decoder.process(block);
     this.#samples += block.length;
-    const inSpeech = this.#externalEndpointing || this.#decoder.inSpeech;
+    const inSpeech = this.#externalEndpointing || decoder.inSpeech;
     if (inSpeech) this.#speechStarted = true;
     else if (this.#speechStarted) this.#finishUtterance(true);
   }
 
   #emitPartial(): void {
-    const text = this.#decoder.hypothesis();
+    const text = this.#live().hypothesis();
     if (text === this.#lastPartial || text === "") return;
     this.#lastPartial = text;
     this.#emit({ type: "partial", ...this.#transcript(text) });
@@ -156,13 +244,14 @@ export class DecodingSession {
 
   /** `endpoint`: emit the endpoint event here (false when the caller supplies its own). */
   #finishUtterance(atPause: boolean, endpoint = atPause): void {
-    this.#decoder.endUtterance();
-    const final = this.#transcript(this.#decoder.hypothesis());
+    const decoder = this.#live();
+    decoder.endUtterance();
+    const final = this.#transcript(decoder.hypothesis());
     if (this.#externalEndpointing) {
-      this.#decoder.restartFrameCount();
+      decoder.restartFrameCount();
       this.#utteranceStartMs = this.#streamMs();
     }
-    this.#decoder.startUtterance();
+    decoder.startUtterance();
     this.#speechStarted = false;
     this.#lastPartial = "";
     this.#emit({ type: "final", speechFinal: atPause, ...final });
@@ -184,12 +273,14 @@ export class DecodingSession {
     const limitMs = this.#streamMs();
     let floorMs = this.#lastEndMs;
     const offsetMs = this.#utteranceStartMs;
-    const words = this.#decoder.words().map((word: DecodedWord) => {
-      const startMs = Math.min(limitMs, Math.max(floorMs, offsetMs + word.startFrame * MS_PER_FRAME));
-      const endMs = Math.min(limitMs, Math.max(startMs, offsetMs + (word.endFrame + 1) * MS_PER_FRAME));
-      floorMs = endMs;
-      return { word: word.word, startMs, endMs, confidence: word.confidence };
-    });
+    const words = this.#live()
+      .words()
+      .map((word: DecodedWord) => {
+        const startMs = Math.min(limitMs, Math.max(floorMs, offsetMs + word.startFrame * MS_PER_FRAME));
+        const endMs = Math.min(limitMs, Math.max(startMs, offsetMs + (word.endFrame + 1) * MS_PER_FRAME));
+        floorMs = endMs;
+        return { word: word.word, startMs, endMs, confidence: word.confidence };
+      });
     const first = words[0];
     const last = words.at(-1);
     const fallbackMs = Math.max(this.#lastEndMs, limitMs);

@@ -1,65 +1,93 @@
 /**
  * A decoding process that dies mid-stream, the way a heap corruption in libpocketsphinx ends one
- * (glibc's SIGABRT), takes only its own streams down: each gets an EngineUnavailableError event
- * naming the signal, the engine starts a replacement process, and this process lives on. And no
- * decoding process outlives the server that started it.
+ * (glibc's SIGABRT) or a wild pointer does (SIGSEGV), costs no stream: the engine starts a
+ * replacement, each stream continues there from its last checkpoint with the audio after it, and
+ * its transcript is the uninterrupted run's, word for word and time for time. A stream whose audio
+ * keeps crashing decoders fails after `MAX_RECOVERIES`. And no decoding process outlives the server
+ * that started it.
  */
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
-import { type EngineEvent, EngineUnavailableError } from "@earshot/engines";
+import { readWav } from "@earshot/audio";
+import { type EngineEvent, type EngineStream, EngineUnavailableError } from "@earshot/engines";
 import { PocketSphinxEngine } from "./engine.js";
+import { MAX_RECOVERIES } from "./engine-stream.js";
 
 const OPTIONS = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: true } as const;
+const EVAL_DIR = new URL("../../../test/fixtures/eval/en-16k/", import.meta.url);
+const CLIPS = ["ps-goforward", "ps-cards-005", "ls-1089-134691-0000"];
+const SILENCE = new Int16Array(9_600);
 
-/** A tone the decoder takes for speech: it keeps the decoder busy and yields partials. */
+function loadClip(id: string): Int16Array {
+  const wav = readWav(readFileSync(new URL(`${id}.wav`, EVAL_DIR)), { output: "int16" });
+  const samples = wav.samples[0];
+  assert.ok(wav.sampleRate === 16_000 && samples, `${id}: expected 16 kHz audio`);
+  return samples;
+}
+
+/** A tone the decoder takes for speech: it keeps the decoder busy. */
 function tone(samples: number): Int16Array {
   const pcm = new Int16Array(samples);
   for (let i = 0; i < samples; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / 16_000));
   return pcm;
 }
 
-// SIGABRT: glibc's answer to a corrupted heap; SIGSEGV: a wild pointer.
+/**
+ * The clips with 600 ms of silence after each, in 100 ms pushes, and a flush with a pause after each
+ * clip (as the VAD gate does); `during(finals)` runs after each push with the finals so far.
+ */
+async function run(engine: PocketSphinxEngine, during?: (finals: number) => Promise<void>): Promise<EngineEvent[]> {
+  const stream: EngineStream = await engine.openStream(OPTIONS);
+  const events: EngineEvent[] = [];
+  const reading = (async () => {
+    for await (const event of stream) events.push(event);
+  })();
+  let sample = 0;
+  for (const id of CLIPS) {
+    const audio = [loadClip(id), SILENCE];
+    for (const part of audio) {
+      for (let at = 0; at < part.length; at += 1_600) {
+        stream.push(part.subarray(at, at + 1_600));
+        // About 6× real time: events come back while the audio is still going out.
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        await during?.(events.filter((event) => event.type === "final").length);
+      }
+      sample += part.length;
+    }
+    stream.flush({ atMs: Math.round(sample / 16) - 400 });
+  }
+  await stream.end();
+  await reading;
+  return events;
+}
+
+const transcript = (events: EngineEvent[]) =>
+  events.filter((event) => event.type === "final" || event.type === "endpoint" || event.type === "error");
+
 for (const signal of ["SIGABRT", "SIGSEGV"] as const) {
-  test(`a decoding process killed with ${signal} mid-stream fails its streams and is replaced`, async () => {
-    const engine = new PocketSphinxEngine({ workers: 1 });
+  test(`a decoding process killed with ${signal} mid-stream: the stream continues on its replacement, transcript unchanged`, async () => {
+    const engine = new PocketSphinxEngine({ workers: 1, decoders: 1 });
     try {
       await engine.load();
+      const reference = transcript(await run(engine));
+      assert.ok(reference.filter((event) => event.type === "final").length >= 3, JSON.stringify(reference));
+
       const [first] = engine.processes;
       assert.ok(first);
-      const stream = await engine.openStream(OPTIONS);
-      const events: EngineEvent[] = [];
-      const reading = (async () => {
-        for await (const event of stream) events.push(event);
-      })();
-      assert.deepEqual(engine.processes, [{ pid: first.pid, streams: 1 }]);
-      // Ten seconds at once: the process is decoding when the signal comes.
-      stream.push(tone(160_000));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      process.kill(first.pid, signal);
-      await reading;
-      const last = events.at(-1);
-      assert.ok(last?.type === "error" && last.error instanceof EngineUnavailableError, JSON.stringify(last));
-      assert.match(last.error.message, new RegExp(`pocketsphinx decoding process crashed \\(signal ${signal}\\)`));
-      assert.doesNotThrow(() => stream.push(new Int16Array(160)));
-      await stream.end();
-
-      // The replacement starts in the background; a stream opens on it once it is up.
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        try {
-          const next = await engine.openStream({ ...OPTIONS, wordTimestamps: false });
-          next.close();
-          break;
-        } catch (error) {
-          assert.ok(error instanceof EngineUnavailableError);
-          assert.ok(Date.now() < deadline, "no replacement process");
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
+      let killed = false;
+      const events = await run(engine, async (finals) => {
+        // After the first utterance's final: the stream has a checkpoint and audio past it.
+        if (killed || finals < 1) return;
+        killed = true;
+        process.kill(first.pid, signal);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      });
+      assert.ok(killed, "the process was never killed");
+      assert.deepEqual(transcript(events), reference);
       const [replacement] = engine.processes;
       assert.ok(replacement && replacement.pid !== first.pid);
     } finally {
@@ -67,6 +95,39 @@ for (const signal of ["SIGABRT", "SIGSEGV"] as const) {
     }
   });
 }
+
+test(`a stream that crashes its decoders ${MAX_RECOVERIES + 1} times from one checkpoint fails with engine_unavailable`, async () => {
+  const engine = new PocketSphinxEngine({ workers: 1, decoders: 1 });
+  try {
+    await engine.load();
+    const stream = await engine.openStream(OPTIONS);
+    const events: EngineEvent[] = [];
+    const reading = (async () => {
+      for await (const event of stream) events.push(event);
+    })();
+    // Ten seconds of "speech" and no flush: every replacement replays it from the start.
+    stream.push(tone(160_000));
+    const killed = new Set<number>();
+    const deadline = Date.now() + 60_000;
+    while (killed.size <= MAX_RECOVERIES) {
+      assert.ok(Date.now() < deadline, `only ${killed.size} processes got the stream`);
+      const current = engine.processes.find((p) => p.streams === 1 && !killed.has(p.pid));
+      if (current) {
+        killed.add(current.pid);
+        process.kill(current.pid, "SIGABRT");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await reading;
+    const last = events.at(-1);
+    assert.ok(last?.type === "error" && last.error instanceof EngineUnavailableError, JSON.stringify(last));
+    assert.match(last.error.message, /pocketsphinx decoding process crashed \(signal SIGABRT\)/);
+    assert.doesNotThrow(() => stream.push(new Int16Array(160)));
+    await stream.end();
+  } finally {
+    await engine.close();
+  }
+});
 
 test("decoding processes exit when the server process dies without closing the engine", async () => {
   const engineUrl = new URL("./engine.js", import.meta.url).href;

@@ -11,7 +11,9 @@ import type { EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from
 import { type Engine, EngineUnavailableError, WorkerPool } from "@earshot/engines";
 import { SAMPLE_RATE } from "@earshot/protocol";
 import { DEFAULT_LIBRARY_PATHS, type DecoderArgs, type LibraryPaths } from "./binding.js";
+import type { DecoderPoolStats } from "./decoder-pool.js";
 import { DecodingProcess } from "./decoding-process.js";
+import { type LinkOpener, PocketSphinxEngineStream } from "./engine-stream.js";
 import type { WorkerConfig } from "./messages.js";
 import { PocketSphinxStream } from "./stream.js";
 
@@ -40,8 +42,21 @@ export interface PocketSphinxOptions {
   readonly endpointing?: "internal" | "external";
   /** VAD speech threshold (`-vad_threshold`), library default 2.0; raise it for noisy audio. */
   readonly vadThreshold?: number;
-  /** Idle decoders each process keeps for reuse (100+ MB each); default 2. */
-  readonly maxIdleDecoders?: number;
+  /**
+   * Warm decoders (95 MB each), made at start-up before the engine is ready and kept however idle,
+   * spread over the processes; default `DEFAULT_DECODERS_PER_PROCESS` per process. Streams borrow
+   * one per utterance, so this is how many may speak at once without waiting for one to be made.
+   */
+  readonly decoders?: number;
+  /** At most this many decoders in all; default `DEFAULT_MAX_DECODERS_PER_PROCESS` per process. */
+  readonly maxDecoders?: number;
+  /** Decoders beyond `decoders` idle this long (ms) are freed; default 60 s. */
+  readonly idleDecoderMs?: number;
+  /**
+   * Lend decoders per utterance (default true): a stream holds one only while it has audio to
+   * decode. False: each stream keeps one from open to end, as before the pool.
+   */
+  readonly lend?: boolean;
   /**
    * Once a process is busy (half of the last second decoding), pushes smaller than this (ms) wait
    * until this much is queued, it has waited this long, or a flush or the end follows; below 30%
@@ -76,6 +91,16 @@ export const DEFAULT_STREAM_DEMAND = 0.14;
  */
 export const FAST_DECODER_ARGS: DecoderArgs = { maxhmmpf: 3000, topn: 2 };
 export const DEFAULT_VAD_POSTSPEECH_FRAMES = 20;
+/**
+ * 4 warm decoders per process (per core): a core decodes about 9 streams of continuous speech in
+ * real time with FAST_DECODER_ARGS (docs/benchmarks.md, "Engine"), and call-centre streams talk
+ * about 40% of the time, so 4 utterances at once per core is the usual peak; a burst beyond it waits
+ * for the maker thread (about 0.25 s per decoder).
+ */
+export const DEFAULT_DECODERS_PER_PROCESS = 4;
+/** What a core can decode in real time at most: more decoders would only queue for the CPU. */
+export const DEFAULT_MAX_DECODERS_PER_PROCESS = 10;
+const DEFAULT_IDLE_DECODER_MS = 60_000;
 const MODEL_PACKAGE = "pocketsphinx-en-us";
 
 export class PocketSphinxEngine implements Engine {
@@ -88,10 +113,13 @@ export class PocketSphinxEngine implements Engine {
     sampleRate: SAMPLE_RATE,
   };
   /**
-   * A decoder of the en-us model with its search state: about 100 MB of RSS per stream
-   * (docs/benchmarks.md, "Load"), so a server's default stream limit leaves room for that many.
+   * What a stream costs beyond the decoders, which are lent per utterance and bounded by
+   * `maxDecoders`: its session in the decoding process and the audio kept past its checkpoint (one
+   * utterance behind the VAD gate, at most two minutes). The decoders' own memory (95 MB each) is
+   * `decoderMemoryBytes × maxDecoders`.
    */
-  readonly streamMemoryBytes = 100 * 1024 * 1024;
+  readonly streamMemoryBytes = 4 * 1024 * 1024;
+  readonly decoderMemoryBytes = 95 * 1024 * 1024;
   readonly #modelFiles: ReadonlyArray<readonly [flag: string, path: string]>;
   readonly #workers: WorkerPool<DecodingProcess>;
   #ready = false;
@@ -100,6 +128,8 @@ export class PocketSphinxEngine implements Engine {
   #nextStreamId = 1;
   /** The average demand of streams past their first seconds; the prior for young ones. */
   #streamDemand = DEFAULT_STREAM_DEMAND;
+  /** Counters of processes that crashed, so the engine's totals never go down. */
+  readonly #crashedCounts = { startup: 0, background: 0, waits: 0, destroyed: 0, failures: 0 };
 
   constructor(options: PocketSphinxOptions = {}) {
     const modelDir = options.modelDir ?? DEFAULT_MODEL_DIR;
@@ -123,16 +153,23 @@ export class PocketSphinxEngine implements Engine {
       ...(options.vadThreshold === undefined ? {} : { vad_threshold: options.vadThreshold }),
       ...options.decoderArgs,
     };
+    const processes = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
+    const perProcess = (total: number | undefined, fallback: number) =>
+      total === undefined ? fallback : Math.max(1, Math.ceil(total / processes));
     const config: WorkerConfig = {
       decoderArgs,
       libraryPaths: options.libraryPaths ?? DEFAULT_LIBRARY_PATHS,
-      maxIdleDecoders: options.maxIdleDecoders ?? 2,
+      decoders: perProcess(options.decoders, DEFAULT_DECODERS_PER_PROCESS),
+      maxDecoders: perProcess(options.maxDecoders, DEFAULT_MAX_DECODERS_PER_PROCESS),
+      idleDecoderMs: options.idleDecoderMs ?? DEFAULT_IDLE_DECODER_MS,
+      lend: options.lend ?? true,
       batchMs: options.batchMs ?? 100,
     };
     this.#workers = new WorkerPool({
       engine: "pocketsphinx",
-      size: options.workers ?? availableParallelism(),
+      size: processes,
       start: (crashed) => DecodingProcess.start(config, crashed),
+      onCrash: (process) => this.#keepCounts(process.pool),
     });
   }
 
@@ -154,11 +191,49 @@ export class PocketSphinxEngine implements Engine {
     if (options.language !== "en" && !options.language.startsWith("en-")) {
       throw new EngineUnavailableError(`pocketsphinx has no model for language ${options.language}`);
     }
-    const worker = this.#workers.leastLoaded();
-    if (!worker) throw new EngineUnavailableError("pocketsphinx has no running decoding process");
-    const stream = new PocketSphinxStream(worker, this.#nextStreamId++, options.startSample ?? 0);
-    await worker.open(stream, { type: "open", streamId: stream.id, wordTimestamps: options.wordTimestamps });
-    return stream;
+    const openedAt = performance.now();
+    const { wordTimestamps } = options;
+    // A crashed process's streams come back here with their checkpoint, onto a live process.
+    const open: LinkOpener = async (sink, from) => {
+      const worker = await this.#workers.acquire();
+      const link = new PocketSphinxStream(worker, this.#nextStreamId++, sink, openedAt);
+      await worker.open(link, { type: "open", streamId: link.id, wordTimestamps, ...(from ? { from } : {}) });
+      return link;
+    };
+    return PocketSphinxEngineStream.open(open, options.startSample ?? 0);
+  }
+
+  /**
+   * The decoder pools of all processes together: decoders, free, lent, streams waiting for one,
+   * made at start-up and in the background (never on the connect path: a stream opens without
+   * one), and borrows that had to wait. Counters include processes that crashed.
+   */
+  get decoderPool(): DecoderPoolStats {
+    const total = {
+      size: 0,
+      free: 0,
+      lent: 0,
+      making: 0,
+      waiting: 0,
+      created: { startup: this.#crashedCounts.startup, background: this.#crashedCounts.background },
+      destroyed: this.#crashedCounts.destroyed,
+      waits: this.#crashedCounts.waits,
+      failures: this.#crashedCounts.failures,
+    };
+    for (const { pool } of this.#workers.members) {
+      if (!pool) continue;
+      total.size += pool.size;
+      total.free += pool.free;
+      total.lent += pool.lent;
+      total.making += pool.making;
+      total.waiting += pool.waiting;
+      total.created.startup += pool.created.startup;
+      total.created.background += pool.created.background;
+      total.destroyed += pool.destroyed;
+      total.waits += pool.waits;
+      total.failures += pool.failures;
+    }
+    return total;
   }
 
   /**
@@ -176,36 +251,60 @@ export class PocketSphinxEngine implements Engine {
    * Utilization is the real-time demand of the open streams (see `PocketSphinxStream.demand`) as a
    * share of all decoding threads: 1 means live streams need every thread all the time. Streams
    * sent faster than real time count at their real-time factor, not at the thread they occupy.
-   * Streams open less than 3 s count at least as much as the average decoding stream (before any:
-   * `DEFAULT_STREAM_DEMAND`), so streams that all connect at once are admitted only as far as they fit.
+   * Decoders are lent per utterance, so what counts is speech, not connections: a stream in an
+   * utterance counts at least what a speaking stream needs on average (before any has shown it:
+   * `DEFAULT_STREAM_DEMAND`), and a silent one only what it used lately (nothing, once it has been
+   * silent for the demand window). So mostly silent calls are admitted far beyond the streams the
+   * threads could decode at once, and speech that starts together is counted as soon as it starts.
    */
   loadSnapshot(): EngineLoad {
     const workers = this.#workers.members;
     const loads = workers.map((worker) => worker.streamLoads());
-    const mature = loads.flat().filter((load) => load.ageMs >= YOUNG_STREAM_MS && load.demand > 0);
-    if (mature.length > 0) this.#streamDemand = mature.reduce((sum, load) => sum + load.demand, 0) / mature.length;
+    const all = loads.flat();
+    const speaking = all.filter((load) => load.speaking && load.ageMs >= YOUNG_STREAM_MS && load.demand > 0);
+    if (speaking.length > 0)
+      this.#streamDemand = speaking.reduce((sum, load) => sum + load.demand, 0) / speaking.length;
     const prior = this.#streamDemand;
+    const mature = all.filter((load) => load.ageMs >= YOUNG_STREAM_MS);
     let streams = 0;
     let utilization = 0;
     let maxBacklogMs = 0;
     for (const [i, worker] of workers.entries()) {
       streams += worker.streamCount;
-      // A stream still opening or younger than YOUNG_STREAM_MS counts at least the prior.
-      let demand = worker.openingCount * prior;
-      for (const load of loads[i] ?? []) {
-        demand += load.ageMs < YOUNG_STREAM_MS ? Math.max(load.demand, prior) : load.demand;
-      }
+      let demand = 0;
+      for (const load of loads[i] ?? []) demand += load.speaking ? Math.max(load.demand, prior) : load.demand;
       utilization += Math.min(1, demand);
       maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
     }
     const threads = workers.length;
+    const pool = this.decoderPool;
     return {
       streams,
       utilization: threads > 0 ? utilization / threads : 0,
       threads,
-      streamDemand: this.#streamDemand,
+      // One more stream of the current mix (speaking and silent), for streams accepted but not open yet.
+      streamDemand: mature.length > 0 ? mature.reduce((sum, load) => sum + load.demand, 0) / mature.length : prior,
       maxBacklogMs,
+      decoders: {
+        size: pool.size,
+        free: pool.free,
+        lent: pool.lent,
+        waiting: pool.waiting,
+        created: { startup: pool.created.startup, background: pool.created.background, connect: 0 },
+        waits: pool.waits,
+        destroyed: pool.destroyed,
+      },
     };
+  }
+
+  #keepCounts(pool: DecoderPoolStats | undefined): void {
+    if (!pool) return;
+    const kept = this.#crashedCounts;
+    kept.startup += pool.created.startup;
+    kept.background += pool.created.background;
+    kept.waits += pool.waits;
+    kept.destroyed += pool.destroyed;
+    kept.failures += pool.failures;
   }
 
   async close(): Promise<void> {

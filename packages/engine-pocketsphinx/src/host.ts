@@ -1,26 +1,31 @@
 /**
- * A decoding process: hosts the decoders of many streams, one `DecodingSession` each, so native
- * decoding never runs in the server process, and a crash in it ends only this process. Forked by
- * `DecodingProcess`, configured by its first message (`init`); speaks the messages in `messages.ts`.
+ * A decoding process: decodes the streams the server opens here, one `DecodingSession` each, so
+ * native decoding never runs in the server process, and a crash in it ends only this process.
+ * Forked by `DecodingProcess`, configured by its first message (`init`); speaks the messages in
+ * `messages.ts`.
+ *
+ * Decoders are lent per utterance (decoder-pool.ts): a stream borrows one when audio comes (behind
+ * the VAD gate, at speech onset, pre-roll first) and gives it back after the flush that ends the
+ * utterance, keeping the checkpoint its next utterance starts from. A silent stream holds none. A
+ * stream that finds none free waits in line with its audio queued (the server's flow control bounds
+ * it) while the maker thread makes one.
  */
 
 import { exitWithParent } from "@earshot/engines";
 import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
-import { loadLibrary } from "./binding.js";
+import { type Decoder, loadLibrary } from "./binding.js";
+import { BusyShare } from "./busy-share.js";
+import { DecoderMaker } from "./decoder-maker.js";
 import { DecoderPool } from "./decoder-pool.js";
+import { decoderStateSupported } from "./decoder-state.js";
 import { DecodingSession } from "./decoding-session.js";
-import type { FromWorker, ToWorker, WireEvent, WorkerConfig } from "./messages.js";
+import type { FromWorker, SessionCheckpoint, ToWorker, WireEvent, WorkerConfig } from "./messages.js";
 
 if (!process.send) throw new Error("host.ts must run as a forked child process");
 /** Audio a stream decodes per turn before the next stream's turn: 100 ms. */
 const QUANTUM_SAMPLES = 1_600;
-/**
- * Busy share of the last second above which pushes are batched, and below which they no longer
- * are. Higher thresholds were faster at the median with few streams but lost p95 as streams grew,
- * from the CPU the small turns cost (docs/benchmarks.md, "Where the server's CPU goes").
- */
-const BATCH_ON = 0.5;
-const BATCH_OFF = 0.3;
+/** How often idle decoders beyond the warm ones are looked at. */
+const SHRINK_EVERY_MS = 5_000;
 
 type WorkItem =
   | { readonly type: "push"; readonly pcm: Int16Array; done: number; busyMs: number; readonly at: number }
@@ -28,63 +33,34 @@ type WorkItem =
   | { readonly type: "end" };
 
 interface WorkerStream {
+  readonly id: number;
   readonly session: DecodingSession;
   /** Pushes, flushes and the end, in the order they arrived; decoded in turns. */
   readonly work: WorkItem[];
   /** Samples of the queued pushes not decoded yet. */
   queued: number;
+  /** Set while the stream waits in line for a decoder: leaves the line. */
+  cancelWait: (() => void) | undefined;
+}
+
+interface Host {
+  readonly pool: DecoderPool<Decoder>;
+  readonly maker: DecoderMaker;
+  readonly config: WorkerConfig;
+  /** Checkpoints work with this library build (decoder-state.ts), so decoders can be lent. */
+  readonly lend: boolean;
+  readonly postspeechMs: number;
+  readonly externalEndpointing: boolean;
+  /** See `readyAt`: small pushes wait for this many samples while the process is busy. */
+  readonly batchSamples: number;
+  readonly batchHoldMs: number;
 }
 
 const streams = new Map<number, WorkerStream>();
+const busy = new BusyShare();
 let roundScheduled = false;
 let holdTimer: NodeJS.Timeout | undefined;
-/** Decoding time per 100 ms slot over the last second, for the busy share. */
-const busySlots = new Float64Array(10);
-let busySlot = 0;
-let batching = false;
-/** Set by `init` from the decoder's flags. */
-let postspeechMs = 500;
-let externalEndpointing = false;
-/**
- * Small pushes (a client's 20 ms frames) are decoded as they come while this process is lightly
- * loaded, for latency. Once it is busy, they wait until `batchSamples` are queued, `batchHoldMs`
- * passed, or a flush or the end comes behind them: every wake-up and every switch to another
- * decoder (each with its own copy of the model) starts with cold caches (docs/benchmarks.md,
- * "Where the server's CPU goes"). Partials are read once per 100 ms of audio
- * anyway, and a flush (the gate's endpoint) is decoded at once.
- */
-let batchSamples = 0;
-/** Set by `init` with `batchSamples`. */
-let batchHoldMs = 0;
-
-function noteBusy(ms: number): void {
-  const slot = Math.floor(performance.now() / 100);
-  if (slot !== busySlot) {
-    for (let s = busySlot + 1; s <= Math.min(slot, busySlot + 10); s++) busySlots[s % 10] = 0;
-    busySlot = slot;
-  }
-  busySlots[slot % 10] = (busySlots[slot % 10] ?? 0) + ms;
-}
-
-/** Turns batching on above BATCH_ON of the last second busy, off below BATCH_OFF. */
-function updateBatching(): void {
-  if (batchSamples === 0) return;
-  noteBusy(0);
-  let busy = 0;
-  for (const ms of busySlots) busy += ms;
-  const share = busy / 1000;
-  if (share >= BATCH_ON) batching = true;
-  else if (share < BATCH_OFF) batching = false;
-}
-
-/** When a stream may take its turn: now (0), or once its oldest push has waited long enough. */
-function readyAt(stream: WorkerStream): number {
-  const first = stream.work[0];
-  if (!first) return Number.POSITIVE_INFINITY;
-  if (!batching || first.type !== "push" || stream.queued >= batchSamples) return 0;
-  if (stream.work.some((item) => item.type !== "push")) return 0;
-  return first.at + batchHoldMs;
-}
+let poolReport: NodeJS.Immediate | undefined;
 
 function send(message: FromWorker): void {
   process.send?.(message);
@@ -94,11 +70,22 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function start(config: WorkerConfig): DecoderPool | undefined {
-  postspeechMs = 10 * Number(config.decoderArgs.vad_postspeech ?? 50);
-  externalEndpointing = config.decoderArgs.remove_silence === false || config.decoderArgs.remove_silence === "no";
-  batchSamples = Math.round(config.batchMs * SAMPLES_PER_MS);
-  batchHoldMs = config.batchMs;
+/**
+ * When a stream may take its turn: now (0), or once its oldest push has waited long enough. Small
+ * pushes (a client's 20 ms frames) are decoded as they come while this process is lightly loaded,
+ * for latency. Once it is busy, they wait until `batchSamples` are queued, `batchHoldMs` passed, or
+ * a flush or the end comes behind them: every wake-up and every switch to another decoder starts
+ * with cold caches (docs/benchmarks.md, "Where the server's CPU goes").
+ */
+function readyAt(host: Host, stream: WorkerStream): number {
+  const first = stream.work[0];
+  if (!first) return Number.POSITIVE_INFINITY;
+  if (!busy.batching || first.type !== "push" || stream.queued >= host.batchSamples) return 0;
+  if (stream.work.some((item) => item.type !== "push")) return 0;
+  return first.at + host.batchHoldMs;
+}
+
+async function start(config: WorkerConfig): Promise<Host | undefined> {
   try {
     loadLibrary(config.libraryPaths);
   } catch (error) {
@@ -108,36 +95,77 @@ function start(config: WorkerConfig): DecoderPool | undefined {
     });
     return undefined;
   }
-  const pool = new DecoderPool(config.decoderArgs, config.libraryPaths, config.maxIdleDecoders);
+  const maker = new DecoderMaker(config.decoderArgs, config.libraryPaths);
+  const pool = new DecoderPool<Decoder>({
+    make: () => maker.make(),
+    destroy: (decoder) => decoder.free(),
+    min: Math.max(1, config.decoders),
+    max: Math.max(1, config.decoders, config.maxDecoders),
+    idleMs: config.idleDecoderMs,
+    onChange: () => reportPool(),
+  });
   try {
-    pool.warm();
+    // Every warm decoder exists before the process says it is ready (and the server's /readyz).
+    await pool.start();
   } catch (error) {
+    await maker.close();
     send({ type: "failed", message: `cannot create a PocketSphinx decoder: ${messageOf(error)}` });
     return undefined;
   }
+  const probe = pool.borrow();
+  const lend = config.lend && probe !== undefined && decoderStateSupported(probe.native);
+  if (probe) pool.giveBack(probe);
+  setInterval(() => pool.shrink(), SHRINK_EVERY_MS).unref();
   send({ type: "ready" });
-  return pool;
+  reportPool();
+  return {
+    pool,
+    maker,
+    config,
+    lend,
+    postspeechMs: 10 * Number(config.decoderArgs.vad_postspeech ?? 50),
+    externalEndpointing: config.decoderArgs.remove_silence === false || config.decoderArgs.remove_silence === "no",
+    batchSamples: Math.round(config.batchMs * SAMPLES_PER_MS),
+    batchHoldMs: config.batchMs,
+  };
 }
 
-/** A session whose decoder threw is dropped with its decoder, whose state is now unknown. */
-function fail(streamId: number, session: DecodingSession, error: unknown): void {
-  streams.delete(streamId);
-  session.decoder.free();
-  send({ type: "event", streamId, event: { type: "error", message: `pocketsphinx: ${messageOf(error)}` } });
+/** The pool's counts, once per turn of the event loop however often they changed. */
+function reportPool(): void {
+  if (poolReport || !host) return;
+  poolReport = setImmediate(() => {
+    poolReport = undefined;
+    if (host) send({ type: "pool", stats: host.pool.stats });
+  });
 }
 
-function handle(pool: DecoderPool, message: Exclude<ToWorker, { type: "init" | "shutdown" }>): void {
+/** A stream whose decoder threw is dropped with its decoder, whose state is now unknown. */
+function fail(host: Host, stream: WorkerStream, error: unknown): void {
+  streams.delete(stream.id);
+  stream.cancelWait?.();
+  const decoder = stream.session.detach();
+  if (decoder) host.pool.discard(decoder);
+  send({ type: "event", streamId: stream.id, event: { type: "error", message: `pocketsphinx: ${messageOf(error)}` } });
+  if (stream.work.some((item) => item.type === "end")) send({ type: "ended", streamId: stream.id });
+}
+
+/** The stream leaves: its decoder (if any) goes back to the pool, reset by its next borrower. */
+function remove(host: Host, stream: WorkerStream): void {
+  streams.delete(stream.id);
+  stream.cancelWait?.();
+  const decoder = stream.session.detach();
+  if (decoder) host.pool.giveBack(decoder);
+}
+
+function handle(host: Host, message: Exclude<ToWorker, { type: "init" | "shutdown" }>): void {
   const { streamId } = message;
   switch (message.type) {
     case "open":
-      open(pool, streamId, message.wordTimestamps);
+      open(host, streamId, message.wordTimestamps, message.from);
       return;
     case "close": {
       const stream = streams.get(streamId);
-      streams.delete(streamId);
-      if (!stream) return;
-      stream.session.decoder.endUtterance();
-      pool.release(stream.session.decoder);
+      if (stream) remove(host, stream);
       return;
     }
     case "push":
@@ -153,23 +181,70 @@ function handle(pool: DecoderPool, message: Exclude<ToWorker, { type: "init" | "
         stream.queued += pcm.length;
         stream.work.push({ type: "push", pcm, done: 0, busyMs: 0, at: performance.now() });
       } else stream.work.push(message);
-      schedule(pool);
+      schedule(host);
       return;
     }
   }
 }
 
-function open(pool: DecoderPool, streamId: number, wordTimestamps: boolean): void {
+function open(host: Host, streamId: number, wordTimestamps: boolean, from: SessionCheckpoint | undefined): void {
   try {
     const emit = (event: WireEvent) => send({ type: "event", streamId, event });
-    const session = new DecodingSession(pool.acquire(), { wordTimestamps, postspeechMs, externalEndpointing }, emit);
-    streams.set(streamId, { session, work: [], queued: 0 });
+    const onCheckpoint = (checkpoint: SessionCheckpoint) => send({ type: "checkpoint", streamId, checkpoint });
+    const options = {
+      wordTimestamps,
+      postspeechMs: host.postspeechMs,
+      externalEndpointing: host.externalEndpointing,
+      checkpoints: host.lend,
+    };
+    const session = new DecodingSession(options, emit, onCheckpoint, host.lend ? from : undefined);
+    streams.set(streamId, { id: streamId, session, work: [], queued: 0, cancelWait: undefined });
     send({ type: "opened", streamId });
   } catch (error) {
     send({ type: "open-failed", streamId, message: messageOf(error) });
   }
-  // Keep one decoder warm so the next open does not wait for ps_init.
-  if (pool.idleCount === 0) setImmediate(() => warmQuietly(pool));
+}
+
+/**
+ * Whether the stream can take its turn: its next work needs no decoder, or it has one (borrowed now
+ * if one is free). Otherwise it waits in line, and the decoder it gets schedules a round.
+ */
+function ready(host: Host, stream: WorkerStream): boolean {
+  const first = stream.work[0];
+  if (!first || stream.session.decoder || !stream.session.needsDecoder(first.type)) return true;
+  if (stream.cancelWait) return false;
+  const decoder = host.pool.borrow();
+  if (decoder) {
+    try {
+      stream.session.attach(decoder);
+    } catch (error) {
+      host.pool.discard(decoder);
+      throw error;
+    }
+    return true;
+  }
+  stream.cancelWait = host.pool.wait(
+    (lent) => {
+      stream.cancelWait = undefined;
+      if (streams.get(stream.id) !== stream) {
+        host.pool.giveBack(lent);
+        return;
+      }
+      try {
+        stream.session.attach(lent);
+      } catch (error) {
+        host.pool.discard(lent);
+        fail(host, stream, error);
+        return;
+      }
+      schedule(host);
+    },
+    (error) => {
+      stream.cancelWait = undefined;
+      if (streams.get(stream.id) === stream) fail(host, stream, error);
+    },
+  );
+  return false;
 }
 
 /**
@@ -177,99 +252,99 @@ function open(pool: DecoderPool, streamId: number, wordTimestamps: boolean): voi
  * (plus any flush or end behind it), then yields so that new messages are read. A stream that
  * pushed a minute of audio at once takes turns with the others instead of holding the process.
  */
-function schedule(pool: DecoderPool): void {
+function schedule(host: Host): void {
   if (roundScheduled) return;
   roundScheduled = true;
   setImmediate(() => {
     roundScheduled = false;
-    runRound(pool);
+    runRound(host);
   });
 }
 
-function runRound(pool: DecoderPool): void {
-  updateBatching();
+function runRound(host: Host): void {
+  busy.update();
   let nextHold = Number.POSITIVE_INFINITY;
   const now = performance.now();
-  for (const [streamId, stream] of streams) {
-    const at = readyAt(stream);
+  for (const stream of streams.values()) {
+    const at = readyAt(host, stream);
     if (at > now) {
       nextHold = Math.min(nextHold, at);
       continue;
     }
     try {
-      runTurn(pool, streamId, stream);
+      if (!ready(host, stream)) continue;
+      runTurn(host, stream);
     } catch (error) {
-      const ending = stream.work.some((item) => item.type === "end");
-      fail(streamId, stream.session, error);
-      if (ending) send({ type: "ended", streamId });
+      fail(host, stream, error);
+      continue;
     }
-    const next = readyAt(stream);
-    if (next <= now) schedule(pool);
+    // Between utterances with nothing queued: the decoder goes back for others.
+    if (streams.get(stream.id) === stream && stream.work.length === 0 && stream.session.canLend) {
+      const decoder = stream.session.detach();
+      if (decoder) host.pool.giveBack(decoder);
+    }
+    const next = readyAt(host, stream);
+    if (next <= now) schedule(host);
     else nextHold = Math.min(nextHold, next);
   }
   clearTimeout(holdTimer);
   holdTimer = undefined;
   if (nextHold !== Number.POSITIVE_INFINITY) {
-    holdTimer = setTimeout(() => schedule(pool), Math.max(0, nextHold - performance.now()));
+    holdTimer = setTimeout(() => schedule(host), Math.max(0, nextHold - performance.now()));
   }
 }
 
-function runTurn(pool: DecoderPool, streamId: number, stream: WorkerStream): void {
+function runTurn(host: Host, stream: WorkerStream): void {
   let budget = QUANTUM_SAMPLES;
   while (budget > 0) {
     const item = stream.work[0];
     if (!item) return;
+    // A flush without a decoder may leave the next push needing one: that is the next round's.
+    if (!stream.session.decoder && stream.session.needsDecoder(item.type)) return;
     if (item.type === "push") {
       const take = Math.min(budget, item.pcm.length - item.done);
       const started = performance.now();
       stream.session.push(item.pcm.subarray(item.done, item.done + take));
       const busyMs = performance.now() - started;
       item.busyMs += busyMs;
-      noteBusy(busyMs);
+      busy.note(busyMs);
       item.done += take;
       stream.queued -= take;
       budget -= take;
       if (item.done < item.pcm.length) return;
       stream.work.shift();
-      send({ type: "consumed", streamId, samples: item.pcm.length, busyMs: item.busyMs });
+      send({ type: "consumed", streamId: stream.id, samples: item.pcm.length, busyMs: item.busyMs });
     } else if (item.type === "flush") {
       stream.work.shift();
       stream.session.flush(item.pauseAtMs);
     } else {
       stream.work.length = 0;
       stream.session.end();
-      streams.delete(streamId);
-      pool.release(stream.session.decoder);
-      send({ type: "ended", streamId });
+      remove(host, stream);
+      send({ type: "ended", streamId: stream.id });
       return;
     }
   }
 }
 
-/** A failed warm-up is not an error yet: the next open tries ps_init again and reports it. */
-function warmQuietly(pool: DecoderPool): void {
-  if (pool.idleCount > 0) return;
-  try {
-    pool.warm();
-  } catch {
-    // Reported by the next open, which retries.
-  }
-}
-
-let pool: DecoderPool | undefined;
+let host: Host | undefined;
+let starting: Promise<Host | undefined> | undefined;
 process.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "init":
-      pool = start(message.config);
-      // Not started: `failed` was sent; exit once it is out.
-      if (!pool) process.disconnect();
+      starting ??= start(message.config).then((started) => {
+        host = started;
+        // Not started: `failed` was sent; exit once it is out.
+        if (!started) process.disconnect();
+        return started;
+      });
       return;
     case "shutdown":
       // The decoders' memory goes with the process; skipping their frees makes the stop prompt.
       process.exit(0);
       return;
     default:
-      if (pool) handle(pool, message);
+      if (host) handle(host, message);
   }
 });
 exitWithParent();

@@ -1,24 +1,55 @@
 /**
- * An `EngineStream` whose decoding happens in a `DecodingProcess`. Audio is serialized straight from
- * the caller's view into the IPC message (the caller keeps its buffer). The process counts time
- * from the first sample it decodes; this side adds the stream's start position.
+ * One stream's link to a `DecodingProcess`: audio is serialized straight from the caller's view into
+ * the IPC message (the caller keeps its buffer), and what the process sends back (events,
+ * checkpoints, the end, its death) goes to a `LinkSink`, the `PocketSphinxEngineStream` that may
+ * move the stream to another process. Times come back as the process counts them.
  */
 
-import { EngineUnavailableError, RemoteStream, type StreamHost } from "@earshot/engines";
+import { RemoteStream, type StreamHost } from "@earshot/engines";
 import { SAMPLES_PER_MS } from "@earshot/protocol";
-import type { ToWorker, WireEvent } from "./messages.js";
+import type { SessionCheckpoint, ToWorker, WireEvent } from "./messages.js";
 
 /** Demand is measured over the decoding of the last few seconds. */
 const DEMAND_WINDOW_MS = 5_000;
 
+/** Where a link's replies go. */
+export interface LinkSink {
+  event(event: WireEvent): void;
+  checkpoint(checkpoint: SessionCheckpoint): void;
+  /** Every event of the stream has been sent (after `end`). */
+  ended(): void;
+  /** The process died or was stopped: the link is gone. */
+  lost(error: Error): void;
+}
+
 export class PocketSphinxStream extends RemoteStream {
   /** Decoded pushes of the last `DEMAND_WINDOW_MS`: [when, samples, ms of decoding]. */
   readonly #decoded: Array<readonly [number, number, number]> = [];
-  readonly #openedAt = performance.now();
+  readonly #openedAt: number;
+  readonly #sink: LinkSink;
+  #speaking = false;
 
-  constructor(host: StreamHost<ToWorker>, id: number, startSample: number) {
+  /** `openedAt`: when the stream (not this link) opened, for its age. */
+  constructor(host: StreamHost<ToWorker>, id: number, sink: LinkSink, openedAt = performance.now()) {
     const transport = host.streamTransport(id, (pcm) => host.post({ type: "push", streamId: id, pcm }));
-    super(transport, id, startSample);
+    super(transport, id, 0);
+    this.#sink = sink;
+    this.#openedAt = openedAt;
+  }
+
+  /** Where its replies go. */
+  get sink(): LinkSink {
+    return this.#sink;
+  }
+
+  /** Audio was sent since the last checkpoint: an utterance is open, holding or awaiting a decoder. */
+  get speaking(): boolean {
+    return this.#speaking;
+  }
+
+  override push(pcm: Int16Array): void {
+    this.#speaking = true;
+    super.push(pcm);
   }
 
   /** How long this stream has been open, ms. */
@@ -58,9 +89,23 @@ export class PocketSphinxStream extends RemoteStream {
     while (this.#decoded.length > 0 && (this.#decoded[0]?.[0] ?? now) < now - DEMAND_WINDOW_MS) this.#decoded.shift();
   }
 
-  /** An event from the process, whose decoder failures come as events too. */
+  /** An event from the process (its decoder failures come as events too). */
   override receive(event: WireEvent): void {
-    if (event.type === "error") this.fail(new EngineUnavailableError(event.message));
-    else super.receive(event);
+    this.#sink.event(event);
+  }
+
+  checkpoint(checkpoint: SessionCheckpoint): void {
+    this.#speaking = false;
+    this.#sink.checkpoint(checkpoint);
+  }
+
+  override ended(): void {
+    super.ended();
+    this.#sink.ended();
+  }
+
+  override fail(error: Error): void {
+    super.fail(error);
+    this.#sink.lost(error);
   }
 }

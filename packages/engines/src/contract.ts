@@ -111,6 +111,25 @@ export interface EngineLoad {
   readonly streamDemand?: number;
   /** The largest backlog of any open stream, in ms of audio not decoded yet. */
   readonly maxBacklogMs: number;
+  /** Engines that lend decoders per utterance from warm pools: their counts, for metrics. */
+  readonly decoders?: DecoderPoolLoad;
+}
+
+/** A decoder pool's counts (`EngineLoad.decoders`). */
+export interface DecoderPoolLoad {
+  /** Decoders that exist: free plus lent. */
+  readonly size: number;
+  readonly free: number;
+  /** Lent to utterances in progress. */
+  readonly lent: number;
+  /** Utterances waiting for a decoder (their audio queued). */
+  readonly waiting: number;
+  /** Decoders made, by when: at start-up, in the background, on a stream's connect path (kept 0). */
+  readonly created: { readonly startup: number; readonly background: number; readonly connect: number };
+  /** Borrows that found no decoder free and waited. */
+  readonly waits: number;
+  /** Decoders freed (idle beyond the warm ones, or failed). */
+  readonly destroyed: number;
 }
 
 export interface Engine extends AsyncDisposable {

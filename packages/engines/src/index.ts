@@ -18,7 +18,7 @@ export {
   type StreamReply,
   type StreamRequest,
 } from "./remote-host.js";
-export { type DecodedEvent, RemoteStream, type StreamTransport } from "./remote-stream.js";
+export { type DecodedEvent, RemoteStream, type StreamTransport, shiftEvent } from "./remote-stream.js";
 export { RemoteStreams } from "./remote-streams.js";
 export { EngineRouter } from "./router.js";
 export { TestEngine, type TestEngineOptions } from "./testing/test-engine.js";

@@ -148,11 +148,14 @@ export abstract class RemoteHost<S extends RemoteStream, Out> implements StreamH
     }
   }
 
-  /** The far side died on its own: every stream fails with `error`, once. */
+  /**
+   * The far side died on its own: every stream fails with `error`, once. The owner hears of it
+   * first, so a stream that moves elsewhere when it fails finds the replacement already on its way.
+   */
   protected crash(error: Error): void {
     if (!this.#alive) return;
     this.#alive = false;
-    this.#streams.failAll(error);
     this.#onCrash();
+    this.#streams.failAll(error);
   }
 }

@@ -99,22 +99,7 @@ export class RemoteStream implements EngineStream {
   }
 
   #offset(event: DecodedEvent): EngineEvent {
-    const shift = this.#offsetMs;
-    if (shift === 0) return event;
-    switch (event.type) {
-      case "partial":
-      case "final":
-        return {
-          ...event,
-          startMs: event.startMs + shift,
-          endMs: event.endMs + shift,
-          words: event.words.map((w) => ({ ...w, startMs: w.startMs + shift, endMs: w.endMs + shift })),
-        };
-      case "endpoint":
-        return { ...event, atMs: event.atMs + shift };
-      case "usage":
-        return event;
-    }
+    return shiftEvent(event, this.#offsetMs);
   }
 
   #finish(): void {
@@ -122,5 +107,24 @@ export class RemoteStream implements EngineStream {
     const waiters = this.#endWaiters;
     this.#endWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+}
+
+/** `event` with its times moved by `shiftMs` (a stream that starts later than sample 0). */
+export function shiftEvent(event: DecodedEvent, shiftMs: number): EngineEvent {
+  if (shiftMs === 0) return event;
+  switch (event.type) {
+    case "partial":
+    case "final":
+      return {
+        ...event,
+        startMs: event.startMs + shiftMs,
+        endMs: event.endMs + shiftMs,
+        words: event.words.map((w) => ({ ...w, startMs: w.startMs + shiftMs, endMs: w.endMs + shiftMs })),
+      };
+    case "endpoint":
+      return { ...event, atMs: event.atMs + shiftMs };
+    case "usage":
+      return event;
   }
 }

@@ -131,7 +131,10 @@ async function waves(): Promise<void> {
     values.vocabulary === "small" ? smallVocabulary(new Set(clips.flatMap((clip) => clip.text.split(" ")))) : undefined;
   const options: PocketSphinxOptions = {
     workers: Number(values.workers),
-    maxIdleDecoders: 1,
+    // One warm decoder per process; the rest are made by the maker thread and freed when idle, so
+    // waves keep creating and freeing decoders beside decoding ones.
+    decoders: Number(values.workers),
+    idleDecoderMs: 0,
     decoderArgs: FAST_DECODER_ARGS,
     ...(vocabulary ? { dict: vocabulary.dict, lm: vocabulary.lm } : {}),
   };

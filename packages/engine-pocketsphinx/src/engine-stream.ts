@@ -1,0 +1,235 @@
+/**
+ * The `EngineStream` `PocketSphinxEngine.openStream` returns: a stream decoded in a decoding
+ * process that survives that process. It keeps the stream's last checkpoint (taken by the process at
+ * every flush, decoding-session.ts) and everything it was sent since; if the process dies (a native
+ * crash, a kill), it opens the stream again on a live process from that checkpoint, replays what
+ * came after it, and drops the finals and endpoints it had already passed on. Decoding from a
+ * checkpoint is exact, so the caller sees the transcript an uninterrupted run gives (issue 15, item 0).
+ *
+ * Bounds: at most `MAX_RETAINED_MS` of audio is kept past the checkpoint (behind the VAD gate that
+ * is one utterance); beyond it, or after `MAX_RECOVERIES` crashes from the same checkpoint (audio
+ * that crashes every decoder it meets), a crash fails the stream with `engine_unavailable`, as before.
+ */
+
+import type { EngineEvent, EngineStream } from "@earshot/engines";
+import { EngineUnavailableError, EventChannel, shiftEvent } from "@earshot/engines";
+import { SAMPLES_PER_MS } from "@earshot/protocol";
+import type { SessionCheckpoint, WireEvent } from "./messages.js";
+import type { LinkSink, PocketSphinxStream } from "./stream.js";
+
+/** Audio kept for a replay past the last checkpoint: two minutes (3.8 MB). */
+export const MAX_RETAINED_MS = 120_000;
+/** Crashes survived from one checkpoint; the next one fails the stream. */
+export const MAX_RECOVERIES = 2;
+
+/** Opens a link on a live process, continuing from `from` (undefined: from the start). */
+export type LinkOpener = (sink: LinkSink, from: SessionCheckpoint | undefined) => Promise<PocketSphinxStream>;
+
+type Sent =
+  | { readonly type: "push"; readonly pcm: Int16Array }
+  | { readonly type: "flush"; readonly pauseAtMs?: number };
+
+interface Counts {
+  finals: number;
+  endpoints: number;
+}
+
+export class PocketSphinxEngineStream implements EngineStream {
+  readonly #open: LinkOpener;
+  readonly #offsetMs: number;
+  readonly #events = new EventChannel<EngineEvent>();
+  #link: PocketSphinxStream | undefined;
+  /** What was sent since the last checkpoint, in order. */
+  #sent: Sent[] = [];
+  #sentSamples = 0;
+  /** False once more than `MAX_RETAINED_MS` is past the checkpoint: a crash then fails the stream. */
+  #retaining = true;
+  /** Flushes sent before the first item of `#sent`. */
+  #flushBase = 0;
+  #checkpoint: SessionCheckpoint | undefined;
+  /** Finals and endpoints passed on since the checkpoint; those to drop from a replay. */
+  #passed: Counts = { finals: 0, endpoints: 0 };
+  #skip: Counts = { finals: 0, endpoints: 0 };
+  #recoveries = 0;
+  #state: "open" | "ending" | "done" = "open";
+  #endWaiters: Array<() => void> = [];
+
+  private constructor(open: LinkOpener, startSample: number) {
+    this.#open = open;
+    this.#offsetMs = Math.round(startSample / SAMPLES_PER_MS);
+  }
+
+  /** Opens the stream on a live process; rejects as the process's open did. */
+  static async open(open: LinkOpener, startSample: number): Promise<PocketSphinxEngineStream> {
+    const stream = new PocketSphinxEngineStream(open, startSample);
+    stream.#link = await open(stream.#sink(), undefined);
+    return stream;
+  }
+
+  /** The link to the process decoding it now (undefined while it moves). */
+  get link(): PocketSphinxStream | undefined {
+    return this.#link;
+  }
+
+  get backlogMs(): number {
+    return this.#link ? this.#link.backlogMs : this.#sentSamples / SAMPLES_PER_MS;
+  }
+
+  push(pcm: Int16Array): void {
+    if (this.#state !== "open" || pcm.length === 0) return;
+    this.#retain({ type: "push", pcm: pcm.slice() }, pcm.length);
+    this.#link?.push(pcm);
+  }
+
+  flush(pause?: { readonly atMs: number }): void {
+    if (this.#state !== "open") return;
+    const pauseAtMs = pause === undefined ? undefined : pause.atMs - this.#offsetMs;
+    this.#retain(pauseAtMs === undefined ? { type: "flush" } : { type: "flush", pauseAtMs }, 0);
+    this.#link?.flush(pauseAtMs === undefined ? undefined : { atMs: pauseAtMs });
+  }
+
+  end(): Promise<void> {
+    if (this.#state === "done") return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.#endWaiters.push(resolve));
+    if (this.#state === "open") {
+      this.#state = "ending";
+      void this.#link?.end();
+    }
+    return done;
+  }
+
+  close(): void {
+    if (this.#state === "done") return;
+    const link = this.#link;
+    this.#link = undefined;
+    link?.close();
+    this.#events.clear();
+    this.#finish();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<EngineEvent> {
+    return this.#events[Symbol.asyncIterator]();
+  }
+
+  #retain(item: Sent, samples: number): void {
+    if (!this.#retaining) return;
+    this.#sent.push(item);
+    this.#sentSamples += samples;
+    if (this.#sentSamples > MAX_RETAINED_MS * SAMPLES_PER_MS) {
+      this.#retaining = false;
+      this.#sent = [];
+      this.#sentSamples = 0;
+    }
+  }
+
+  /** The replies of the link that is current when they come; a replaced link's are ignored. */
+  #sink(): LinkSink {
+    const sink: LinkSink = {
+      event: (event) => {
+        if (this.#link === undefined || this.#link.sink === sink) this.#receive(event);
+      },
+      checkpoint: (checkpoint) => this.#checkpointed(checkpoint),
+      ended: () => {
+        this.#events.end();
+        this.#finish();
+      },
+      lost: (error) => void this.#lost(sink, error),
+    };
+    return sink;
+  }
+
+  #receive(event: WireEvent): void {
+    if (this.#state === "done") return;
+    if (event.type === "error") {
+      this.#fail(new EngineUnavailableError(event.message));
+      return;
+    }
+    if (event.type === "final") {
+      this.#passed.finals++;
+      if (this.#skip.finals > 0) {
+        this.#skip.finals--;
+        return;
+      }
+    } else if (event.type === "partial") {
+      if (this.#skip.finals > 0) return;
+    } else if (event.type === "endpoint") {
+      this.#passed.endpoints++;
+      if (this.#skip.endpoints > 0) {
+        this.#skip.endpoints--;
+        return;
+      }
+    }
+    this.#events.push(shiftEvent(event, this.#offsetMs));
+  }
+
+  /** Everything up to the checkpoint's flush is decoded for good: forget it. */
+  #checkpointed(checkpoint: SessionCheckpoint): void {
+    this.#checkpoint = checkpoint;
+    this.#passed = { finals: 0, endpoints: 0 };
+    this.#skip = { finals: 0, endpoints: 0 };
+    this.#recoveries = 0;
+    if (!this.#retaining) {
+      // Retention starts again from here.
+      this.#retaining = true;
+      this.#flushBase = checkpoint.flushes;
+      return;
+    }
+    while (this.#flushBase < checkpoint.flushes) {
+      const item = this.#sent.shift();
+      if (!item) break;
+      if (item.type === "flush") this.#flushBase++;
+      else this.#sentSamples -= item.pcm.length;
+    }
+  }
+
+  async #lost(sink: LinkSink, error: Error): Promise<void> {
+    const link = this.#link;
+    if (this.#state === "done" || link === undefined || link.sink !== sink) return;
+    this.#link = undefined;
+    if (!this.#retaining || this.#recoveries >= MAX_RECOVERIES) {
+      this.#fail(error);
+      return;
+    }
+    this.#recoveries++;
+    this.#skip = { ...this.#passed };
+    this.#passed = { finals: 0, endpoints: 0 };
+    let next: PocketSphinxStream;
+    try {
+      next = await this.#open(this.#sink(), this.#checkpoint);
+    } catch (reopenError) {
+      this.#fail(reopenError instanceof Error ? reopenError : error);
+      return;
+    }
+    if (this.#isDone()) {
+      next.close();
+      return;
+    }
+    this.#link = next;
+    for (const item of this.#sent) {
+      if (item.type === "push") next.push(item.pcm);
+      else next.flush(item.pauseAtMs === undefined ? undefined : { atMs: item.pauseAtMs });
+    }
+    if (this.#state === "ending") void next.end();
+  }
+
+  /** Read through a method: the state may have changed during an await. */
+  #isDone(): boolean {
+    return this.#state === "done";
+  }
+
+  #fail(error: Error): void {
+    if (this.#state === "done") return;
+    this.#link?.close();
+    this.#link = undefined;
+    this.#events.push({ type: "error", error });
+    this.#events.end();
+    this.#finish();
+  }
+
+  #finish(): void {
+    this.#state = "done";
+    const waiters = this.#endWaiters;
+    this.#endWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
