@@ -19,6 +19,10 @@ export interface EngineChoice {
   readonly modelDirs?: readonly string[];
   /** sherpa-onnx: greedy_search (default) or modified_beam_search (needed for keyterms). */
   readonly decodingMethod?: DecodingMethod;
+  /** pocketsphinx: warm decoders (default 4 per decoding process). */
+  readonly decoders?: number;
+  /** pocketsphinx: decoders at most (default 10 per decoding process). */
+  readonly maxDecoders?: number;
 }
 
 /**
@@ -92,7 +96,11 @@ function createOneEngine(name: string, choice: EngineChoice): Engine {
     case "pocketsphinx": {
       // Behind the gate, PocketSphinx keeps its own short-pause endpointing (docs/engines.md).
       // The speed-tuned decoder settings (measured in docs/benchmarks.md, "PocketSphinx tuning").
-      const pocketsphinx = new PocketSphinxEngine({ decoderArgs: FAST_DECODER_ARGS });
+      const pocketsphinx = new PocketSphinxEngine({
+        decoderArgs: FAST_DECODER_ARGS,
+        ...(choice.decoders === undefined ? {} : { decoders: choice.decoders }),
+        ...(choice.maxDecoders === undefined ? {} : { maxDecoders: choice.maxDecoders }),
+      });
       return choice.vad === false ? pocketsphinx : gate(pocketsphinx);
     }
     case "test":

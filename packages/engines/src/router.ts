@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import { SAMPLE_RATE } from "@earshot/protocol";
 import {
   assertServableEngine,
+  type DecoderPoolLoad,
   type Engine,
   type EngineCapabilities,
   type EngineLoad,
@@ -113,9 +114,11 @@ export class EngineRouter implements Engine {
     let threads = 0;
     let streamDemand = 0;
     let maxBacklogMs = 0;
+    let decoders: DecoderPoolLoad | undefined;
     for (const engine of this.engines) {
       const load = engine.loadSnapshot?.();
       if (!load) continue;
+      if (load.decoders) decoders = decoders ? addPools(decoders, load.decoders) : load.decoders;
       const engineThreads = load.threads ?? cores;
       streams += load.streams;
       demand += load.utilization * engineThreads;
@@ -129,6 +132,7 @@ export class EngineRouter implements Engine {
       threads,
       ...(streamDemand > 0 ? { streamDemand } : {}),
       maxBacklogMs,
+      ...(decoders ? { decoders } : {}),
     };
   }
 
@@ -139,6 +143,22 @@ export class EngineRouter implements Engine {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function addPools(a: DecoderPoolLoad, b: DecoderPoolLoad): DecoderPoolLoad {
+  return {
+    size: a.size + b.size,
+    free: a.free + b.free,
+    lent: a.lent + b.lent,
+    waiting: a.waiting + b.waiting,
+    created: {
+      startup: a.created.startup + b.created.startup,
+      background: a.created.background + b.created.background,
+      connect: a.created.connect + b.created.connect,
+    },
+    waits: a.waits + b.waits,
+    destroyed: a.destroyed + b.destroyed,
+  };
 }
 
 function unique<T>(values: readonly T[]): T[] {

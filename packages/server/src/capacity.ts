@@ -70,7 +70,14 @@ export class Capacity {
     const main = this.#admission.countsMainThread ? mainThreadUtilization : 0;
     const load = serverLoad(snapshot, main, cores, unopened);
     const common = { utilization: load.utilization, mainThreadUtilization };
-    if (snapshot) return { ...common, engineUtilization: snapshot.utilization, maxBacklogMs: snapshot.maxBacklogMs };
+    if (snapshot) {
+      return {
+        ...common,
+        engineUtilization: snapshot.utilization,
+        maxBacklogMs: snapshot.maxBacklogMs,
+        decoders: snapshot.decoders,
+      };
+    }
     return { ...common, engineUtilization: undefined, maxBacklogMs: sessions.maxBacklogMs() };
   };
 

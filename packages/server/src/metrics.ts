@@ -12,7 +12,7 @@ import { type Counter, Histogram, Registry } from "prom-client";
 import { labelledCounter, scrapedCounter, scrapedGauge } from "./metric-kinds.js";
 import { sharedProcessRegistry } from "./process-metrics.js";
 import type { ReleaseReason } from "./session-states.js";
-import { defineLoadGauges, defineStreamGauges, type MetricsSources } from "./source-gauges.js";
+import { defineDecoderPoolGauges, defineLoadGauges, defineStreamGauges, type MetricsSources } from "./source-gauges.js";
 
 const RELEASE_REASONS: readonly ReleaseReason[] = ["hold_expired", "key_budget", "node_budget"];
 
@@ -38,6 +38,8 @@ export interface MetricsOptions {
   readonly processMetrics: boolean;
   /** The engine has `loadSnapshot()`: export its utilization. */
   readonly engineReportsLoad: boolean;
+  /** The engine reports decoder pools (`EngineLoad.decoders`): export them. */
+  readonly engineLendsDecoders?: boolean;
 }
 
 /** Latencies a user waits for: up to 10 s. */
@@ -84,6 +86,7 @@ export class ServerMetrics {
       () => this.#engineProcessingMs / 1000,
     );
     defineLoadGauges(registry, sources, options.engineReportsLoad);
+    if (options.engineLendsDecoders) defineDecoderPoolGauges(registry, sources);
     this.#finalLatency = new Histogram({
       name: "earshot_final_latency_seconds",
       help: "From the arrival of the audio at a final's end_ms to the final being sent.",

@@ -122,6 +122,10 @@ function serverMetrics(
       maxStreams: () => capacity.maxStreams,
       load: capacity.load,
     },
-    { processMetrics: options.processMetrics ?? true, engineReportsLoad: engine.loadSnapshot !== undefined },
+    {
+      processMetrics: options.processMetrics ?? true,
+      engineReportsLoad: engine.loadSnapshot !== undefined,
+      engineLendsDecoders: engine.loadSnapshot?.().decoders !== undefined,
+    },
   );
 }

@@ -2,8 +2,9 @@
  * The gauges a scrape reads from the server itself (`MetricsSources`): its connections and
  * sessions, the stream limit in force, and its load.
  */
-import type { Registry } from "prom-client";
-import { scrapedGauge } from "./metric-kinds.js";
+import type { DecoderPoolLoad } from "@earshot/engines";
+import { Counter, type Registry } from "prom-client";
+import { scrapedCounter, scrapedGauge } from "./metric-kinds.js";
 
 /** What the server reports at scrape time. */
 export interface MetricsSources {
@@ -30,6 +31,8 @@ export interface MetricsSources {
     readonly utilization: number;
     readonly mainThreadUtilization: number;
     readonly maxBacklogMs: number;
+    /** The engine's decoder pools, for engines that lend decoders per utterance. */
+    readonly decoders?: DecoderPoolLoad | undefined;
   };
 }
 
@@ -106,5 +109,51 @@ export function defineLoadGauges(registry: Registry, sources: MetricsSources, en
     "earshot_engine_backlog_max_seconds",
     "The largest backlog of any stream: audio received but not decoded yet.",
     () => sources.load().maxBacklogMs / 1000,
+  );
+}
+
+/**
+ * The decoder pools of engines that lend decoders per utterance (PocketSphinx): how many exist, are
+ * free, lent, and awaited, and how many were made when. `when="connect"` counts decoders made on a
+ * stream's connect path: kept at 0 (a stream opens without one), exported so that stays checked.
+ */
+export function defineDecoderPoolGauges(registry: Registry, sources: MetricsSources): void {
+  const pool = () => sources.load().decoders;
+  scrapedGauge(registry, "earshot_decoder_pool_size", "Decoders that exist (free plus lent).", () => pool()?.size ?? 0);
+  scrapedGauge(registry, "earshot_decoder_pool_free", "Warm decoders free to lend.", () => pool()?.free ?? 0);
+  scrapedGauge(
+    registry,
+    "earshot_decoder_pool_lent",
+    "Decoders lent to utterances in progress: the active utterances.",
+    () => pool()?.lent ?? 0,
+  );
+  scrapedGauge(
+    registry,
+    "earshot_decoder_pool_waiting",
+    "Utterances waiting for a decoder, their audio queued.",
+    () => pool()?.waiting ?? 0,
+  );
+  new Counter({
+    name: "earshot_decoders_created_total",
+    help: "Decoders made: at start-up (before /readyz), in the background (maker thread), on a stream's connect path (0).",
+    labelNames: ["when"],
+    registers: [registry],
+    collect() {
+      const created = pool()?.created ?? { startup: 0, background: 0, connect: 0 };
+      this.reset();
+      for (const when of ["startup", "background", "connect"] as const) this.inc({ when }, created[when]);
+    },
+  });
+  scrapedCounter(
+    registry,
+    "earshot_decoder_waits_total",
+    "Utterances that found no decoder free at speech onset and waited for one.",
+    () => pool()?.waits ?? 0,
+  );
+  scrapedCounter(
+    registry,
+    "earshot_decoders_destroyed_total",
+    "Decoders freed: idle beyond the warm ones, or failed.",
+    () => pool()?.destroyed ?? 0,
   );
 }

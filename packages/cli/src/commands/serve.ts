@@ -38,11 +38,17 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
   --decoding-method      sherpa-onnx: greedy_search (default) or modified_beam_search (keyterms)
   --api-key              accepted key; repeatable. Also EARSHOT_API_KEYS=k1,k2. With none on a
                          loopback address, a key is generated and printed.
-  --max-streams          decoders held at once (streams, and sessions waiting for a resume that
-                         keep theirs); more get HTTP 503 over_capacity. Default: what fits in
+  --decoders             pocketsphinx: warm decoders, made before /readyz answers 200 and lent
+                         to utterances (a silent stream holds none); more are made in the
+                         background up to --max-decoders (default 4 per core: 95 MB each)
+  --max-decoders         pocketsphinx: decoders at most; utterances beyond wait for one, their
+                         audio queued (default 10 per core, what a core decodes in real time)
+  --max-streams          streams held at once (and sessions waiting for a resume that keep their
+                         engine stream); more get HTTP 503 over_capacity. Default: what fits in
                          memory, 75% of (RAM or the cgroup limit − 1 GiB) / the engine's cost
-                         per stream (pocketsphinx: 100 MB); none for engines that declare no cost.
-                         The engine's load still refuses streams it cannot serve in real time
+                         per stream (pocketsphinx: 4 MB beside its decoders); none for engines
+                         that declare no cost. The engine's load (its active utterances) still
+                         refuses streams it cannot serve in real time
   --max-streams-per-key  open streams one API key may have; more get HTTP 429 too_many_streams
                          (default ${DEFAULT_MAX_STREAMS_PER_KEY})
   --max-unconfigured-per-key
@@ -88,6 +94,8 @@ export async function serve(argv: string[]): Promise<number> {
       "decoding-method": { type: "string" },
       "api-key": { type: "string", multiple: true },
       "max-streams": { type: "string" },
+      decoders: { type: "string" },
+      "max-decoders": { type: "string" },
       "max-streams-per-key": { type: "string" },
       "max-unconfigured-per-key": { type: "string" },
       "config-timeout-ms": { type: "string" },
@@ -112,6 +120,8 @@ export async function serve(argv: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`invalid --port "${values.port}"`);
   const maxStreams = positiveInteger("--max-streams", values["max-streams"]);
+  const decoders = positiveInteger("--decoders", values.decoders);
+  const maxDecoders = positiveInteger("--max-decoders", values["max-decoders"]);
   const maxStreamsPerKey = positiveInteger("--max-streams-per-key", values["max-streams-per-key"]);
   const maxUnconfiguredPerKey = positiveInteger("--max-unconfigured-per-key", values["max-unconfigured-per-key"]);
   const configTimeoutMs = positiveInteger("--config-timeout-ms", values["config-timeout-ms"]);
@@ -178,6 +188,8 @@ export async function serve(argv: string[]): Promise<number> {
     ...(endpointingMs === undefined ? {} : { endpointingMs }),
     ...(sherpa ? { modelDirs } : {}),
     ...(decodingMethod === undefined ? {} : { decodingMethod: decodingMethod as DecodingMethod }),
+    ...(decoders === undefined ? {} : { decoders }),
+    ...(maxDecoders === undefined ? {} : { maxDecoders }),
   });
   const server = createServer({
     engine,
