@@ -39,6 +39,8 @@ export class PocketSphinxEngineStream implements EngineStream {
   readonly #offsetMs: number;
   readonly #events = new EventChannel<EngineEvent>();
   #link: PocketSphinxStream | undefined;
+  /** The sink of the link that is current (or opening). */
+  #current: LinkSink | undefined;
   /** What was sent since the last checkpoint, in order. */
   #sent: Sent[] = [];
   #sentSamples = 0;
@@ -51,6 +53,8 @@ export class PocketSphinxEngineStream implements EngineStream {
   #passed: Counts = { finals: 0, endpoints: 0 };
   #skip: Counts = { finals: 0, endpoints: 0 };
   #recoveries = 0;
+  /** The link was closed to give its decoder back (`suspend`); the next work opens a new one. */
+  #suspended = false;
   #state: "open" | "ending" | "done" = "open";
   #endWaiters: Array<() => void> = [];
 
@@ -79,6 +83,7 @@ export class PocketSphinxEngineStream implements EngineStream {
     if (this.#state !== "open" || pcm.length === 0) return;
     this.#retain({ type: "push", pcm: pcm.slice() }, pcm.length);
     this.#link?.push(pcm);
+    this.#wake();
   }
 
   flush(pause?: { readonly atMs: number }): void {
@@ -86,6 +91,7 @@ export class PocketSphinxEngineStream implements EngineStream {
     const pauseAtMs = pause === undefined ? undefined : pause.atMs - this.#offsetMs;
     this.#retain(pauseAtMs === undefined ? { type: "flush" } : { type: "flush", pauseAtMs }, 0);
     this.#link?.flush(pauseAtMs === undefined ? undefined : { atMs: pauseAtMs });
+    this.#wake();
   }
 
   end(): Promise<void> {
@@ -94,8 +100,27 @@ export class PocketSphinxEngineStream implements EngineStream {
     if (this.#state === "open") {
       this.#state = "ending";
       void this.#link?.end();
+      this.#wake();
     }
     return done;
+  }
+
+  /**
+   * Give the decoder back now, mid-utterance too: the link to the process is closed (which returns
+   * its decoder to the pool) and the next push, flush or end opens a new one from the checkpoint and
+   * replays what came after it, as after a crash. Between utterances there is nothing to do: the
+   * process gave the decoder back after the flush. Not possible past `MAX_RETAINED_MS` of audio
+   * since the checkpoint: the stream then keeps its decoder.
+   */
+  suspend(): void {
+    const link = this.#link;
+    if (this.#state !== "open" || !link || !link.speaking || !this.#retaining) return;
+    this.#link = undefined;
+    this.#current = undefined;
+    this.#suspended = true;
+    this.#skip = { ...this.#passed };
+    this.#passed = { finals: 0, endpoints: 0 };
+    link.close();
   }
 
   close(): void {
@@ -122,19 +147,26 @@ export class PocketSphinxEngineStream implements EngineStream {
     }
   }
 
-  /** The replies of the link that is current when they come; a replaced link's are ignored. */
+  /**
+   * A sink for a new link, which becomes the current one: replies of any other link (one closed by
+   * `suspend`, whose last events may still be on their way) are ignored.
+   */
   #sink(): LinkSink {
     const sink: LinkSink = {
       event: (event) => {
-        if (this.#link === undefined || this.#link.sink === sink) this.#receive(event);
+        if (sink === this.#current) this.#receive(event);
       },
-      checkpoint: (checkpoint) => this.#checkpointed(checkpoint),
+      checkpoint: (checkpoint) => {
+        if (sink === this.#current) this.#checkpointed(checkpoint);
+      },
       ended: () => {
+        if (sink !== this.#current) return;
         this.#events.end();
         this.#finish();
       },
       lost: (error) => void this.#lost(sink, error),
     };
+    this.#current = sink;
     return sink;
   }
 
@@ -182,10 +214,17 @@ export class PocketSphinxEngineStream implements EngineStream {
     }
   }
 
+  /** A suspended stream has work again: it continues on a new link. */
+  #wake(): void {
+    if (!this.#suspended) return;
+    this.#suspended = false;
+    void this.#reconnect(new EngineUnavailableError("pocketsphinx has no decoding process to continue the stream"));
+  }
+
   async #lost(sink: LinkSink, error: Error): Promise<void> {
-    const link = this.#link;
-    if (this.#state === "done" || link === undefined || link.sink !== sink) return;
+    if (this.#state === "done" || sink !== this.#current) return;
     this.#link = undefined;
+    this.#current = undefined;
     if (!this.#retaining || this.#recoveries >= MAX_RECOVERIES) {
       this.#fail(error);
       return;
@@ -193,6 +232,11 @@ export class PocketSphinxEngineStream implements EngineStream {
     this.#recoveries++;
     this.#skip = { ...this.#passed };
     this.#passed = { finals: 0, endpoints: 0 };
+    await this.#reconnect(error);
+  }
+
+  /** Opens a new link from the checkpoint and replays what was sent after it. */
+  async #reconnect(error: Error): Promise<void> {
     let next: PocketSphinxStream;
     try {
       next = await this.#open(this.#sink(), this.#checkpoint);

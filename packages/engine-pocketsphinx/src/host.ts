@@ -102,7 +102,7 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
     min: Math.max(1, config.decoders),
     max: Math.max(1, config.decoders, config.maxDecoders),
     idleMs: config.idleDecoderMs,
-    onChange: () => reportPool(),
+    onChange: () => reportPool(pool),
   });
   try {
     // Every warm decoder exists before the process says it is ready (and the server's /readyz).
@@ -117,7 +117,7 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
   if (probe) pool.giveBack(probe);
   setInterval(() => pool.shrink(), SHRINK_EVERY_MS).unref();
   send({ type: "ready" });
-  reportPool();
+  reportPool(pool);
   return {
     pool,
     maker,
@@ -131,11 +131,11 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
 }
 
 /** The pool's counts, once per turn of the event loop however often they changed. */
-function reportPool(): void {
-  if (poolReport || !host) return;
+function reportPool(pool: DecoderPool<Decoder>): void {
+  if (poolReport) return;
   poolReport = setImmediate(() => {
     poolReport = undefined;
-    if (host) send({ type: "pool", stats: host.pool.stats });
+    send({ type: "pool", stats: pool.stats });
   });
 }
 

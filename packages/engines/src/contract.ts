@@ -97,6 +97,13 @@ export interface EngineStream extends AsyncIterable<EngineEvent> {
   end(): Promise<void>;
   /** Stop at once and free the decoder; pending events are dropped. Idempotent. */
   close(): void;
+  /**
+   * Give back any decoder the stream holds while no audio comes (its client is reconnecting). The
+   * stream goes on exactly where it was once audio, a flush or the end comes: its transcript does
+   * not change. Engines that cannot leave it out; the server then closes the stream and opens a
+   * fresh one at the end of the last final, whose words may differ (decoder state starts over).
+   */
+  suspend?(): void;
 }
 
 /** How loaded an engine is now, for admission control and metrics. */

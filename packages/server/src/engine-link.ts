@@ -101,6 +101,17 @@ export class EngineLink {
   }
 
   /** Gives the stream back (or, while it opens, as soon as it arrives); it relays nothing more. */
+  /**
+   * Give the engine's decoder back while the session waits for a resume, keeping the stream (see
+   * `EngineStream.suspend`); false when the engine cannot.
+   */
+  suspend(): boolean {
+    const stream = this.#stream;
+    if (!stream?.suspend) return false;
+    stream.suspend();
+    return true;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

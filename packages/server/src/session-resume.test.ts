@@ -29,7 +29,13 @@ class FakeConnection implements SessionConnection {
 
 const FINAL = { type: "transcript", is_final: true, segment_id: 3 } as TranscriptMessage;
 
-type FakeHost = ResumeHost & { current: SessionState; connected: SessionConnection | undefined; open: boolean };
+type FakeHost = ResumeHost & {
+  current: SessionState;
+  connected: SessionConnection | undefined;
+  open: boolean;
+  /** The engine stream can give its decoder back and go on (`EngineStream.suspend`). */
+  suspendable: boolean;
+};
 
 /** A session as the resume side sees it (2 s received, the last final ending at 1.5 s), recording what it is asked to do. */
 function fakeSession(state: SessionState, connection: SessionConnection | undefined = new FakeConnection()) {
@@ -45,6 +51,7 @@ function fakeSession(state: SessionState, connection: SessionConnection | undefi
     current: state,
     connected: connection,
     open: true,
+    suspendable: false,
     state: () => host.current,
     transition: (to) => {
       host.current = checkTransition(host.current, to);
@@ -58,6 +65,10 @@ function fakeSession(state: SessionState, connection: SessionConnection | undefi
     continueStream: () => calls.push("continueStream"),
     reopen: (from) => calls.push(`reopen ${from}`),
     releaseEngineStream: () => calls.push("releaseEngineStream"),
+    suspendEngineStream: () => {
+      calls.push(`suspendEngineStream ${host.suspendable}`);
+      return host.suspendable;
+    },
     closeStream: () => calls.push("closeStream"),
     resumeFlow: () => calls.push("resumeFlow"),
     dispose: () => {
@@ -82,7 +93,22 @@ describe("SessionResume", () => {
     assert.deepEqual(calls, ["waiting"]);
     await sleep(TIMES.holdDecoderMs + 30);
     assert.equal(host.current, "released");
-    assert.deepEqual(calls, ["waiting", "releaseEngineStream", "released hold_expired"]);
+    assert.deepEqual(calls, ["waiting", "suspendEngineStream false", "releaseEngineStream", "released hold_expired"]);
+    resume.stop();
+  });
+
+  it("an engine stream that can suspend gives its decoder back and stays: a resume continues it, nothing reopened", async () => {
+    const { host, resume, calls } = fakeSession("streaming");
+    host.suspendable = true;
+    resume.detach(host.connected as SessionConnection, false);
+    await sleep(TIMES.holdDecoderMs + 30);
+    assert.equal(host.current, "waiting", "still waiting, with its engine stream");
+    assert.deepEqual(calls, ["waiting", "suspendEngineStream true", "released hold_expired"]);
+    const next = new FakeConnection();
+    resume.attach(next, 1);
+    assert.equal(host.current, "streaming");
+    assert.deepEqual(next.sent, [{ type: "session_resumed", session_id: "s1", received_samples: 32_000 }]);
+    assert.deepEqual(calls.slice(3), ["continueStream", "resumeFlow"]);
     resume.stop();
   });
 

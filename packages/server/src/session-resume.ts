@@ -35,6 +35,11 @@ export interface ResumeHost extends SessionLifecycle {
   reopen(from: number): void;
   /** Gives the engine stream back; the utterance in progress is dropped with it. */
   releaseEngineStream(): void;
+  /**
+   * Asks the engine stream to give its decoder back and go on later (`EngineStream.suspend`);
+   * false when the engine cannot, and the stream must be released.
+   */
+  suspendEngineStream(): boolean;
   /** stream_closed to a connection that resumed a drained or finished session. */
   closeStream(connection: SessionConnection): void;
   /** Acks and backpressure for a connection that took the stream over. */
@@ -97,6 +102,13 @@ export class SessionResume {
   releaseDecoder(reason: ReleaseReason): boolean {
     const session = this.#session;
     if (session.state() !== "waiting") return false;
+    if (session.suspendEngineStream()) {
+      // The engine keeps the stream without a decoder: a resume continues it exactly.
+      session.log.info({ reason }, "waiting session gave its decoder back; its engine stream goes on after a resume");
+      this.#timers.stopHold();
+      session.released(reason);
+      return true;
+    }
     session.log.info({ reason, restartSample: session.position.restart }, "waiting session released its decoder");
     session.transition("released");
     this.#timers.stopHold();

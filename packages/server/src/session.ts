@@ -67,6 +67,8 @@ export class StreamSession {
   #segments: TranscriptSegments | undefined;
   /** The engine stream being opened or held; a new link for each stream. */
   #link: EngineLink | undefined;
+  /** Waiting with its engine stream suspended (no decoder held) until a resume. */
+  #suspended = false;
   readonly #position = new StreamPosition();
 
   constructor(connection: SessionConnection, engine: Engine, limits: SessionLimits, log: Logger, hooks: SessionHooks) {
@@ -125,7 +127,7 @@ export class StreamSession {
 
   /** Holds (or is opening) an engine stream: what counts against the server's and the key's streams. */
   get holdsDecoder(): boolean {
-    return holdsDecoder(this.#state);
+    return holdsDecoder(this.#state) && !this.#suspended;
   }
 
   /** stream_closed was sent; the session is kept without an engine stream until its grace ends. */
@@ -283,7 +285,14 @@ export class StreamSession {
       },
       streamOpen: () => this.#link?.stream !== undefined,
       finalsAfter: (lastSegmentId) => this.#segments?.finalsAfter(lastSegmentId) ?? [],
-      continueStream: () => this.#link?.decoder.newConnection(),
+      continueStream: () => {
+        this.#suspended = false;
+        this.#link?.decoder.newConnection();
+      },
+      suspendEngineStream: () => {
+        this.#suspended = this.#link?.suspend() ?? false;
+        return this.#suspended;
+      },
       reopen: (from) => this.#openEngineStream(from, false),
       releaseEngineStream: () => {
         this.#closeEngineStream();

@@ -124,6 +124,8 @@ class GatedStream implements EngineStream {
   readonly #pauses: Array<{ readonly innerAtMs: number; readonly atMs: number }> = [];
   #received = 0;
   #closed = false;
+  /** The gate holds no decoder; present when the inner stream can give back its own. */
+  readonly suspend?: () => void;
 
   constructor(
     inner: EngineStream,
@@ -136,6 +138,7 @@ class GatedStream implements EngineStream {
     this.#preRollSamples = options.preRollSamples;
     this.#map = new TimeMap(options.startSample, SAMPLES_PER_MS);
     this.#detector = vad.createDetector((probability, endSample) => this.#decide(probability, endSample));
+    if (inner.suspend) this.suspend = () => inner.suspend?.();
     void this.#relay();
   }
 
