@@ -182,3 +182,59 @@ function invalidState(state: DecoderState, veclen: number, numFilters: number): 
   }
   return undefined;
 }
+
+// pocketsphinx pocketsphinx_internal.h:201–210 (`struct ps_decoder_s`, LP64): `acmod_t *acmod`.
+const PS_ACMOD = 16;
+// acmod.h:148–161 (`struct acmod_s`): `ps_mgau_t *mgau`.
+const ACMOD_MGAU = 56;
+// acmod.h:98–116: `ps_mgau_t` starts with `ps_mgaufuncs_t *vt`, whose first field is the name.
+// ptm_mgau.h (`struct ptm_mgau_s`): g, max_topn, hist, n_fast_hist.
+const PTM = { g: 24, maxTopn: 72, hist: 80, nFastHist: 96 } as const;
+// ms_gauden.h:82–90 (`gauden_t`): n_mgau, n_feat.
+const GAUDEN = { nMgau: 32, nFeat: 36 } as const;
+/** `ptm_fast_eval_t`: `topn` (3-d array, one contiguous block under `topn[0][0]`) and `mgau_active`. */
+const FAST_EVAL_SIZE = 16;
+/** tied_mgau_common.h:52. */
+const WORST_DIST = -0x80000000;
+
+/**
+ * Put the phonetically-tied model's top-N codeword history back to what `ptm_mgau_init` leaves
+ * (codewords 0..N-1, worst scores), as in a fresh decoder. Each frame's top-N search starts from the
+ * previous frame's list, and the library never resets it (ptm_mgau.c:426–441): the search finds the
+ * same best codewords, but their order, and on ties which one, follow the starting list, and the
+ * senone scores add them up in that order (not associative in the log domain). Measured: the first
+ * utterance of a stream gave "with an up close" on a decoder another stream had used and "an up
+ * close" on a fresh one. Reset at every stream start and checkpoint restart, a decoder's words no
+ * longer depend on what it decoded before. Returns false (nothing written) for another model type
+ * or layout.
+ */
+export function resetTopNHistory(ps: unknown): boolean {
+  const acmod = pointerAt(ps, PS_ACMOD);
+  const mgau = acmod ? pointerAt(acmod, ACMOD_MGAU) : undefined;
+  const vt = mgau ? pointerAt(mgau, 0) : undefined;
+  if (!mgau || !vt) return false;
+  const name = koffi.decode(pointerAt(vt, 0), "char", -1) as string;
+  if (name !== "ptm") return false;
+  const g = pointerAt(mgau, PTM.g);
+  const hist = pointerAt(mgau, PTM.hist);
+  if (!g || !hist) return false;
+  const topn = koffi.decode(mgau, PTM.maxTopn, "int16_t") as number;
+  const frames = koffi.decode(mgau, PTM.nFastHist, "int32_t") as number;
+  const codebooks = koffi.decode(g, GAUDEN.nMgau, "int32_t") as number;
+  const features = koffi.decode(g, GAUDEN.nFeat, "int32_t") as number;
+  if (!(topn >= 1 && topn <= 64 && frames >= 1 && frames <= 64 && codebooks >= 1 && codebooks <= 4096)) return false;
+  if (!(features >= 1 && features <= 8)) return false;
+  const initial: number[] = [];
+  for (let cell = 0; cell < codebooks * features; cell++) {
+    for (let m = 0; m < topn; m++) initial.push(m, WORST_DIST);
+  }
+  for (let frame = 0; frame < frames; frame++) {
+    // hist[frame].topn → topn[0] → topn[0][0]: the block of codebooks × features × topn entries.
+    const level1 = pointerAt(hist, frame * FAST_EVAL_SIZE);
+    const level2 = level1 ? pointerAt(level1, 0) : undefined;
+    const block = level2 ? pointerAt(level2, 0) : undefined;
+    if (!block) return false;
+    koffi.encode(block, "int32_t", initial, initial.length);
+  }
+  return true;
+}

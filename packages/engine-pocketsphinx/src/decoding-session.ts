@@ -21,7 +21,7 @@
 import type { TranscriptEvent } from "@earshot/engines";
 import { SAMPLES_PER_MS } from "@earshot/protocol";
 import type { DecodedWord, Decoder } from "./binding.js";
-import { primeDecoder, snapshotDecoderState } from "./decoder-state.js";
+import { type DecoderState, primeDecoder, resetTopNHistory, snapshotDecoderState } from "./decoder-state.js";
 import type { SessionCheckpoint, WireEvent } from "./messages.js";
 
 const MS_PER_FRAME = 10;
@@ -30,7 +30,10 @@ export const BLOCK_SAMPLES = 320;
 /**
  * A partial is read from the decoder at most once per 100 ms of audio: reading the hypothesis and
  * its words costs more as the utterance grows, and a caller that pushes small pieces (the VAD gate
- * forwards 32 ms windows) would otherwise pay it three times as often for no visible gain.
+ * forwards 32 ms windows) would otherwise pay it three times as often for no visible gain. It is
+ * read after the block that completes the interval, wherever the pushes begin and end: where the
+ * partials are read is a function of the audio alone, not of how it was cut into pushes (audio that
+ * waited for a decoder is decoded in larger turns), and so are the finals.
  */
 const PARTIAL_INTERVAL_SAMPLES = 1_600;
 
@@ -121,8 +124,7 @@ export class DecodingSession {
 
   /** Start decoding on `decoder`, restored to the last checkpoint (or fresh, before the first). */
   attach(decoder: Decoder): void {
-    const saved = this.#saved?.decoder;
-    decoder.startStream(saved ? (ps) => primeDecoder(ps, saved) : undefined);
+    decoder.startStream(this.#restore(this.#saved?.decoder));
     this.#decoder = decoder;
   }
 
@@ -136,10 +138,7 @@ export class DecodingSession {
   push(pcm: Int16Array): void {
     const started = performance.now();
     this.#atCheckpoint = false;
-    if (this.#decodeBlocks(pcm) && this.#speechStarted && this.#samples - this.#partialAt >= PARTIAL_INTERVAL_SAMPLES) {
-      this.#partialAt = this.#samples;
-      this.#emitPartial();
-    }
+    this.#decodeBlocks(pcm);
     this.#account(started);
   }
 
@@ -188,9 +187,21 @@ export class DecodingSession {
       processingMs: this.#processingMs,
       flushes: this.#flushes,
     };
-    decoder.startStream((ps) => primeDecoder(ps, state));
+    decoder.startStream(this.#restore(state));
     this.#atCheckpoint = true;
     this.#onCheckpoint(this.#saved);
+  }
+
+  /**
+   * What a decoder starting (or restarting) this stream is set to: the stream's carried state, and
+   * a top-N history as fresh as a new decoder's, so no earlier stream of the decoder shows.
+   */
+  #restore(state: DecoderState | undefined): ((ps: unknown) => void) | undefined {
+    if (!this.#checkpoints) return undefined;
+    return (ps) => {
+      resetTopNHistory(ps);
+      if (state) primeDecoder(ps, state);
+    };
   }
 
   #live(): Decoder {
@@ -203,27 +214,31 @@ export class DecodingSession {
     this.#processingMs += performance.now() - started;
   }
 
-  /** Decode every whole block `pcm` completes; the rest waits for more. Returns whether any was decoded. */
-  #decodeBlocks(pcm: Int16Array): boolean {
+  /** Decode every whole block `pcm` completes, each followed by its partial if one is due; the rest waits. */
+  #decodeBlocks(pcm: Int16Array): void {
     let offset = 0;
-    let decoded = false;
     if (this.#blockLength > 0) {
       offset = Math.min(BLOCK_SAMPLES - this.#blockLength, pcm.length);
       this.#block.set(pcm.subarray(0, offset), this.#blockLength);
       this.#blockLength += offset;
-      if (this.#blockLength < BLOCK_SAMPLES) return false;
+      if (this.#blockLength < BLOCK_SAMPLES) return;
       this.#decodeBlock(this.#block);
       this.#blockLength = 0;
-      decoded = true;
+      this.#partialIfDue();
     }
     while (pcm.length - offset >= BLOCK_SAMPLES) {
       this.#decodeBlock(pcm.subarray(offset, offset + BLOCK_SAMPLES));
       offset += BLOCK_SAMPLES;
-      decoded = true;
+      this.#partialIfDue();
     }
     this.#block.set(pcm.subarray(offset));
     this.#blockLength = pcm.length - offset;
-    return decoded;
+  }
+
+  #partialIfDue(): void {
+    if (!this.#speechStarted || this.#samples - this.#partialAt < PARTIAL_INTERVAL_SAMPLES) return;
+    this.#partialAt = this.#samples;
+    this.#emitPartial();
   }
 
   #decodeBlock(block: Int16Array): void {

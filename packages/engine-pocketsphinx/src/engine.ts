@@ -54,7 +54,8 @@ export interface PocketSphinxOptions {
   readonly idleDecoderMs?: number;
   /**
    * Lend decoders per utterance (default true): a stream holds one only while it has audio to
-   * decode. False: each stream keeps one from open to end, as before the pool.
+   * decode. False: each stream keeps the one it first borrows until it ends, as before the pool;
+   * its words are the same either way (decoders restart from the stream's checkpoint at each flush).
    */
   readonly lend?: boolean;
   /**
@@ -83,13 +84,15 @@ const YOUNG_STREAM_MS = 3_000;
 export const DEFAULT_STREAM_DEMAND = 0.14;
 /**
  * Tuned for speed by the tuning sweep (docs/benchmarks.md, "PocketSphinx tuning"): at most 3000
- * active HMMs per frame and the top 2 Gaussians roughly halve CPU per audio second at the same
- * whole-file WER on the eval set. `earshot serve` uses them. They are not the library default yet: with them, the PocketSphinx
- * fault-injection test's transcript differed from the uninterrupted run in 2 of 5 runs (decoding
- * itself is deterministic and chunking-invariant with them; what the decoder is given after some
- * resumes is not yet explained), against 0 of 4 without.
+ * active HMMs per frame cuts CPU per audio second at the same whole-file WER on the eval set.
+ * `earshot serve` uses them. The sweep's `topn: 2` (two Gaussians per codebook instead of the
+ * library's four) saved another 8% of CPU but made words depend on what the decoder had decoded
+ * before: a decoder that had decoded another stream gave different words for the same audio than
+ * a fresh one in 1 of 70 file pairs (none of 196 with four; docs/design/decoder-state.md,
+ * "Decoders that remember"). Decoders are lent to a new stream at every utterance, so that would
+ * make a stream's words depend on which decoder it got.
  */
-export const FAST_DECODER_ARGS: DecoderArgs = { maxhmmpf: 3000, topn: 2 };
+export const FAST_DECODER_ARGS: DecoderArgs = { maxhmmpf: 3000 };
 export const DEFAULT_VAD_POSTSPEECH_FRAMES = 20;
 /**
  * 4 warm decoders per process (per core): a core decodes about 9 streams of continuous speech in

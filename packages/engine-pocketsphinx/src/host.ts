@@ -47,7 +47,9 @@ interface Host {
   readonly pool: DecoderPool<Decoder>;
   readonly maker: DecoderMaker;
   readonly config: WorkerConfig;
-  /** Checkpoints work with this library build (decoder-state.ts), so decoders can be lent. */
+  /** Checkpoints work with this library build (decoder-state.ts): taken at every flush. */
+  readonly checkpoints: boolean;
+  /** Decoders go back to the pool between utterances (`WorkerConfig.lend`, with checkpoints). */
   readonly lend: boolean;
   readonly postspeechMs: number;
   readonly externalEndpointing: boolean;
@@ -113,7 +115,7 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
     return undefined;
   }
   const probe = pool.borrow();
-  const lend = config.lend && probe !== undefined && decoderStateSupported(probe.native);
+  const checkpoints = probe !== undefined && decoderStateSupported(probe.native);
   if (probe) pool.giveBack(probe);
   setInterval(() => pool.shrink(), SHRINK_EVERY_MS).unref();
   send({ type: "ready" });
@@ -122,7 +124,8 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
     pool,
     maker,
     config,
-    lend,
+    checkpoints,
+    lend: checkpoints && config.lend,
     postspeechMs: 10 * Number(config.decoderArgs.vad_postspeech ?? 50),
     externalEndpointing: config.decoderArgs.remove_silence === false || config.decoderArgs.remove_silence === "no",
     batchSamples: Math.round(config.batchMs * SAMPLES_PER_MS),
@@ -195,9 +198,9 @@ function open(host: Host, streamId: number, wordTimestamps: boolean, from: Sessi
       wordTimestamps,
       postspeechMs: host.postspeechMs,
       externalEndpointing: host.externalEndpointing,
-      checkpoints: host.lend,
+      checkpoints: host.checkpoints,
     };
-    const session = new DecodingSession(options, emit, onCheckpoint, host.lend ? from : undefined);
+    const session = new DecodingSession(options, emit, onCheckpoint, host.checkpoints ? from : undefined);
     streams.set(streamId, { id: streamId, session, work: [], queued: 0, cancelWait: undefined });
     send({ type: "opened", streamId });
   } catch (error) {
@@ -279,7 +282,7 @@ function runRound(host: Host): void {
       continue;
     }
     // Between utterances with nothing queued: the decoder goes back for others.
-    if (streams.get(stream.id) === stream && stream.work.length === 0 && stream.session.canLend) {
+    if (host.lend && streams.get(stream.id) === stream && stream.work.length === 0 && stream.session.canLend) {
       const decoder = stream.session.detach();
       if (decoder) host.pool.giveBack(decoder);
     }

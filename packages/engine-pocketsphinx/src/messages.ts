@@ -18,7 +18,10 @@ export interface WorkerConfig {
   readonly maxDecoders: number;
   /** A decoder beyond `decoders` idle this long (ms) is freed. */
   readonly idleDecoderMs: number;
-  /** Lend decoders per utterance (default); false: each stream keeps one from open to end. */
+  /**
+   * Lend decoders per utterance (default); false: each stream keeps the one it first borrowed until
+   * it ends (checkpoints are taken all the same, so its words are the same either way).
+   */
   readonly lend: boolean;
   /** Under load, small pushes are decoded once this much audio (ms) is queued or has waited this long; 0: never batched. */
   readonly batchMs: number;
