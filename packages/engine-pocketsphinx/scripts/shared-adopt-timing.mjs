@@ -20,7 +20,7 @@ const ARGS = {
   topn: 2,
 };
 const api = loadLibrary();
-koffi.opaque("ngram_model_t");
+// binding.ts registers the opaque ngram_model_t type.
 const ps = koffi.load("libpocketsphinx.so.3");
 const sb = koffi.load("libsphinxbase.so.3");
 const x = {
@@ -68,5 +68,30 @@ for (let i = 0; i < N; i++) {
   const e = ms(t);
   console.log(
     `shared ${i + 1}: ps_init no -lm + 1-word dict ${a} ms | dict swap ${b} ms | ps_set_lm ${c} ms | ps_set_search ${e} ms`,
+  );
+}
+
+// What the pool does instead (binding.ts: ModelShare, createNativeDecoder): the maker thread makes a
+// whole decoder and swaps the shared model in; the decoding thread only lends references (before)
+// and adopts the address (after). Run here on one thread to time each part.
+const { createNativeDecoder, Decoder, ModelShare } = await import("../dist/binding.js");
+const owner = new Decoder(ARGS);
+const share = ModelShare.from(owner, ARGS);
+for (let i = 0; i < N; i++) {
+  t = performance.now();
+  const whole = createNativeDecoder(ARGS);
+  const w = ms(t);
+  api.ps_free(new Decoder(ARGS, undefined, whole.address).native);
+  t = performance.now();
+  const lent = share.lend();
+  const l = ms(t);
+  t = performance.now();
+  const made = createNativeDecoder(ARGS, undefined, lent);
+  const m = ms(t);
+  t = performance.now();
+  const d = new Decoder(ARGS, undefined, made.address, made.shared);
+  const a = ms(t);
+  console.log(
+    `pool ${i + 1}: maker thread: whole ps_init ${w} ms, shared (ps_init + swap + free own copies) ${m} ms | decoding thread: lend ${l} ms, adopt ${a} ms (shared: ${d.sharesModel})`,
   );
 }

@@ -60,7 +60,7 @@ const PS = { dict: 24, d2p: 32, lmath: 40 };
 
 // loadLibrary binds the basics and turns the library's log off (err_set_logfp(NULL)) before any ps_init.
 const api = loadLibrary();
-koffi.opaque("ngram_model_t");
+// binding.ts registers the opaque ngram_model_t type.
 const sb = koffi.load("libsphinxbase.so.3");
 const ps = koffi.load("libpocketsphinx.so.3");
 const x = {
