@@ -34,7 +34,9 @@ export interface DecodedWord {
 export type DecoderArgs = Readonly<Record<string, string | number | boolean>>;
 
 // Named opaque types, referenced by name in the prototypes below.
-for (const name of ["ps_decoder_t", "cmd_ln_t", "ps_seg_t", "logmath_t", "feat_t", "fe_t"]) koffi.opaque(name);
+for (const name of ["ps_decoder_t", "cmd_ln_t", "ps_seg_t", "logmath_t", "feat_t", "fe_t", "ngram_model_t"]) {
+  koffi.opaque(name);
+}
 
 /** The head of sphinxbase's `cmn_t` (cmn.h): live cepstral-mean state. */
 const Cmn_t = koffi.struct("cmn_t", {
@@ -94,6 +96,17 @@ function bind(paths: LibraryPaths) {
     ps_seg_frames: ps.func("void ps_seg_frames(ps_seg_t *seg, _Out_ int *out_sf, _Out_ int *out_ef)"),
     ps_seg_prob: ps.func("int32_t ps_seg_prob(ps_seg_t *seg, int32_t *ascr, int32_t *lscr, int32_t *lback)"),
     ps_seg_free: ps.func("void ps_seg_free(ps_seg_t *seg)"),
+    // Model sharing (see `ModelShare`). Pointers to shared objects are `void *`: koffi passes them
+    // on as plain addresses.
+    ps_get_lm: ps.func("ngram_model_t *ps_get_lm(ps_decoder_t *ps, const char *name)"),
+    ngram_model_set_lookup: sb.func("void *ngram_model_set_lookup(ngram_model_t *set, const char *name)"),
+    ngram_model_retain: sb.func("void *ngram_model_retain(void *model)"),
+    ngram_model_free: sb.func("int ngram_model_free(void *model)"),
+    dict_retain: ps.func("void *dict_retain(void *dict)"),
+    dict_free: ps.func("int dict_free(void *dict)"),
+    dict2pid_retain: ps.func("void *dict2pid_retain(void *d2p)"),
+    dict2pid_free: ps.func("int dict2pid_free(void *d2p)"),
+    logmath_retain: sb.func("void *logmath_retain(void *lmath)"),
   };
 }
 
@@ -175,12 +188,208 @@ function pointerAt(api: Api, address: bigint): unknown {
   return api.as_decoder(pointer, pointer, 0);
 }
 
+/** A `void *` holding `address` (0n: NULL). */
+function voidAt(address: bigint): unknown {
+  const cell = Buffer.alloc(8);
+  cell.writeBigUInt64LE(address);
+  return koffi.decode(cell, "void *");
+}
+
+/** The address a pointer holds (0n for NULL). */
+function addressOf(pointer: unknown): bigint {
+  return pointer ? BigInt(koffi.address(pointer)) : 0n;
+}
+
+/**
+ * Byte offsets in the pinned library (pocketsphinx e7d059fe, sphinxbase 2c132b3; LP64), for sharing
+ * the model between the decoders of one process (docs/design/shared-model.md). Every one is checked
+ * against a public accessor or a known value before anything is written (`sharedLayout`).
+ */
+const LAYOUT = {
+  /** ps_decoder_t (pocketsphinx_internal.h): config @0, acmod @16, dict @24, d2p @32, lmath @40, search @56. */
+  ps: { config: 0, acmod: 16, dict: 24, d2p: 32, lmath: 40, search: 56 },
+  /** ps_search_t: name @16, config @32, acmod @40, dict @48, d2p @56; ngram_search_t: lmset @112 (after the 112-byte base). */
+  search: { name: 16, config: 32, acmod: 40, dict: 48, d2p: 56, lmset: 112 },
+  /** ngram_model_set_t (ngram_model_set.h): n_models @96, lms @104, after the 96-byte ngram_model_t. */
+  lmset: { nModels: 96, lms: 104 },
+  /** dict2pid_t (dict2pid.h): refcount @0, mdef @8, dict @16 (it holds a reference to its dictionary). */
+  d2p: { dict: 16 },
+  /** The reference counts: dict_t.refcnt, dict2pid_t.refcount, ngram_model_t.refcount are each the first field. */
+  refcount: 0,
+} as const;
+
+/** PS_DEFAULT_SEARCH: the search ps_init makes for -lm; ngram_search_init names its one model "default". */
+const DEFAULT_SEARCH = "_default";
+const DEFAULT_LM = "default";
+
+/** One decoder's shareable parts as addresses, read through `LAYOUT` after checking it; or undefined. */
+function sharedLayout(api: Api, ps: unknown) {
+  const L = LAYOUT;
+  const ptr = (base: unknown, offset: number) => addressOf(koffi.decode(base, offset, "void *"));
+  const lmath = ptr(ps, L.ps.lmath);
+  if (lmath === 0n || lmath !== addressOf(api.ps_get_logmath(ps))) return undefined;
+  const dict = ptr(ps, L.ps.dict);
+  const d2p = ptr(ps, L.ps.d2p);
+  const search = koffi.decode(ps, L.ps.search, "void *");
+  if (dict === 0n || d2p === 0n || !search) return undefined;
+  const name = koffi.decode(search, L.search.name, "char *") as string | null;
+  const lmset = api.ps_get_lm(ps, DEFAULT_SEARCH);
+  if (
+    name !== DEFAULT_SEARCH ||
+    !lmset ||
+    ptr(search, L.search.config) !== ptr(ps, L.ps.config) ||
+    ptr(search, L.search.acmod) !== ptr(ps, L.ps.acmod) ||
+    ptr(search, L.search.dict) !== dict ||
+    ptr(search, L.search.d2p) !== d2p ||
+    ptr(voidAt(d2p), L.d2p.dict) !== dict ||
+    ptr(search, L.search.lmset) !== addressOf(lmset) ||
+    koffi.decode(lmset, L.lmset.nModels, "int32_t") !== 1
+  ) {
+    return undefined;
+  }
+  const lms = koffi.decode(lmset, L.lmset.lms, "void *");
+  const lm = lms ? ptr(lms, 0) : 0n;
+  if (lm === 0n || lm !== addressOf(api.ngram_model_set_lookup(lmset, DEFAULT_LM))) return undefined;
+  return { lmath, dict, d2p, lm, search, lms };
+}
+
+/**
+ * References to a process's shared model, taken on the decoding thread for one decoder the maker
+ * thread makes (`ModelShare.lend`): the dictionary and dict2pid twice (the decoder and its search
+ * each hold one), the n-gram model once (the search's LM set holds it). The maker thread only writes
+ * these addresses into its new decoder and never reads or counts the objects behind them.
+ */
+export interface SharedModelRefs {
+  /** The decoder arguments the shared model was made with: a decoder with others does not share. */
+  readonly argsKey: string;
+  readonly dict: bigint;
+  readonly d2p: bigint;
+  readonly lm: bigint;
+}
+
+function argsKey(args: DecoderArgs): string {
+  return JSON.stringify(Object.entries(args).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The language model, dictionary and dict2pid of a process's first decoder, shared by the decoders
+ * made after it (docs/design/shared-model.md): about 36 MB each instead of 91 MB for the en-us model.
+ *
+ * Every reference count of a shared object changes on the thread that made the share (the decoding
+ * thread, which also frees decoders and builds lattices that count the dictionary): `lend` takes the
+ * references a new decoder needs before the maker thread makes it, `giveBack` drops them if it was
+ * not made the shared way. The logmath the shared LM points to (unretained, `ngram_model_t.lmath`)
+ * is retained here and never freed: it must outlive every decoder, and it goes with the process.
+ */
+export class ModelShare {
+  readonly #api: Api;
+  readonly #key: string;
+  #refs: { dict: unknown; d2p: unknown; lm: unknown } | undefined;
+
+  private constructor(api: Api, key: string, refs: { dict: unknown; d2p: unknown; lm: unknown }) {
+    this.#api = api;
+    this.#key = key;
+    this.#refs = refs;
+  }
+
+  /** Share `owner`'s model (made with `args`), or undefined if its layout is not the expected one. */
+  static from(owner: Decoder, args: DecoderArgs): ModelShare | undefined {
+    // The library is loaded: `owner` exists.
+    const api = loadLibrary();
+    const layout = sharedLayout(api, owner.native);
+    if (!layout) return undefined;
+    api.logmath_retain(voidAt(layout.lmath));
+    return new ModelShare(api, argsKey(args), {
+      dict: api.dict_retain(voidAt(layout.dict)),
+      d2p: api.dict2pid_retain(voidAt(layout.d2p)),
+      lm: api.ngram_model_retain(voidAt(layout.lm)),
+    });
+  }
+
+  /** References for one decoder to be made the shared way (see `SharedModelRefs`). */
+  lend(): SharedModelRefs | undefined {
+    const refs = this.#refs;
+    if (!refs) return undefined;
+    const api = this.#api;
+    api.dict_retain(refs.dict);
+    api.dict_retain(refs.dict);
+    api.dict2pid_retain(refs.d2p);
+    api.dict2pid_retain(refs.d2p);
+    api.ngram_model_retain(refs.lm);
+    return { argsKey: this.#key, dict: addressOf(refs.dict), d2p: addressOf(refs.d2p), lm: addressOf(refs.lm) };
+  }
+
+  /** Drop the references `lend` took, for a decoder that was not made the shared way. */
+  giveBack(lent: SharedModelRefs): void {
+    const api = this.#api;
+    api.ngram_model_free(voidAt(lent.lm));
+    api.dict2pid_free(voidAt(lent.d2p));
+    api.dict2pid_free(voidAt(lent.d2p));
+    api.dict_free(voidAt(lent.dict));
+    api.dict_free(voidAt(lent.dict));
+  }
+
+  /** Drop the share's own references; decoders that share keep theirs (the logmath stays). */
+  close(): void {
+    const refs = this.#refs;
+    this.#refs = undefined;
+    if (!refs) return;
+    this.#api.ngram_model_free(refs.lm);
+    this.#api.dict2pid_free(refs.d2p);
+    this.#api.dict_free(refs.dict);
+  }
+}
+
+/**
+ * Turn `ps`, a normally made decoder nobody else has seen, into one that shares the model `shared`
+ * refers to: its decoder and search take the shared dictionary and dict2pid, its LM set the shared
+ * n-gram model, and its own copies (which it alone holds: the reference counts are checked) are
+ * freed. Its search (lextree, word tables, the LM set's word map) stays: it was built from a
+ * dictionary and LM read from the same files, so it is the one a search over the shared ones would
+ * have. Touches no shared object: only addresses are written. False (nothing changed) if a layout
+ * check fails or the decoder arguments differ.
+ */
+function adoptSharedModel(api: Api, ps: unknown, args: DecoderArgs, shared: SharedModelRefs): boolean {
+  if (shared.argsKey !== argsKey(args)) return false;
+  const layout = sharedLayout(api, ps);
+  if (!layout) return false;
+  const own = { dict: voidAt(layout.dict), d2p: voidAt(layout.d2p), lm: voidAt(layout.lm) };
+  const count = (p: unknown) => koffi.decode(p, LAYOUT.refcount, "int32_t") as number;
+  // The decoder and its search hold the dictionary (and so does the dict2pid) and the dict2pid; the
+  // LM set holds the LM (ps_init dropped its own reference). Any other holder would keep a pointer
+  // to what is freed below.
+  if (count(own.dict) !== 3 || count(own.d2p) !== 2 || count(own.lm) !== 1) return false;
+  const L = LAYOUT;
+  koffi.encode(ps, L.ps.dict, "void *", voidAt(shared.dict));
+  koffi.encode(ps, L.ps.d2p, "void *", voidAt(shared.d2p));
+  koffi.encode(layout.search, L.search.dict, "void *", voidAt(shared.dict));
+  koffi.encode(layout.search, L.search.d2p, "void *", voidAt(shared.d2p));
+  koffi.encode(layout.lms, 0, "void *", voidAt(shared.lm));
+  // The dict2pid's last free drops its reference to the dictionary; the two left are ours to drop.
+  api.ngram_model_free(own.lm);
+  api.dict2pid_free(own.d2p);
+  api.dict2pid_free(own.d2p);
+  api.dict_free(own.dict);
+  api.dict_free(own.dict);
+  api.malloc_trim?.(0);
+  return true;
+}
+
 /**
  * Create a decoder and return its address, for the decoder maker thread: the decoding thread of the
- * same process adopts it with `new Decoder(args, paths, address)`. Throws what ps_init threw.
+ * same process adopts it with `new Decoder(args, paths, address)`. Throws what ps_init threw. With
+ * `shared` (references the decoding thread took for it, `ModelShare.lend`), the decoder then shares
+ * that model (`adoptSharedModel`); `shared` in the answer says whether it does: if not, the
+ * decoding thread gives the references back.
  */
-export function createNativeDecoder(args: DecoderArgs, paths: LibraryPaths = DEFAULT_LIBRARY_PATHS): bigint {
-  return koffi.address(initDecoder(loadLibrary(paths), args));
+export function createNativeDecoder(
+  args: DecoderArgs,
+  paths: LibraryPaths = DEFAULT_LIBRARY_PATHS,
+  shared?: SharedModelRefs,
+): { address: bigint; shared: boolean } {
+  const api = loadLibrary(paths);
+  const ps = initDecoder(api, args);
+  return { address: BigInt(koffi.address(ps)), shared: shared ? adoptSharedModel(api, ps, args, shared) : false };
 }
 
 export class Decoder {
@@ -195,8 +404,12 @@ export class Decoder {
    * `adopt`, wrap the decoder at that address instead, one `createNativeDecoder` made on another
    * thread of this process (the decoder maker), so ps_init stalled no decoding.
    */
-  constructor(args: DecoderArgs, paths: LibraryPaths = DEFAULT_LIBRARY_PATHS, adopt?: bigint) {
+  /** Whether it shares its process's model (`ModelShare`): adopted with `sharesModel`. */
+  readonly sharesModel: boolean;
+
+  constructor(args: DecoderArgs, paths: LibraryPaths = DEFAULT_LIBRARY_PATHS, adopt?: bigint, sharesModel = false) {
     this.#api = loadLibrary(paths);
+    this.sharesModel = adopt !== undefined && sharesModel;
     const ps = adopt === undefined ? initDecoder(this.#api, args) : pointerAt(this.#api, adopt);
     this.#ps = ps;
     this.#logmath = this.#api.ps_get_logmath(ps);

@@ -65,6 +65,12 @@ export interface PocketSphinxOptions {
    */
   readonly batchMs?: number;
   /**
+   * Decoders after a process's first share its language model, dictionary and dict2pid (default
+   * true): about 36 MB each instead of 91 MB, same output (docs/design/shared-model.md). False:
+   * every decoder is whole.
+   */
+  readonly shareModel?: boolean;
+  /**
    * Further decoder flags without the dash, e.g. `{ beam: "1e-60" }`; they override the above.
    * `logfn` is refused: it is not thread-safe (see `loadLibrary` in binding.ts).
    */
@@ -167,6 +173,7 @@ export class PocketSphinxEngine implements Engine {
       idleDecoderMs: options.idleDecoderMs ?? DEFAULT_IDLE_DECODER_MS,
       lend: options.lend ?? true,
       batchMs: options.batchMs ?? 100,
+      shareModel: options.shareModel ?? true,
     };
     this.#workers = new WorkerPool({
       engine: "pocketsphinx",

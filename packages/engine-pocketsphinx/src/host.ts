@@ -97,7 +97,7 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
     });
     return undefined;
   }
-  const maker = new DecoderMaker(config.decoderArgs, config.libraryPaths);
+  const maker = new DecoderMaker(config.decoderArgs, config.libraryPaths, { shareModel: config.shareModel });
   const pool = new DecoderPool<Decoder>({
     make: () => maker.make(),
     destroy: (decoder) => decoder.free(),

@@ -25,6 +25,8 @@ export interface WorkerConfig {
   readonly lend: boolean;
   /** Under load, small pushes are decoded once this much audio (ms) is queued or has waited this long; 0: never batched. */
   readonly batchMs: number;
+  /** Decoders after the first share the first one's model (decoder-maker.ts). */
+  readonly shareModel: boolean;
 }
 
 /**
