@@ -45,12 +45,18 @@ async function run(engine: VadGatedEngine, options: StreamOptions, from: number)
   return events;
 }
 
-/** Finals (text, times, words) and endpoints, as comparable lines. */
-function transcript(events: readonly Outcome[]): string[] {
+/**
+ * Finals (text, times, words) and endpoints, as comparable lines; with `confidence`, word
+ * confidences too (they can differ a little in the first utterance after a resume: see
+ * docs/design/decoder-state.md, "Continuing a stream in another server").
+ */
+function transcript(events: readonly Outcome[], confidence = false): string[] {
   return events.flatMap((event) => {
     if (event.type === "endpoint") return [`endpoint ${event.atMs}`];
     if (event.type !== "final") return [];
-    const words = event.words.map((w) => `${w.word}@${w.startMs}-${w.endMs}`).join(" ");
+    const words = event.words
+      .map((w) => `${w.word}@${w.startMs}-${w.endMs}${confidence ? `~${w.confidence.toFixed(3)}` : ""}`)
+      .join(" ");
     return [`final ${event.startMs}-${event.endMs} "${event.text}" ${words}`];
   });
 }
@@ -83,17 +89,23 @@ describe("a stream continued from its checkpoints (shipped engine)", () => {
   it("continued at every checkpoint, gives the uninterrupted stream's later finals exactly", {
     timeout: 300_000,
   }, async (t) => {
+    let confidenceDiffers = 0;
     for (const { index, atSample, state } of checkpoints) {
       const continued = await run(engine, { ...OPTIONS, resumeFrom: { atSample, state } }, atSample);
       const expected = reference.slice(index + 1);
       assert.deepEqual(transcript(continued), transcript(expected), `resumed at sample ${atSample}`);
+      if (JSON.stringify(transcript(continued, true)) !== JSON.stringify(transcript(expected, true)))
+        confidenceDiffers++;
       // Its own checkpoints are the same too, so it can be continued again.
       assert.deepEqual(
         continued.filter((e) => e.type === "checkpoint").map((e) => e.atSample),
         expected.filter((e) => e.type === "checkpoint").map((e) => e.atSample),
       );
     }
-    t.diagnostic(`${checkpoints.length} resume points, ${transcript(reference).length} finals and endpoints`);
+    t.diagnostic(
+      `${checkpoints.length} resume points, ${transcript(reference).length} finals and endpoints; ` +
+        `word confidences differ (3 decimals) after ${confidenceDiffers}`,
+    );
   });
 
   it("started fresh at the same samples instead, the later finals differ", { timeout: 300_000 }, async (t) => {
