@@ -283,6 +283,27 @@ describe("error codes", () => {
     await client.waitFor((m) => m.type === "session_started");
   });
 
+  it("invalid_resume_state: a resume_state that is no checkpoint, or one the engine cannot continue", async () => {
+    const client = await WireClient.open(url, KEY);
+    const notJson = Buffer.from("not json").toString("base64url");
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test", resume_state: notJson } });
+    await expectError("invalid_resume_state", client);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+    await client.waitFor((m) => m.type === "session_started");
+
+    // Well-formed, but the test engine continues no stream: refused when the stream opens, closing.
+    const refused = await WireClient.open(url, KEY);
+    const state = Buffer.from(JSON.stringify({ inner: {} })).toString("base64url");
+    refused.sendJson({
+      type: "config",
+      config: { ...SEED_CONFIG, model: "test", start_sample: 16_000, resume_state: state },
+    });
+    const error = await refused.waitForError("invalid_resume_state");
+    assert.equal(error.retryable, false);
+    assert.equal((await refused.closed).code, CloseCode.policyViolation);
+    assert.ok(!refused.messages.some((m) => m.type === "session_started"));
+  });
+
   it("unsupported_encoding: encoding and sample rate", async () => {
     const client = await WireClient.open(url, KEY);
     client.sendJson({ type: "config", config: { ...SEED_CONFIG, encoding: "flac" } });

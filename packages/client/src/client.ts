@@ -241,6 +241,11 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
       return;
     }
     if (end.established) this.#reconnect.disconnected();
+    // The server cannot continue from the checkpoint: the next session starts where the last final ended.
+    if (cause.code === "invalid_resume_state" && this.#receiver.progress.forgetCheckpoint()) {
+      this.#retry(cause);
+      return;
+    }
     if (this.#receiver.streamClosed && this.#closeRequested) {
       this.#finish(end.code, end.reason || "stream closed");
       return;

@@ -9,6 +9,7 @@
  */
 import type {
   AckMessage,
+  CheckpointMessage,
   SessionResumedMessage,
   SessionStartedMessage,
   StreamClosedMessage,
@@ -35,7 +36,13 @@ export type Established =
   | { readonly kind: "started"; readonly session: SessionStartedMessage }
   | { readonly kind: "resumed"; readonly resumed: SessionResumedMessage };
 
-export type StreamMessage = TranscriptMessage | AckMessage | WarningMessage | UtteranceEndMessage | StreamClosedMessage;
+export type StreamMessage =
+  | TranscriptMessage
+  | AckMessage
+  | WarningMessage
+  | UtteranceEndMessage
+  | CheckpointMessage
+  | StreamClosedMessage;
 
 export interface ConnectionEnd {
   readonly code: number;

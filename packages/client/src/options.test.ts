@@ -79,6 +79,7 @@ test("configMessage: seed-compatible defaults, the client owns encoding/rate/ove
       encoding: "pcm_s16le",
       sample_rate: 16_000,
       chunk_overlap_ms: 100,
+      checkpoints: true,
     },
   });
 });

@@ -39,13 +39,15 @@ export type ChunkingPreset = keyof typeof CHUNKING_PRESETS;
 /** What a caller may set in `config`; the client owns encoding, sample rate, overlap and stream position. */
 export type ClientStreamConfig = Omit<
   StreamConfig,
-  "encoding" | "sample_rate" | "chunk_overlap_ms" | "start_sample" | "first_segment_id"
+  "encoding" | "sample_rate" | "chunk_overlap_ms" | "start_sample" | "first_segment_id" | "checkpoints" | "resume_state"
 >;
 
 /** Where a session starts in the stream: 0/0 for the first, the end of the last final after a lost session. */
 export interface SessionStart {
   readonly startSample: number;
   readonly firstSegmentId: number;
+  /** A checkpoint's state: the new session continues the lost one exactly from `startSample`. */
+  readonly resumeState?: string;
 }
 
 /** The encoding and overlap a stream's audio messages have (what `config` declares). */
@@ -131,6 +133,9 @@ export function configMessage(
     // Only when not the defaults, so a server without resume support accepts the first session.
     ...(start.startSample > 0 ? { start_sample: start.startSample } : {}),
     ...(start.firstSegmentId > 0 ? { first_segment_id: start.firstSegmentId } : {}),
+    // Checkpoints let a session lost with its server be continued exactly (`resume_state`).
+    checkpoints: true,
+    ...(start.resumeState === undefined ? {} : { resume_state: start.resumeState }),
   };
   return encodeClientMessage({ type: "config", config: full });
 }

@@ -24,6 +24,7 @@ const FIELDS: Record<ServerMessage["type"], Record<string, "string" | "number" |
   error: { code: "string", message: "string", retryable: "boolean" },
   warning: { code: "string", message: "string" },
   utterance_end: { last_word_end_ms: "number", segment_id: "number" },
+  checkpoint: { sample: "number", state: "string", last_segment_id: "number" },
   stream_closed: { audio_ms: "number" },
 };
 

@@ -4,7 +4,7 @@
  * follow which transcripts are new, what audio a resume or a new session may still need, and where
  * a new session starts when the server lost the old one.
  */
-import type { TranscriptMessage } from "@earshot/protocol";
+import type { CheckpointMessage, TranscriptMessage } from "@earshot/protocol";
 import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import type { SessionStart } from "./options.js";
 
@@ -12,6 +12,8 @@ export class StreamProgress {
   #lastFinalId = -1;
   #finalEndSample = 0;
   #ackedSample = 0;
+  /** The server's last checkpoint: where a new session can continue this stream exactly. */
+  #checkpoint: CheckpointMessage | undefined;
 
   /** The highest final segment_id delivered; -1 before the first (what `resume` sends). */
   get lastFinalId(): number {
@@ -44,13 +46,42 @@ export class StreamProgress {
     this.#ackedSample = Math.max(this.#ackedSample, sample);
   }
 
-  /** The first stream position a resume (unacknowledged audio) or a new session (after the last final) may need. */
-  get neededFromSample(): number {
-    return Math.min(this.#ackedSample, this.#finalEndSample);
+  /** A checkpoint from the server: a later one replaces the one kept. */
+  checkpointed(message: CheckpointMessage): void {
+    if (message.last_segment_id > this.#lastFinalId) return; // follows finals not delivered: not usable
+    if (this.#checkpoint && message.sample < this.#checkpoint.sample) return;
+    this.#checkpoint = message;
   }
 
-  /** A new session for a lost one: where the last final ended (within the audio sent), with the next segment id. */
+  /** The server refused the checkpoint's state (`invalid_resume_state`); returns whether one was kept. */
+  forgetCheckpoint(): boolean {
+    const had = this.#checkpoint !== undefined;
+    this.#checkpoint = undefined;
+    return had;
+  }
+
+  /**
+   * The first stream position a resume (unacknowledged audio) or a new session (from the checkpoint,
+   * or after the last final should the server refuse it) may need.
+   */
+  get neededFromSample(): number {
+    return Math.min(this.#ackedSample, this.#finalEndSample, this.#checkpoint?.sample ?? Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * A new session for a lost one: from the last checkpoint if there is one (the server continues the
+   * stream exactly; finals it decodes again keep their segment ids and are dropped as re-sent),
+   * otherwise where the last final ended (within the audio sent), with the next segment id.
+   */
   newSession(endSample: number): SessionStart {
+    const checkpoint = this.#checkpoint;
+    if (checkpoint && checkpoint.sample <= endSample) {
+      return {
+        startSample: checkpoint.sample,
+        firstSegmentId: checkpoint.last_segment_id + 1,
+        resumeState: checkpoint.state,
+      };
+    }
     return { startSample: Math.min(this.#finalEndSample, endSample), firstSegmentId: this.#lastFinalId + 1 };
   }
 }

@@ -73,3 +73,43 @@ describe("StreamReceiver", () => {
     assert.equal(stream.audioMs, 2000);
   });
 });
+
+describe("StreamProgress: checkpoints", () => {
+  const checkpoint = (sample: number, lastSegmentId: number) =>
+    ({ type: "checkpoint", sample, state: `state-${sample}`, last_segment_id: lastSegmentId }) as const;
+
+  test("a new session continues the last checkpoint, and the audio back to it is kept", () => {
+    const { stream } = receiver();
+    stream.receive(transcript(0, true, "one"));
+    stream.receive(checkpoint(16_000, 0));
+    stream.receive(transcript(1, true, "two"));
+    stream.receive({ type: "ack", received_samples: 40_000 });
+    assert.equal(stream.progress.neededFromSample, 16_000);
+    assert.deepEqual(stream.progress.newSession(40_000), {
+      startSample: 16_000,
+      firstSegmentId: 1,
+      resumeState: "state-16000",
+    });
+    // The finals it decodes again keep their segment ids: dropped as already delivered.
+    assert.equal(stream.progress.accept(transcript(1, true, "two")), false);
+  });
+
+  test("without a checkpoint, or once the server refused it, from the end of the last final", () => {
+    const { stream } = receiver();
+    stream.receive(transcript(0, true, "one"));
+    assert.deepEqual(stream.progress.newSession(40_000), { startSample: 8_000, firstSegmentId: 1 });
+    stream.receive(checkpoint(16_000, 0));
+    assert.equal(stream.progress.forgetCheckpoint(), true);
+    assert.equal(stream.progress.forgetCheckpoint(), false);
+    assert.deepEqual(stream.progress.newSession(40_000), { startSample: 8_000, firstSegmentId: 1 });
+  });
+
+  test("a checkpoint after finals not delivered, or older than the one kept, is ignored", () => {
+    const { stream } = receiver();
+    stream.receive(checkpoint(16_000, 3));
+    assert.equal(stream.progress.newSession(40_000).resumeState, undefined);
+    stream.receive(checkpoint(32_000, -1));
+    stream.receive(checkpoint(16_000, -1));
+    assert.equal(stream.progress.newSession(40_000).resumeState, "state-32000");
+  });
+});

@@ -64,6 +64,10 @@ export class StreamReceiver {
       case "utterance_end":
         emit("utterance_end", message);
         return;
+      case "checkpoint":
+        this.progress.checkpointed(message);
+        progressed();
+        return;
       case "stream_closed":
         this.#audioMs = message.audio_ms;
         this.#streamClosed = true;

@@ -161,6 +161,19 @@ export function primeDecoder(ps: unknown, state: DecoderState): void {
   koffi.encode(fe, FE.processedSamples, "uint64_t", state.processedSamples);
 }
 
+/**
+ * Why `state` (untrusted: read from a client's resume state) is not a state this module's layout
+ * can write, or undefined if it is. `primeDecoder` checks it again against the decoder's own sizes.
+ */
+export function decoderStateProblem(state: unknown): string | undefined {
+  if (typeof state !== "object" || state === null) return "the decoder state is not an object";
+  const { cmn, noise } = state as { cmn?: unknown; noise?: unknown };
+  if (typeof cmn !== "object" || cmn === null || typeof noise !== "object" || noise === null) {
+    return "the decoder state has no CMN or noise estimate";
+  }
+  return invalidState(state as DecoderState, EXPECTED.veclen, EXPECTED.numFilters);
+}
+
 /** Why `state` cannot be written into a decoder with these sizes, or undefined if it can. */
 function invalidState(state: DecoderState, veclen: number, numFilters: number): string | undefined {
   const finite = (values: readonly number[], length: number) =>

@@ -36,6 +36,8 @@ interface Counts {
 
 export class PocketSphinxEngineStream implements EngineStream {
   readonly #open: LinkOpener;
+  /** Stream sample of the decoding session's sample 0 (`startSample`, or before a `resumeFrom`). */
+  readonly #offsetSample: number;
   readonly #offsetMs: number;
   readonly #events = new EventChannel<EngineEvent>();
   #link: PocketSphinxStream | undefined;
@@ -58,15 +60,27 @@ export class PocketSphinxEngineStream implements EngineStream {
   #state: "open" | "ending" | "done" = "open";
   #endWaiters: Array<() => void> = [];
 
-  private constructor(open: LinkOpener, startSample: number) {
+  private constructor(open: LinkOpener, offsetSample: number, from: SessionCheckpoint | undefined) {
     this.#open = open;
-    this.#offsetMs = Math.round(startSample / SAMPLES_PER_MS);
+    this.#offsetSample = offsetSample;
+    this.#offsetMs = Math.round(offsetSample / SAMPLES_PER_MS);
+    this.#checkpoint = from;
+    this.#flushBase = from?.flushes ?? 0;
   }
 
-  /** Opens the stream on a live process; rejects as the process's open did. */
-  static async open(open: LinkOpener, startSample: number): Promise<PocketSphinxEngineStream> {
-    const stream = new PocketSphinxEngineStream(open, startSample);
-    stream.#link = await open(stream.#sink(), undefined);
+  /**
+   * Opens the stream on a live process; rejects as the process's open did. With `from` (a
+   * `resumeFrom` state), the stream continues that checkpoint: its first sample is stream sample
+   * `startSample`, the checkpoint's `atSample`, and the decoding session's counters go on from the
+   * checkpoint's `samples`, so its session sample 0 is `startSample - from.samples`.
+   */
+  static async open(
+    open: LinkOpener,
+    startSample: number,
+    from?: SessionCheckpoint,
+  ): Promise<PocketSphinxEngineStream> {
+    const stream = new PocketSphinxEngineStream(open, startSample - (from?.samples ?? 0), from);
+    stream.#link = await open(stream.#sink(), from);
     return stream;
   }
 
@@ -194,9 +208,15 @@ export class PocketSphinxEngineStream implements EngineStream {
     this.#events.push(shiftEvent(event, this.#offsetMs));
   }
 
-  /** Everything up to the checkpoint's flush is decoded for good: forget it. */
+  /**
+   * Everything up to the checkpoint's flush is decoded for good: forget it, and tell the caller
+   * where the stream can be continued (after the flush's final and endpoint, which came first).
+   */
   #checkpointed(checkpoint: SessionCheckpoint): void {
     this.#checkpoint = checkpoint;
+    if (this.#state !== "done") {
+      this.#events.push({ type: "checkpoint", atSample: this.#offsetSample + checkpoint.samples, state: checkpoint });
+    }
     this.#passed = { finals: 0, endpoints: 0 };
     this.#skip = { finals: 0, endpoints: 0 };
     this.#recoveries = 0;

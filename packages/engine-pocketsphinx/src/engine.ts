@@ -8,13 +8,14 @@
 import { access, constants } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import type { EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "@earshot/engines";
-import { type Engine, EngineUnavailableError, WorkerPool } from "@earshot/engines";
+import { type Engine, EngineUnavailableError, ResumeStateError, WorkerPool } from "@earshot/engines";
 import { SAMPLE_RATE } from "@earshot/protocol";
 import { DEFAULT_LIBRARY_PATHS, type DecoderArgs, type LibraryPaths } from "./binding.js";
 import type { DecoderPoolStats } from "./decoder-pool.js";
 import { DecodingProcess } from "./decoding-process.js";
 import { type LinkOpener, PocketSphinxEngineStream } from "./engine-stream.js";
 import type { WorkerConfig } from "./messages.js";
+import { parseSessionCheckpoint } from "./resume-state.js";
 import { PocketSphinxStream } from "./stream.js";
 
 export interface PocketSphinxOptions {
@@ -201,6 +202,20 @@ export class PocketSphinxEngine implements Engine {
     if (options.language !== "en" && !options.language.startsWith("en-")) {
       throw new EngineUnavailableError(`pocketsphinx has no model for language ${options.language}`);
     }
+    const { resumeFrom } = options;
+    const from = resumeFrom === undefined ? undefined : parseSessionCheckpoint(resumeFrom.state);
+    const startSample = resumeFrom?.atSample ?? options.startSample ?? 0;
+    if (resumeFrom && (!Number.isSafeInteger(startSample) || startSample < 0)) {
+      throw new ResumeStateError(`resume point ${startSample} is not a sample position`);
+    }
+    if (resumeFrom && (options.startSample ?? startSample) !== startSample) {
+      throw new ResumeStateError(
+        `a stream resumed at sample ${startSample} must start there, not at ${options.startSample}`,
+      );
+    }
+    if (from && startSample < from.samples) {
+      throw new ResumeStateError(`the checkpoint's ${from.samples} samples do not fit before sample ${startSample}`);
+    }
     const openedAt = performance.now();
     const { wordTimestamps } = options;
     // A crashed process's streams come back here with their checkpoint, onto a live process.
@@ -210,7 +225,7 @@ export class PocketSphinxEngine implements Engine {
       await worker.open(link, { type: "open", streamId: link.id, wordTimestamps, ...(from ? { from } : {}) });
       return link;
     };
-    return PocketSphinxEngineStream.open(open, options.startSample ?? 0);
+    return PocketSphinxEngineStream.open(open, startSample, from);
   }
 
   /**

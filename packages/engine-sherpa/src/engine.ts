@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join, normalize } from "node:path";
 import type { Engine, EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "@earshot/engines";
-import { EngineUnavailableError, WorkerPool } from "@earshot/engines";
+import { EngineUnavailableError, refuseResume, WorkerPool } from "@earshot/engines";
 import { SAMPLE_RATE } from "@earshot/protocol";
 import { canaryLoad, DEFAULT_CANARY_TIMEOUT_MS } from "./canary.js";
 import { KeytermsUnsupportedError } from "./errors.js";
@@ -136,6 +136,7 @@ export class SherpaOnnxEngine implements Engine {
 
   async openStream(options: StreamOptions): Promise<EngineStream> {
     if (!this.#ready) throw new EngineUnavailableError("sherpa-onnx engine is not loaded");
+    refuseResume(this.name, options);
     const model = this.#pick(options);
     const keyterms = options.keyterms ?? [];
     if (keyterms.length > 0 && !(this.capabilities.keytermModels ?? []).includes(model.spec.name)) {

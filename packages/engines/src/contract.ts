@@ -46,6 +46,22 @@ export interface StreamOptions {
   readonly endpointingMs?: number;
   /** Words and phrases to favour (only for models in `capabilities.keytermModels`). */
   readonly keyterms?: readonly string[];
+  /**
+   * Continue a stream from one of its `checkpoint` events (possibly in another server process): the
+   * new stream is fed the audio from `atSample` on and gives exactly the partials, finals and
+   * endpoints the original gave after that checkpoint. `startSample`, if set, must equal `atSample`.
+   * Engines that emit no checkpoints refuse it with `ResumeStateError`, as they do a state that
+   * fails validation (never a crash).
+   */
+  readonly resumeFrom?: ResumePoint;
+}
+
+/** Where a stream can be continued: a `checkpoint` event's position and state. */
+export interface ResumePoint {
+  /** Stream-absolute sample (includes `startSample`) the continued stream's audio starts at. */
+  readonly atSample: number;
+  /** The engine's own state, JSON-serializable; opaque to everyone else. */
+  readonly state: unknown;
 }
 
 export interface EngineWord {
@@ -74,6 +90,13 @@ export type EngineEvent =
   | ({ readonly type: "final"; readonly speechFinal: boolean } & TranscriptEvent)
   /** The speaker paused: speech ended at `atMs`. Follows the final it closed. */
   | { readonly type: "endpoint"; readonly atMs: number }
+  /**
+   * A point the stream can be continued from (`StreamOptions.resumeFrom`): a new stream opened with
+   * `{ atSample, state }` and fed this stream's audio from stream sample `atSample` on gives exactly
+   * the partials, finals and endpoints this one gives after this event. Comes after the final and
+   * endpoint it follows. Only engines that can be continued emit it.
+   */
+  | ({ readonly type: "checkpoint" } & ResumePoint)
   /** Audio consumed so far and the CPU time spent on it. */
   | { readonly type: "usage"; readonly audioMs: number; readonly processingMs: number }
   /** The engine failed; the stream yields nothing after this. */
@@ -160,6 +183,19 @@ export interface Engine extends AsyncDisposable {
 
 /** The engine cannot serve: model missing or corrupt, native library absent, worker crashed. */
 export class EngineUnavailableError extends defineError("EngineUnavailableError", "engine_unavailable") {}
+
+/**
+ * `StreamOptions.resumeFrom` cannot be honoured: the engine cannot continue streams, or the state
+ * is not one of its checkpoints (wrong shape, another engine's, values out of range).
+ */
+export class ResumeStateError extends defineError("ResumeStateError", "invalid_resume_state") {}
+
+/** Refuses `resumeFrom` for an engine that cannot continue streams. */
+export function refuseResume(engineName: string, options: StreamOptions): void {
+  if (options.resumeFrom !== undefined) {
+    throw new ResumeStateError(`the ${engineName} engine cannot continue a stream from a checkpoint`);
+  }
+}
 
 /** The engine cannot be served at all: it is not a streaming engine, or takes another sample rate. */
 export class EngineIncompatibleError extends defineError("EngineIncompatibleError", "engine_incompatible") {}

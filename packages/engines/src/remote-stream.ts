@@ -125,6 +125,7 @@ export function shiftEvent(event: DecodedEvent, shiftMs: number): EngineEvent {
     case "endpoint":
       return { ...event, atMs: event.atMs + shiftMs };
     case "usage":
+    case "checkpoint":
       return event;
   }
 }

@@ -113,6 +113,11 @@ export const ERRORS = {
     summary: "The engine, model or decoding method cannot honour `keyterms`.",
     retryable: false,
   },
+  invalid_resume_state: {
+    summary:
+      "`config.resume_state` is not a checkpoint this server's engine can continue from (malformed, too large, another engine's, or not at `start_sample`); start without it.",
+    retryable: false,
+  },
   config_timeout: {
     summary: "No valid `config` (or `resume`) arrived soon enough after the connection opened.",
     retryable: true,

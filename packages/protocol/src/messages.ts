@@ -24,6 +24,8 @@ export const MAX_ENDPOINTING_MS = 5000;
 /** Bounds of `config.keyterms`: how many terms, and characters per term. */
 export const MAX_KEYTERMS = 100;
 export const MAX_KEYTERM_CHARS = 100;
+/** Characters of `config.resume_state` at most (a checkpoint's state is about 12 KB). */
+export const MAX_RESUME_STATE_CHARS = 65_536;
 
 export const StreamConfigSchema = z.object({
   model: z.string().max(128).optional(),
@@ -47,6 +49,22 @@ export const StreamConfigSchema = z.object({
   start_sample: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** earshot extension (resume): the segment_id of this session's first segment. Default 0. */
   first_segment_id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /**
+   * earshot extension (resume): send `checkpoint` messages, so that a session lost with its server
+   * can be continued exactly (`resume_state`). Default false.
+   */
+  checkpoints: z.boolean().optional(),
+  /**
+   * earshot extension (resume): the `state` of a `checkpoint` message of a lost session; this
+   * session continues it (`start_sample` must be the checkpoint's `sample`). Its contents are
+   * checked by the engine: a state it cannot continue from is refused with `invalid_resume_state`.
+   */
+  resume_state: z
+    .string()
+    .min(1)
+    .max(MAX_RESUME_STATE_CHARS, `must be at most ${MAX_RESUME_STATE_CHARS} characters`)
+    .regex(/^[A-Za-z0-9_-]+$/, "must be base64url")
+    .optional(),
   /**
    * earshot extension: silence, in ms, that ends an utterance (its final then has
    * `speech_final: true`, and an `utterance_end` follows). Default: the engine's own.
@@ -204,6 +222,22 @@ export interface UtteranceEndMessage {
   segment_id: number;
 }
 
+/**
+ * Where the stream can be continued exactly, should the server lose the session (a restart): a new
+ * session with `start_sample: sample`, `first_segment_id: last_segment_id + 1` and
+ * `resume_state: state`, sent the audio from `sample` on, gives the finals this one gives after
+ * `last_segment_id`. Sent after the final it follows (and its `utterance_end`), to clients that
+ * asked (`config.checkpoints`), by engines that can; re-sent after a `session_resumed`.
+ */
+export interface CheckpointMessage {
+  type: "checkpoint";
+  sample: number;
+  /** Opaque to the client: base64url of the engine's state. */
+  state: string;
+  /** The last final before this point; -1 for none. */
+  last_segment_id: number;
+}
+
 /** Sent after `close_stream`, once every final has been sent, just before close 1000. */
 export interface StreamClosedMessage {
   type: "stream_closed";
@@ -218,4 +252,5 @@ export type ServerMessage =
   | ErrorMessage
   | WarningMessage
   | UtteranceEndMessage
+  | CheckpointMessage
   | StreamClosedMessage;

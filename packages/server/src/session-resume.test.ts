@@ -62,6 +62,7 @@ function fakeSession(state: SessionState, connection: SessionConnection | undefi
     },
     streamOpen: () => host.open,
     finalsAfter: (lastSegmentId) => (lastSegmentId < 3 ? [FINAL] : []),
+    checkpoint: () => undefined,
     continueStream: () => calls.push("continueStream"),
     reopen: (from) => calls.push(`reopen ${from}`),
     releaseEngineStream: () => calls.push("releaseEngineStream"),

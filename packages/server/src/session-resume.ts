@@ -10,7 +10,7 @@
  * opens a fresh engine stream at the end of its last final and has the client replay from there,
  * as a new session after a server restart does: finals stay complete and exactly-once.
  */
-import { CloseCode, type TranscriptMessage } from "@earshot/protocol";
+import { type CheckpointMessage, CloseCode, type TranscriptMessage } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { Guard } from "./flow-control.js";
 import { ResumeTimers, type ResumeTimes } from "./resume-timers.js";
@@ -29,6 +29,8 @@ export interface ResumeHost extends SessionLifecycle {
   /** Whether the engine stream is open (not just opening). */
   streamOpen(): boolean;
   finalsAfter(lastSegmentId: number): readonly TranscriptMessage[];
+  /** The last checkpoint sent (or that would have been), if the client keeps them. */
+  checkpoint(): CheckpointMessage | undefined;
   /** The new connection's audio continues the stream, without an overlap prefix on its first chunk. */
   continueStream(): void;
   /** Opens a fresh engine stream at `from` (a released session resumed). */
@@ -181,5 +183,8 @@ export class SessionResume {
   #resumed(connection: SessionConnection, receivedSamples: number, lastSegmentId: number): void {
     connection.send({ type: "session_resumed", session_id: this.#session.id, received_samples: receivedSamples });
     for (const final of this.#session.finalsAfter(lastSegmentId)) connection.redeliver(final);
+    // The client may have missed it while away; it follows the finals it comes after.
+    const checkpoint = this.#session.checkpoint();
+    if (checkpoint) connection.send(checkpoint);
   }
 }

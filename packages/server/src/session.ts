@@ -14,7 +14,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Engine } from "@earshot/engines";
-import { PROTOCOL_VERSION, type StreamConfig } from "@earshot/protocol";
+import { type CheckpointMessage, MAX_RESUME_STATE_CHARS, PROTOCOL_VERSION, type StreamConfig } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { engineErrorCode } from "./engine-error-code.js";
 import { EngineLink } from "./engine-link.js";
@@ -32,7 +32,7 @@ import {
   SessionStateError,
 } from "./session-states.js";
 import type { SessionConnection, SessionLimits, SessionMetrics } from "./session-types.js";
-import { announcedConfig, type ResolvedConfig, resolveConfig } from "./stream-config.js";
+import { announcedConfig, encodeResumeState, type ResolvedConfig, resolveConfig } from "./stream-config.js";
 import { StreamPosition } from "./stream-position.js";
 import { type RelayOutput, TranscriptRelay } from "./transcript-relay.js";
 import { TranscriptSegments } from "./transcript-segments.js";
@@ -69,6 +69,8 @@ export class StreamSession {
   #link: EngineLink | undefined;
   /** Waiting with its engine stream suspended (no decoder held) until a resume. */
   #suspended = false;
+  /** The engine stream's last checkpoint, for clients that asked for them (re-sent on a resume). */
+  #checkpoint: CheckpointMessage | undefined;
   readonly #position = new StreamPosition();
 
   constructor(connection: SessionConnection, engine: Engine, limits: SessionLimits, log: Logger, hooks: SessionHooks) {
@@ -94,6 +96,7 @@ export class StreamSession {
         this.#log.error({ err: error }, "engine stream failed");
         this.#closing.fail(engineErrorCode(error), error.message);
       },
+      checkpoint: (atSample, state) => this.#checkpointed(atSample, state),
     };
   }
 
@@ -220,6 +223,24 @@ export class StreamSession {
     await this.#closing.shutdown(timeoutMs);
   }
 
+  /** The engine stream can be continued from `atSample`: tell a client that keeps checkpoints. */
+  #checkpointed(atSample: number, state: unknown): void {
+    if (!this.#config?.checkpoints || !this.#segments) return;
+    const encoded = encodeResumeState(state);
+    if (encoded.length > MAX_RESUME_STATE_CHARS) {
+      this.#log.warn({ chars: encoded.length }, "checkpoint state too large for resume_state; not sent");
+      return;
+    }
+    const message: CheckpointMessage = {
+      type: "checkpoint",
+      sample: atSample,
+      state: encoded,
+      last_segment_id: this.#segments.lastFinalId,
+    };
+    this.#checkpoint = message;
+    this.#connection?.send(message);
+  }
+
   /** The one place the state changes: a move the table does not allow throws. */
   #transition(to: SessionState): void {
     const from = this.#state;
@@ -285,6 +306,7 @@ export class StreamSession {
       },
       streamOpen: () => this.#link?.stream !== undefined,
       finalsAfter: (lastSegmentId) => this.#segments?.finalsAfter(lastSegmentId) ?? [],
+      checkpoint: () => this.#checkpoint,
       continueStream: () => {
         this.#suspended = false;
         this.#link?.decoder.newConnection();
@@ -295,6 +317,8 @@ export class StreamSession {
       },
       reopen: (from) => this.#openEngineStream(from, false),
       releaseEngineStream: () => {
+        // The fresh stream that follows departs from the old one: its checkpoints no longer apply.
+        this.#checkpoint = undefined;
         this.#closeEngineStream();
         this.#segments?.restartUtterance();
       },

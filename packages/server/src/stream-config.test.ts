@@ -25,3 +25,33 @@ describe("resolveConfig: word timestamps", () => {
     );
   });
 });
+
+describe("resolveConfig: resume_state", () => {
+  const state = { inner: { atSample: 0 }, vad: {} };
+  const encoded = Buffer.from(JSON.stringify(state)).toString("base64url");
+
+  it("gives the engine the decoded state at start_sample", () => {
+    const result = resolveConfig({ start_sample: 48_000, resume_state: encoded, checkpoints: true }, new TestEngine());
+    assert.ok(result.ok);
+    assert.deepEqual(result.config.engine.resumeFrom, { atSample: 48_000, state });
+    assert.equal(result.config.checkpoints, true);
+  });
+
+  it("refuses what is not base64url of a JSON object with invalid_resume_state", () => {
+    for (const text of [
+      Buffer.from("not json").toString("base64url"),
+      Buffer.from("[1,2]").toString("base64url"),
+      Buffer.from("null").toString("base64url"),
+    ]) {
+      const result = resolveConfig({ resume_state: text }, new TestEngine());
+      assert.ok(!result.ok && result.code === "invalid_resume_state", text);
+    }
+  });
+
+  it("leaves checkpoints off unless asked", () => {
+    const result = resolveConfig({}, new TestEngine());
+    assert.ok(result.ok);
+    assert.equal(result.config.checkpoints, false);
+    assert.equal(result.config.engine.resumeFrom, undefined);
+  });
+});

@@ -25,6 +25,8 @@ export interface ResolvedConfig {
   readonly interimResults: boolean;
   readonly startSample: number;
   readonly firstSegmentId: number;
+  /** Send `checkpoint` messages. */
+  readonly checkpoints: boolean;
 }
 
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
@@ -100,6 +102,15 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       message: `chunk_overlap_ms must be 0 with ${encoding}: send each sample once.`,
     };
   }
+  const startSample = config.start_sample ?? 0;
+  let resumeFrom: StreamOptions["resumeFrom"];
+  if (config.resume_state !== undefined) {
+    const state = decodeResumeState(config.resume_state);
+    if (state === undefined) {
+      return { ok: false, code: "invalid_resume_state", message: "resume_state is not base64url of a JSON object." };
+    }
+    resumeFrom = { atSample: startSample, state };
+  }
   return {
     ok: true,
     config: {
@@ -110,15 +121,32 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
         wordTimestamps: (config.timestamp_granularity ?? "word") === "word" && capabilities.wordTimestamps,
         ...(config.endpointing_ms === undefined ? {} : { endpointingMs: config.endpointing_ms }),
         ...(keyterms.length > 0 ? { keyterms } : {}),
+        ...(resumeFrom ? { resumeFrom } : {}),
       },
       encoding,
       sampleRate,
       overlapMs: encoding === "pcm_s16le" ? config.chunk_overlap_ms : 0,
       interimResults: config.interim_results ?? true,
-      startSample: config.start_sample ?? 0,
+      startSample,
       firstSegmentId: config.first_segment_id ?? 0,
+      checkpoints: config.checkpoints ?? false,
     },
   };
+}
+
+/** A checkpoint's state as sent in `checkpoint` messages: base64url of its JSON. */
+export function encodeResumeState(state: unknown): string {
+  return Buffer.from(JSON.stringify(state)).toString("base64url");
+}
+
+/** `resume_state` back to the engine's state (an object), or undefined if it is not one. */
+function decodeResumeState(text: string): object | undefined {
+  try {
+    const state: unknown = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+    return typeof state === "object" && state !== null && !Array.isArray(state) ? state : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isEncoding(name: string): name is Encoding {

@@ -21,6 +21,8 @@ export interface RelayOutput {
   finalMade(final: TranscriptMessage): void;
   /** The engine stream failed. */
   engineFailed(error: Error): void;
+  /** The stream can be continued from here (after the finals made so far). */
+  checkpoint(atSample: number, state: unknown): void;
 }
 
 export interface RelayOptions {
@@ -86,6 +88,9 @@ export class TranscriptRelay {
           Math.max(0, event.processingMs - this.#usage.processingMs),
         );
         this.#usage = { audioMs: event.audioMs, processingMs: event.processingMs };
+        return;
+      case "checkpoint":
+        this.#output.checkpoint(event.atSample, event.state);
         return;
       case "error":
         this.#output.engineFailed(event.error);

@@ -73,6 +73,11 @@ export class TranscriptSegments {
     this.#lastPartial = "";
   }
 
+  /** The segment_id of the last final made; one before the first segment's before any. */
+  get lastFinalId(): number {
+    return this.#segmentId - 1;
+  }
+
   /** Kept finals after `segmentId`, for a resumed connection. */
   finalsAfter(segmentId: number): TranscriptMessage[] {
     return this.#finals.filter((final) => final.segment_id > segmentId);

@@ -20,10 +20,11 @@ import type {
   EngineStream,
   StreamOptions,
 } from "@earshot/engines";
-import { EventChannel } from "@earshot/engines";
+import { EventChannel, ResumeStateError } from "@earshot/engines";
 import { SAMPLES_PER_MS } from "@earshot/protocol";
+import { type GateCheckpoint, parseGateCheckpoint } from "./gate-checkpoint.js";
 import { SampleQueue } from "./sample-queue.js";
-import { SileroVad, VAD_SAMPLE_RATE, type VadDetector } from "./silero-vad.js";
+import { SileroVad, VAD_SAMPLE_RATE, type VadDetector, type VadSnapshot } from "./silero-vad.js";
 import { SpeechGate } from "./speech-gate.js";
 import { TimeMap } from "./time-map.js";
 
@@ -84,16 +85,24 @@ export class VadGatedEngine implements Engine {
   async openStream(options: StreamOptions): Promise<EngineStream> {
     const vad = this.#vad;
     if (!vad) return this.inner.openStream(options);
-    const { startSample: _start, endpointingMs: _endpointing, ...innerOptions } = options;
-    const inner = await this.inner.openStream(innerOptions);
+    const { startSample: _start, endpointingMs: _endpointing, resumeFrom, ...innerOptions } = options;
+    const from = resumeFrom === undefined ? undefined : parseGateCheckpoint(resumeFrom.state);
+    if (resumeFrom && (!Number.isSafeInteger(resumeFrom.atSample) || resumeFrom.atSample < 0)) {
+      throw new ResumeStateError(`resume point ${resumeFrom.atSample} is not a sample position`);
+    }
+    if (resumeFrom && options.startSample !== undefined && options.startSample !== resumeFrom.atSample) {
+      throw new ResumeStateError(`a stream resumed at sample ${resumeFrom.atSample} must start there`);
+    }
+    const inner = await this.inner.openStream(from ? { ...innerOptions, resumeFrom: from.inner } : innerOptions);
     const gate = new SpeechGate({
       threshold: this.#options.threshold,
       endpointingMs: options.endpointingMs ?? this.#options.endpointingMs,
       sampleRate: VAD_SAMPLE_RATE,
     });
     return new GatedStream(inner, vad, gate, {
-      startSample: options.startSample ?? 0,
+      startSample: resumeFrom?.atSample ?? options.startSample ?? 0,
       preRollSamples: Math.round(this.#options.preRollMs * SAMPLES_PER_MS),
+      from,
     });
   }
 
@@ -122,6 +131,16 @@ class GatedStream implements EngineStream {
   readonly #map: TimeMap;
   /** Endpoints this side asked for, by the inner-timeline `atMs` it passed, with their stream time. */
   readonly #pauses: Array<{ readonly innerAtMs: number; readonly atMs: number }> = [];
+  /**
+   * The gate's state at each endpoint that flushed the inner stream, by the inner position of that
+   * flush, until the inner stream's checkpoint for it arrives (then it is emitted with it).
+   */
+  readonly #checkpoints: Array<{
+    readonly innerSample: number;
+    readonly endSample: number;
+    readonly vad: VadSnapshot;
+  }> = [];
+  readonly #startSample: number;
   #received = 0;
   #closed = false;
   /** The gate holds no decoder; present when the inner stream can give back its own. */
@@ -131,13 +150,21 @@ class GatedStream implements EngineStream {
     inner: EngineStream,
     vad: SileroVad,
     gate: SpeechGate,
-    options: { readonly startSample: number; readonly preRollSamples: number },
+    options: {
+      readonly startSample: number;
+      readonly preRollSamples: number;
+      readonly from: GateCheckpoint | undefined;
+    },
   ) {
     this.#inner = inner;
     this.#gate = gate;
+    this.#startSample = options.startSample;
     this.#preRollSamples = options.preRollSamples;
-    this.#map = new TimeMap(options.startSample, SAMPLES_PER_MS);
-    this.#detector = vad.createDetector((probability, endSample) => this.#decide(probability, endSample));
+    this.#map = new TimeMap(options.startSample, SAMPLES_PER_MS, options.from?.inner.atSample ?? 0);
+    this.#detector = vad.createDetector(
+      (probability, endSample) => this.#decide(probability, endSample),
+      options.from?.vad,
+    );
     if (inner.suspend) this.suspend = () => inner.suspend?.();
     void this.#relay();
   }
@@ -197,6 +224,11 @@ class GatedStream implements EngineStream {
       this.#forward(endSample);
     } else if (decision?.type === "endpoint") {
       this.#forward(endSample);
+      // A caller's flush mid-utterance may have forwarded audio past the window: no exact state then.
+      if (this.#held.start === endSample) {
+        const vad = this.#detector.snapshot();
+        this.#checkpoints.push({ innerSample: this.#map.innerSamples, endSample, vad });
+      }
       this.#inner.flush(this.#pause(this.#map.streamMs(decision.speechEndSample)));
     } else if (this.#gate.inSpeech) {
       this.#forward(endSample);
@@ -233,6 +265,8 @@ class GatedStream implements EngineStream {
           if (index < 0) continue;
           const [pause] = this.#pauses.splice(index, 1);
           if (pause) this.#events.push({ type: "endpoint", atMs: pause.atMs });
+        } else if (event.type === "checkpoint") {
+          this.#checkpointed(event.atSample, event.state);
         } else if (event.type === "usage") {
           this.#events.push({ ...event, audioMs: Math.round(this.#received / SAMPLES_PER_MS) });
         } else {
@@ -243,6 +277,22 @@ class GatedStream implements EngineStream {
       this.#events.push({ type: "error", error: error as Error });
     }
     this.#events.end();
+  }
+
+  /**
+   * The inner stream's checkpoint after a flush: if the gate flushed it at an endpoint, the stream
+   * can be continued from that endpoint sample (gate-checkpoint.ts); other flushes (the caller's)
+   * give no checkpoint.
+   */
+  #checkpointed(innerSample: number, innerState: unknown): void {
+    while (this.#checkpoints.length > 0 && (this.#checkpoints[0]?.innerSample ?? 0) < innerSample) {
+      this.#checkpoints.shift();
+    }
+    const taken = this.#checkpoints[0];
+    if (!taken || taken.innerSample !== innerSample) return;
+    this.#checkpoints.shift();
+    const state: GateCheckpoint = { inner: { atSample: innerSample, state: innerState }, vad: taken.vad };
+    this.#events.push({ type: "checkpoint", atSample: this.#startSample + taken.endSample, state });
   }
 
   #fail(error: Error): void {

@@ -29,6 +29,28 @@ const MIN_MODEL_BYTES = 1_000_000;
 
 export const DEFAULT_SILERO_MODEL_PATH = fileURLToPath(new URL("../models/silero_vad.onnx", import.meta.url));
 
+/** A detector's recurrent state and context between two windows (JSON-serializable). */
+export interface VadSnapshot {
+  /** 2 × 128 floats: the model's recurrent state after the last scored window. */
+  readonly state: readonly number[];
+  /** The last 64 samples of that window, as floats in [-1, 1]. */
+  readonly context: readonly number[];
+}
+
+/** Why `value` is not a `VadSnapshot`, or undefined if it is one. */
+export function vadSnapshotProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return "the VAD state is not an object";
+  const { state, context } = value as { state?: unknown; context?: unknown };
+  const finite = (values: unknown, length: number) =>
+    Array.isArray(values) &&
+    values.length === length &&
+    values.every((v) => typeof v === "number" && Number.isFinite(v));
+  if (!finite(state, 2 * STATE_SIZE)) return `the VAD state must be ${2 * STATE_SIZE} finite numbers`;
+  if (!finite(context, CONTEXT_SAMPLES)) return `the VAD context must be ${CONTEXT_SAMPLES} finite numbers`;
+  if (!(context as number[]).every((v) => v >= -1 && v <= 1)) return "the VAD context must be samples in [-1, 1]";
+  return undefined;
+}
+
 /** Receives each window's speech probability, in order, with the stream sample just after the window. */
 export type ProbabilityListener = (probability: number, endSample: number) => void;
 
@@ -84,9 +106,10 @@ export class SileroVad {
     return new SileroVad(ort, session);
   }
 
-  createDetector(listener: ProbabilityListener): VadDetector {
+  /** `from`: continue a detector's snapshot (taken between windows), on the same window grid. */
+  createDetector(listener: ProbabilityListener, from?: VadSnapshot): VadDetector {
     if (this.#closed) throw new EngineUnavailableError("Silero VAD is closed");
-    return new VadDetector(this, listener);
+    return new VadDetector(this, listener, from);
   }
 
   async close(): Promise<void> {
@@ -173,9 +196,21 @@ export class VadDetector {
   #failure: Error | undefined;
   #idleWaiters: Array<() => void> = [];
 
-  constructor(vad: SileroVad, listener: ProbabilityListener) {
+  constructor(vad: SileroVad, listener: ProbabilityListener, from?: VadSnapshot) {
     this.#vad = vad;
     this.#listener = listener;
+    if (from) {
+      this.#state.set(from.state);
+      this.#context.set(from.context);
+    }
+  }
+
+  /**
+   * The state after the last scored window: taken in the listener, a detector created from it and
+   * fed the audio after that window scores the rest exactly as this one does (same window grid).
+   */
+  snapshot(): VadSnapshot {
+    return { state: Array.from(this.#state), context: Array.from(this.#context) };
   }
 
   get hasWindow(): boolean {

@@ -23,10 +23,20 @@ export class TimeMap {
   /** Stream sample just after the last forwarded sample. */
   #streamEnd = -1;
 
-  /** `startSample`: stream position of this stream's sample 0 (a resumed stream continues times). */
-  constructor(startSample: number, samplesPerMs: number) {
+  /**
+   * `startSample`: stream position of this stream's sample 0 (a resumed stream continues times).
+   * `innerStart`: where the inner timeline starts (a stream continued from a checkpoint goes on
+   * from its inner stream's position there).
+   */
+  constructor(startSample: number, samplesPerMs: number, innerStart = 0) {
     this.#startSample = startSample;
     this.#samplesPerMs = samplesPerMs;
+    this.#inner = innerStart;
+  }
+
+  /** The inner timeline's current end, in samples. */
+  get innerSamples(): number {
+    return this.#inner;
   }
 
   /** `length` samples starting at stream sample `from` were forwarded. */

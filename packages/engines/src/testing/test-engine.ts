@@ -17,6 +17,7 @@ import {
   type EngineLoad,
   type EngineStream,
   EngineUnavailableError,
+  refuseResume,
   type StreamOptions,
 } from "../contract.js";
 import { PacedStream } from "./paced-stream.js";
@@ -85,6 +86,7 @@ export class TestEngine implements Engine {
 
   async openStream(options: StreamOptions): Promise<EngineStream> {
     if (!this.#ready) throw new EngineUnavailableError("test engine not loaded");
+    refuseResume(this.name, options);
     if (options.model === "test-broken") throw new EngineUnavailableError("model test-broken is broken on purpose");
     const startFrame = Math.round((options.startSample ?? 0) / FRAME_SAMPLES);
     const endpointFrames =
