@@ -55,7 +55,10 @@ export interface BurstResult {
   readonly wer: WerResult;
   /** `earshot_decoders_created_total{when="connect"}` over the run; undefined when the server has no such metric. */
   readonly decodersOnConnect: number | undefined;
-  /** Server plus decoding processes over the measured span (burst: first connect → end; steady: the files). */
+  /**
+   * Server plus decoding processes: CPU over the measured span (burst: first connect → end; steady:
+   * the measured files), RSS idle (before the first connect) and its peak from then on.
+   */
   readonly windowSeconds: number;
   readonly cpuPercent: number;
   readonly cpuPercentPerStream: number;
@@ -162,8 +165,6 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     const from = options.mode === "burst" || open.length === 0 ? burstFrom : Math.min(...open.map(fileStartAt));
     if (options.mode === "steady") await sleep(from - performance.now());
     const cpuFrom = options.mode === "burst" ? cpuAtBurst : treeCpuMs(server.pid);
-    const rssBeforeFiles = options.mode === "burst" ? rssIdleMb : treeRssMb(server.pid);
-    if (options.mode === "steady") rssPeakMb = rssBeforeFiles;
     const until = Math.max(
       performance.now(),
       ...open.map((s) => fileStartAt(s) + clipMs(fileOf(s).measured) + GAP_FRAMES * FRAME_MS + TAIL_MS),
@@ -214,9 +215,9 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       windowSeconds,
       cpuPercent,
       cpuPercentPerStream: cpuPercent / n,
-      rssIdleMb: rssBeforeFiles,
+      rssIdleMb,
       rssPeakMb,
-      rssPerStreamMb: (rssPeakMb - rssBeforeFiles) / n,
+      rssPerStreamMb: (rssPeakMb - rssIdleMb) / n,
       processes,
       serverExited: server.exited(),
     };

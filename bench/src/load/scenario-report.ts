@@ -52,7 +52,7 @@ npm run bench:load -- --compare before-burst.json before-cc.json after-burst.jso
   without a final counts as infinitely late. **Connect**: the WebSocket connect call → \`session_started\`.
 - **Decoders on connect**: the rise of \`earshot_decoders_created_total{when="connect"}\` on \`/metrics\` over the run;
   n/a when the server has no such metric.
-- **RSS/stream**: (peak RSS of the server *and its decoding processes* during the burst − their RSS before it) / N;
+- **RSS/stream**: (peak RSS of the server *and its decoding processes* from the first connect on − their RSS before it) / N;
   **CPU/stream**: their CPU time from the first connect to the end, in % of one core, / N (steady state: over the files).
 - **Call-centre playlist**: every stream plays the eval files in a seeded shuffle, each followed by seeded silences of
   1–6 s until speech (\`speechBounds()\`) is about 40% of the audio; the talk ratio column is what the streams actually
