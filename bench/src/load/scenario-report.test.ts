@@ -164,3 +164,14 @@ test("metricValue reads one labelled sample of Prometheus text", () => {
   assert.equal(metricValue(text, 'earshot_decoders_created_total{when="connect"}'), 8);
   assert.equal(metricValue(text, 'earshot_decoders_created_total{when="idle"}'), undefined);
 });
+
+test("a burst run of several N gets one column per N", () => {
+  const mixed = run("after", {
+    bursts: [
+      { burst: burstResult("burst", [300, 400], 0), steady: burstResult("steady", [300, 400], 0) },
+      { burst: burstResult("burst", [300, 400, 500, 600], 0), steady: burstResult("steady", [300, 400, 500, 600], 0) },
+    ],
+  });
+  assert.match(burstTable([mixed]), /^\| {2}\| after, N=2 \| after, N=4 \|$/m);
+  assert.match(burstTable([mixed]), /\| streams × runs \| 2 × 1 \| 4 × 1 \|/);
+});

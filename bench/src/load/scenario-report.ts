@@ -110,8 +110,20 @@ export function burstVerdict(burstP95: number, steadyP95: number): string {
   return `${sign}${Math.round(Math.abs(delta))} ms, ${delta <= BURST_TOLERANCE_MS ? "within" : "over"} ${BURST_TOLERANCE_MS} ms`;
 }
 
+/** One column per label and N: a run of several N splits into one view per N. */
+export function burstColumns(runs: readonly ScenarioRun[]): { label: string; summary: BurstSummary }[] {
+  const several = new Set(runs.flatMap((r) => r.bursts?.map((b) => b.burst.streams) ?? [])).size > 1;
+  return runs.flatMap((run) =>
+    [...new Set(run.bursts?.map((b) => b.burst.streams) ?? [])].map((n) => ({
+      label: several ? `${run.label}, N=${n}` : run.label,
+      summary: summarizeBursts({ ...run, bursts: run.bursts?.filter((b) => b.burst.streams === n) ?? [] }),
+    })),
+  );
+}
+
 export function burstTable(runs: readonly ScenarioRun[]): string {
-  const summaries = runs.map(summarizeBursts);
+  const columns = burstColumns(runs);
+  const summaries = columns.map((c) => c.summary);
   const row = (name: string, cell: (s: BurstSummary) => string) => [name, ...summaries.map(cell)];
   const p50p95 = (p: Percentiles) => msList([p.p50, p.p95]);
   const decoders = (s: BurstSummary) =>
@@ -137,7 +149,7 @@ export function burstTable(runs: readonly ScenarioRun[]): string {
       (s) => `${fixed(s.cpuPercentPerStream, 1)}% / ${fixed(s.steadyCpuPercentPerStream, 1)}%`,
     ),
   ];
-  return table(["", ...runs.map((r) => r.label)], rows);
+  return table(["", ...columns.map((c) => c.label)], rows);
 }
 
 export function callCentreTable(runs: readonly ScenarioRun[]): string {
