@@ -214,10 +214,10 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         decodersBefore === undefined || decodersAfter === undefined ? undefined : decodersAfter - decodersBefore,
       windowSeconds,
       cpuPercent,
-      cpuPercentPerStream: cpuPercent / n,
+      cpuPercentPerStream: cpuPercent / open.length,
       rssIdleMb,
       rssPeakMb,
-      rssPerStreamMb: (rssPeakMb - rssIdleMb) / n,
+      rssPerStreamMb: (rssPeakMb - rssIdleMb) / open.length,
       processes,
       serverExited: server.exited(),
     };

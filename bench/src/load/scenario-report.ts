@@ -52,11 +52,12 @@ npm run bench:load -- --compare before-burst.json before-cc.json after-burst.jso
   without a final counts as infinitely late. **Connect**: the WebSocket connect call → \`session_started\`.
 - **Decoders on connect**: the rise of \`earshot_decoders_created_total{when="connect"}\` on \`/metrics\` over the run;
   n/a when the server has no such metric.
-- **RSS/stream**: (peak RSS of the server *and its decoding processes* from the first connect on − their RSS before it) / N;
-  **CPU/stream**: their CPU time from the first connect to the end, in % of one core, / N (steady state: over the files).
+- **RSS/stream**: (peak RSS of the server *and its decoding processes* from the first connect on − their RSS before it) / streams admitted;
+  **CPU/stream**: their CPU time from the first connect to the end, in % of one core, / streams admitted (steady state: over the files).
 - **Call-centre playlist**: every stream plays the eval files in a seeded shuffle, each followed by seeded silences of
   1–6 s until speech (\`speechBounds()\`) is about 40% of the audio; the talk ratio column is what the streams actually
-  played in the window. Otherwise the Load section's steps (warm-up, measured window, 3 s tail). **Capacity**: the
+  played in the window (files with their silence entirely inside it). RSS/stream (at the end of the window) and CPU/stream
+  are per admitted stream. Otherwise the Load section's steps (warm-up, measured window, 3 s tail). **Capacity**: the
   largest N with nothing refused or failed and p95 final < ${FINAL_P95_LIMIT_MS} ms, every smaller N passing too.`;
 }
 
@@ -162,8 +163,8 @@ export function callCentreTable(runs: readonly ScenarioRun[]): string {
       (s) => `${s.streams - s.refused} / ${s.refused}${s.failed > 0 ? ` (${s.failed} failed)` : ""}`,
     ],
     ["final p50 / p95", (s) => msList([s.finalMs.p50, s.finalMs.p95])],
-    ["RSS/stream", (s) => `${fixed(s.serverTree.rssPerStreamMb, 1)} MB`],
-    ["CPU/stream", (s) => `${fixed(s.serverTree.cpuPercent / s.streams, 1)}%`],
+    ["RSS/stream", (s) => `${fixed(perAdmitted(s).rssMb, 1)} MB`],
+    ["CPU/stream", (s) => `${fixed(perAdmitted(s).cpuPercent, 1)}%`],
     ["talk ratio", (s) => (Number.isNaN(s.talkRatio) ? "—" : percent(s.talkRatio))],
     ["pass", (s) => callCentreFailure(s) ?? "yes"],
   ];
@@ -182,6 +183,15 @@ export function callCentreTable(runs: readonly ScenarioRun[]): string {
   return [`Capacity (p95 final < ${FINAL_P95_LIMIT_MS} ms, nothing refused): ${capacity}.`, table(header, rows)].join(
     "\n\n",
   );
+}
+
+/** The server's and its decoders' RSS growth and CPU per stream it admitted (refused ones cost little). */
+export function perAdmitted(step: StepResult): { rssMb: number; cpuPercent: number } {
+  const admitted = step.streams - step.refused;
+  return {
+    rssMb: (step.serverTree.rssEndMb - step.serverTree.rssIdleMb) / admitted,
+    cpuPercent: step.serverTree.cpuPercent / admitted,
+  };
 }
 
 function describeRun(run: ScenarioRun): string {

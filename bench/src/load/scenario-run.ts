@@ -13,7 +13,7 @@ import { BENCHMARKS_MD, replaceSection } from "./doc-section.js";
 import { loadJson, saveJson } from "./load-results.js";
 import { runStep, type StepResult } from "./load-step.js";
 import { type Clip, callCentrePlaylist } from "./playlist.js";
-import { burstTable, callCentreTable, renderScenarioSection, SECTION_NAME } from "./scenario-report.js";
+import { burstTable, callCentreTable, perAdmitted, renderScenarioSection, SECTION_NAME } from "./scenario-report.js";
 import { callCentreCapacity, callCentreFailure, type ScenarioMode, type ScenarioRun } from "./scenario-results.js";
 import { OWN_REPO } from "./server-process.js";
 
@@ -148,7 +148,7 @@ async function runCallCentre(options: ScenarioOptions, clips: readonly Clip[], s
     log(
       `N=${streams}: admitted ${streams - step.refused}, refused ${step.refused}, failed ${step.failed}; ` +
         `final ${ms(step.finalMs.p50)}/${ms(step.finalMs.p95)} ms over ${step.utterances} files; ` +
-        `RSS/stream ${step.serverTree.rssPerStreamMb.toFixed(1)} MB, CPU/stream ${(step.serverTree.cpuPercent / streams).toFixed(1)}% ` +
+        `RSS/stream ${perAdmitted(step).rssMb.toFixed(1)} MB, CPU/stream ${perAdmitted(step).cpuPercent.toFixed(1)}% ` +
         `(${step.serverTree.processesAtEnd} processes); talk ratio ${(step.talkRatio * 100).toFixed(1)}% → ${failure ?? "pass"}`,
     );
     for (const line of step.failures.slice(0, 3)) log(`    ${line}`);
