@@ -42,9 +42,9 @@ function debianVersion(pkg: string): string {
   }
 }
 
-function describeCheckout(): string {
-  const git = (...args: string[]) =>
-    execFileSync("git", args, { cwd: new URL("../..", import.meta.url), encoding: "utf8" }).trim();
+/** The commit of a checkout (by default this one) and whether files outside bench/ differ from it. */
+export function describeCheckout(dir: string | URL = new URL("../..", import.meta.url)): string {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, encoding: "utf8" }).trim();
   try {
     const commit = git("rev-parse", "--short", "HEAD");
     const changed = git("status", "--porcelain", "--untracked-files=all")

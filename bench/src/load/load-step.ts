@@ -8,10 +8,18 @@ import { createHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { mulberry32 } from "@earshot/test-support";
 import { LoadStream } from "./load-stream.js";
 import { Pacer } from "./pacer.js";
-import { type Clip, FRAME_MS, shuffledPlaylist } from "./playlist.js";
-import { machineBusy, machineCpu, processCpuMs, processRssMb } from "./proc-stats.js";
+import { type Clip, FRAME_MS, type Playlist, shuffledPlaylist } from "./playlist.js";
+import {
+  machineBusy,
+  machineCpu,
+  processCpuMs,
+  processRssMb,
+  processTree,
+  treeCpuMs,
+  treeRssMb,
+} from "./proc-stats.js";
 import { sleep, startServer } from "./server-process.js";
-import { type UtteranceStats, utteranceStats } from "./utterance-stats.js";
+import { talkRatioIn, type UtteranceStats, utteranceStats } from "./utterance-stats.js";
 
 export interface StepOptions {
   readonly engine: string;
@@ -28,6 +36,10 @@ export interface StepOptions {
   readonly endpointingMs?: number | undefined;
   /** Audio per message, ms (default 100). */
   readonly frameMs?: number;
+  /** What stream `k` plays; default the eval files in a seeded shuffle, 1 s of silence after each. */
+  readonly playlistFor?: (k: number) => Playlist;
+  /** The checkout whose server build runs (default this one). */
+  readonly serverRepo?: string;
 }
 
 export interface StepResult extends UtteranceStats {
@@ -53,6 +65,19 @@ export interface StepResult extends UtteranceStats {
     readonly exited: string | undefined;
     readonly logTail: readonly string[];
   };
+  /**
+   * The server and its decoding processes together (the numbers above are the server process
+   * alone): CPU over the window in % of one core; RSS idle (before any stream) and at the end.
+   */
+  readonly serverTree: {
+    readonly cpuPercent: number;
+    readonly rssIdleMb: number;
+    readonly rssEndMb: number;
+    readonly rssPerStreamMb: number;
+    readonly processesAtEnd: number;
+  };
+  /** Speech / all audio the streams played inside the window. */
+  readonly talkRatio: number;
   readonly generator: {
     readonly cpuPercent: number;
     readonly sendLagP99Ms: number;
@@ -70,9 +95,10 @@ const TAIL_MS = 3000;
 
 export async function runStep(options: StepOptions): Promise<StepResult> {
   const n = options.streams;
-  const server = await startServer(options.engine, n, options.serveArgs, options.serverNodeArgs);
+  const server = await startServer(options.engine, n, options.serveArgs, options.serverNodeArgs, options.serverRepo);
   try {
     const rssIdleMb = processRssMb(server.pid);
+    const treeRssIdleMb = treeRssMb(server.pid);
     const sendLag = createHistogram();
     const streams = Array.from(
       { length: n },
@@ -80,7 +106,8 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
         new LoadStream({
           url: server.url,
           apiKey: server.keys[k % server.keys.length] ?? "",
-          playlist: shuffledPlaylist(options.clips, mulberry32(options.seed * 100_003 + k), 1000),
+          playlist:
+            options.playlistFor?.(k) ?? shuffledPlaylist(options.clips, mulberry32(options.seed * 100_003 + k), 1000),
           speed: 1,
           endpointingMs: options.endpointingMs,
           sendLag,
@@ -113,6 +140,8 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     const after = readCounters(server.pid);
     loopDelay.disable();
     const rssEndMb = server.exited() === undefined ? processRssMb(server.pid) : Number.NaN;
+    const treeRssEndMb = server.exited() === undefined ? treeRssMb(server.pid) : Number.NaN;
+    const processesAtEnd = server.exited() === undefined ? processTree(server.pid).length : 0;
     const generator = {
       cpuPercent: percentOf(after.generatorCpuMs - before.generatorCpuMs, window),
       sendLagP99Ms: sendLag.percentile(99) / 1000,
@@ -144,6 +173,14 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
         exited: server.exited(),
         logTail: server.stderrTail(),
       },
+      serverTree: {
+        cpuPercent: percentOf(after.treeCpuMs - before.treeCpuMs, window),
+        rssIdleMb: treeRssIdleMb,
+        rssEndMb: treeRssEndMb,
+        rssPerStreamMb: (treeRssEndMb - treeRssIdleMb) / n,
+        processesAtEnd,
+      },
+      talkRatio: talkRatioIn(open, window),
       generator,
       machineBusyPercent: machineBusy(before.machine, after.machine) * 100,
     };
@@ -174,10 +211,12 @@ async function connectAll(streams: readonly LoadStream[]): Promise<void> {
 function readCounters(serverPid: number) {
   const cpu = process.cpuUsage();
   let serverCpuMs = Number.NaN;
+  let treeCpu = Number.NaN;
   try {
     serverCpuMs = processCpuMs(serverPid);
+    treeCpu = treeCpuMs(serverPid);
   } catch {}
-  return { serverCpuMs, generatorCpuMs: (cpu.user + cpu.system) / 1000, machine: machineCpu() };
+  return { serverCpuMs, treeCpuMs: treeCpu, generatorCpuMs: (cpu.user + cpu.system) / 1000, machine: machineCpu() };
 }
 
 function percentOf(cpuMs: number, window: { from: number; to: number }): number {

@@ -65,3 +65,58 @@ function shuffle<T>(items: T[], random: Random): T[] {
   }
   return items;
 }
+
+/** The call-centre playlist's shape: silences of 1–6 s, talk about 40% of the audio. */
+export interface CallCentreShape {
+  readonly minSilenceMs: number;
+  readonly maxSilenceMs: number;
+  /** Speech (the clips' `speechBounds`) / all audio the stream plays, in the long run. */
+  readonly talkRatio: number;
+}
+
+export const CALL_CENTRE: CallCentreShape = { minSilenceMs: 1000, maxSilenceMs: 6000, talkRatio: 0.4 };
+
+/**
+ * One side of a call: the clips in a seeded shuffle, each followed by silences of 1–6 s (each drawn
+ * at random) until the stream's silence has caught up with what `talkRatio` asks for; at least one
+ * silence follows every clip, and what the last one overshoots is carried to the next gap, so the
+ * ratio holds over the stream, not only on average. The eval files are longer (about 5 s of
+ * speech) than a single 1–6 s pause would balance to 40%, hence several pauses in a row.
+ */
+export function callCentrePlaylist(
+  clips: readonly Clip[],
+  random: Random,
+  shape: CallCentreShape = CALL_CENTRE,
+): Playlist {
+  const clipsInOrder = shuffledPlaylist(clips, random, 0);
+  const silencePerSpeech = (1 - shape.talkRatio) / shape.talkRatio;
+  let silenceOwedMs = 0;
+  return () => {
+    const { clip } = clipsInOrder();
+    // The clip's own leading and trailing silence counts as silence.
+    silenceOwedMs += (clip.endMs - clip.onsetMs) * silencePerSpeech - (clipMs(clip) - (clip.endMs - clip.onsetMs));
+    let gapFrames = 0;
+    do {
+      const frames = between(random, shape.minSilenceMs / FRAME_MS, shape.maxSilenceMs / FRAME_MS);
+      gapFrames += frames;
+      silenceOwedMs -= frames * FRAME_MS;
+    } while (silenceOwedMs > 0);
+    return { clip, gapFrames };
+  };
+}
+
+/** A clip's length as played (whole frames), ms. */
+export function clipMs(clip: Clip): number {
+  return clip.frames.length * FRAME_MS;
+}
+
+/** Speech / all audio over played items (clip plus the silence after it). */
+export function talkRatioOf(items: readonly PlaylistItem[]): number {
+  let speechMs = 0;
+  let totalMs = 0;
+  for (const { clip, gapFrames } of items) {
+    speechMs += clip.endMs - clip.onsetMs;
+    totalMs += clipMs(clip) + gapFrames * FRAME_MS;
+  }
+  return totalMs > 0 ? speechMs / totalMs : Number.NaN;
+}

@@ -4,7 +4,7 @@
  * thread (the engine's decoding workers too) and nothing of the load generator.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 let clockTicks: number | undefined;
 
@@ -55,4 +55,58 @@ export function machineCpu(): MachineCpu {
 export function machineBusy(from: MachineCpu, to: MachineCpu): number {
   const total = to.total - from.total;
   return total > 0 ? (to.busy - from.busy) / total : Number.NaN;
+}
+
+/**
+ * `pid` and every process below it (the server and the decoding processes it forks), from each
+ * process's parent in /proc/<pid>/stat. Decoders live in child processes, so the server's own
+ * numbers alone miss most of their memory and CPU.
+ */
+export function processTree(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // Field 4 (ppid) is the second after the parenthesized command name.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const children = parents.get(ppid) ?? [];
+      children.push(Number(name));
+      parents.set(ppid, children);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i] ?? -1) ?? []));
+  return tree;
+}
+
+/**
+ * CPU time (ms) of `pid` and its descendants so far, including children that already exited and were
+ * waited for (the parent's cutime and cstime); a process gone meanwhile counts 0.
+ */
+export function treeCpuMs(pid: number): number {
+  let total = 0;
+  for (const member of processTree(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${member}/stat`, "utf8");
+      const after = fields.slice(fields.lastIndexOf(")") + 2).split(" ");
+      // utime, stime, cutime, cstime: fields 14–17 of the line, 12–15 after the name and state.
+      const ticks = Number(after[11]) + Number(after[12]) + Number(after[13]) + Number(after[14]);
+      total += (ticks * 1000) / ticksPerSecond();
+    } catch {}
+  }
+  return total;
+}
+
+/** Summed RSS (MiB) of `pid` and its descendants; a process gone meanwhile counts 0. */
+export function treeRssMb(pid: number): number {
+  let total = 0;
+  for (const member of processTree(pid)) {
+    try {
+      total += processRssMb(member) || 0;
+    } catch {}
+  }
+  return total;
 }

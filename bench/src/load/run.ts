@@ -8,6 +8,11 @@
  *   node bench/dist/load/run.js --engine pocketsphinx|test [--streams 1,2,4] [--seconds 60|30] [--warmup 5]
  *     [--seed 1] [--frame-ms 100] [--all] [--out FILE] [--doc FILE|none] [--plot FILE] [--price-per-hour P --price-label L]
  *   node bench/dist/load/run.js --render-only   (re-render the docs from the saved results)
+ *
+ * Bursts and the call-centre playlist (scenario-run.ts), against this build or another checkout's:
+ *   node bench/dist/load/run.js --mode burst [--streams 8] [--runs 3] [--label after] [--server-dir DIR] [--out FILE]
+ *   node bench/dist/load/run.js --mode callcentre [--streams 4,8,12,16] [--seconds 60] [--label after] [--server-dir DIR]
+ *   node bench/dist/load/run.js --compare before.json after.json [--doc FILE|none]
  */
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -21,6 +26,7 @@ import { capacityOf, type LoadRun, loadJson, resultsPath, saveJson, stepFailure 
 import { runStep, type StepResult } from "./load-step.js";
 import { FRAME_SIZES_MS } from "./load-stream.js";
 import { loadClips } from "./playlist.js";
+import { compare, runScenario } from "./scenario-run.js";
 
 const DEFAULT_STEPS: Record<string, string> = {
   pocketsphinx: "1,2,3,4,5,6,7,8,10,12,14,16",
@@ -29,9 +35,20 @@ const DEFAULT_STEPS: Record<string, string> = {
 /** The test engine's default endpointing (packages/engines/src/testing/test-engine.ts). */
 const TEST_ENDPOINTING_MS = 300;
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     engine: { type: "string", default: "pocketsphinx" },
+    /** steps (the default: N stepping up), burst or callcentre. */
+    mode: { type: "string", default: "steps" },
+    /** Burst: burst + steady-state pairs per N. */
+    runs: { type: "string", default: "1" },
+    /** Burst and call-centre: the name of this build in a side-by-side comparison. */
+    label: { type: "string", default: "after" },
+    /** Burst and call-centre: the repository root whose packages/cli build serves (default this one). */
+    "server-dir": { type: "string" },
+    /** Render the saved burst and call-centre results named as arguments side by side. */
+    compare: { type: "boolean", default: false },
     /** A further `earshot serve` flag for the server under test; repeatable, e.g. --serve-arg=--vad=off. */
     "serve-arg": { type: "string", multiple: true },
     /** A node flag for the server process, repeatable, e.g. --server-node-arg=--cpu-prof. */
@@ -45,7 +62,8 @@ const { values } = parseArgs({
     all: { type: "boolean", default: false },
     "render-only": { type: "boolean", default: false },
     out: { type: "string" },
-    doc: { type: "string", default: BENCHMARKS_MD },
+    /** Default docs/benchmarks.md; the burst and call-centre runs write it only when given. */
+    doc: { type: "string" },
     plot: { type: "string", default: PLOT_PATH },
     "price-per-hour": { type: "string", default: String(DEFAULT_PRICE.perHour) },
     "price-label": { type: "string", default: DEFAULT_PRICE.label },
@@ -53,7 +71,12 @@ const { values } = parseArgs({
 });
 
 const engine = values.engine ?? "pocketsphinx";
-const streamSteps = (values.streams ?? DEFAULT_STEPS[engine] ?? "1").split(",").map(Number);
+const mode = values.mode ?? "steps";
+if (!["steps", "burst", "callcentre"].includes(mode))
+  throw new Error(`--mode must be steps, burst or callcentre, not ${mode}`);
+if (positionals.length > 0 && !values.compare) throw new Error(`unexpected arguments: ${positionals.join(" ")}`);
+const scenarioSteps: Record<string, string> = { burst: "8", callcentre: "4,8,12,16" };
+const streamSteps = (values.streams ?? scenarioSteps[mode] ?? DEFAULT_STEPS[engine] ?? "1").split(",").map(Number);
 /** PocketSphinx steps have few streams, so they need a longer window for enough files. */
 const seconds = Number(values.seconds ?? (engine === "test" ? 30 : 60));
 const warmupSeconds = Number(values.warmup);
@@ -151,18 +174,49 @@ async function main(): Promise<void> {
   if (values.doc !== "none") render(run);
 }
 
+async function scenario(): Promise<void> {
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs: a positive integer");
+  await runScenario(
+    {
+      mode: mode === "burst" ? "burst" : "callcentre",
+      label: values.label ?? "after",
+      engine,
+      streams: streamSteps,
+      seconds,
+      warmupSeconds,
+      runs,
+      seed,
+      frameMs,
+      serveArgs: values["serve-arg"] ?? [],
+      serverDir: values["server-dir"],
+      all: values.all ?? false,
+      out: values.out,
+      doc: values.doc,
+    },
+    loadClips(),
+  );
+}
+
 /** Renders the docs from this run and the other engine's saved results (or from both saved ones). */
 function render(run?: LoadRun): void {
   const pick = (name: string) => (run?.engine === name ? run : loadJson<LoadRun>(resultsPath(name)));
   const pocketsphinx = pick("pocketsphinx");
   const test = pick("test");
   const price = { perHour: Number(values["price-per-hour"]), label: values["price-label"] ?? DEFAULT_PRICE.label };
-  replaceSection(values.doc ?? BENCHMARKS_MD, "load", renderLoadSection(pocketsphinx, test, price));
+  const doc = values.doc ?? BENCHMARKS_MD;
+  replaceSection(doc, "load", renderLoadSection(pocketsphinx, test, price));
   writeFileSync(values.plot ?? PLOT_PATH, renderPlot(pocketsphinx, test));
-  log(`wrote the Load section of ${values.doc} and ${values.plot}`);
+  log(`wrote the Load section of ${doc} and ${values.plot}`);
 }
 
-(values["render-only"] ? Promise.resolve().then(() => render()) : main()).catch((error: unknown) => {
+function entry(): Promise<void> {
+  if (values.compare) return Promise.resolve().then(() => compare(positionals, values.doc));
+  if (values["render-only"]) return Promise.resolve().then(() => render());
+  return mode === "steps" ? main() : scenario();
+}
+
+entry().catch((error: unknown) => {
   process.stderr.write(
     `bench:load failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

@@ -4,8 +4,11 @@
  * connections (64 by default), so the server gets one key per `STREAMS_PER_KEY` streams.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
 
-const BIN = new URL("../../../packages/cli/bin/earshot.js", import.meta.url).pathname;
+/** The repository whose build serves by default: this one. */
+export const OWN_REPO = new URL("../../../", import.meta.url).pathname;
+const BIN_IN_REPO = "packages/cli/bin/earshot.js";
 const READY = /earshot ready on http:\/\/127\.0\.0\.1:(\d+)/;
 const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -15,6 +18,8 @@ export const STREAMS_PER_KEY = 50;
 export interface ServerProcess {
   readonly pid: number;
   readonly url: string;
+  /** http://127.0.0.1:<port>, for /readyz and /metrics. */
+  readonly httpUrl: string;
   readonly keys: readonly string[];
   /** The last lines the server wrote to stderr (warnings and errors), for the report. */
   readonly stderrTail: () => readonly string[];
@@ -25,16 +30,28 @@ export interface ServerProcess {
 
 /**
  * `serveArgs`: further `earshot serve` flags, e.g. `["--endpointing-ms", "200"]`; `nodeArgs`: flags
- * for node itself, e.g. `["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]`.
+ * for node itself, e.g. `["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]`; `repo`: the checkout whose build
+ * serves (another git worktree, to measure an older server with this bench).
  */
 export async function startServer(
   engine: string,
   streams: number,
   serveArgs: readonly string[] = [],
   nodeArgs: readonly string[] = [],
+  repo: string = OWN_REPO,
 ): Promise<ServerProcess> {
   const keys = Array.from({ length: Math.max(1, Math.ceil(streams / STREAMS_PER_KEY)) }, (_, i) => `load-key-${i}`);
-  const args = [...nodeArgs, BIN, "serve", "--engine", engine, "--port", "0", "--log-level", "warn"];
+  const args = [
+    ...nodeArgs,
+    join(repo, BIN_IN_REPO),
+    "serve",
+    "--engine",
+    engine,
+    "--port",
+    "0",
+    "--log-level",
+    "warn",
+  ];
   for (const key of keys) args.push("--api-key", key);
   args.push(...serveArgs);
   const child = spawn(process.execPath, args, {
@@ -62,6 +79,7 @@ export async function startServer(
   return {
     pid: child.pid ?? 0,
     url: `ws://127.0.0.1:${port}/v1/audio/transcriptions/stream`,
+    httpUrl: `http://127.0.0.1:${port}`,
     keys,
     stderrTail: () => [...tail],
     exited: () => exitedWith,
@@ -90,3 +108,34 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `/readyz` until it answers 200 (the engine loaded, room for streams). */
+export async function waitForReadyz(server: ServerProcess, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    const status = await fetch(`${server.httpUrl}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`/readyz did not answer 200 within ${timeoutMs} ms`);
+}
+
+/**
+ * The value of one sample of the server's /metrics (Prometheus text), e.g.
+ * `earshot_decoders_created_total{when="connect"}`; undefined when the server has no such metric.
+ */
+export async function scrapeMetric(server: ServerProcess, sample: string): Promise<number | undefined> {
+  const response = await fetch(`${server.httpUrl}/metrics`).catch(() => undefined);
+  if (!response?.ok) return undefined;
+  return metricValue(await response.text(), sample);
+}
+
+/** A sample's value in Prometheus text exposition; undefined when absent. */
+export function metricValue(text: string, sample: string): number | undefined {
+  for (const line of text.split("\n")) {
+    if (line.startsWith(sample) && line.charAt(sample.length) === " ") return Number(line.slice(sample.length + 1));
+  }
+  return undefined;
+}

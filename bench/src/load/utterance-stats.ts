@@ -91,3 +91,17 @@ export function utteranceStats(streams: readonly LoadStream[], window: Window): 
     finalMsByClip,
   };
 }
+
+/** Speech (`speechBounds`) / all audio, over the clips (with the silence after them) played entirely inside the window. */
+export function talkRatioIn(streams: readonly LoadStream[], window: Window): number {
+  let speechMs = 0;
+  let totalMs = 0;
+  for (const stream of streams) {
+    for (const played of stream.played) {
+      if (stream.wallTime(played.startMs) < window.from || stream.wallTime(played.regionEndMs) > window.to) continue;
+      speechMs += played.clip.endMs - played.clip.onsetMs;
+      totalMs += played.regionEndMs - played.startMs;
+    }
+  }
+  return totalMs > 0 ? speechMs / totalMs : Number.NaN;
+}
