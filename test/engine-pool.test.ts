@@ -59,12 +59,22 @@ test("the engine reports its load: open streams, backlog, and a fast stream's de
   const engine = new PocketSphinxEngine({ workers: 1 });
   await engine.load();
   try {
-    assert.deepEqual(engine.loadSnapshot(), {
+    const { decoders, ...start } = engine.loadSnapshot();
+    assert.deepEqual(start, {
       streams: 0,
       utilization: 0,
       threads: 1,
       streamDemand: DEFAULT_STREAM_DEMAND,
       maxBacklogMs: 0,
+    });
+    assert.deepEqual(decoders, {
+      size: 4,
+      free: 4,
+      lent: 0,
+      waiting: 0,
+      created: { startup: 4, background: 0, connect: 0 },
+      waits: 0,
+      destroyed: 0,
     });
     const stream = await engine.openStream(OPTIONS);
     const pcm = speechStream(["ls-1089-134686-0000"], 0);
@@ -85,7 +95,7 @@ test("the engine reports its load: open streams, backlog, and a fast stream's de
     await stream.end();
     await reading;
     // The prior for new streams is now this stream's demand if it ran 3 s or more, else the default.
-    const { streamDemand, ...idle } = engine.loadSnapshot();
+    const { streamDemand, decoders: _, ...idle } = engine.loadSnapshot();
     assert.deepEqual(idle, { streams: 0, utilization: 0, threads: 1, maxBacklogMs: 0 });
     assert.ok(streamDemand !== undefined && streamDemand > 0 && streamDemand < 1, `streamDemand ${streamDemand}`);
   } finally {
@@ -93,18 +103,25 @@ test("the engine reports its load: open streams, backlog, and a fast stream's de
   }
 });
 
-test("streams that just opened count as an average decoding stream, so a burst of them is not all admitted", async () => {
+test("what counts is speech: new silent streams count nothing, a stream in an utterance at least an average speaking stream", async () => {
   const engine = new PocketSphinxEngine({ workers: 2 });
   await engine.load();
   try {
     const streams = await Promise.all([1, 2, 3, 4].map(() => engine.openStream(OPTIONS)));
-    // Nothing decoded yet: each counts DEFAULT_STREAM_DEMAND of a thread, over 2 threads.
-    const snapshot = engine.loadSnapshot();
-    assert.equal(snapshot.streams, 4);
-    assert.equal(snapshot.threads, 2);
+    // Connected, silent: no decoder held, no demand (mostly silent calls are admitted).
+    const silent = engine.loadSnapshot();
+    assert.equal(silent.streams, 4);
+    assert.equal(silent.threads, 2);
+    assert.equal(silent.utilization, 0);
+    assert.equal(silent.decoders?.lent, 0);
+    // Speech starts on all four at once: each counts at least DEFAULT_STREAM_DEMAND of a thread at
+    // once, over 2 threads, before any has shown its own demand.
+    const tone = new Int16Array(3_200).map((_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / 16_000)));
+    for (const stream of streams) stream.push(tone);
+    const speaking = engine.loadSnapshot();
     assert.ok(
-      Math.abs(snapshot.utilization - (4 * DEFAULT_STREAM_DEMAND) / 2) < 1e-9,
-      `utilization ${snapshot.utilization}`,
+      speaking.utilization >= (4 * DEFAULT_STREAM_DEMAND) / 2 - 1e-9,
+      `utilization ${speaking.utilization} while 4 streams speak`,
     );
     for (const stream of streams) stream.close();
     assert.equal(engine.loadSnapshot().utilization, 0);

@@ -7,7 +7,7 @@
  * times), each once and in order, and no audio_lost. Once with the TestEngine (words named by their
  * start time), once with the engine `earshot serve` ships (PocketSphinx with FAST_DECODER_ARGS
  * behind the VAD gate: the words and their times must match too), and once more with it and a
- * decoder hold of 200 ms, so that waiting sessions give their decoders back at nearly every drop and
+ * decoder hold of 50 ms, so that waiting sessions give their decoders back at many drops and
  * continue on another from their checkpoint (issue 15: before checkpoints, the words after such a
  * resume differed in 13 of 14 seeded runs).
  */
@@ -47,10 +47,10 @@ const ENGINES: { name: string; create: () => Engine; seed: number; holdDecoderMs
   { name: "TestEngine", create: () => new TestEngine(), seed: 0x5eed_0001 },
   { name: "PocketSphinx (shipped settings)", create: shipped, seed: 0x5eed_0002 },
   {
-    name: "PocketSphinx (shipped settings), decoders given back after 200 ms",
+    name: "PocketSphinx (shipped settings), decoders given back after 50 ms",
     create: shipped,
     seed: 0x5eed_0004,
-    holdDecoderMs: 200,
+    holdDecoderMs: 50,
   },
 ];
 
@@ -124,7 +124,7 @@ for (const { name, create, seed, holdDecoderMs } of ENGINES) {
         const metrics = await (await fetch(`${url}/metrics`)).text();
         const released = Number(/earshot_decoders_released_total\{reason="hold_expired"\} (\d+)/.exec(metrics)?.[1]);
         t.diagnostic(`${released} decoders given back while waiting for a resume`);
-        assert.ok(released >= 3, `only ${released} decoders were given back`);
+        assert.ok(released >= 2, `only ${released} decoders were given back`);
       }
     });
   });

@@ -79,9 +79,23 @@ async function stream(client: WireClient, progress: Progress): Promise<void> {
   await client.closed;
 }
 
-/** Each final as the application sees it: segment id, text, span and word times. */
+/** Each final as the application sees it: segment id, text, span and word times (not confidences: sdk-run.ts `summary`). */
 const finals = (client: WireClient) =>
-  client.finals().map((m) => JSON.stringify([m.segment_id, m.text, m.start_ms, m.end_ms, m.words]));
+  client
+    .finals()
+    .map((m) =>
+      JSON.stringify([
+        m.segment_id,
+        m.text,
+        m.start_ms,
+        m.end_ms,
+        (m.words as Array<{ word: string; start_ms: number; end_ms: number }> | undefined)?.map((w) => [
+          w.word,
+          w.start_ms,
+          w.end_ms,
+        ]),
+      ]),
+    );
 
 async function uninterrupted(): Promise<string[]> {
   const client = await openSession();

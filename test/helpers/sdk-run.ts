@@ -81,13 +81,19 @@ export async function sendPaced(run: SdkRun, pcm: Int16Array, options: PaceOptio
 }
 
 /** What must match between two runs of the same audio: ids, texts, spans, words with their times. */
+/**
+ * Finals as the application compares them: segment ids, texts, spans, words and word times. Word
+ * confidences are left out: they are lattice posteriors, and a PocketSphinx decoder's differ in
+ * the third decimal with what it decoded before, so a stream continued on another decoder (after
+ * a drop, a crash or a restart) may show other confidences for the same words.
+ */
 export function summary(finals: readonly TranscriptMessage[]) {
   return finals.map((f) => ({
     id: f.segment_id,
     text: f.text,
     startMs: f.start_ms,
     endMs: f.end_ms,
-    words: f.words?.map((w) => ({ word: w.word, startMs: w.start_ms, endMs: w.end_ms, confidence: w.confidence })),
+    words: f.words?.map((w) => ({ word: w.word, startMs: w.start_ms, endMs: w.end_ms })),
   }));
 }
 

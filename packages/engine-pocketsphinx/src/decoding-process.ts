@@ -34,6 +34,11 @@ export class DecodingProcess extends ChildHost<PocketSphinxStream, ToWorker> {
 
   /** Its decoder pool, as it last reported (undefined before the first report). */
   pool: DecoderPoolStats | undefined;
+  #poolReported: (() => void) | undefined;
+  /** Resolves once the process has reported its pool (right after `ready`). */
+  readonly poolReported = new Promise<void>((resolve) => {
+    this.#poolReported = resolve;
+  });
 
   /** Each open stream's real-time demand (see `PocketSphinxStream.demand`) and age, read once. */
   streamLoads(): { readonly demand: number; readonly ageMs: number; readonly speaking: boolean }[] {
@@ -54,6 +59,7 @@ export class DecodingProcess extends ChildHost<PocketSphinxStream, ToWorker> {
         return;
       case "pool":
         this.pool = message.stats;
+        this.#poolReported?.();
         return;
       default:
         this.route(message);

@@ -51,9 +51,13 @@ export class PocketSphinxEngineStream implements EngineStream {
   /** Flushes sent before the first item of `#sent`. */
   #flushBase = 0;
   #checkpoint: SessionCheckpoint | undefined;
-  /** Finals and endpoints passed on since the checkpoint; those to drop from a replay. */
-  #passed: Counts = { finals: 0, endpoints: 0 };
-  #skip: Counts = { finals: 0, endpoints: 0 };
+  /**
+   * Finals and endpoints passed on since the checkpoint, over every link since it; and those the
+   * current link has sent since it. A link replays from the checkpoint, so its first `delivered`
+   * finals and endpoints were passed on already (decoding from a checkpoint is exact) and are dropped.
+   */
+  #delivered: Counts = { finals: 0, endpoints: 0 };
+  #seen: Counts = { finals: 0, endpoints: 0 };
   #recoveries = 0;
   /** The link was closed to give its decoder back (`suspend`); the next work opens a new one. */
   #suspended = false;
@@ -132,8 +136,7 @@ export class PocketSphinxEngineStream implements EngineStream {
     this.#link = undefined;
     this.#current = undefined;
     this.#suspended = true;
-    this.#skip = { ...this.#passed };
-    this.#passed = { finals: 0, endpoints: 0 };
+    this.#seen = { finals: 0, endpoints: 0 };
     link.close();
   }
 
@@ -190,20 +193,18 @@ export class PocketSphinxEngineStream implements EngineStream {
       this.#fail(new EngineUnavailableError(event.message));
       return;
     }
+    const seen = this.#seen;
+    const delivered = this.#delivered;
     if (event.type === "final") {
-      this.#passed.finals++;
-      if (this.#skip.finals > 0) {
-        this.#skip.finals--;
-        return;
-      }
+      seen.finals++;
+      if (seen.finals <= delivered.finals) return;
+      delivered.finals = seen.finals;
     } else if (event.type === "partial") {
-      if (this.#skip.finals > 0) return;
+      if (seen.finals < delivered.finals) return;
     } else if (event.type === "endpoint") {
-      this.#passed.endpoints++;
-      if (this.#skip.endpoints > 0) {
-        this.#skip.endpoints--;
-        return;
-      }
+      seen.endpoints++;
+      if (seen.endpoints <= delivered.endpoints) return;
+      delivered.endpoints = seen.endpoints;
     }
     this.#events.push(shiftEvent(event, this.#offsetMs));
   }
@@ -217,8 +218,8 @@ export class PocketSphinxEngineStream implements EngineStream {
     if (this.#state !== "done") {
       this.#events.push({ type: "checkpoint", atSample: this.#offsetSample + checkpoint.samples, state: checkpoint });
     }
-    this.#passed = { finals: 0, endpoints: 0 };
-    this.#skip = { finals: 0, endpoints: 0 };
+    this.#delivered = { finals: 0, endpoints: 0 };
+    this.#seen = { finals: 0, endpoints: 0 };
     this.#recoveries = 0;
     if (!this.#retaining) {
       // Retention starts again from here.
@@ -250,8 +251,7 @@ export class PocketSphinxEngineStream implements EngineStream {
       return;
     }
     this.#recoveries++;
-    this.#skip = { ...this.#passed };
-    this.#passed = { finals: 0, endpoints: 0 };
+    this.#seen = { finals: 0, endpoints: 0 };
     await this.#reconnect(error);
   }
 

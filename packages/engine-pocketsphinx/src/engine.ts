@@ -90,14 +90,14 @@ const YOUNG_STREAM_MS = 3_000;
  */
 export const DEFAULT_STREAM_DEMAND = 0.14;
 /**
- * Tuned for speed by the tuning sweep (docs/benchmarks.md, "PocketSphinx tuning"): at most 3000
- * active HMMs per frame cuts CPU per audio second at the same whole-file WER on the eval set.
- * `earshot serve` uses them. The sweep's `topn: 2` (two Gaussians per codebook instead of the
- * library's four) saved another 8% of CPU but made words depend on what the decoder had decoded
- * before: a decoder that had decoded another stream gave different words for the same audio than
- * a fresh one in 1 of 70 file pairs (none of 196 with four; docs/design/decoder-state.md,
- * "Decoders that remember"). Decoders are lent to a new stream at every utterance, so that would
- * make a stream's words depend on which decoder it got.
+ * `earshot serve`'s decoder settings: at most 3000 active HMMs per frame, from the tuning sweep
+ * (docs/benchmarks.md, "PocketSphinx tuning": less CPU per audio second at the same whole-file WER
+ * on the eval set). The sweep's `topn: 2` is gone: decoders are lent to a new stream at every
+ * utterance, so a decoder's words must not depend on what it decoded before, and with `topn: 2`
+ * they did (other words in 1 of 70 file pairs on a decoder that had decoded another file first;
+ * with the library's 4, none of 196). `maxhmmpf` still leaves a trace of the decoder's past in word
+ * times (2 of 84 pairs: a word boundary 10 ms off; the library default, 0 of 84): docs/engines.md,
+ * "Decoder settings".
  */
 export const FAST_DECODER_ARGS: DecoderArgs = { maxhmmpf: 3000 };
 export const DEFAULT_VAD_POSTSPEECH_FRAMES = 20;
@@ -353,6 +353,11 @@ export class PocketSphinxEngine implements Engine {
       }
     }
     await this.#workers.start();
+    // The warm decoders' counts are in before the engine is ready (metrics, /readyz).
+    await Promise.race([
+      Promise.all(this.#workers.members.map((member) => member.poolReported)),
+      new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+    ]);
     this.#ready = true;
   }
 }
