@@ -11,17 +11,10 @@ import { after, before, describe, it } from "node:test";
 import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import { type EngineEvent, ResumeStateError, type StreamOptions } from "@earshot/engines";
 import { VadGatedEngine } from "@earshot/vad";
-import { speechStream } from "./helpers/speech.js";
+import { SIX_CLIPS, speechStream } from "./helpers/speech.js";
 
 const OPTIONS: StreamOptions = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: true };
-const CLIPS = [
-  "ps-goforward",
-  "ps-cards-001",
-  "ls-1089-134691-0000",
-  "ps-cards-005",
-  "jfk-ask-not",
-  "ps-librivox-0870",
-];
+const CLIPS = SIX_CLIPS;
 const AUDIO = speechStream(CLIPS, 900);
 const CHUNK = 1_600;
 

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_STREAM_DEMAND, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { DEFAULT_STREAM_DEMAND, DEFAULT_TALK_SHARE, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import type { EngineEvent } from "@earshot/engines";
 import { speechStream } from "./helpers/speech.js";
 
@@ -64,7 +64,7 @@ test("the engine reports its load: open streams, backlog, and a fast stream's de
       streams: 0,
       utilization: 0,
       threads: 1,
-      streamDemand: DEFAULT_STREAM_DEMAND,
+      streamDemand: DEFAULT_TALK_SHARE * DEFAULT_STREAM_DEMAND,
       maxBacklogMs: 0,
     });
     assert.deepEqual(decoders, {
@@ -103,16 +103,19 @@ test("the engine reports its load: open streams, backlog, and a fast stream's de
   }
 });
 
-test("what counts is speech: new silent streams count nothing, a stream in an utterance at least an average speaking stream", async () => {
+test("what counts is speech: a silent stream counts the share of time streams speak, one in an utterance an average speaker", async () => {
   const engine = new PocketSphinxEngine({ workers: 2 });
   await engine.load();
   try {
     const streams = await Promise.all([1, 2, 3, 4].map(() => engine.openStream(OPTIONS)));
-    // Connected, silent: no decoder held, no demand (mostly silent calls are admitted).
+    // Connected, silent: no decoder held; each counts DEFAULT_TALK_SHARE of a speaker.
     const silent = engine.loadSnapshot();
     assert.equal(silent.streams, 4);
     assert.equal(silent.threads, 2);
-    assert.equal(silent.utilization, 0);
+    assert.ok(
+      Math.abs(silent.utilization - (4 * DEFAULT_TALK_SHARE * DEFAULT_STREAM_DEMAND) / 2) < 1e-9,
+      `utilization ${silent.utilization} while 4 streams are silent`,
+    );
     assert.equal(silent.decoders?.lent, 0);
     // Speech starts on all four at once: each counts at least DEFAULT_STREAM_DEMAND of a thread at
     // once, over 2 threads, before any has shown its own demand.
@@ -123,6 +126,7 @@ test("what counts is speech: new silent streams count nothing, a stream in an ut
       speaking.utilization >= (4 * DEFAULT_STREAM_DEMAND) / 2 - 1e-9,
       `utilization ${speaking.utilization} while 4 streams speak`,
     );
+    assert.ok(speaking.utilization > silent.utilization);
     for (const stream of streams) stream.close();
     assert.equal(engine.loadSnapshot().utilization, 0);
   } finally {

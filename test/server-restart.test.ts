@@ -18,7 +18,7 @@ import { waitUntil } from "./helpers/http-probe.js";
 import { assertExactlyOnce, reopenings, sendPaced, startRun, summary, transcriptText } from "./helpers/sdk-run.js";
 import { kill9, killAllServers, type ServeProcess, serveEngine, serveTestEngine } from "./helpers/serve-process.js";
 import { bursts } from "./helpers/signals.js";
-import { speechStream } from "./helpers/speech.js";
+import { SIX_CLIPS, speechStream } from "./helpers/speech.js";
 
 const KEY = "restart-key";
 /** Twelve utterances (200 ms to 1.7 s of tone) with pauses: 19.8 s. */
@@ -110,14 +110,7 @@ describe("server killed with SIGKILL mid-stream", () => {
   });
 });
 
-const CLIPS = [
-  "ps-goforward",
-  "ps-cards-001",
-  "ls-1089-134691-0000",
-  "ps-cards-005",
-  "jfk-ask-not",
-  "ps-librivox-0870",
-];
+const CLIPS = SIX_CLIPS;
 const PAUSE_MS = 900;
 
 describe("server with the shipped engine killed with SIGKILL", () => {

@@ -18,3 +18,13 @@ export function speechStream(ids: readonly string[], pauseMs: number): Int16Arra
   }
   return out;
 }
+
+/** Six eval utterances, short and long, for a stream with several pauses (checkpoint and restart tests). */
+export const SIX_CLIPS = [
+  "ps-goforward",
+  "ps-cards-001",
+  "ls-1089-134691-0000",
+  "ps-cards-005",
+  "jfk-ask-not",
+  "ps-librivox-0870",
+] as const;

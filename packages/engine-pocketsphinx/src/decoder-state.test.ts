@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { readWav } from "@earshot/audio";
 import { baseWord, isFillerToken, loadLibrary } from "./binding.js";
 import {
   type DecoderState,
@@ -14,31 +13,12 @@ import {
   primeDecoder,
   snapshotDecoderState,
 } from "./decoder-state.js";
-import { DEFAULT_MODEL_DIR, DEFAULT_VAD_POSTSPEECH_FRAMES, FAST_DECODER_ARGS } from "./engine.js";
+import { loadClip, TEST_DECODER_ARGS } from "./clips.test.helper.js";
 
 const api = loadLibrary();
-/**
- * The engine's decoder arguments with internal endpointing and `FAST_DECODER_ARGS` (engine.ts): the
- * design note measured the same result with and without them, and they keep this test fast.
- */
-const ARGS = {
-  ...FAST_DECODER_ARGS,
-  hmm: `${DEFAULT_MODEL_DIR}/en-us`,
-  lm: `${DEFAULT_MODEL_DIR}/en-us.lm.bin`,
-  dict: `${DEFAULT_MODEL_DIR}/cmudict-en-us.dict`,
-  fwdflat: "no",
-  vad_postspeech: String(DEFAULT_VAD_POSTSPEECH_FRAMES),
-};
+const ARGS = TEST_DECODER_ARGS;
 /** DecodingSession's block size with internal endpointing: 20 ms. */
 const BLOCK = 320;
-const EVAL_DIR = new URL("../../../test/fixtures/eval/en-16k/", import.meta.url);
-
-function loadClip(id: string): Int16Array {
-  const wav = readWav(readFileSync(new URL(`${id}.wav`, EVAL_DIR)), { output: "int16" });
-  const samples = wav.samples[0];
-  assert.ok(wav.sampleRate === 16_000 && samples, `${id}: expected 16 kHz audio`);
-  return samples;
-}
 
 function concat(parts: Int16Array[]): Int16Array {
   const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));

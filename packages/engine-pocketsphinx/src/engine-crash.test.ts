@@ -10,24 +10,16 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { test } from "node:test";
-import { readWav } from "@earshot/audio";
 import { type EngineEvent, type EngineStream, EngineUnavailableError } from "@earshot/engines";
+import { loadClip } from "./clips.test.helper.js";
 import { PocketSphinxEngine } from "./engine.js";
 import { MAX_RECOVERIES } from "./engine-stream.js";
 
 const OPTIONS = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: true } as const;
-const EVAL_DIR = new URL("../../../test/fixtures/eval/en-16k/", import.meta.url);
 const CLIPS = ["ps-goforward", "ps-cards-005", "ls-1089-134691-0000"];
 const SILENCE = new Int16Array(9_600);
-
-function loadClip(id: string): Int16Array {
-  const wav = readWav(readFileSync(new URL(`${id}.wav`, EVAL_DIR)), { output: "int16" });
-  const samples = wav.samples[0];
-  assert.ok(wav.sampleRate === 16_000 && samples, `${id}: expected 16 kHz audio`);
-  return samples;
-}
 
 /** A tone the decoder takes for speech: it keeps the decoder busy. */
 function tone(samples: number): Int16Array {
@@ -97,6 +89,12 @@ for (const signal of ["SIGABRT", "SIGSEGV"] as const) {
       assert.deepEqual(transcript(events), reference);
       const [replacement] = engine.processes;
       assert.ok(replacement && replacement.pid !== first.pid);
+      // The dead process had a decoder lent to the stream: gone with it. The counters keep its
+      // decoders (made at its start-up), the replacement's pool has its own, and none is lent.
+      const pool = engine.decoderPool;
+      assert.ok(pool.created.startup >= 2, `decoders made at start-up: ${pool.created.startup}`);
+      assert.equal(pool.lent, 0);
+      assert.ok(pool.size >= 1);
     } finally {
       await engine.close();
     }

@@ -90,6 +90,14 @@ const YOUNG_STREAM_MS = 3_000;
  */
 export const DEFAULT_STREAM_DEMAND = 0.14;
 /**
+ * The share of streams assumed to be speaking before enough have shown it: a call-centre call talks
+ * about 40% of the time, one side of it less.
+ */
+export const DEFAULT_TALK_SHARE = 0.4;
+/** Silent streams count at least this share of a speaker, however silent the crowd has been. */
+const MIN_TALK_SHARE = 0.1;
+const TALK_SHARE_WINDOW_MS = 30_000;
+/**
  * `earshot serve`'s decoder settings: at most 3000 active HMMs per frame, from the tuning sweep
  * (docs/benchmarks.md, "PocketSphinx tuning": less CPU per audio second at the same whole-file WER
  * on the eval set). The sweep's `topn: 2` is gone: decoders are lent to a new stream at every
@@ -136,8 +144,10 @@ export class PocketSphinxEngine implements Engine {
   #closed = false;
   #loading: Promise<void> | undefined;
   #nextStreamId = 1;
-  /** The average demand of streams past their first seconds; the prior for young ones. */
+  /** What a speaking stream needs: the average of those speaking past their first seconds, at least the default. */
   #streamDemand = DEFAULT_STREAM_DEMAND;
+  #talkShare = DEFAULT_TALK_SHARE;
+  #talkShareAt = performance.now();
   /** Counters of processes that crashed, so the engine's totals never go down. */
   readonly #crashedCounts = { startup: 0, background: 0, waits: 0, destroyed: 0, failures: 0 };
 
@@ -277,27 +287,33 @@ export class PocketSphinxEngine implements Engine {
    * share of all decoding threads: 1 means live streams need every thread all the time. Streams
    * sent faster than real time count at their real-time factor, not at the thread they occupy.
    * Decoders are lent per utterance, so what counts is speech, not connections: a stream in an
-   * utterance counts at least what a speaking stream needs on average (before any has shown it:
-   * `DEFAULT_STREAM_DEMAND`), and a silent one only what it used lately (nothing, once it has been
-   * silent for the demand window). So mostly silent calls are admitted far beyond the streams the
-   * threads could decode at once, and speech that starts together is counted as soon as it starts.
+   * utterance counts at least what a speaking stream needs on average (never less than
+   * `DEFAULT_STREAM_DEMAND`), and a silent one that times the share of streams speaking lately
+   * (`#talkShare`: `DEFAULT_TALK_SHARE` before there is data, at least `MIN_TALK_SHARE`). So mostly
+   * silent calls are admitted far beyond the streams the threads could decode at once, and a crowd
+   * that connects silent is still counted for the speech it will bring.
    */
   loadSnapshot(): EngineLoad {
     const workers = this.#workers.members;
     const loads = workers.map((worker) => worker.streamLoads());
     const all = loads.flat();
     const speaking = all.filter((load) => load.speaking && load.ageMs >= YOUNG_STREAM_MS && load.demand > 0);
-    if (speaking.length > 0)
-      this.#streamDemand = speaking.reduce((sum, load) => sum + load.demand, 0) / speaking.length;
-    const prior = this.#streamDemand;
+    if (speaking.length > 0) {
+      const measured = speaking.reduce((sum, load) => sum + load.demand, 0) / speaking.length;
+      this.#streamDemand = Math.max(DEFAULT_STREAM_DEMAND, measured);
+    }
+    const perSpeaker = this.#streamDemand;
     const mature = all.filter((load) => load.ageMs >= YOUNG_STREAM_MS);
+    this.#updateTalkShare(mature.length, mature.filter((load) => load.speaking).length);
+    // A silent stream will speak again: it counts the share of time streams have been speaking.
+    const perSilent = this.#talkShare * perSpeaker;
     let streams = 0;
     let utilization = 0;
     let maxBacklogMs = 0;
     for (const [i, worker] of workers.entries()) {
       streams += worker.streamCount;
       let demand = 0;
-      for (const load of loads[i] ?? []) demand += load.speaking ? Math.max(load.demand, prior) : load.demand;
+      for (const load of loads[i] ?? []) demand += Math.max(load.demand, load.speaking ? perSpeaker : perSilent);
       utilization += Math.min(1, demand);
       maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
     }
@@ -307,8 +323,8 @@ export class PocketSphinxEngine implements Engine {
       streams,
       utilization: threads > 0 ? utilization / threads : 0,
       threads,
-      // One more stream of the current mix (speaking and silent), for streams accepted but not open yet.
-      streamDemand: mature.length > 0 ? mature.reduce((sum, load) => sum + load.demand, 0) / mature.length : prior,
+      // One more stream, not speaking yet, for streams accepted but not open yet.
+      streamDemand: perSilent,
       maxBacklogMs,
       decoders: {
         size: pool.size,
@@ -320,6 +336,21 @@ export class PocketSphinxEngine implements Engine {
         destroyed: pool.destroyed,
       },
     };
+  }
+
+  /**
+   * The share of open streams in an utterance, smoothed over about 30 s (from 4 streams on; before,
+   * `DEFAULT_TALK_SHARE`), never below `MIN_TALK_SHARE`: mostly silent calls are admitted in
+   * numbers, and a crowd that connected silent is still counted for the speech it will bring.
+   */
+  #updateTalkShare(streams: number, speaking: number): void {
+    const now = performance.now();
+    const elapsed = now - this.#talkShareAt;
+    this.#talkShareAt = now;
+    if (streams < 4) return;
+    const weight = 1 - Math.exp(-elapsed / TALK_SHARE_WINDOW_MS);
+    const share = this.#talkShare + weight * (speaking / streams - this.#talkShare);
+    this.#talkShare = Math.min(1, Math.max(MIN_TALK_SHARE, share));
   }
 
   #keepCounts(pool: DecoderPoolStats | undefined): void {

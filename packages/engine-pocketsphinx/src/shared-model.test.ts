@@ -6,33 +6,19 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
-import { readWav } from "@earshot/audio";
 import { createNativeDecoder, DEFAULT_LIBRARY_PATHS, Decoder, loadLibrary, ModelShare } from "./binding.js";
 import { DecoderMaker } from "./decoder-maker.js";
-import { DEFAULT_MODEL_DIR, DEFAULT_VAD_POSTSPEECH_FRAMES, FAST_DECODER_ARGS } from "./engine.js";
+import { EVAL_DIR, loadClip, TEST_DECODER_ARGS } from "./clips.test.helper.js";
 
 const api = loadLibrary();
-const ARGS = {
-  ...FAST_DECODER_ARGS,
-  hmm: `${DEFAULT_MODEL_DIR}/en-us`,
-  lm: `${DEFAULT_MODEL_DIR}/en-us.lm.bin`,
-  dict: `${DEFAULT_MODEL_DIR}/cmudict-en-us.dict`,
-  fwdflat: "no",
-  vad_postspeech: String(DEFAULT_VAD_POSTSPEECH_FRAMES),
-};
+const ARGS = TEST_DECODER_ARGS;
 /** DecodingSession's block size with internal endpointing: 20 ms. */
 const BLOCK = 320;
-const EVAL_DIR = new URL("../../../test/fixtures/eval/en-16k/", import.meta.url);
 const CLIPS = readdirSync(EVAL_DIR)
   .filter((name) => name.endsWith(".wav"))
   .sort()
   .slice(0, 3)
-  .map((name) => {
-    const wav = readWav(readFileSync(new URL(name, EVAL_DIR)), { output: "int16" });
-    const samples = wav.samples[0];
-    assert.ok(wav.sampleRate === 16_000 && samples, `${name}: expected 16 kHz audio`);
-    return { name, samples };
-  });
+  .map((name) => ({ name, samples: loadClip(name) }));
 
 /** Each clip as one stream and one utterance: the hypothesis and every word with its frames and confidence. */
 function decodeClips(decoder: Decoder) {
