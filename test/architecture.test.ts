@@ -125,7 +125,8 @@ describe("architecture", () => {
     const problems: string[] = [];
     for (const ws of all) {
       for (const file of sourceFiles(join(ws.dir, "src"))) {
-        const isTest = file.endsWith(".test.ts");
+        // Tests, and helpers only tests import (`*.test.helper.ts`, left out of the package like tests).
+        const isTest = file.endsWith(".test.ts") || file.endsWith(".test.helper.ts");
         const declared = isTest ? [...ws.dependencies, ...ws.devDependencies] : ws.dependencies;
         for (const specifier of importsOf(file)) {
           const target = packageOf(specifier);

@@ -25,7 +25,12 @@ const seconds = Number(values.seconds);
 const repo = values["server-dir"] ?? OWN_REPO;
 const CONFIG = {
   type: "config",
-  config: { model: "pocketsphinx-en-us", language: "en", response_format: "verbose_json", timestamp_granularity: "word" },
+  config: {
+    model: "pocketsphinx-en-us",
+    language: "en",
+    response_format: "verbose_json",
+    timestamp_granularity: "word",
+  },
 };
 
 const server = await startServer("pocketsphinx", streams, [], [], repo);

@@ -3,9 +3,9 @@
  * and a fresh decoder primed with it continues a stream exactly as the uninterrupted decoder does.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { baseWord, isFillerToken, loadLibrary } from "./binding.js";
+import { loadClip, TEST_DECODER_ARGS } from "./clips.test.helper.js";
 import {
   type DecoderState,
   DecoderStateError,
@@ -13,7 +13,6 @@ import {
   primeDecoder,
   snapshotDecoderState,
 } from "./decoder-state.js";
-import { loadClip, TEST_DECODER_ARGS } from "./clips.test.helper.js";
 
 const api = loadLibrary();
 const ARGS = TEST_DECODER_ARGS;

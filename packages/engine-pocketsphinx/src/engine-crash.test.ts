@@ -91,6 +91,10 @@ for (const signal of ["SIGABRT", "SIGSEGV"] as const) {
       assert.ok(replacement && replacement.pid !== first.pid);
       // The dead process had a decoder lent to the stream: gone with it. The counters keep its
       // decoders (made at its start-up), the replacement's pool has its own, and none is lent.
+      // The pool's counts arrive a moment after the stream's end.
+      for (const deadline = Date.now() + 5_000; engine.decoderPool.lent > 0 && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const pool = engine.decoderPool;
       assert.ok(pool.created.startup >= 2, `decoders made at start-up: ${pool.created.startup}`);
       assert.equal(pool.lent, 0);

@@ -258,13 +258,16 @@ export class PocketSphinxEngineStream implements EngineStream {
   /** Opens a new link from the checkpoint and replays what was sent after it. */
   async #reconnect(error: Error): Promise<void> {
     let next: PocketSphinxStream;
+    const sink = this.#sink();
     try {
-      next = await this.#open(this.#sink(), this.#checkpoint);
+      next = await this.#open(sink, this.#checkpoint);
     } catch (reopenError) {
-      this.#fail(reopenError instanceof Error ? reopenError : error);
+      // A process that died while opening has reported the loss already (`#lost`), which tries
+      // again if the stream may; otherwise the stream cannot go on.
+      if (sink === this.#current) this.#fail(reopenError instanceof Error ? reopenError : error);
       return;
     }
-    if (this.#isDone()) {
+    if (this.#isDone() || sink !== this.#current) {
       next.close();
       return;
     }

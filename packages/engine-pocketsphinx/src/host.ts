@@ -331,11 +331,14 @@ function runTurn(host: Host, stream: WorkerStream): void {
 }
 
 let host: Host | undefined;
-let starting: Promise<Host | undefined> | undefined;
+/** `init` came: the process starts once, whatever follows. */
+let initialized = false;
 process.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "init":
-      starting ??= start(message.config).then((started) => {
+      if (initialized) return;
+      initialized = true;
+      void start(message.config).then((started) => {
         host = started;
         // Not started: `failed` was sent; exit once it is out.
         if (!started) process.disconnect();

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { createNativeDecoder, DEFAULT_LIBRARY_PATHS, Decoder, loadLibrary, ModelShare } from "./binding.js";
-import { DecoderMaker } from "./decoder-maker.js";
 import { EVAL_DIR, loadClip, TEST_DECODER_ARGS } from "./clips.test.helper.js";
+import { DecoderMaker } from "./decoder-maker.js";
 
 const api = loadLibrary();
 const ARGS = TEST_DECODER_ARGS;
