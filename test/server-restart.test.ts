@@ -32,6 +32,14 @@ const SPEED = 4;
 
 after(killAllServers);
 
+/**
+ * Waits for the client to be on the restarted server (its `kills + 1`-th session): each kill must
+ * find it there, or on a slow machine two kills fall into one outage and only one new session is seen.
+ */
+function onRestartedServer(run: { readonly sessions: readonly unknown[] }, kills: number, timeoutMs: number): Promise<void> {
+  return waitUntil(() => run.sessions.length === kills + 1, "the client to reopen on the restarted server", timeoutMs);
+}
+
 const options = (port: number): EarshotClientOptions => ({
   url: `http://127.0.0.1:${port}`,
   apiKey: KEY,
@@ -67,13 +75,7 @@ describe("server killed with SIGKILL mid-stream", () => {
       before: async (i) => {
         if (!killAt.has(i)) return;
         await restarting;
-        // Each kill must find the client on the restarted server, or on a slow machine two kills
-        // fall into one outage and only one new session is seen.
-        await waitUntil(
-          () => run.sessions.length === kills + 1,
-          "the client to reopen on the restarted server",
-          20_000,
-        );
+        await onRestartedServer(run, kills, 20_000);
         await kill9(served);
         kills += 1;
         const downAt = Date.now();
@@ -177,11 +179,7 @@ describe("server with the shipped engine killed with SIGKILL", () => {
       before: async (i) => {
         if (!killAt.has(i)) return;
         await restarting;
-        await waitUntil(
-          () => run.sessions.length === kills + 1,
-          "the client to reopen on the restarted server",
-          60_000,
-        );
+        await onRestartedServer(run, kills, 60_000);
         // And to get a checkpoint of this session, so each new session continues a different one.
         await waitUntil(
           () => checkpointsSeen.some((seen) => seen.endsWith(`@${kills + 1}`)),

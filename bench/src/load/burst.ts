@@ -7,7 +7,7 @@
 
 import { createHistogram } from "node:perf_hooks";
 import { mulberry32, type WerResult, wer } from "@earshot/test-support";
-import { LoadStream } from "./load-stream.js";
+import { type LoadStream, liveStreams } from "./load-stream.js";
 import { Pacer } from "./pacer.js";
 import { type Clip, clipMs, FRAME_MS, type Playlist, type PlaylistItem } from "./playlist.js";
 import { processTree, treeCpuMs, treeRssMb } from "./proc-stats.js";
@@ -120,17 +120,11 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     const sendLag = createHistogram();
     const measuredIndex = options.mode === "steady" ? 1 : 0;
     const files = Array.from({ length: n }, (_, k) => burstFiles(options.clips, options.seed, k));
-    const streams = Array.from(
-      { length: n },
-      (_, k) =>
-        new LoadStream({
-          url: server.url,
-          apiKey: server.keys[k % server.keys.length] ?? "",
-          playlist: burstPlaylist(options.mode, files[k] ?? burstFiles(options.clips, options.seed, k)),
-          speed: 1,
-          sendLag,
-          ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }),
-        }),
+    const streams = liveStreams(
+      server,
+      n,
+      (k) => burstPlaylist(options.mode, files[k] ?? burstFiles(options.clips, options.seed, k)),
+      { sendLag, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) },
     );
     const pacer = new Pacer(streams);
     let rssPeakMb = rssIdleMb;

@@ -6,7 +6,7 @@
  */
 import { createHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { mulberry32 } from "@earshot/test-support";
-import { LoadStream } from "./load-stream.js";
+import { type LoadStream, liveStreams } from "./load-stream.js";
 import { Pacer } from "./pacer.js";
 import { type Clip, FRAME_MS, type Playlist, shuffledPlaylist } from "./playlist.js";
 import {
@@ -100,20 +100,17 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     const rssIdleMb = processRssMb(server.pid);
     const treeRssIdleMb = treeRssMb(server.pid);
     const sendLag = createHistogram();
-    const streams = Array.from(
-      { length: n },
-      (_, k) =>
-        new LoadStream({
-          url: server.url,
-          apiKey: server.keys[k % server.keys.length] ?? "",
-          playlist:
-            options.playlistFor?.(k) ?? shuffledPlaylist(options.clips, mulberry32(options.seed * 100_003 + k), 1000),
-          speed: 1,
-          endpointingMs: options.endpointingMs,
-          sendLag,
-          ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }),
-        }),
+    const streams = liveStreams(
+      server,
+      n,
+      (k) => options.playlistFor?.(k) ?? shuffledPlaylist(options.clips, mulberry32(options.seed * 100_003 + k), 1000),
+      {
+        endpointingMs: options.endpointingMs,
+        sendLag,
+        ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }),
+      },
     );
+
     await connectAll(streams);
     const open = streams.filter((s) => s.failure === undefined);
     const refused = n - open.length;

@@ -40,6 +40,30 @@ export interface LoadStreamOptions {
   readonly frameMs?: number;
 }
 
+/**
+ * `n` live streams to `server`, spread over its keys: stream k plays `playlistFor(k)` in real time.
+ */
+export function liveStreams(
+  server: { readonly url: string; readonly keys: readonly string[] },
+  n: number,
+  playlistFor: (k: number) => Playlist,
+  options: Pick<LoadStreamOptions, "endpointingMs" | "sendLag" | "frameMs">,
+): LoadStream[] {
+  return Array.from(
+    { length: n },
+    (_, k) =>
+      new LoadStream({
+        url: server.url,
+        apiKey: server.keys[k % server.keys.length] ?? "",
+        playlist: playlistFor(k),
+        speed: 1,
+        endpointingMs: options.endpointingMs,
+        sendLag: options.sendLag,
+        ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }),
+      }),
+  );
+}
+
 /** Frame sizes the load streams can send: whole divisors of the playlist's 100 ms frames. */
 export const FRAME_SIZES_MS = [10, 20, 25, 50, 100] as const;
 
