@@ -36,7 +36,11 @@ after(killAllServers);
  * Waits for the client to be on the restarted server (its `kills + 1`-th session): each kill must
  * find it there, or on a slow machine two kills fall into one outage and only one new session is seen.
  */
-function onRestartedServer(run: { readonly sessions: readonly unknown[] }, kills: number, timeoutMs: number): Promise<void> {
+function onRestartedServer(
+  run: { readonly sessions: readonly unknown[] },
+  kills: number,
+  timeoutMs: number,
+): Promise<void> {
   return waitUntil(() => run.sessions.length === kills + 1, "the client to reopen on the restarted server", timeoutMs);
 }
 
