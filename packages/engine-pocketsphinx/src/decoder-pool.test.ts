@@ -49,7 +49,7 @@ function harness(options: Partial<DecoderPoolOptions<Fake>> = {}) {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("DecoderPool", () => {
-  test("start makes the warm decoders; borrow and give back reuse them, the last given back first", async () => {
+  test("start makes the warm decoders; peek shows one, borrow and give back reuse them, the last given back first", async () => {
     const { pool } = harness();
     await pool.start();
     assert.deepEqual(pool.stats, {
@@ -63,8 +63,11 @@ describe("DecoderPool", () => {
       waits: 0,
       failures: 0,
     });
+    const peeked = pool.peek();
+    assert.ok(peeked);
+    assert.equal(pool.stats.free, 2, "peek lends nothing");
     const a = pool.borrow();
-    assert.ok(a);
+    assert.equal(a, peeked);
     assert.equal(pool.stats.lent, 1);
     pool.giveBack(a);
     assert.equal(pool.borrow(), a);

@@ -101,6 +101,11 @@ export class DecoderPool<D> {
     }
   }
 
+  /** A free decoder to look at, still free (not lent; nothing grows). */
+  peek(): D | undefined {
+    return this.#free.at(-1)?.decoder;
+  }
+
   /** A free decoder, or undefined (then `wait`). Grows in the background when few are left. */
   borrow(): D | undefined {
     const free = this.#free.pop();

@@ -88,11 +88,6 @@ export class PocketSphinxEngineStream implements EngineStream {
     return stream;
   }
 
-  /** The link to the process decoding it now (undefined while it moves). */
-  get link(): PocketSphinxStream | undefined {
-    return this.#link;
-  }
-
   get backlogMs(): number {
     return this.#link ? this.#link.backlogMs : this.#sentSamples / SAMPLES_PER_MS;
   }

@@ -132,12 +132,11 @@ export class PocketSphinxEngine implements Engine {
   };
   /**
    * What a stream costs beyond the decoders, which are lent per utterance and bounded by
-   * `maxDecoders`: its session in the decoding process and the audio kept past its checkpoint (one
-   * utterance behind the VAD gate, at most two minutes). The decoders' own memory (95 MB each) is
-   * `decoderMemoryBytes × maxDecoders`.
+   * `maxDecoders` (91 MB for a process's first, 37 MB for each further one): its session in the
+   * decoding process and the audio kept past its checkpoint (one utterance behind the VAD gate, at
+   * most two minutes).
    */
   readonly streamMemoryBytes = 4 * 1024 * 1024;
-  readonly decoderMemoryBytes = 95 * 1024 * 1024;
   readonly #modelFiles: ReadonlyArray<readonly [flag: string, path: string]>;
   readonly #workers: WorkerPool<DecodingProcess>;
   #ready = false;

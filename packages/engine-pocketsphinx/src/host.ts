@@ -45,8 +45,6 @@ interface WorkerStream {
 
 interface Host {
   readonly pool: DecoderPool<Decoder>;
-  readonly maker: DecoderMaker;
-  readonly config: WorkerConfig;
   /** Checkpoints work with this library build (decoder-state.ts): taken at every flush. */
   readonly checkpoints: boolean;
   /** Decoders go back to the pool between utterances (`WorkerConfig.lend`, with checkpoints). */
@@ -114,16 +112,13 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
     send({ type: "failed", message: `cannot create a PocketSphinx decoder: ${messageOf(error)}` });
     return undefined;
   }
-  const probe = pool.borrow();
+  const probe = pool.peek();
   const checkpoints = probe !== undefined && decoderStateSupported(probe.native);
-  if (probe) pool.giveBack(probe);
   setInterval(() => pool.shrink(), SHRINK_EVERY_MS).unref();
   send({ type: "ready" });
   reportPool(pool);
   return {
     pool,
-    maker,
-    config,
     checkpoints,
     lend: checkpoints && config.lend,
     postspeechMs: 10 * Number(config.decoderArgs.vad_postspeech ?? 50),

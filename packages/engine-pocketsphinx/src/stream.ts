@@ -37,11 +37,6 @@ export class PocketSphinxStream extends RemoteStream {
     this.#openedAt = openedAt;
   }
 
-  /** Where its replies go. */
-  get sink(): LinkSink {
-    return this.#sink;
-  }
-
   /** Audio was sent since the last checkpoint: an utterance is open, holding or awaiting a decoder. */
   get speaking(): boolean {
     return this.#speaking;
