@@ -16,4 +16,5 @@ export {
 export type { ReleaseReason, SessionLimits } from "./session.js";
 export type { StaticAsset, StaticRoutes } from "./static-routes.js";
 export { availableMemoryBytes, MEMORY_RESERVE_BYTES, memoryMaxStreams, STREAM_MEMORY_SHARE } from "./stream-budget.js";
+export { DEFAULT_BAND_EXTENSION_DB } from "./stream-config.js";
 export { STREAM_PATH } from "./upgrade.js";

@@ -12,6 +12,22 @@ import {
 } from "@earshot/protocol";
 import { engineErrorCode } from "./engine-error-code.js";
 
+/** What a stream gets when its config does not say. */
+export interface StreamDefaults {
+  /**
+   * Gain in dB of the band extension for 8 kHz encodings (G.711): the 0–4 kHz band mirrored into
+   * the empty 4–8 kHz band after upsampling (docs/telephony.md, "8 kHz audio"); "off": none.
+   */
+  readonly bandExtensionDb: number | "off";
+}
+
+/**
+ * −10 dB: the lowest WER on telephone audio of the gains measured with PocketSphinx
+ * (docs/benchmarks.md, "Encodings").
+ */
+export const DEFAULT_BAND_EXTENSION_DB = -10;
+export const DEFAULT_STREAM_DEFAULTS: StreamDefaults = { bandExtensionDb: DEFAULT_BAND_EXTENSION_DB };
+
 /** Model names seed clients send that mean "the engine's default model". */
 export const DEFAULT_MODEL_ALIASES = ["default", "whisper-stream-1", "whisper-1"] as const;
 
@@ -20,6 +36,8 @@ export interface ResolvedConfig {
   readonly encoding: Encoding;
   /** The wire's sample rate (8000 for G.711); the engine always gets 16 kHz. */
   readonly sampleRate: number;
+  /** Band extension's image gain for an 8 kHz encoding; undefined when off or for 16 kHz encodings. */
+  readonly bandExtensionDb: number | undefined;
   /** undefined: detect the overlap of seed hex chunks (pcm_s16le only; other encodings have none). */
   readonly overlapMs: number | undefined;
   readonly interimResults: boolean;
@@ -31,7 +49,11 @@ export interface ResolvedConfig {
 
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
 
-export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResult {
+export function resolveConfig(
+  config: StreamConfig,
+  engine: Engine,
+  defaults: StreamDefaults = DEFAULT_STREAM_DEFAULTS,
+): ConfigResult {
   // Read once: a router computes its capabilities from its engines on every read.
   const capabilities = engine.capabilities;
   const { languages, models, modelLanguages } = capabilities;
@@ -102,6 +124,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       message: `chunk_overlap_ms must be 0 with ${encoding}: send each sample once.`,
     };
   }
+  const bandExtension = config.band_extension_db ?? defaults.bandExtensionDb;
   const startSample = config.start_sample ?? 0;
   let resumeFrom: StreamOptions["resumeFrom"];
   if (config.resume_state !== undefined) {
@@ -125,6 +148,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       },
       encoding,
       sampleRate,
+      bandExtensionDb: sampleRate === 8000 && bandExtension !== "off" ? bandExtension : undefined,
       overlapMs: encoding === "pcm_s16le" ? config.chunk_overlap_ms : 0,
       interimResults: config.interim_results ?? true,
       startSample,
@@ -163,5 +187,6 @@ export function announcedConfig(config: ResolvedConfig): SessionStartedMessage["
     chunk_overlap_ms: config.overlapMs ?? "auto",
     start_sample: config.startSample,
     first_segment_id: config.firstSegmentId,
+    ...(config.sampleRate === 8000 ? { band_extension_db: config.bandExtensionDb ?? "off" } : {}),
   };
 }
