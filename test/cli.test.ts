@@ -152,6 +152,14 @@ describe("earshot CLI", () => {
     assert.match(result.stderr, /no API key/);
   });
 
+  it("serve refuses a --band-extension-db that is not a gain from -60 to 0 dB or off", async () => {
+    for (const value of ["3", "-61", "loud", ""]) {
+      const result = await run(["serve", "--port", "0", "--engine", "test", `--band-extension-db=${value}`]);
+      assert.equal(result.code, 2, value);
+      assert.match(result.stderr, /invalid --band-extension-db/);
+    }
+  });
+
   it("SIGTERM shuts the server down cleanly", async () => {
     const local = await serve(["--engine", "test"], { EARSHOT_API_KEYS: "k1,k2" });
     assert.equal(local.key, "k1,k2");

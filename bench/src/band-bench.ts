@@ -6,7 +6,8 @@
  * Silero VAD gate), so a row is what the server would decode had it applied that variant to
  * μ-law. Writes the "band-extension" section of docs/benchmarks.md.
  *
- * `--sets eval,other,synthetic` (default all) and `--variants N,M` (indexes into VARIANTS) narrow a run.
+ * `--sets eval,other,synthetic` (default all) and `--variants N,M` (indexes into VARIANTS) narrow a
+ * run; `--verbose` prints every hypothesis.
  */
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
@@ -34,7 +35,11 @@ interface Row {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { sets: { type: "string", default: Object.keys(SETS).join(",") }, variants: { type: "string" } },
+    options: {
+      sets: { type: "string", default: Object.keys(SETS).join(",") },
+      variants: { type: "string" },
+      verbose: { type: "boolean", default: false },
+    },
   });
   const machine = describeMachine(
     `npm run bench:band${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
@@ -61,6 +66,7 @@ async function main(): Promise<void> {
       if (pcm === undefined) continue;
       const run = await runSdkPcm(url, "pcm_s16le", clip.id, pcm);
       pairs.push([clip.text, run.hypothesis]);
+      if (values.verbose) log(`  ${clip.id}: ${run.hypothesis}`);
     }
     return wer(pairs);
   };

@@ -73,8 +73,9 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          (default ${DEFAULT_ENDPOINTING_MS}; with the VAD gate)
   --band-extension-db    8 kHz streams (mulaw, alaw): gain in dB (-60..0) of the 0-4 kHz band
                          mirrored into the empty 4-8 kHz band after upsampling, or off; a
-                         stream's band_extension_db overrides it (default ${DEFAULT_BAND_EXTENSION_DB} when
-                         pocketsphinx is served, where it was measured; off otherwise)
+                         stream's band_extension_db overrides it; a negative value needs the =
+                         form, --band-extension-db=-15 (default ${DEFAULT_BAND_EXTENSION_DB} when pocketsphinx is
+                         served, where it was measured; off otherwise)
   --max-utterance-ms     continuous speech after which a final is forced (speech_final: false)
                          and the next words start a new segment (default ${DEFAULT_LIMITS.maxUtteranceMs})
   --max-outbound-bytes   messages a client may leave unread before it is closed with
