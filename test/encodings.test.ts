@@ -138,7 +138,7 @@ describe("encodings", () => {
       client.ws.close();
       return (started.config as Record<string, unknown>).band_extension_db;
     };
-    assert.equal(await announced({ encoding: "mulaw" }), -10);
+    assert.equal(await announced({ encoding: "mulaw" }), 0);
     assert.equal(await announced({ encoding: "alaw", band_extension_db: -20 }), -20);
     assert.equal(await announced({ encoding: "mulaw", band_extension_db: "off" }), "off");
     assert.equal(await announced({ encoding: "pcm_s16le", band_extension_db: -5 }), undefined);

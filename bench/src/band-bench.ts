@@ -16,13 +16,15 @@ import { createServer, DEFAULT_BAND_EXTENSION_DB } from "@earshot/server";
 import { loadEvalSet, loadPcm, type WerResult, wer } from "@earshot/test-support";
 import { VadGatedEngine } from "@earshot/vad";
 import { type BandClip, type BandSet, evalSet, otherSpeechSet, syntheticSet } from "./band-sets.js";
-import { type BandVariant, VARIANTS } from "./band-variants.js";
+import { type BandVariant, tiltedMirror, VARIANTS } from "./band-variants.js";
 import { API_KEY, runSdkPcm } from "./encodings-run.js";
 import { BENCHMARKS_MD, replaceSection } from "./load/doc-section.js";
 import { describeMachine, type Machine } from "./machine.js";
 import { fixed, loadAverages, table, werCell } from "./markdown.js";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** The variant the server applies (`BandExtender`). */
+const SHIPPED = tiltedMirror(0).name;
 
 const SETS: Record<string, () => BandSet> = { eval: evalSet, other: otherSpeechSet, synthetic: syntheticSet };
 
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
 function render(machine: Machine, sets: readonly BandSet[], rows: readonly Row[]): string {
   const gain = (db: number | undefined) => (db === undefined ? "—" : `${db.toString().replace("-", "−")} dB`);
   const body = rows.map((row) => [
-    row.gainDb === DEFAULT_BAND_EXTENSION_DB && row.label === "mirror" ? "**mirror (the default)**" : row.label,
+    row.gainDb === DEFAULT_BAND_EXTENSION_DB && row.label === SHIPPED ? `**${row.label}: the default**` : row.label,
     gain(row.gainDb),
     ...row.results.map(werCell),
   ]);

@@ -2,10 +2,10 @@
  * Ways to fill the empty 4–8 kHz band of 8 kHz audio upsampled to 16 kHz, measured against each
  * other by `npm run bench:band` (docs/benchmarks.md, "8 kHz band extension"). Each takes the 8 kHz
  * PCM as it comes off the G.711 decoder and returns the 16 kHz PCM the engine would get. The
- * server ships one of them, the plain mirror (`BandExtender` in @earshot/audio); the others live
- * here because they were measured and lost.
+ * server ships one of them, the first-order tilted mirror (`BandExtender` in @earshot/audio); the
+ * others live here because they were measured and lost.
  */
-import { BandExtender, concatPcm, Resampler } from "@earshot/audio";
+import { concatPcm, Resampler } from "@earshot/audio";
 
 export interface BandVariant {
   /** Short name for the table. */
@@ -27,32 +27,44 @@ const clip = (value: number) => Math.max(-32768, Math.min(32767, Math.round(valu
 /** No image: what the server did before. */
 export const plain: BandVariant = { name: "none (band-limited upsampling)", gainDb: undefined, apply: upsample };
 
-/** The baseband mirrored about 4 kHz (f → 8 kHz − f): the shipped `BandExtender`. */
+/** The baseband mirrored about 4 kHz (f → 8 kHz − f), flat: at 0 dB, upsampling by zero-stuffing. */
 export function mirror(gainDb: number): BandVariant {
+  const g = amplitude(gainDb);
   return {
     name: "mirror",
     gainDb,
-    apply: (pcm8k) => new BandExtender({ gainDb }).process(upsample(pcm8k)),
+    apply: (pcm8k) => {
+      const x = upsample(pcm8k);
+      const out = new Int16Array(x.length);
+      for (let n = 0; n < x.length; n++) out[n] = clip((x[n] as number) * (n % 2 === 0 ? 1 + g : 1 - g));
+      return out;
+    },
   };
 }
 
 /**
- * The mirror image through a first difference (x[n] − x[n−1], scaled to unity at 4 kHz): the image
- * falls from the set gain at 4 kHz to nothing at 8 kHz, so the strong low baseband (voicing, the
- * first formant) does not land at 7–8 kHz, where speech has little energy.
+ * The mirror image through a first difference (x[n] − x[n−1]: the shipped `BandExtender`), or a
+ * second one for `order` 2, scaled to unity at 4 kHz: the image falls from the set gain at 4 kHz to
+ * nothing at 8 kHz (first order: −5 dB at 6 kHz, −11 dB at 7 kHz; second: −11 and −22 dB), so the
+ * strong low baseband (voicing, the first formant) does not land at 7–8 kHz.
  */
-export function tiltedMirror(gainDb: number): BandVariant {
-  const g = amplitude(gainDb) / Math.SQRT2;
+export function tiltedMirror(gainDb: number, order: 1 | 2 = 1): BandVariant {
+  // Order 1 is what `BandExtender` computes (sample for sample); written out here too, so gains
+  // above its 0 dB limit can be measured.
+  const g = amplitude(gainDb) / (order === 1 ? Math.SQRT2 : 2);
   return {
-    name: "mirror, image tilted down (first difference)",
+    name: `mirror, image tilted down (${order === 1 ? "first" : "second"} difference)`,
     gainDb,
     apply: (pcm8k) => {
       const x = upsample(pcm8k);
       const out = new Int16Array(x.length);
       let previous = 0;
+      let before = 0;
       for (let n = 0; n < x.length; n++) {
         const value = x[n] as number;
-        out[n] = clip(value + (n % 2 === 0 ? g : -g) * (value - previous));
+        const difference = order === 1 ? value - previous : value - 2 * previous + before;
+        out[n] = clip(value + (n % 2 === 0 ? g : -g) * difference);
+        before = previous;
         previous = value;
       }
       return out;
@@ -117,7 +129,10 @@ export function steadyNoise(gainDb: number): BandVariant {
 export const VARIANTS: readonly BandVariant[] = [
   plain,
   ...[0, -5, -10, -15, -20].map(mirror),
-  ...[0, -5, -10].map(tiltedMirror),
+  ...[0, -5, -10].map((db) => tiltedMirror(db)),
   ...[-5, -10, -15].map(shift),
   ...[-10, -20].map(steadyNoise),
+  // Round 2, around the best of round 1 (the first-order tilt at 0 dB).
+  ...[3, -2.5].map((db) => tiltedMirror(db)),
+  ...[3, 0, -5].map((db) => tiltedMirror(db, 2)),
 ];

@@ -82,27 +82,34 @@ function extended(samples: Int16Array, gainDb: number, chunks?: Iterable<number>
 }
 
 describe("BandExtender", () => {
-  test("puts the mirror image of each tone at 8 kHz − f, at the set gain", () => {
-    const pcm = telephoneTones([700, 2300], 1, 0.2);
+  test("puts the mirror image of each tone at 8 kHz − f, at the set gain at 4 kHz and tilted down from there", () => {
+    const pcm = telephoneTones([700, 2300, 3500], 1, 0.2);
+    // The first difference's gain at f, relative to its gain at 4 kHz.
+    const tilt = (hz: number) => dB(Math.SQRT2 * Math.sin((Math.PI * hz) / 16000));
+    assert.ok(Math.abs(tilt(2000) + 5.3) < 0.1 && Math.abs(tilt(1000) + 11.2) < 0.1, "as documented");
     for (const gainDb of [0, -5, -10, -20]) {
       const out = extended(pcm, gainDb);
-      for (const hz of [700, 2300]) {
+      for (const hz of [700, 2300, 3500]) {
         const base = amplitudeAt(out, hz);
         assert.ok(Math.abs(dB(base / amplitudeAt(pcm, hz))) < 0.05, `baseband at ${hz} Hz unchanged`);
-        const image = amplitudeAt(out, 8000 - hz);
-        assert.ok(Math.abs(dB(image / base) - gainDb) < 0.1, `image of ${hz} Hz at ${dB(image / base)} dB`);
+        const image = dB(amplitudeAt(out, 8000 - hz) / base);
+        assert.ok(Math.abs(image - gainDb - tilt(hz)) < 0.1, `image of ${hz} Hz at ${image.toFixed(2)} dB`);
       }
     }
   });
 
-  test("fills the empty 4–8 kHz band of upsampled 8 kHz audio, at the set gain", () => {
+  test("fills the empty 4–8 kHz band of upsampled 8 kHz audio, by the set gain", () => {
     const pcm = telephoneNoise(1);
-    const dBOf = (energy: number) => 10 * Math.log10(energy);
-    assert.ok(dBOf(bandEnergy(pcm, 4200, 8000) / bandEnergy(pcm, 0, 3800)) < -60, "empty before");
+    const upperDb = (samples: Int16Array) =>
+      10 * Math.log10(bandEnergy(samples, 4000, 8000) / bandEnergy(samples, 0, 4000));
+    assert.ok(upperDb(pcm) < -60, "empty before");
+    // White baseband: the tilted image holds 1 − 2/π of its energy (−4.4 dB) at 0 dB, less with
+    // the upsampler's roll-off above 3.6 kHz.
+    const at0 = upperDb(extended(pcm, 0));
+    assert.ok(at0 > -5.5 && at0 < -4.4, `upper band at ${at0.toFixed(2)} dB`);
     for (const gainDb of [-5, -10, -15]) {
-      const out = extended(pcm, gainDb);
-      const ratio = dBOf(bandEnergy(out, 4000, 8000) / bandEnergy(out, 0, 4000));
-      assert.ok(Math.abs(ratio - gainDb) < 0.5, `upper band at ${ratio.toFixed(2)} dB for ${gainDb} dB`);
+      const ratio = upperDb(extended(pcm, gainDb));
+      assert.ok(Math.abs(ratio - at0 - gainDb) < 0.2, `upper band at ${ratio.toFixed(2)} dB for ${gainDb} dB`);
     }
   });
 
@@ -117,21 +124,23 @@ describe("BandExtender", () => {
     }
   });
 
-  test("continues a stream from any position as if it had run from the start", () => {
+  test("a stream continued at a later position keeps the image's sign, from silence", () => {
     const pcm = telephoneTones([1000], 1, 0.3);
-    const whole = extended(pcm, -10);
     for (const startSample of [1, 2, 4801]) {
       const rest = pcm.slice(startSample);
       new BandExtender({ gainDb: -10, startSample }).process(rest);
-      assert.deepEqual(rest, whole.subarray(startSample));
+      // As if the audio before had been silence: the same as the whole run with it zeroed.
+      const silent = pcm.slice();
+      silent.fill(0, 0, startSample);
+      assert.deepEqual(rest, extended(silent, -10).subarray(startSample));
     }
   });
 
   test("clips instead of wrapping around", () => {
-    // At 0 dB, samples at even positions double and those at odd positions vanish (zero-stuffing).
-    const loud = new Int16Array([30000, 5, -30000, 5]);
+    // At 0 dB: x[n] ± (x[n] − x[n−1])/√2, + at even positions.
+    const loud = new Int16Array([30000, 30000, -30000, 0]);
     const out = new BandExtender({ gainDb: 0 }).process(loud);
-    assert.deepEqual([...out], [32767, 0, -32768, 0]);
+    assert.deepEqual([...out], [32767, 30000, -32768, -21213]);
   });
 
   test("refuses gains outside −60..0 dB", () => {

@@ -49,7 +49,7 @@ export interface ServerOptions extends Partial<SessionLimits> {
   /**
    * Band extension for 8 kHz encodings (G.711) when a stream's config does not set
    * `band_extension_db`: the image's gain in dB (−60..0), or "off". Default
-   * `DEFAULT_BAND_EXTENSION_DB` (−10, measured with PocketSphinx: docs/telephony.md).
+   * `DEFAULT_BAND_EXTENSION_DB` (0, measured with PocketSphinx: docs/telephony.md).
    */
   readonly bandExtensionDb?: number | "off";
 }
