@@ -71,10 +71,10 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          and where utterances end (default: on for pocketsphinx, off for test)
   --endpointing-ms       silence that ends an utterance when a stream does not set endpointing_ms
                          (default ${DEFAULT_ENDPOINTING_MS}; with the VAD gate)
-  --band-extension-db    8 kHz streams (mulaw, alaw): gain in dB (-60..0) of the 0-4 kHz band
-                         mirrored into the empty 4-8 kHz band after upsampling, or off; a
-                         stream's band_extension_db overrides it; a negative value needs the =
-                         form, --band-extension-db=-15 (default ${DEFAULT_BAND_EXTENSION_DB} when pocketsphinx is
+  --band-extension-db    8 kHz streams (mulaw, alaw): gain in dB (-60..0) at 4 kHz of the 0-4 kHz
+                         band mirrored into the empty 4-8 kHz band after upsampling, or off; a
+                         stream's band_extension_db overrides it. A negative value needs the =
+                         form: --band-extension-db=-5 (default ${DEFAULT_BAND_EXTENSION_DB} when pocketsphinx is
                          served, where it was measured; off otherwise)
   --max-utterance-ms     continuous speech after which a final is forced (speech_final: false)
                          and the next words start a new segment (default ${DEFAULT_LIMITS.maxUtteranceMs})
