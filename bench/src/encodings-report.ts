@@ -81,7 +81,7 @@ function notes(rows: readonly EncodingRow[]): string {
   const extension = mulawExtended
     ? `
 - The band extension (docs/telephony.md, "8 kHz audio": the 0–4 kHz band mirrored into the empty
-  4–8 kHz band at ${bandExtensionCell(mulawExtended.bandExtensionDb)}, the server's default) takes μ-law through the SDK from ${percent(mulaw.wer.wer)} to
+  4–8 kHz band, tilted down, at ${bandExtensionCell(mulawExtended.bandExtensionDb)}, the server's default) takes μ-law through the SDK from ${percent(mulaw.wer.wer)} to
   ${percent(mulawExtended.wer.wer)} WER; the variants and gains measured, on this set and on other speech, are in
   "8 kHz band extension" below.`
     : "";
@@ -115,7 +115,7 @@ export function renderEncodings({ machine, loadAtEnd, rows }: EncodingsResults):
 a real server (in-process, loopback) once per wire encoding, with the SDK's \`encoding\` option (it
 encodes the 16 kHz PCM it is given), and the 8 kHz μ-law copy of the set (\`shared/eval/en-8k-mulaw\`,
 made with sox) byte for byte over a raw socket, as a telephone bridge would. The 8 kHz encodings
-run twice: on a server with the band extension off and on one with its default. Engine as \`earshot
+run twice: with \`band_extension_db: "off"\` and with the server's default. Engine as \`earshot
 serve\` runs it: PocketSphinx with \`FAST_DECODER_ARGS\` behind the Silero VAD gate. Bytes per second
 per stream, client → server: the binary payloads the SDK sent (counted at its transport), the same
 with WebSocket framing (2–4 header bytes and the 4-byte client mask per message), and the seed's
