@@ -8,7 +8,7 @@
  * - `mulaw`, `alaw`: G.711 bytes at 8 kHz, decoded and upsampled with the polyphase resampler; 2
  *   positions per byte. The resampler looks ~6 ms ahead, so the engine gets those samples with the
  *   next message, or at the end of the stream (`flush`). Then, unless it is off, the band extension
- *   (`BandExtender`: a mirror image of the 0–4 kHz band in the empty 4–8 kHz band, at
+ *   (`BandExtender`: a mirror image of the 0–4 kHz band, tilted down, in the empty 4–8 kHz band, at
  *   `bandExtensionDb`), which brings a wideband model's WER on telephone audio down (docs/telephony.md).
  * - `opus`: one packet per message; positions = the samples it decodes to (320 for 20 ms). The
  *   first 6.5 ms the stream decodes to are the encoder's lookahead (Ogg Opus's pre-skip) and are
