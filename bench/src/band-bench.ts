@@ -94,7 +94,8 @@ async function main(): Promise<void> {
 }
 
 function render(machine: Machine, sets: readonly BandSet[], rows: readonly Row[]): string {
-  const gain = (db: number | undefined) => (db === undefined ? "—" : `${db.toString().replace("-", "−")} dB`);
+  const gain = (db: number | undefined) =>
+    db === undefined ? "—" : `${db > 0 ? "+" : ""}${db.toString().replace("-", "−")} dB`;
   const body = rows.map((row) => [
     row.gainDb === DEFAULT_BAND_EXTENSION_DB && row.label === SHIPPED ? `**${row.label}: the default**` : row.label,
     gain(row.gainDb),
@@ -109,7 +110,7 @@ function render(machine: Machine, sets: readonly BandSet[], rows: readonly Row[]
 \`npm run bench:band\` decodes 8 kHz audio upsampled to 16 kHz with each way of filling the empty
 4–8 kHz band (\`bench/src/band-variants.ts\`), streamed as 16 kHz PCM through a real server with the
 engine \`earshot serve\` runs (PocketSphinx, \`FAST_DECODER_ARGS\`, Silero VAD gate). The gain is the
-image's level relative to the baseband. Sets:
+image's level relative to the baseband (for the tilted mirrors, at the 4 kHz edge). Sets:
 
 ${setLines.join("\n")}
 
