@@ -3,6 +3,7 @@
  * terminal, and the transcript written in the chosen format when the stream ends.
  */
 import { EarshotClient, type EarshotClientError } from "@earshot/client";
+import type { Encoding } from "@earshot/protocol";
 import { CliError } from "./cli-error.js";
 import { FORMATS, type Format, formatTranscript, isFormat } from "./formats.js";
 
@@ -38,8 +39,11 @@ export function parseFormat(value: string): Format {
   return value;
 }
 
-/** Opens a session, with the live view on stderr when stderr is a terminal. */
-export async function openSession(options: StreamArgs): Promise<EarshotClient> {
+/**
+ * Opens a session, with the live view on stderr when stderr is a terminal. `encoding`: the wire
+ * encoding (the SDK's default, pcm_s16le, unless given); audio is sent as 16 kHz PCM either way.
+ */
+export async function openSession(options: StreamArgs, encoding?: Encoding): Promise<EarshotClient> {
   const apiKey = options["api-key"] ?? process.env.EARSHOT_API_KEY;
   if (!apiKey) throw new CliError("no API key: pass --api-key or set EARSHOT_API_KEY (serve prints one)");
   const client = new EarshotClient({
@@ -52,6 +56,7 @@ export async function openSession(options: StreamArgs): Promise<EarshotClient> {
       ...(options.keyterm === undefined ? {} : { keyterms: options.keyterm }),
     },
     reconnect: !options["no-reconnect"],
+    ...(encoding === undefined ? {} : { encoding }),
   });
   const live = process.stderr.isTTY ? new LiveView() : undefined;
   client.on("partial", (t) => live?.partial(t.text));

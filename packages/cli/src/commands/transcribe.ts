@@ -12,7 +12,9 @@ const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--ap
   Streams an audio file to a server, converted to 16 kHz mono. WAV (any rate and channels; PCM,
   float, μ-law, A-law) is read directly; mp3, ogg, opus, flac, m4a and anything else ffmpeg reads
   are decoded with ffmpeg (sudo apt-get install ffmpeg). On a terminal, partials and finals show
-  live on stderr; the transcript goes to stdout.
+  live on stderr; the transcript goes to stdout. Files at 8 kHz or less (telephone recordings) are
+  sent as μ-law, so the server treats them as telephone audio (its band extension:
+  docs/telephony.md, "8 kHz audio").
   --realtime    send at the pace of a live speaker (same as --speed 1)
   --speed N     send N times faster than real time (default: as fast as the server takes it)
   --format      text (default), json (with word timings), srt or vtt
@@ -52,7 +54,8 @@ export async function transcribe(argv: string[]): Promise<number> {
 
   let client: EarshotClient;
   try {
-    client = await openSession(values);
+    // Telephone-band audio goes as what it is, 8 kHz G.711: the server extends its band for the engine.
+    client = await openSession(values, audio.sampleRate <= 8000 ? "mulaw" : undefined);
   } catch (error) {
     audio.stop();
     throw error;
