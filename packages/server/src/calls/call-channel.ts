@@ -93,7 +93,7 @@ export class CallChannel implements SessionConnection {
     const gapMs = timestampMs - this.endMs;
     if (gapMs > GAP_TOLERANCE_MS) {
       if (gapMs > MAX_GAP_FILL_MS) this.#host.gapTooLong(this.channel, gapMs);
-      const fill = new Uint8Array(Math.min(gapMs, MAX_GAP_FILL_MS) * BYTES_PER_MS).fill(MULAW_SILENCE);
+      const fill = new Uint8Array(Math.round(Math.min(gapMs, MAX_GAP_FILL_MS) * BYTES_PER_MS)).fill(MULAW_SILENCE);
       this.#feed(session, fill);
     }
     this.#feed(session, audio);
