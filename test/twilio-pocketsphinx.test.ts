@@ -20,8 +20,11 @@ const CALLER = ["ps-goforward", "ps-librivox-0880"];
 const AGENT = ["ps-cards-005", "ls-1089-134691-0000"];
 const AGENT_START_MS = 1500;
 const PAUSE_MS = 700;
-/** Share of a track's reference words its channel must get right (1 − edits / words); measured 0.5–0.7. */
-const MIN_AGREEMENT = 0.3;
+/**
+ * Share of a track's reference words its channel must get right (1 − edits / words): measured 0.50
+ * (caller) and 0.36 (agent), against 0.00 for the other track's words.
+ */
+const MIN_AGREEMENT = 0.2;
 
 function reference(ids: readonly string[]): string[] {
   const set = loadEvalSet();
@@ -46,7 +49,7 @@ describe("Twilio media stream with PocketSphinx: both sides of a call", () => {
 
   after(() => server.close());
 
-  it("transcribes the caller and the agent as two labelled channels", async () => {
+  it("transcribes the caller and the agent as two labelled channels", async (t) => {
     const twilio = await TwilioSimulator.connect({ baseUrl: url, authToken: AUTH_TOKEN });
     const subscriber = await WireClient.open(url, KEY, { path: `/v1/calls/${twilio.callSid}/events` });
     twilio.start({ customParameters: { queue: "billing" } });
@@ -67,6 +70,10 @@ describe("Twilio media stream with PocketSphinx: both sides of a call", () => {
     const callerRef = reference(CALLER);
     const agentRef = reference(AGENT);
     const shown = JSON.stringify({ caller, agent });
+    t.diagnostic(
+      `caller ${agreement(callerRef, caller).toFixed(2)} (vs agent's words ${agreement(agentRef, caller).toFixed(2)}), ` +
+        `agent ${agreement(agentRef, agent).toFixed(2)} (vs caller's ${agreement(callerRef, agent).toFixed(2)}): ${shown}`,
+    );
     assert.ok(agreement(callerRef, caller) >= MIN_AGREEMENT, shown);
     assert.ok(agreement(agentRef, agent) >= MIN_AGREEMENT, shown);
     assert.ok(agreement(callerRef, caller) > agreement(agentRef, caller), `channel 0 is the caller: ${shown}`);
