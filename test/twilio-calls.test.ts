@@ -266,6 +266,59 @@ describe("Twilio media streams (signed)", () => {
     assert.equal(counted("twilio_unknown_track"), 1);
   });
 
+  it("timestamps are the clock: a gap is filled with silence, a jump beyond 10 s is a fault", async () => {
+    const scraped = await scrape(url);
+    const twilio = await TwilioSimulator.connect({ baseUrl: url, authToken: AUTH_TOKEN });
+    const subscriber = await subscribe(url, twilio.callSid);
+    twilio.start({ tracks: ["inbound"] });
+    const tone = bursts([{ toneMs: 600, silenceMs: 700 }]);
+    // Three utterances at 0, 1600 and 14 900 ms of stream time; Twilio sent no frames between them.
+    let chunk = 0;
+    for (const startMs of [0, 1600, 14_900]) {
+      for (const [i, frame] of mulawFrames(tone).entries()) twilio.media("inbound", ++chunk, startMs + i * 20, frame);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    twilio.stop();
+    await callEnded(subscriber);
+    const finals = finalsOf(subscriber.messages, 0);
+    const near = (ms: unknown, expected: number) => Math.abs((ms as number) - expected) <= 40;
+    assert.equal(finals.length, 3, JSON.stringify(texts(finals)));
+    assert.equal(finals[0]?.text, "alpha bravo charlie");
+    // Named by their time on the stream's clock: the gap of 1 s was filled.
+    assert.equal(finals[1]?.text, "india juliett kilo");
+    assert.ok(near(finals[1]?.start_ms, 1600), JSON.stringify(finals[1]));
+    // The jump of 12 s was filled with 10 s: the third utterance runs 2 s early.
+    assert.ok(near(finals[2]?.start_ms, 12_900), JSON.stringify(finals[2]));
+    const now = await scrape(url);
+    assert.equal(
+      sample(now, 'earshot_twilio_faults_total{code="twilio_timestamp_gap"}') -
+        sample(scraped, 'earshot_twilio_faults_total{code="twilio_timestamp_gap"}'),
+      1,
+    );
+  });
+
+  it("a server shutdown ends a live call: its last finals, then call_ended server_shutting_down", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY], twilio: { authToken: AUTH_TOKEN } });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    await local.ready;
+    const twilio = await TwilioSimulator.connect({ baseUrl: localUrl, authToken: AUTH_TOKEN });
+    const subscriber = await subscribe(localUrl, twilio.callSid);
+    twilio.start({ tracks: ["inbound"] });
+    let chunk = 0;
+    for (const [i, frame] of mulawFrames(INBOUND.subarray(0, 16 * 1800)).entries()) {
+      twilio.media("inbound", ++chunk, i * 20, frame);
+    }
+    await subscriber.waitFor((m) => m.type === "transcript" && m.is_final === true, 10_000, "a first final");
+    await local.close();
+    const ended = await subscriber.waitFor((m) => m.type === "call_ended", 5000, "call_ended");
+    assert.equal(ended.reason, "server_shutting_down");
+    assert.deepEqual(
+      texts(finalsOf(subscriber.messages, 0)).map((t) => String(t).split(" ")[0]),
+      ["alpha", "hotel"],
+      "the utterance in progress was flushed first",
+    );
+  });
+
   it("a subscriber needs an API key", async () => {
     await assert.rejects(WireClient.open(url, undefined, { path: eventsPath("CA123") }), /401/);
     await assert.rejects(WireClient.open(url, "wrong", { path: eventsPath("CA123") }), /401/);
@@ -278,7 +331,13 @@ describe("Twilio media streams (stream token parameter)", () => {
   let url: string;
 
   before(async () => {
-    server = createServer({ engine: new TestEngine(), apiKeys: [KEY, OTHER_KEY], resumeGraceMs: 1000 });
+    server = createServer({
+      engine: new TestEngine(),
+      apiKeys: [KEY, OTHER_KEY],
+      resumeGraceMs: 1000,
+      maxStreamsPerKey: 2,
+      configTimeoutMs: 500,
+    });
     ({ url } = await server.listen({ port: 0 }));
     await server.ready;
   });
@@ -334,6 +393,29 @@ describe("Twilio media streams (stream token parameter)", () => {
     );
     const audio = (s: typeof now) => sample(s, "earshot_audio_received_seconds_total");
     assert.equal(audio(now), audio(scraped), "no audio was decoded");
+  });
+
+  it("a token's call counts against its key's connections; a stream that never starts is closed", async () => {
+    const scraped = await scrape(url);
+    const first = await TwilioSimulator.connect({ baseUrl: url });
+    first.start({ customParameters: { token: await mint() }, tracks: ["inbound"] });
+    // The key's two connections: the first call and its subscriber. A second call is one too many.
+    const watcher = await subscribe(url, first.callSid);
+    await watcher.waitFor((m) => m.type === "call_started");
+    const second = await TwilioSimulator.connect({ baseUrl: url });
+    second.start({ customParameters: { token: await mint() }, tracks: ["inbound"] });
+    assert.equal((await second.closed).code, 1008);
+    first.stop();
+    assert.equal((await first.closed).code, 1000);
+    await callEnded(watcher);
+    const silent = await TwilioSimulator.connect({ baseUrl: url });
+    assert.equal((await silent.closed).code, 1008);
+    const now = await scrape(url);
+    const counted = (code: string) =>
+      sample(now, `earshot_twilio_faults_total{code="${code}"}`) -
+      sample(scraped, `earshot_twilio_faults_total{code="${code}"}`);
+    assert.equal(counted("twilio_too_many_streams"), 1);
+    assert.equal(counted("twilio_start_timeout"), 1);
   });
 });
 

@@ -63,6 +63,8 @@ export class CallChannel implements SessionConnection {
   #startMs = 0;
   /** μ-law bytes given to the session (silence fills included). */
   #bytes = 0;
+  /** Stream time skipped by gaps longer than `MAX_GAP_FILL_MS`, beyond what was filled. */
+  #skippedMs = 0;
   #closed = false;
   /** Why the session ended on its own, if it did. */
   #failure: ErrorCode | undefined;
@@ -80,8 +82,13 @@ export class CallChannel implements SessionConnection {
     });
   }
 
-  /** Stream time where the channel's audio received so far ends. */
+  /** Stream time (Twilio's clock) where the channel's audio received so far ends. */
   get endMs(): number {
+    return this.#positionMs + this.#skippedMs;
+  }
+
+  /** Where the channel's audio ends in its session: stream time, less what long gaps skipped. */
+  get #positionMs(): number {
     return this.#startMs + this.#bytes / BYTES_PER_MS;
   }
 
@@ -92,7 +99,11 @@ export class CallChannel implements SessionConnection {
     if (!session) return;
     const gapMs = timestampMs - this.endMs;
     if (gapMs > GAP_TOLERANCE_MS) {
-      if (gapMs > MAX_GAP_FILL_MS) this.#host.gapTooLong(this.channel, gapMs);
+      if (gapMs > MAX_GAP_FILL_MS) {
+        this.#host.gapTooLong(this.channel, gapMs);
+        // Not filled: the channel's times run early by this much from now on.
+        this.#skippedMs += gapMs - MAX_GAP_FILL_MS;
+      }
       const fill = new Uint8Array(Math.round(Math.min(gapMs, MAX_GAP_FILL_MS) * BYTES_PER_MS)).fill(MULAW_SILENCE);
       this.#feed(session, fill);
     }
