@@ -16,8 +16,14 @@ const start = (sid: string) => ({
   channels: [],
   custom_parameters: {},
 });
-const registry = (maxEndedCalls = 2) =>
-  new CallRegistry({ retentionMs: 60_000, maxEndedCalls, maxSubscribersPerCall: 2, log: silentLogger() });
+const registry = (maxEndedCalls = 2, maxEndedBytes = 1024 * 1024) =>
+  new CallRegistry({
+    retentionMs: 60_000,
+    maxEndedCalls,
+    maxEndedBytes,
+    maxSubscribersPerCall: 2,
+    log: silentLogger(),
+  });
 
 describe("CallRegistry", () => {
   it("forgets a pending call when its last subscriber leaves", () => {
@@ -61,6 +67,26 @@ describe("CallRegistry", () => {
     };
     assert.deepEqual(replay("CA1"), [], "forgotten: a subscriber now waits for a new call");
     assert.deepEqual(replay("CA3"), ["call_started", "call_ended"]);
+    calls.close();
+  });
+
+  it("keeps ended calls within a byte budget, the oldest forgotten first", () => {
+    const calls = registry(100, 400);
+    for (const sid of ["CA1", "CA2", "CA3"]) {
+      const call = calls.start(sid, start(sid), undefined);
+      assert.ok(call);
+      call.end("stopped", 0);
+      assert.ok(call.keptBytes > 200 && call.keptBytes < 300, `${call.keptBytes} bytes`);
+      calls.ended(call);
+    }
+    const kept = (sid: string) => {
+      const late = sink("k");
+      calls.subscribe(sid, late, 0);
+      return late.messages.length;
+    };
+    assert.equal(kept("CA1"), 0);
+    assert.equal(kept("CA2"), 0);
+    assert.equal(kept("CA3"), 2);
     calls.close();
   });
 });

@@ -2,8 +2,8 @@
  * The server's calls, by Twilio call SID: live ones, pending ones (a subscriber came first), and
  * ended ones kept for `retentionMs` so a subscriber that reconnects after the end still gets its
  * last finals and `call_ended`. Bounded: a pending call lives only while it has subscribers (each
- * counted against its key's connections), and at most `maxEndedCalls` ended calls are kept (the
- * oldest are forgotten first).
+ * counted against its key's connections), each call keeps a bounded number of messages (`Call`),
+ * and ended calls are kept within `maxEndedCalls` and `maxEndedBytes` (the oldest are forgotten first).
  */
 import type { KeptCallMessage } from "@earshot/protocol";
 import type { Logger } from "pino";
@@ -14,6 +14,8 @@ export interface CallRegistryOptions {
   readonly retentionMs: number;
   /** Ended calls kept at most; the oldest go first. */
   readonly maxEndedCalls: number;
+  /** Bytes (as JSON) of the messages ended calls keep, at most; the oldest calls go first. */
+  readonly maxEndedBytes: number;
   /** The most subscribers one call may have. */
   readonly maxSubscribersPerCall: number;
   readonly log: Logger;
@@ -23,6 +25,7 @@ export interface CallRegistryOptions {
 
 export const DEFAULT_CALL_RETENTION_MS = 10 * 60_000;
 export const DEFAULT_MAX_ENDED_CALLS = 1000;
+export const DEFAULT_MAX_ENDED_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_SUBSCRIBERS_PER_CALL = 16;
 
 export type Subscription =
@@ -34,6 +37,7 @@ export class CallRegistry {
   readonly #calls = new Map<string, Call>();
   /** Ended calls in the order they ended, with their expiry timers. */
   readonly #ended = new Map<Call, NodeJS.Timeout>();
+  #endedBytes = 0;
 
   constructor(options: CallRegistryOptions) {
     this.#options = options;
@@ -100,7 +104,9 @@ export class CallRegistry {
     const timer = setTimeout(() => this.#forgetEnded(call), this.#options.retentionMs);
     timer.unref();
     this.#ended.set(call, timer);
-    while (this.#ended.size > this.#options.maxEndedCalls) {
+    this.#endedBytes += call.keptBytes;
+    const { maxEndedCalls, maxEndedBytes } = this.#options;
+    while (this.#ended.size > maxEndedCalls || (this.#ended.size > 1 && this.#endedBytes > maxEndedBytes)) {
       const oldest = this.#ended.keys().next().value;
       if (oldest === undefined) break;
       this.#options.log.info({ call: oldest.sid }, "too many ended calls kept; forgetting the oldest");
@@ -112,11 +118,15 @@ export class CallRegistry {
   close(): void {
     for (const timer of this.#ended.values()) clearTimeout(timer);
     this.#ended.clear();
+    this.#endedBytes = 0;
   }
 
   #forgetEnded(call: Call): void {
-    clearTimeout(this.#ended.get(call));
+    const timer = this.#ended.get(call);
+    if (timer === undefined) return;
+    clearTimeout(timer);
     this.#ended.delete(call);
+    this.#endedBytes -= call.keptBytes;
     if (this.#calls.get(call.sid) === call) this.#calls.delete(call.sid);
   }
 

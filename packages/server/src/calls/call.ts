@@ -29,10 +29,12 @@ export const CALL_TRANSITIONS: { readonly [S in CallState]: readonly CallState[]
 export class CallStateError extends defineError("CallStateError", "invalid_state") {}
 
 /**
- * Messages a call keeps for late subscribers. Far more than 4 h (the longest stream) of finals on
- * two channels; beyond it the oldest are forgotten, and a cursor before them resumes at the oldest kept.
+ * What a call keeps for late subscribers, at most: messages, and their bytes as JSON (about two
+ * hours of two-sided finals with word timestamps). Beyond, the oldest are forgotten, and a cursor
+ * before them resumes at the oldest kept (cursors are consecutive: the subscriber sees the gap).
  */
 export const MAX_KEPT_MESSAGES = 20_000;
+export const MAX_KEPT_BYTES = 4 * 1024 * 1024;
 
 /** A subscriber's socket, as the call sees it. */
 export interface CallSink {
@@ -54,7 +56,8 @@ export class Call {
   /** The API key that may read it; undefined: any key (a call let in by Twilio's signature alone). */
   #owner: string | undefined;
   #streamSid = "";
-  readonly #kept: KeptCallMessage[] = [];
+  readonly #kept: { readonly message: KeptCallMessage; readonly bytes: number }[] = [];
+  #keptBytes = 0;
   #cursor = 0;
   readonly #sinks = new Set<CallSink>();
   /** Each channel's last final `segment_id`, so a later stream of the same call continues the ids. */
@@ -84,6 +87,11 @@ export class Call {
     return this.#sinks.size;
   }
 
+  /** Bytes (as JSON) of the messages kept for late subscribers. */
+  get keptBytes(): number {
+    return this.#keptBytes;
+  }
+
   /** Whether `key`'s subscribers may read the call. */
   readableBy(key: string): boolean {
     return this.#owner === undefined || this.#owner === key;
@@ -96,7 +104,7 @@ export class Call {
 
   /** Sends the kept messages after `cursor`, then the live ones until the call ends. */
   subscribe(sink: CallSink, cursor: number): void {
-    for (const message of this.#kept) if (message.cursor > cursor) sink.send(message);
+    for (const { message } of this.#kept) if (message.cursor > cursor) sink.send(message);
     if (this.#state === "ended") sink.end();
     else this.#sinks.add(sink);
   }
@@ -151,8 +159,12 @@ export class Call {
   #keep(message: KeptCallMessage): void {
     this.#cursor += 1;
     message.cursor = this.#cursor;
-    this.#kept.push(message);
-    if (this.#kept.length > MAX_KEPT_MESSAGES) this.#kept.shift();
+    const bytes = Buffer.byteLength(JSON.stringify(message));
+    this.#kept.push({ message, bytes });
+    this.#keptBytes += bytes;
+    while (this.#kept.length > 1 && (this.#kept.length > MAX_KEPT_MESSAGES || this.#keptBytes > MAX_KEPT_BYTES)) {
+      this.#keptBytes -= this.#kept.shift()?.bytes ?? 0;
+    }
     this.#broadcast(message);
     this.#onKept?.(this, message);
   }

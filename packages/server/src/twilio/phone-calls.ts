@@ -9,6 +9,7 @@ import { type CallEventsContext, CallEventsUpgrades } from "../calls/call-events
 import {
   CallRegistry,
   DEFAULT_CALL_RETENTION_MS,
+  DEFAULT_MAX_ENDED_BYTES,
   DEFAULT_MAX_ENDED_CALLS,
   DEFAULT_MAX_SUBSCRIBERS_PER_CALL,
 } from "../calls/call-registry.js";
@@ -34,6 +35,7 @@ export function phoneCalls(parts: PhoneCallParts, options: TwilioOptions = {}): 
   const calls = new CallRegistry({
     retentionMs: options.callRetentionMs ?? DEFAULT_CALL_RETENTION_MS,
     maxEndedCalls: DEFAULT_MAX_ENDED_CALLS,
+    maxEndedBytes: DEFAULT_MAX_ENDED_BYTES,
     maxSubscribersPerCall: DEFAULT_MAX_SUBSCRIBERS_PER_CALL,
     log,
     ...(webhooks ? { onKept: (call: Call, message: KeptCallMessage) => webhooks.send(call.sid, message) } : {}),
