@@ -34,4 +34,23 @@ describe("docs/telephony.md", () => {
   it("lists every reason a call ends", () => {
     assert.deepEqual(firstColumn("reason").sort(), Object.keys(CALL_END_REASONS).sort());
   });
+
+  it("has JSON examples of every subscriber message, each well-formed", () => {
+    const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map(
+      (m) => JSON.parse(m[1] ?? "") as Record<string, unknown>,
+    );
+    const types = examples.map((e) => e.type);
+    for (const type of ["call_started", "transcript", "utterance_end", "call_ended"])
+      assert.ok(types.includes(type), type);
+    for (const example of examples) {
+      if (example.type === "transcript" || example.type === "utterance_end") {
+        assert.ok(example.channel === 0 || example.channel === 1, "channel");
+        assert.equal(example.speaker, example.channel === 0 ? "customer" : "agent");
+      }
+      if (example.type === "transcript") assert.equal(typeof example.cursor, example.is_final ? "number" : "undefined");
+      if (example.type === "call_started" || example.type === "call_ended")
+        assert.equal(typeof example.cursor, "number");
+      if (example.type === "call_ended") assert.ok(Object.hasOwn(CALL_END_REASONS, example.reason as string));
+    }
+  });
 });
