@@ -5,8 +5,8 @@
  * deliveries dead-lettered, and so does whatever passes the bounded queue.
  */
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 import { once } from "node:events";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
@@ -29,10 +29,27 @@ interface Received {
   readonly body: Record<string, unknown>;
 }
 
+type Verify = (rawBody: string, header: string, secret: string) => boolean;
+
+/** docs/telephony.md's signature check, as written, as a module. */
+async function documentedVerify(): Promise<Verify> {
+  const doc = readFileSync(new URL("../../docs/telephony.md", import.meta.url), "utf8");
+  const example = /```js\n(import \{ createHmac, timingSafeEqual \}[\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(example, "docs/telephony.md has the signature check");
+  const module = new URL("webhook-verify-example.mjs", import.meta.url);
+  writeFileSync(module, `${example}\nexport { verified };\n`);
+  try {
+    return ((await import(module.href)) as { verified: Verify }).verified;
+  } finally {
+    rmSync(module, { force: true });
+  }
+}
+
 /** A webhook receiver: `answer(attempt of this delivery)` picks the status. */
 async function receiver(
   answer: (attempt: number) => number,
 ): Promise<{ server: Server; url: string; got: Received[] }> {
+  const verified = await documentedVerify();
   const got: Received[] = [];
   const attempts = new Map<string, number>();
   const server = createHttpServer((request: IncomingMessage, response) => {
@@ -41,11 +58,10 @@ async function receiver(
     request.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       const id = String(request.headers["x-earshot-delivery"]);
-      const [t, v1] = String(request.headers["x-earshot-signature"]).split(",");
-      const timestamp = t?.replace("t=", "") ?? "";
-      const expected = createHmac("sha256", SECRET).update(`${timestamp}.${body}`).digest("hex");
-      assert.equal(v1, `v1=${expected}`, "signed with the secret");
-      assert.ok(Math.abs(Date.now() / 1000 - Number(timestamp)) < 60);
+      const signature = String(request.headers["x-earshot-signature"]);
+      assert.ok(verified(body, signature, SECRET), "signed with the secret (checked as docs/telephony.md does)");
+      assert.ok(!verified(body, signature, "another secret"));
+      assert.ok(!verified(`${body} `, signature, SECRET));
       const attempt = (attempts.get(id) ?? 0) + 1;
       attempts.set(id, attempt);
       const status = answer(attempt);
