@@ -109,7 +109,11 @@ export class TwilioMediaStream {
     this.#ws = ws;
     this.#context = context;
     this.#log = context.log;
-    ws.on("message", (data, isBinary) => this.#guarded("a message", () => this.#onMessage(data, isBinary)));
+    ws.on("message", (data, isBinary) => {
+      // Twilio streams a frame every 20 ms: its traffic proves it is there as well as a pong does.
+      this.#liveness.answered();
+      this.#guarded("a message", () => this.#onMessage(data, isBinary));
+    });
     ws.on("close", () => this.#guarded("the close", () => this.#onClose()));
     ws.on("pong", () => this.#liveness.answered());
     ws.on("error", (error) => this.#log.debug({ err: error }, "twilio socket error"));
