@@ -319,6 +319,34 @@ describe("Twilio media streams (signed)", () => {
     );
   });
 
+  it("a Twilio leg that goes silent (no frames, no pongs) is cut and the call ends", async () => {
+    const local = createServer({
+      engine: new TestEngine(),
+      apiKeys: [KEY],
+      twilio: { authToken: AUTH_TOKEN },
+      pingIntervalMs: 100,
+      livenessTimeoutMs: 500,
+    });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    await local.ready;
+    try {
+      const twilio = await TwilioSimulator.connect({ baseUrl: localUrl, authToken: AUTH_TOKEN });
+      const subscriber = await subscribe(localUrl, twilio.callSid);
+      twilio.start({ tracks: ["inbound"] });
+      await twilio.play([{ track: "inbound", pcm: INBOUND.subarray(0, 16 * 1200) }], { speed: SPEED });
+      // The network goes: nothing more arrives from Twilio, and our pings go unanswered.
+      (twilio.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const ended = await callEnded(subscriber);
+      assert.equal(ended.reason, "connection_lost");
+      assert.deepEqual(texts(finalsOf(subscriber.messages, 0)), ["alpha bravo charlie delta echo"]);
+      const samples = await scrape(localUrl);
+      assert.equal(sample(samples, 'earshot_peers_dropped_total{reason="no_pong"}'), 1);
+      twilio.cut();
+    } finally {
+      await local.close();
+    }
+  });
+
   it("a subscriber needs an API key", async () => {
     await assert.rejects(WireClient.open(url, undefined, { path: eventsPath("CA123") }), /401/);
     await assert.rejects(WireClient.open(url, "wrong", { path: eventsPath("CA123") }), /401/);
