@@ -45,11 +45,10 @@ import { type RelayOutput, TranscriptRelay } from "./transcript-relay.js";
 import { TranscriptSegments } from "./transcript-segments.js";
 
 export type { ReleaseReason } from "./session-states.js";
+export type { SessionConnection, SessionLimits } from "./session-types.js";
 
 /** How often a session that holds finals back for redaction checks whether to release them. */
 const HELD_FINALS_TICK_MS = 250;
-
-export type { SessionConnection, SessionLimits } from "./session-types.js";
 
 export interface SessionHooks {
   /** The session is over: forget its resume token. */
@@ -181,8 +180,9 @@ export class StreamSession {
     );
     this.#segments = segments;
     if (text.redact.length > 0) {
-      const decodedMs = () => samplesToMs(this.#position.received) - this.backlogMs;
-      const tick = () => this.#deliverAll(segments.tick(decodedMs()));
+      // Audio held while an engine stream opens is not decoded yet: no progress then.
+      const decodedMs = () => (this.#link?.stream ? samplesToMs(this.#position.received) - this.backlogMs : 0);
+      const tick = () => this.#deliverAll(segments.tick(decodedMs(), this.#connection !== undefined));
       this.#heldFinalsTimer = setInterval(() => this.#guard("releasing held finals", tick), HELD_FINALS_TICK_MS);
       this.#heldFinalsTimer.unref();
     }

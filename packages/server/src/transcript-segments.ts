@@ -85,14 +85,9 @@ export class TranscriptSegments {
     return this.#text.after(message);
   }
 
-  /** Held finals are held back now. */
-  get holding(): boolean {
-    return this.#text.holding;
-  }
-
-  /** Held finals released by silence (`decodedMs`: how far the engine has decoded), to send now. */
-  tick(decodedMs: number): readonly ServerMessage[] {
-    return this.#kept(this.#text.tick(decodedMs));
+  /** Held finals released by silence (see `TranscriptText.tick`), to send now. */
+  tick(decodedMs: number, connected: boolean): readonly ServerMessage[] {
+    return this.#kept(this.#text.tick(decodedMs, connected));
   }
 
   /** Every held final, to send now: the stream ended. */

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { EngineEvent, EngineWord } from "@earshot/engines";
+import type { EngineWord } from "@earshot/engines";
 import type { ServerMessage, TranscriptMessage } from "@earshot/protocol";
 import { TranscriptSegments } from "../transcript-segments.js";
 import { REDACTION_TOKENS } from "./redaction.js";
@@ -45,12 +45,18 @@ interface Utterance {
   readonly pauseMs: number;
 }
 
+const TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+
 function cardWords(rng: Random, card: string): string[] {
   const groups = chunks(card, rng.pick([2, 3, 4, 4, 5]));
-  return groups.flatMap((group, i) => {
+  const words = groups.flatMap((group, i) => {
     const read = rng.pick([digitByDigit(group), digitByDigit(group, "oh"), inPairs(group), withDoubles(group)]);
     return i > 0 && rng.chance(0.2) ? [rng.pick(FILLERS), ...read] : read;
   });
+  // "forty" then "five" is 45 to anyone: a reader of 405 pauses between them.
+  return words.flatMap((word, i) =>
+    i > 0 && TENS.includes(words[i - 1] ?? "") && DIGITS.slice(1, 10).includes(word) ? ["uh", word] : [word],
+  );
 }
 
 /** A call: utterances of context and stray numbers, some reading a card (over up to three). */
@@ -76,7 +82,8 @@ function call(rng: Random): Utterance[] {
         const after = last && rng.chance(0.5) ? ["thanks"] : [];
         utterances.push({
           words: [...before, ...piece, ...after],
-          secret: [...before.map(() => false), ...piece.map(() => true), ...after.map(() => false)],
+          // A hesitation says nothing of the number; its words do.
+          secret: [...before.map(() => false), ...piece.map((w) => !FILLERS.includes(w)), ...after.map(() => false)],
           // A card read on after a pause: shorter than the hold.
           pauseMs: last ? rng.between(300, 6000) : rng.between(300, HOLD_SILENCE_MS - 500),
         });
@@ -126,7 +133,7 @@ function feed(rng: Random, utterances: readonly Utterance[], numerals: boolean) 
       };
     };
     for (let k = 1; k <= words.length; k++) {
-      const partial: EngineEvent = { type: "partial", ...event(k) };
+      const partial = { type: "partial" as const, ...event(k) };
       // An engine revises: a misheard last word first, sometimes.
       if (rng.chance(0.2)) {
         const misheard = [
@@ -143,7 +150,7 @@ function feed(rng: Random, utterances: readonly Utterance[], numerals: boolean) 
     sent.push(...segments.final({ type: "final", speechFinal: true, ...event(words.length) }).send);
     sent.push(...segments.endpoint(at));
     at += utterance.pauseMs;
-    sent.push(...segments.tick(at));
+    sent.push(...segments.tick(at, true));
   }
   sent.push(...segments.flush());
   return { sent, secrets, kept: segments.finalsAfter(-1) };

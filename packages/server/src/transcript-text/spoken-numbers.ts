@@ -172,13 +172,18 @@ function numberWords(words: readonly string[]): Array<Lexeme[] | undefined> {
     while (j >= 0 && j < words.length && isFiller(j)) j += step;
     return j;
   };
-  // "oh" joins a number it touches, hesitations aside, one "oh" after another ("double oh seven",
-  // "four oh oh one", "nine uh oh").
+  const isRepeat = (i: number) => lexemes[i]?.length === 1 && lexemes[i]?.[0]?.kind === "repeat";
+  // "oh" joins a number it touches, hesitations aside, one "oh" after another ("four oh oh one",
+  // "nine uh oh"), and a "double" before it; "double" joins the digit after it ("double oh seven",
+  // "is oh double four").
   for (let changed = true; changed; ) {
     changed = false;
     for (let i = 0; i < words.length; i++) {
-      if (solid[i] || !isZeroWord(words[i] ?? "")) continue;
-      if (solid[neighbour(i, -1)] || solid[neighbour(i, 1)]) {
+      if (solid[i]) continue;
+      const joins = isZeroWord(words[i] ?? "")
+        ? solid[neighbour(i, -1)] || solid[neighbour(i, 1)] || isRepeat(i - 1)
+        : isRepeat(i) && solid[i + 1] && lexemes[i + 1]?.[0]?.kind === "digit";
+      if (joins) {
         solid[i] = true;
         changed = true;
       }
@@ -190,7 +195,7 @@ function numberWords(words: readonly string[]): Array<Lexeme[] | undefined> {
     if (!l) continue;
     const first = l[0];
     if (first?.kind === "repeat") {
-      if (l.length === 1 && solid[i + 1] && lexemes[i + 1]?.[0]?.kind === "digit") kept[i] = l;
+      if (solid[i]) kept[i] = l;
       continue;
     }
     if (first?.kind === "scale") {

@@ -95,6 +95,19 @@ describe("TranscriptText: finals held back", () => {
     assert.equal(text.tick(final.end_ms).length, 1);
   });
 
+  it("the wall clock counts only while a client is connected: one that comes back replays the rest", () => {
+    const { text, clock } = stage();
+    const [final] = timedFinals([CARD.slice(0, 8)]);
+    assert.ok(final);
+    text.final(final);
+    clock.now = MAX_HOLD_WALL_MS * 5;
+    assert.deepEqual(text.tick(final.end_ms, false), [], "dropped: held");
+    clock.now += MAX_HOLD_WALL_MS - 1;
+    assert.deepEqual(text.tick(final.end_ms, true), [], "back for less than the wall time");
+    clock.now += 1;
+    assert.equal(text.tick(final.end_ms, true).length, 1);
+  });
+
   it(`holds at most ${MAX_HELD_FINALS} finals; one more releases them all`, () => {
     const { text } = stage();
     const finals = timedFinals(Array.from({ length: MAX_HELD_FINALS + 1 }, () => ["one"]));

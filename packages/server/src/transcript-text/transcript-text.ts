@@ -11,8 +11,8 @@
  *   a number that the next final may continue is **held back**, with everything that must follow it
  *   (its `utterance_end`, a `checkpoint`), until one of: the next final arrives (the two are judged
  *   together, and the later one may be held in turn); the engine has decoded `HOLD_SILENCE_MS` of
- *   audio past the held final without hearing speech; `MAX_HOLD_WALL_MS` pass without speech (audio
- *   stopped coming); the stream ends; more than `MAX_HELD_FINALS` are held. Once speech was heard
+ *   audio past the held final without hearing speech; `MAX_HOLD_WALL_MS` pass without speech while
+ *   a client is connected (its audio stopped coming); the stream ends; more than `MAX_HELD_FINALS` are held. Once speech was heard
  *   after it, a held final waits for the next final: the words being spoken may continue the number.
  *
  * So a number is never sent in part before the whole of it is judged, and what is released is
@@ -118,9 +118,17 @@ export class TranscriptText {
     return [];
   }
 
-  /** Releases held finals when no speech came for long enough; `decodedMs`: where the engine's decoding stands. */
-  tick(decodedMs: number): ServerMessage[] {
+  /**
+   * Releases held finals when no speech came for long enough. `decodedMs`: where the engine's
+   * decoding stands (stream ms). `connected`: whether a client is there; the wall clock counts only
+   * while one is, since a client that comes back replays its audio from where the number was cut.
+   */
+  tick(decodedMs: number, connected = true): ServerMessage[] {
     if (!this.holding || this.#heardSinceHold) return [];
+    if (!connected) {
+      this.#heldAt = this.#now();
+      return [];
+    }
     const silent = decodedMs >= this.#heldEndMs + HOLD_SILENCE_MS;
     if (silent || this.#now() - this.#heldAt >= MAX_HOLD_WALL_MS) return this.flush();
     return [];
