@@ -76,8 +76,8 @@ describe("numerals", () => {
   it("a number's word spans its words: first start to last end, the lowest confidence", () => {
     assert.deepEqual(withNumerals(words("pay twenty five dollars now")), [
       { word: "pay", start_ms: 1000, end_ms: 1250, confidence: 0.9 },
-      { word: "$25", start_ms: 1300, end_ms: 1850, confidence: 0.5 },
-      { word: "now", start_ms: 1900, end_ms: 2150, confidence: 0.8 },
+      { word: "$25", start_ms: 1300, end_ms: 2150, confidence: 0.5 },
+      { word: "now", start_ms: 2200, end_ms: 2450, confidence: 0.8 },
     ]);
   });
 

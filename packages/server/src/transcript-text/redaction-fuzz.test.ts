@@ -48,15 +48,15 @@ interface Utterance {
 const TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 
 function cardWords(rng: Random, card: string): string[] {
-  const groups = chunks(card, rng.pick([2, 3, 4, 4, 5]));
-  const words = groups.flatMap((group, i) => {
+  const words: string[] = [];
+  for (const [i, group] of chunks(card, rng.pick([2, 3, 4, 4, 5])).entries()) {
     const read = rng.pick([digitByDigit(group), digitByDigit(group, "oh"), inPairs(group), withDoubles(group)]);
-    return i > 0 && rng.chance(0.2) ? [rng.pick(FILLERS), ...read] : read;
-  });
-  // "forty" then "five" is 45 to anyone: a reader of 405 pauses between them.
-  return words.flatMap((word, i) =>
-    i > 0 && TENS.includes(words[i - 1] ?? "") && DIGITS.slice(1, 10).includes(word) ? ["uh", word] : [word],
-  );
+    // "forty" then "five" is 45 to anyone: a reader of 40 then 5… pauses between them.
+    const ambiguous = TENS.includes(words.at(-1) ?? "") && DIGITS.slice(1, 10).includes(read[0] ?? "");
+    if (ambiguous || (i > 0 && rng.chance(0.2))) words.push(rng.pick(FILLERS));
+    words.push(...read);
+  }
+  return words;
 }
 
 /** A call: utterances of context and stray numbers, some reading a card (over up to three). */

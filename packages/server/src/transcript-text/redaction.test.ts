@@ -210,7 +210,10 @@ describe("card number checks", () => {
   it("Luhn, and a card inside a longer run of digits", () => {
     assert.ok(luhnValid("4111111111111111"));
     assert.ok(!luhnValid("4111111111111112"));
-    assert.ok(holdsCardNumber(`12${CARDS[0]}`));
+    assert.ok(holdsCardNumber(`12${CARDS[0]}`, [0, 2]), "from where a part starts");
+    assert.ok(!holdsCardNumber(`12${CARDS[0]}`), "not from elsewhere");
+    assert.ok(holdsCardNumber(`${CARDS[0]}1230427`), "with a CVV and expiry after it");
+    assert.ok(!holdsCardNumber(`${CARDS[0]}1`), "one more digit is not a CVV");
     assert.ok(!holdsCardNumber("411111111111"), "12 digits are too few");
     assert.equal(withCheckDigit("411111111111111"), "4111111111111111");
   });

@@ -6,9 +6,11 @@
  * A *sequence* is a run of spoken numbers (see `spoken-numbers.ts`) with nothing between them but
  * hesitations ("uh", "um", "dash", "slash") or the boundary between two finals; its digits are the
  * numbers' digits in order. A sequence is redacted, as one token per final it touches, when it is
- * - `pci`: a card number, i.e. it holds 13–19 consecutive digits that pass the Luhn check (then all
- *   of it goes: digits read before or after the card, such as the CVV read straight on); or one of
- *   the next `PCI_FOLLOWERS` sequences of 3–6 digits (CVV, expiry MMYY or MMYYYY) that start within
+ * - `pci`: it holds a card number: 13–19 digits that pass the Luhn check, starting where the
+ *   sequence or a part of it starts (a part: what lies between hesitations and final boundaries),
+ *   and ending where the sequence or a part ends, or 3 to 8 digits before the sequence ends (a CVV
+ *   and expiry read straight on). All of the sequence goes. Or it is one of the next
+ *   `PCI_FOLLOWERS` sequences of 3–6 digits (CVV, expiry MMYY or MMYYYY) that start within
  *   `PCI_FOLLOW_MS` of a card's end;
  * - `ssn`: exactly 9 digits that can be a US Social Security number (area not 000, 666 or 9xx,
  *   group not 00, serial not 0000), however grouped;
@@ -69,6 +71,8 @@ interface Sequence {
   readonly first: number;
   readonly last: number;
   readonly digits: string;
+  /** Offsets in `digits` where a part starts: 0, after a hesitation, at a new final. */
+  readonly starts: readonly number[];
   readonly money: boolean;
 }
 
@@ -107,21 +111,34 @@ export function decideWindow(
 /** The window's sequences; its words are read as one run, since the pause between finals is no word. */
 function sequencesOf(placed: readonly Placed[]): Sequence[] {
   const sequences: Sequence[] = [];
-  let open: { first: number; last: number; digits: string } | undefined;
+  const words = placed.map((p) => p.word.word);
+  let open: { first: number; last: number; digits: string; starts: number[] } | undefined;
   const close = () => {
     if (open) sequences.push({ ...open, money: false });
     open = undefined;
   };
-  for (const { first, last, digits, money } of numberSpans(placed.map((p) => p.word.word))) {
+  for (const { first, last, digits, money } of numberSpans(words)) {
     if (money) {
       close();
-      sequences.push({ first, last, digits, money: true });
-    } else if (open && onlyFillersBetween(placed, open.last, first)) {
-      open = { first: open.first, last, digits: open.digits + digits };
-    } else {
-      close();
-      open = { first, last, digits };
+      sequences.push({ first, last, digits, starts: [0], money: true });
+      continue;
     }
+    if (!open || !onlyFillersBetween(placed, open.last, first)) {
+      close();
+      open = { first, last: first - 1, digits: "", starts: [] };
+    }
+    const at = open.digits.length;
+    open.starts.push(at);
+    // Where a new final starts inside the span: the digits its words before that read.
+    for (let i = first + 1; i <= last; i++) {
+      if ((placed[i] as Placed).final === (placed[i - 1] as Placed).final) continue;
+      const before = numberSpans(words.slice(first, i))
+        .map((span) => span.digits)
+        .join("");
+      open.starts.push(at + before.length);
+    }
+    open.last = last;
+    open.digits += digits;
   }
   close();
   return sequences;
@@ -144,7 +161,7 @@ function judge(
   const startMs = (placed[sequence.first] as Placed).word.start_ms;
   const endMs = (placed[sequence.last] as Placed).word.end_ms;
   if (kinds.has("pci") && !sequence.money) {
-    if (holdsCardNumber(digits)) return ["pci", { cardEndMs: endMs, followersLeft: PCI_FOLLOWERS }];
+    if (holdsCardNumber(digits, sequence.starts)) return ["pci", { cardEndMs: endMs, followersLeft: PCI_FOLLOWERS }];
     const { cardEndMs, followersLeft } = memory;
     const follows = cardEndMs !== undefined && followersLeft > 0 && startMs - cardEndMs <= PCI_FOLLOW_MS;
     if (follows && digits.length >= 3 && digits.length <= 6) {
@@ -193,11 +210,17 @@ function holdFrom(count: number, sequences: readonly Sequence[], placed: readonl
   return from;
 }
 
-/** Whether `digits` holds 13–19 consecutive digits that pass the Luhn check. */
-export function holdsCardNumber(digits: string): boolean {
-  for (let length = 13; length <= Math.min(19, digits.length); length++) {
-    for (let start = 0; start + length <= digits.length; start++) {
-      if (luhnValid(digits.slice(start, start + length))) return true;
+/**
+ * Whether `digits` (its parts starting at `starts`) hold a card number: 13–19 digits that pass the
+ * Luhn check, from a part's start to a part's end, or to 3–8 digits before the end (CVV, expiry).
+ */
+export function holdsCardNumber(digits: string, starts: readonly number[] = [0]): boolean {
+  const ends = new Set([...starts.filter((s) => s > 0), digits.length]);
+  for (const start of starts) {
+    for (let length = 13; length <= 19 && start + length <= digits.length; length++) {
+      const end = start + length;
+      const after = digits.length - end;
+      if ((ends.has(end) || (after >= 3 && after <= 8)) && luhnValid(digits.slice(start, end))) return true;
     }
   }
   return false;

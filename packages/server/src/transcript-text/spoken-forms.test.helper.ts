@@ -64,8 +64,13 @@ export function twoDigits(pair: string): string[] {
   return ones === 0 ? [TENS_WORDS[tens] ?? ""] : [TENS_WORDS[tens] ?? "", DIGIT_WORDS[ones] ?? ""];
 }
 
-/** "4111 1111 …" read as pairs: forty one eleven eleven … */
-export const inPairs = (digits: string): string[] => chunks(digits, 2).flatMap(twoDigits);
+/** "4111 1111 …" read as pairs: forty one eleven eleven …; "405" as forty, uh, five (not 45). */
+export function inPairs(digits: string): string[] {
+  return chunks(digits, 2).flatMap((pair, i, pairs) => {
+    const afterTens = i > 0 && pairs[i - 1]?.endsWith("0") && !pairs[i - 1]?.startsWith("0") && pair.length === 1;
+    return afterTens && pair !== "0" ? ["uh", ...twoDigits(pair)] : twoDigits(pair);
+  });
+}
 
 /** Repeated digits as "double": "4111" → four double one one. */
 export function withDoubles(digits: string): string[] {

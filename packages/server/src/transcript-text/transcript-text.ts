@@ -28,7 +28,7 @@ import {
   type Redaction,
   type RedactKind,
 } from "./redaction.js";
-import { mayStartNumber, numberSpans } from "./spoken-numbers.js";
+import { FILLERS, mayStartNumber, normalized, numberSpans } from "./spoken-numbers.js";
 
 export interface TextOptions {
   readonly numerals: boolean;
@@ -81,7 +81,7 @@ export class TranscriptText {
   partial(partial: TranscriptMessage): TranscriptMessage {
     if (!this.#numerals && this.#mask === undefined) return partial;
     let words = wordsOf(partial);
-    if (this.#mask !== undefined) words = masked(words, this.#mask);
+    if (this.#mask !== undefined) words = masked(words, this.#mask, this.holding);
     if (this.#numerals) words = withNumerals(words);
     return rebuilt(partial, words);
   }
@@ -180,7 +180,7 @@ function rebuilt(message: TranscriptMessage, words: readonly Word[]): Transcript
   if (words.length === before.length && words.every((w, i) => w.word === before[i]?.word)) return message;
   const text = words.map((w) => w.word).join(" ");
   // A transcript without word timings stays without them.
-  return message.words && message.words.length > 0 ? { ...message, text, words } : { ...message, text };
+  return message.words && message.words.length > 0 ? { ...message, text, words: [...words] } : { ...message, text };
 }
 
 function redacted(words: readonly Word[], redactions: readonly Redaction[]): Word[] {
@@ -195,8 +195,11 @@ function redacted(words: readonly Word[], redactions: readonly Redaction[]): Wor
   return out;
 }
 
-/** Every spoken number, and a trailing word that may start one, as `mask`. */
-function masked(words: readonly Word[], mask: string): Word[] {
+/**
+ * Every spoken number, and the last words when they may start one, as `mask`; with `continuing`
+ * (a held final ends in a number), the first words too when they may go on with it ("oh oh").
+ */
+function masked(words: readonly Word[], mask: string, continuing: boolean): Word[] {
   const out: Word[] = [];
   let at = 0;
   for (const span of numberSpans(words.map((w) => w.word))) {
@@ -204,8 +207,18 @@ function masked(words: readonly Word[], mask: string): Word[] {
     out.push(spanning(words, span.first, span.last, mask));
     at = span.last + 1;
   }
-  out.push(...words.slice(at));
-  const last = out.at(-1);
-  if (last && at < words.length && mayStartNumber(last.word)) out[out.length - 1] = { ...last, word: mask };
+  const rest = words.slice(at);
+  // The words heard last may start a number ("oh", "oh oh", "double", hesitations between).
+  for (let i = rest.length - 1; i >= 0; i--) {
+    const word = rest[i] as Word;
+    if (mayStartNumber(word.word)) rest[i] = { ...word, word: mask };
+    else if (!FILLERS.has(normalized(word.word))) break;
+  }
+  out.push(...rest);
+  for (let i = 0; continuing && i < out.length; i++) {
+    const word = out[i] as Word;
+    if (mayStartNumber(word.word)) out[i] = { ...word, word: mask };
+    else if (!FILLERS.has(normalized(word.word))) break;
+  }
   return out;
 }
