@@ -18,7 +18,8 @@
  * Money ("twenty five dollars") is a sequence of its own, never part of a card or SSN.
  */
 import type { Word } from "@earshot/protocol";
-import { FILLERS, mayStartNumber, normalized, numberSpans } from "./spoken-numbers.js";
+import { FILLERS } from "./number-words.js";
+import { mayStartNumber, normalized, numberSpans } from "./spoken-numbers.js";
 
 export const REDACT_KINDS = ["pci", "ssn", "numbers"] as const;
 export type RedactKind = (typeof REDACT_KINDS)[number];

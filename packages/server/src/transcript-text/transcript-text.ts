@@ -19,6 +19,7 @@
  * final: segment ids, spans and order are those of the engine's finals, only later.
  */
 import type { ServerMessage, TranscriptMessage, Word } from "@earshot/protocol";
+import { FILLERS } from "./number-words.js";
 import { spanning, withNumerals } from "./numerals.js";
 import {
   decideWindow,
@@ -28,7 +29,7 @@ import {
   type Redaction,
   type RedactKind,
 } from "./redaction.js";
-import { FILLERS, mayStartNumber, normalized, numberSpans } from "./spoken-numbers.js";
+import { mayStartNumber, normalized, numberSpans } from "./spoken-numbers.js";
 
 export interface TextOptions {
   readonly numerals: boolean;
