@@ -3,17 +3,19 @@
  * kept for a resume, or logged. Partials and finals are treated differently, because a partial is a
  * guess about words still being spoken and a final is settled:
  *
- * - **Partials**, while any redaction is on, show every spoken number (and a trailing "oh",
- *   "double" or "triple", which may start one) as a mask token, whatever it turns out to be: a
- *   number still being read may yet become a card number, and a partial is sent before that is
- *   known. The mask is the token of the broadest kind asked for (`numbers`, then `pci`, then `ssn`).
+ * - **Partials**, while any redaction is on, show every spoken number as a mask token, whatever it
+ *   turns out to be: a number still being read may yet become a card number, and a partial is sent
+ *   before that is known. So are its last words when they are "oh", "double" or "triple" (they may
+ *   start a number) and, while a final is held, its first such words (they may continue one). The
+ *   mask is the token of the broadest kind asked for (`numbers`, then `pci`, then `ssn`).
  * - **Finals** show the decision (`redaction.ts`). A final whose last words (hesitations aside) are
  *   a number that the next final may continue is **held back**, with everything that must follow it
  *   (its `utterance_end`, a `checkpoint`), until one of: the next final arrives (the two are judged
  *   together, and the later one may be held in turn); the engine has decoded `HOLD_SILENCE_MS` of
  *   audio past the held final without hearing speech; `MAX_HOLD_WALL_MS` pass without speech while
- *   a client is connected (its audio stopped coming); the stream ends; more than `MAX_HELD_FINALS` are held. Once speech was heard
- *   after it, a held final waits for the next final: the words being spoken may continue the number.
+ *   a client is connected (its audio stopped coming); the stream ends; more than `MAX_HELD_FINALS`
+ *   are held. Once speech was heard after it, a held final waits for the next final: the words
+ *   being spoken may continue the number.
  *
  * So a number is never sent in part before the whole of it is judged, and what is released is
  * final: segment ids, spans and order are those of the engine's finals, only later.
