@@ -85,6 +85,12 @@ describe("redaction over the socket", () => {
 
   it("redact pci: a card number split over two finals never reaches the client, partial or final", async () => {
     const client = await closed(await stream({ redact: ["pci"] }));
+    const started = client.messages.find((m) => m.type === "session_started");
+    assert.deepEqual(
+      (started?.config as { redact?: string[] } | undefined)?.redact,
+      ["pci"],
+      "session_started says so",
+    );
     assert.deepEqual(texts(client.finals()), ["0:[REDACTED_PCI]", "1:[REDACTED_PCI]"]);
     const sent = transcripts(client);
     assert.ok(

@@ -190,6 +190,9 @@ export interface SessionStartedMessage {
     chunk_overlap_ms: number | "auto";
     start_sample: number;
     first_segment_id: number;
+    /** Whether spoken numbers become digits; what is redacted (so a client can check it is on). */
+    numerals: boolean;
+    redact: string[];
   };
   /** Secret that lets a new connection take over this session (`resume`) after a drop. */
   resume_token: string;

@@ -177,5 +177,7 @@ export function announcedConfig(config: ResolvedConfig): SessionStartedMessage["
     chunk_overlap_ms: config.overlapMs ?? "auto",
     start_sample: config.startSample,
     first_segment_id: config.firstSegmentId,
+    numerals: config.text.numerals,
+    redact: [...config.text.redact],
   };
 }
