@@ -5,16 +5,16 @@
  *
  * A *sequence* is a run of spoken numbers (see `spoken-numbers.ts`) with nothing between them but
  * hesitations ("uh", "um", "dash", "slash") or the boundary between two finals; its digits are the
- * numbers' digits in order. A sequence is redacted, as one token per final it touches, when it is
- * - `pci`: it holds a card number: 13–19 digits that pass the Luhn check, starting where the
+ * numbers' digits in order. A sequence is redacted, as one token per final it touches, under
+ * - `pci` when it holds a card number: 13–19 digits that pass the Luhn check, starting where the
  *   sequence or a part of it starts (a part: what lies between hesitations and final boundaries),
  *   and ending where the sequence or a part ends, or 3 to 8 digits before the sequence ends (a CVV
  *   and expiry read straight on). All of the sequence goes. Or it is one of the next
  *   `PCI_FOLLOWERS` sequences of 3–6 digits (CVV, expiry MMYY or MMYYYY) that start within
  *   `PCI_FOLLOW_MS` of a card's end;
- * - `ssn`: exactly 9 digits that can be a US Social Security number (area not 000, 666 or 9xx,
+ * - `ssn` when it has exactly 9 digits that can be a US Social Security number (area not 000, 666 or 9xx,
  *   group not 00, serial not 0000), however grouped;
- * - `numbers`: 3 or more digits (Deepgram: "any sequence of three or more consecutive numerals").
+ * - `numbers` when it has 3 or more digits (Deepgram: "any sequence of three or more consecutive numerals").
  * Money ("twenty five dollars") is a sequence of its own, never part of a card or SSN.
  */
 import type { Word } from "@earshot/protocol";
@@ -61,8 +61,9 @@ export interface WindowDecision {
   readonly memoryAfter: readonly PciMemory[];
   /**
    * The first final to hold back: the window ends in a sequence (or in "oh", "double", "triple")
-   * that the next final may continue, and this is the first final that sequence, or any sequence
-   * joined to it, touches. The window's length when nothing is open.
+   * that the next final may continue, and this is the first final it touches (or an earlier one,
+   * where another sequence runs from it into the held ones). The window's length when nothing is
+   * open.
    */
   readonly holdFrom: number;
 }
