@@ -298,6 +298,14 @@ describe("error codes", () => {
     await client.waitFor((m) => m.type === "session_started");
   });
 
+  it("unsupported_redaction: a redact kind the server does not know", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test", redact: ["pci", "pii"] } });
+    await expectError("unsupported_redaction", client);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test", redact: ["pci"] } });
+    await client.waitFor((m) => m.type === "session_started");
+  });
+
   it("invalid_resume_state: a resume_state that is no checkpoint, or one the engine cannot continue", async () => {
     const client = await WireClient.open(url, KEY);
     const notJson = Buffer.from("not json").toString("base64url");

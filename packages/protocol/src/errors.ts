@@ -118,6 +118,10 @@ export const ERRORS = {
     summary: "The engine, model or decoding method cannot honour `keyterms`.",
     retryable: false,
   },
+  unsupported_redaction: {
+    summary: "`config.redact` names something the server cannot redact; it takes `pci`, `ssn` and `numbers`.",
+    retryable: false,
+  },
   invalid_resume_state: {
     summary:
       "`config.resume_state` is not a checkpoint this server's engine can continue from (malformed, too large, another engine's, or not at `start_sample`); start without it.",

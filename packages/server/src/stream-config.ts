@@ -11,6 +11,8 @@ import {
   type StreamConfig,
 } from "@earshot/protocol";
 import { engineErrorCode } from "./engine-error-code.js";
+import { isRedactKind, REDACT_KINDS, type RedactKind } from "./transcript-text/redaction.js";
+import type { TextOptions } from "./transcript-text/transcript-text.js";
 
 /** Model names seed clients send that mean "the engine's default model". */
 export const DEFAULT_MODEL_ALIASES = ["default", "whisper-stream-1", "whisper-1"] as const;
@@ -27,6 +29,8 @@ export interface ResolvedConfig {
   readonly firstSegmentId: number;
   /** Send `checkpoint` messages. */
   readonly checkpoints: boolean;
+  /** `numerals` and `redact`. */
+  readonly text: TextOptions;
 }
 
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
@@ -102,6 +106,15 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       message: `chunk_overlap_ms must be 0 with ${encoding}: send each sample once.`,
     };
   }
+  const redact = config.redact ?? [];
+  const unknownKinds = redact.filter((kind) => !isRedactKind(kind));
+  if (unknownKinds.length > 0) {
+    return {
+      ok: false,
+      code: "unsupported_redaction",
+      message: `Cannot redact ${unknownKinds.map((k) => JSON.stringify(k)).join(", ")}; redact takes: ${REDACT_KINDS.join(", ")}.`,
+    };
+  }
   const startSample = config.start_sample ?? 0;
   let resumeFrom: StreamOptions["resumeFrom"];
   if (config.resume_state !== undefined) {
@@ -130,6 +143,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       startSample,
       firstSegmentId: config.first_segment_id ?? 0,
       checkpoints: config.checkpoints ?? false,
+      text: { numerals: config.numerals ?? false, redact: [...new Set(redact as RedactKind[])] },
     },
   };
 }
@@ -163,5 +177,7 @@ export function announcedConfig(config: ResolvedConfig): SessionStartedMessage["
     chunk_overlap_ms: config.overlapMs ?? "auto",
     start_sample: config.startSample,
     first_segment_id: config.firstSegmentId,
+    numerals: config.text.numerals,
+    redact: [...config.text.redact],
   };
 }

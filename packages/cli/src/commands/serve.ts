@@ -40,7 +40,8 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          loopback address, a key is generated and printed.
   --decoders             pocketsphinx: warm decoders, made before /readyz answers 200 and lent
                          to utterances (a silent stream holds none); more are made in the
-                         background up to --max-decoders (default 4 per core: 95 MB each)
+                         background up to --max-decoders (default 8 per core: 91 MB for a
+                         process's first, 37 MB for each further one)
   --max-decoders         pocketsphinx: decoders at most; utterances beyond wait for one, their
                          audio queued (default 10 per core, what a core decodes in real time)
   --max-streams          streams held at once (and sessions waiting for a resume that keep their
