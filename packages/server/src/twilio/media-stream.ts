@@ -18,6 +18,7 @@ import {
   CloseCode,
   defineError,
   type ErrorCode,
+  type StreamConfig,
   TWILIO_MEDIA_FORMAT,
   type TwilioMedia,
   type TwilioMessage,
@@ -33,6 +34,7 @@ import { type LivenessTiming, PeerLiveness } from "../peer-liveness.js";
 import type { StreamSession } from "../session.js";
 import type { SessionConnection } from "../session-types.js";
 import type { StreamToken, StreamTokens } from "../stream-tokens.js";
+import type { CallConfig } from "./call-config.js";
 import { TWILIO_FAULTS, type TwilioFaultCode } from "./twilio-faults.js";
 import { readTwilioFrame } from "./twilio-frame.js";
 
@@ -61,6 +63,8 @@ export interface MediaStreamContext extends LivenessTiming {
   readonly startTimeoutMs: number;
   fault(code: TwilioFaultCode): void;
   peerDropped(reason: DropReason): void;
+  /** The channels' stream config for these `<Parameter>`s, or why it cannot be honoured (`callConfig`). */
+  channelConfig(parameters: Readonly<Record<string, string>>): CallConfig;
   /** Counts a connection of `key` (a token's call), or says why its key has too many. */
   countConnection(
     key: string,
@@ -72,6 +76,7 @@ export interface MediaStreamContext extends LivenessTiming {
   openSession(
     connection: SessionConnection,
     key: string,
+    config: StreamConfig,
     startSample: number,
     firstSegmentId: number,
   ): StreamSession | undefined;
@@ -202,6 +207,11 @@ export class TwilioMediaStream {
     const { token: tokenParameter, ...parameters } = start.customParameters ?? {};
     const owner = this.#authenticate(tokenParameter);
     if (owner === false) return;
+    const config = this.#context.channelConfig(parameters);
+    if (!config.ok) {
+      this.#refuse("twilio_invalid_config", config.why);
+      return;
+    }
     const tracks = this.#tracks(start.tracks);
     const call = this.#context.calls.start(
       start.callSid,
@@ -221,7 +231,7 @@ export class TwilioMediaStream {
     this.#transition("started");
     clearTimeout(this.#startTimer);
     this.#call = call;
-    const host = this.#channelHost(call);
+    const host = this.#channelHost(call, config.config);
     for (const track of tracks) {
       this.#channels.set(track, new CallChannel(track, call.firstSegmentId(CALL_CHANNELS[track].channel), host));
     }
@@ -281,11 +291,11 @@ export class TwilioMediaStream {
     channel.push(audio, message.media.timestamp);
   }
 
-  #channelHost(call: Call): ChannelHost {
+  #channelHost(call: Call, config: StreamConfig): ChannelHost {
     return {
       log: this.#log,
       openSession: (connection, startSample, firstSegmentId) => {
-        const session = this.#context.openSession(connection, this.#key, startSample, firstSegmentId);
+        const session = this.#context.openSession(connection, this.#key, config, startSample, firstSegmentId);
         if (!session) this.#fault("twilio_over_capacity", "no engine stream for a track");
         return session;
       },

@@ -56,6 +56,11 @@ export const TWILIO_FAULTS = {
       "The `token` parameter's key already has as many open streams as the server allows: the stream is closed before any audio is decoded.",
     ends: true,
   },
+  twilio_invalid_config: {
+    summary:
+      "A configuring `<Parameter>` (`language`, `model`, `numerals`, `redact`, `endpointing_ms`) the server cannot honour: the stream is closed before any audio is decoded.",
+    ends: true,
+  },
   twilio_call_in_progress: {
     summary: "A second stream for a call that already has one streaming: it is closed.",
     ends: true,

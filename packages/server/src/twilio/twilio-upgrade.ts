@@ -9,6 +9,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Engine } from "@earshot/engines";
+import type { StreamConfig } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { CallRegistry } from "../calls/call-registry.js";
@@ -23,6 +24,7 @@ import type { SessionRegistry } from "../session-registry.js";
 import type { SessionConnection } from "../session-types.js";
 import type { StreamTokens } from "../stream-tokens.js";
 import type { UpgradeRoute } from "../upgrade.js";
+import { callConfig } from "./call-config.js";
 import { type MediaStreamContext, TwilioMediaStream } from "./media-stream.js";
 import { TwilioFaultCounter } from "./twilio-faults.js";
 import { TWILIO_MAX_FRAME_BYTES } from "./twilio-frame.js";
@@ -128,18 +130,14 @@ export class TwilioUpgrades implements UpgradeRoute {
         counted.bound();
         return { ok: true, closed: () => counted.closed(true) };
       },
-      openSession: (connection, key, startSample, firstSegmentId) =>
-        this.#openSession(connection, key, startSample, firstSegmentId),
+      channelConfig: (parameters) => callConfig(parameters, this.#context.engine),
+      openSession: (connection, key, config, startSample, firstSegmentId) =>
+        this.#openSession(connection, key, { ...config, start_sample: startSample, first_segment_id: firstSegmentId }),
     };
   }
 
   /** A channel's stream session, admitted and counted as a client's stream of `key` would be. */
-  #openSession(
-    connection: SessionConnection,
-    key: string,
-    startSample: number,
-    firstSegmentId: number,
-  ): StreamSession | undefined {
+  #openSession(connection: SessionConnection, key: string, config: StreamConfig): StreamSession | undefined {
     const { capacity, engine, settings, log, sessions, sessionHooks } = this.#context;
     const refused = capacity.admitNewSession(key);
     if (refused) {
@@ -148,13 +146,6 @@ export class TwilioUpgrades implements UpgradeRoute {
     }
     const session = new StreamSession(connection, engine, settings.limits, log, sessionHooks);
     sessions.add(session, key);
-    const configured = session.configure({
-      encoding: "mulaw",
-      sample_rate: 8000,
-      start_sample: startSample,
-      first_segment_id: firstSegmentId,
-      timestamp_granularity: "word",
-    });
-    return configured ? session : undefined;
+    return session.configure(config) ? session : undefined;
   }
 }
