@@ -33,9 +33,10 @@ import type { DropReason } from "../metrics.js";
 import { type LivenessTiming, PeerLiveness } from "../peer-liveness.js";
 import type { StreamSession } from "../session.js";
 import type { SessionConnection } from "../session-types.js";
-import type { StreamToken, StreamTokens } from "../stream-tokens.js";
+import type { StreamTokens } from "../stream-tokens.js";
 import type { CallConfig } from "./call-config.js";
-import { TWILIO_FAULTS, type TwilioFaultCode } from "./twilio-faults.js";
+import { type CountConnection, type StreamCredential, streamCredential } from "./stream-credential.js";
+import { StreamFaults, type TwilioFaultCode, type TwilioFaultCounter } from "./twilio-faults.js";
 import { readTwilioFrame } from "./twilio-frame.js";
 
 export type MediaStreamState = "connected" | "started" | "ending" | "closed";
@@ -49,9 +50,6 @@ const TRANSITIONS: { readonly [S in MediaStreamState]: readonly MediaStreamState
 
 export class MediaStreamStateError extends defineError("MediaStreamStateError", "invalid_state") {}
 
-/** Faults of one code on one stream logged in full; beyond, one line per power of ten (all are counted). */
-const FAULT_LOG_LINES = 5;
-
 /** What a media stream is given (`TwilioUpgrades`). */
 export interface MediaStreamContext extends LivenessTiming {
   readonly log: Logger;
@@ -61,14 +59,12 @@ export interface MediaStreamContext extends LivenessTiming {
   readonly signed: boolean;
   /** A stream that sends no `start` this soon is closed. */
   readonly startTimeoutMs: number;
-  fault(code: TwilioFaultCode): void;
+  readonly faults: Pick<TwilioFaultCounter, "count">;
   peerDropped(reason: DropReason): void;
   /** The channels' stream config for these `<Parameter>`s, or why it cannot be honoured (`callConfig`). */
   channelConfig(parameters: Readonly<Record<string, string>>): CallConfig;
   /** Counts a connection of `key` (a token's call), or says why its key has too many. */
-  countConnection(
-    key: string,
-  ): { readonly ok: true; readonly closed: () => void } | { readonly ok: false; readonly why: string };
+  readonly countConnection: CountConnection;
   /**
    * A channel's stream session for the key `key` (config included), starting at `startSample`;
    * undefined when refused.
@@ -82,12 +78,6 @@ export interface MediaStreamContext extends LivenessTiming {
   ): StreamSession | undefined;
 }
 
-/**
- * The key a call let in by Twilio's signature alone counts against (its streams, admission). It can
- * never be an API key: credentials are read without whitespace.
- */
-export const TWILIO_SIGNED_KEY = "twilio signature";
-
 const TRACKS: Record<string, CallTrack> = { inbound: "inbound", outbound: "outbound" };
 
 export class TwilioMediaStream {
@@ -99,21 +89,19 @@ export class TwilioMediaStream {
   readonly #startTimer: NodeJS.Timeout;
   #lastSequence = 0;
   #call: Call | undefined;
-  #key = TWILIO_SIGNED_KEY;
-  #token: StreamToken | undefined;
-  /** Gives the key's connection count back (a token's call). */
-  #uncount: (() => void) | undefined;
+  /** Who the stream acts for, once `start` proved it. */
+  #credential: StreamCredential | undefined;
   /** The tracks `start` named, with their channels (opened at their first frame). */
   readonly #channels = new Map<CallTrack, CallChannel>();
   /** Channels whose engine is behind: the socket is not read while any is. */
   readonly #paused = new Set<ChannelNumber>();
-  /** Faults so far on this stream, by code. */
-  readonly #faults = new Map<TwilioFaultCode, number>();
+  readonly #faults: StreamFaults;
 
   constructor(ws: WebSocket, context: MediaStreamContext) {
     this.#ws = ws;
     this.#context = context;
     this.#log = context.log;
+    this.#faults = new StreamFaults(context.faults);
     ws.on("message", (data, isBinary) => {
       // Twilio streams a frame every 20 ms: its traffic proves it is there as well as a pong does.
       this.#liveness.answered();
@@ -204,9 +192,15 @@ export class TwilioMediaStream {
       this.#refuse("twilio_unsupported_format", `${format.encoding} at ${format.sampleRate} Hz, ${format.channels} ch`);
       return;
     }
-    const { token: tokenParameter, ...parameters } = start.customParameters ?? {};
-    const owner = this.#authenticate(tokenParameter);
-    if (owner === false) return;
+    const { token, ...parameters } = start.customParameters ?? {};
+    const { tokens, signed, countConnection } = this.#context;
+    const checked = streamCredential(token, signed, tokens, countConnection);
+    if (!checked.ok) {
+      this.#refuse(checked.code, checked.why);
+      return;
+    }
+    const { credential } = checked;
+    this.#credential = credential;
     const config = this.#context.channelConfig(parameters);
     if (!config.ok) {
       this.#refuse("twilio_invalid_config", config.why);
@@ -222,7 +216,7 @@ export class TwilioMediaStream {
         channels: tracks.map((track) => ({ ...CALL_CHANNELS[track], track })),
         custom_parameters: parameters,
       },
-      owner,
+      credential.owner,
     );
     if (!call) {
       this.#refuse("twilio_call_in_progress", "the call already has a stream");
@@ -235,36 +229,7 @@ export class TwilioMediaStream {
     for (const track of tracks) {
       this.#channels.set(track, new CallChannel(track, call.firstSegmentId(CALL_CHANNELS[track].channel), host));
     }
-    this.#log.info({ tracks, authenticatedBy: this.#token ? "token" : "signature" }, "twilio stream started");
-  }
-
-  /**
-   * The key whose call this is: a valid `token` parameter's (it is used up), or, on a signed upgrade
-   * without one, none (any key may read it). False when refused (the stream is closed). A token
-   * that is present must be valid, signature or not.
-   */
-  #authenticate(token: string | undefined): string | undefined | false {
-    const { tokens, signed } = this.#context;
-    if (token === undefined) {
-      if (signed) return undefined;
-      this.#refuse("twilio_unauthorized", "no valid signature on the upgrade and no token parameter");
-      return false;
-    }
-    const checked = tokens.check(token, null);
-    if (!checked.ok) {
-      this.#refuse("twilio_unauthorized", `token parameter refused: ${checked.why}`);
-      return false;
-    }
-    const counted = this.#context.countConnection(checked.token.key);
-    if (!counted.ok) {
-      this.#refuse("twilio_too_many_streams", counted.why);
-      return false;
-    }
-    this.#uncount = counted.closed;
-    tokens.admit(checked.token);
-    this.#token = checked.token;
-    this.#key = checked.token.key;
-    return checked.token.key;
+    this.#log.info({ tracks, authenticatedBy: credential.by }, "twilio stream started");
   }
 
   #tracks(named: readonly string[]): CallTrack[] {
@@ -295,7 +260,8 @@ export class TwilioMediaStream {
     return {
       log: this.#log,
       openSession: (connection, startSample, firstSegmentId) => {
-        const session = this.#context.openSession(connection, this.#key, config, startSample, firstSegmentId);
+        const key = this.#credential?.key ?? "";
+        const session = this.#context.openSession(connection, key, config, startSample, firstSegmentId);
         if (!session) this.#fault("twilio_over_capacity", "no engine stream for a track");
         return session;
       },
@@ -368,10 +334,7 @@ export class TwilioMediaStream {
     this.#transition("closed");
     this.#liveness.stop();
     clearTimeout(this.#startTimer);
-    if (this.#token) this.#context.tokens.release(this.#token);
-    this.#token = undefined;
-    this.#uncount?.();
-    this.#uncount = undefined;
+    this.#credential?.release();
     if (closeCode !== undefined) this.#ws.close(closeCode);
   }
 
@@ -382,13 +345,7 @@ export class TwilioMediaStream {
   }
 
   #fault(code: TwilioFaultCode, why: string): void {
-    this.#context.fault(code);
-    const count = (this.#faults.get(code) ?? 0) + 1;
-    this.#faults.set(code, count);
-    // A peer that sends nothing but bad frames must not flood the log.
-    if (count > FAULT_LOG_LINES && !/^10+$/.test(String(count))) return;
-    const level = TWILIO_FAULTS[code].ends ? "warn" : "info";
-    this.#log[level]({ code, count }, `twilio fault: ${why}`);
+    this.#faults.report(this.#log, code, why);
   }
 
   #transition(to: MediaStreamState): void {

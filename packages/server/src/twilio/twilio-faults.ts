@@ -5,6 +5,7 @@
  * `earshot_twilio_faults_total{code}`, and the call goes on where it can (`ends` says when it
  * cannot). docs/telephony.md lists every code; `twilio-faults.test.ts` checks the two agree.
  */
+import type { Logger } from "pino";
 import type { Counter, Registry } from "prom-client";
 import { labelledCounter } from "../metric-kinds.js";
 
@@ -90,5 +91,27 @@ export class TwilioFaultCounter {
 
   count(code: TwilioFaultCode): void {
     this.#counter.inc({ code });
+  }
+}
+
+/** Faults of one code on one stream logged in full; beyond, one line per power of ten (all are counted). */
+const LOGGED_IN_FULL = 5;
+
+/** One stream's faults: each counted, and logged with its code, without letting a bad peer flood the log. */
+export class StreamFaults {
+  readonly #counter: Pick<TwilioFaultCounter, "count">;
+  readonly #counts = new Map<TwilioFaultCode, number>();
+
+  constructor(counter: Pick<TwilioFaultCounter, "count">) {
+    this.#counter = counter;
+  }
+
+  report(log: Logger, code: TwilioFaultCode, why: string): void {
+    this.#counter.count(code);
+    const count = (this.#counts.get(code) ?? 0) + 1;
+    this.#counts.set(code, count);
+    if (count > LOGGED_IN_FULL && !/^10+$/.test(String(count))) return;
+    const level = TWILIO_FAULTS[code].ends ? "warn" : "info";
+    log[level]({ code, count }, `twilio fault: ${why}`);
   }
 }

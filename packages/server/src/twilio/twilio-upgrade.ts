@@ -121,7 +121,7 @@ export class TwilioUpgrades implements UpgradeRoute {
       startTimeoutMs: settings.configTimeoutMs,
       pingIntervalMs: settings.pingIntervalMs,
       livenessTimeoutMs: settings.livenessTimeoutMs,
-      fault: (code) => this.#faults.count(code),
+      faults: this.#faults,
       peerDropped: (reason) => metrics.peerDropped(reason),
       countConnection: (key) => {
         const tooMany = this.#context.connections.refusal(key);
