@@ -37,6 +37,11 @@ export const ERRORS = {
     retryable: false,
     httpStatus: 401,
   },
+  invalid_signature: {
+    summary: "The Twilio request signature (`X-Twilio-Signature`) does not match this server's Twilio auth token.",
+    retryable: false,
+    httpStatus: 403,
+  },
   too_many_tokens: {
     summary: "This API key has as many unused stream tokens as the server keeps; use or let some expire.",
     retryable: true,

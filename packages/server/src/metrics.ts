@@ -20,6 +20,7 @@ const RELEASE_REASONS: readonly ReleaseReason[] = ["hold_expired", "key_budget",
 export const REFUSAL_REASONS = [
   "unauthorized",
   "invalid_token",
+  "invalid_signature",
   "not_found",
   "bad_request",
   "too_many_streams",
@@ -203,6 +204,11 @@ export class ServerMetrics {
 
   resume(result: "resumed" | "not_found"): void {
     this.#resumes.inc({ result });
+  }
+
+  /** The server's own registry, where other surfaces (Twilio, calls) define their metrics. */
+  get registry(): Registry {
+    return this.#registry;
   }
 
   get contentType(): string {

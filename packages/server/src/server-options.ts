@@ -7,6 +7,7 @@ import type { AdmissionOptions } from "./admission.js";
 import type { SessionLimits } from "./session.js";
 import type { StaticRoutes } from "./static-routes.js";
 import { DEFAULT_MAX_TOKENS_PER_KEY } from "./stream-tokens.js";
+import type { TwilioOptions } from "./twilio/twilio-options.js";
 
 export interface ServerOptions extends Partial<SessionLimits> {
   readonly engine: Engine;
@@ -44,6 +45,8 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly shutdownFlushMs?: number;
   /** Fixed files served without auth (the demo page: `earshot serve`); default none. */
   readonly staticRoutes?: StaticRoutes;
+  /** Phone calls: Twilio media streams (`/v1/twilio/media-stream`) and call events (docs/telephony.md). */
+  readonly twilio?: TwilioOptions;
 }
 
 export interface MetricsOptions {
