@@ -1,6 +1,6 @@
 /**
  * A phone call as Twilio streams it, transcribed by PocketSphinx: the Twilio simulator plays real
- * speech on both tracks (eval clips, encoded to μ-law 8 kHz with the repo's encoder) at Twilio's
+ * telephone speech on both tracks (the eval set's 8 kHz μ-law copies, made with sox) at Twilio's
  * 20 ms pacing, the agent starting 1.5 s after the caller, over a signed upgrade. Each channel's
  * words must be its own track's (telephone audio through a wideband model loses about half of them:
  * docs/benchmarks.md, "Encodings"), labelled with its channel and speaker, on the stream's clock.
@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { loadEvalSet, normalizeWords, wordEdits } from "@earshot/test-support";
-import { speechStream } from "./helpers/speech.js";
+import { mulawSpeech } from "./helpers/speech.js";
 import { TwilioSimulator } from "./helpers/twilio-simulator.js";
 import { type Received, WireClient } from "./helpers/ws-client.js";
 
@@ -54,8 +54,8 @@ describe("Twilio media stream with PocketSphinx: both sides of a call", () => {
     const subscriber = await WireClient.open(url, KEY, { path: `/v1/calls/${twilio.callSid}/events` });
     twilio.start({ customParameters: { queue: "billing" } });
     await twilio.play([
-      { track: "inbound", pcm: speechStream(CALLER, PAUSE_MS) },
-      { track: "outbound", pcm: speechStream(AGENT, PAUSE_MS), startMs: AGENT_START_MS },
+      { track: "inbound", pcm: mulawSpeech(CALLER, PAUSE_MS) },
+      { track: "outbound", pcm: mulawSpeech(AGENT, PAUSE_MS), startMs: AGENT_START_MS },
     ]);
     twilio.stop();
     const ended = await subscriber.waitFor((m) => m.type === "call_ended", 30_000, "call_ended");

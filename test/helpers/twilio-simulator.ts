@@ -5,8 +5,9 @@
  * `customParameters`, then `media` frames of base64 μ-law 8 kHz, 20 ms each, paced in real time
  * and interleaved by track (each track's frames carry their own `chunk` counter and the stream's
  * `timestamp`, ms from the start of the stream), and `stop`. A call can also be cut mid-stream (no
- * `stop`, no close frame), as when Twilio's leg drops. Audio comes as 16 kHz PCM and is encoded with
- * the repo's own μ-law encoder (`createWireEncoder`).
+ * `stop`, no close frame), as when Twilio's leg drops. Audio comes as μ-law bytes as a phone
+ * network made them (the eval set's 8 kHz μ-law copies, `mulawSpeech`), or as 16 kHz PCM encoded
+ * with the repo's own μ-law encoder (`createWireEncoder`).
  */
 import { once } from "node:events";
 import { createWireEncoder } from "@earshot/client";
@@ -18,8 +19,8 @@ const FRAME_BYTES = 160;
 
 export interface SimulatedTrack {
   readonly track: "inbound" | "outbound";
-  /** 16 kHz PCM16 mono. */
-  readonly pcm: Int16Array;
+  /** 16 kHz PCM16 mono (encoded here), or 8 kHz μ-law bytes sent as they are. */
+  readonly pcm: Int16Array | Uint8Array;
   /** Stream time of the track's first frame (Twilio's `media.timestamp`). */
   readonly startMs?: number;
 }
@@ -43,11 +44,16 @@ export interface SimulatorOptions {
 let sids = 0;
 const sid = (prefix: string) => `${prefix}${(++sids).toString(16).padStart(32, "0")}`;
 
-/** Base64 μ-law frames of 20 ms (the last may be shorter) of `pcm`. */
-export function mulawFrames(pcm: Int16Array): string[] {
-  const encoder = createWireEncoder("mulaw");
-  const bytes = Buffer.concat([...encoder.encode(pcm), ...encoder.flush()].map((b) => Buffer.from(b)));
-  encoder.close();
+/** Base64 μ-law frames of 20 ms (the last may be shorter) of `audio`: PCM is encoded, μ-law bytes kept. */
+export function mulawFrames(audio: Int16Array | Uint8Array): string[] {
+  let bytes: Buffer;
+  if (audio instanceof Uint8Array) {
+    bytes = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength);
+  } else {
+    const encoder = createWireEncoder("mulaw");
+    bytes = Buffer.concat([...encoder.encode(audio), ...encoder.flush()].map((b) => Buffer.from(b)));
+    encoder.close();
+  }
   const frames: string[] = [];
   for (let at = 0; at < bytes.length; at += FRAME_BYTES) {
     frames.push(bytes.subarray(at, at + FRAME_BYTES).toString("base64"));
