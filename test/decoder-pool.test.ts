@@ -142,14 +142,14 @@ describe("decoders lent per utterance", () => {
 
     test("all admitted, each transcript its file's, no decoder made on the connect path, none waited for", async () => {
       ({ server, url } = await serve({ workers: 2 }));
-      assert.equal(await metric(url, "earshot_decoder_pool_size"), 8, "8 warm decoders before /readyz");
+      assert.equal(await metric(url, "earshot_decoder_pool_size"), 16, "8 warm decoders per process before /readyz");
       const ids = IDS.slice(0, 8);
       // Real time: eight live calls that connect within the same few milliseconds.
       const results = await Promise.all(ids.map((id) => transcribe(url, id, 1)));
       for (const [i, id] of ids.entries()) assertSame(results[i], reference.get(id), id, false);
       const created = await (await fetch(`${url}/metrics`)).text();
       assert.match(created, /earshot_decoders_created_total\{when="connect"\} 0\n/);
-      assert.match(created, /earshot_decoders_created_total\{when="startup"\} 8\n/);
+      assert.match(created, /earshot_decoders_created_total\{when="startup"\} 16\n/);
       assert.equal(await metric(url, "earshot_decoder_waits_total"), 0, "no utterance waited for a decoder");
       assert.equal(await metric(url, "earshot_decoder_pool_lent"), 0, "every decoder given back");
     });

@@ -88,6 +88,21 @@ describe("error codes", () => {
     covered.add("invalid_token");
   });
 
+  it("invalid_signature: a Twilio media stream upgrade with a wrong X-Twilio-Signature is refused with 403", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY], twilio: { authToken: "twilio-auth" } });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    try {
+      const { status, body } = await rawUpgrade(localUrl, "/v1/twilio/media-stream", {
+        "X-Twilio-Signature": "bm90IHRoZSBzaWduYXR1cmU=",
+      });
+      assert.equal(status, 403);
+      assert.deepEqual(JSON.parse(body).code, "invalid_signature");
+      covered.add("invalid_signature");
+    } finally {
+      await local.close();
+    }
+  });
+
   it("too_many_tokens: a key over its unused-token limit is refused with 429 and Retry-After", async () => {
     const local = createServer({ engine: new TestEngine(), apiKeys: [KEY], maxTokensPerKey: 1 });
     const { url: localUrl } = await local.listen({ port: 0 });
@@ -283,6 +298,14 @@ describe("error codes", () => {
     await client.waitFor((m) => m.type === "session_started");
   });
 
+  it("unsupported_redaction: a redact kind the server does not know", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test", redact: ["pci", "pii"] } });
+    await expectError("unsupported_redaction", client);
+    client.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test", redact: ["pci"] } });
+    await client.waitFor((m) => m.type === "session_started");
+  });
+
   it("invalid_resume_state: a resume_state that is no checkpoint, or one the engine cannot continue", async () => {
     const client = await WireClient.open(url, KEY);
     const notJson = Buffer.from("not json").toString("base64url");
@@ -441,10 +464,15 @@ describe("error codes", () => {
 });
 
 /** An upgrade request without a key, read as plain HTTP so the status and body can be checked. */
-function rawUpgrade(baseUrl: string): Promise<{ status: number; body: string }> {
+function rawUpgrade(
+  baseUrl: string,
+  path = "/v1/audio/transcriptions/stream",
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${baseUrl}/v1/audio/transcriptions/stream`, {
+    const req = request(`${baseUrl}${path}`, {
       headers: {
+        ...extraHeaders,
         Connection: "Upgrade",
         Upgrade: "websocket",
         "Sec-WebSocket-Version": "13",

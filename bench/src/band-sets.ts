@@ -1,7 +1,7 @@
 /**
  * The audio `npm run bench:band` measures, as 8 kHz PCM off a G.711 decoder:
  *
- * - `eval`: ../shared/eval/en-8k-mulaw (the telephone copy of the eval set, made with sox).
+ * - `eval`: the telephone copy of the eval set, made with sox (test/fixtures/eval/en-8k-mulaw).
  * - `other`: transcribed English speech on the machine that is not in the eval set, from Debian
  *   packages (install them with `apt-get install pocketsphinx-testdata sphinxtrain`): the two
  *   LibriVox utterances and the card clip the eval set left out (same speakers as eval clips, other
@@ -110,7 +110,7 @@ function fromPcm16k(id: string, text: string, pcm16k: Int16Array): BandClip {
 export function evalSet(): BandSet {
   return {
     name: "eval: en-8k-mulaw",
-    description: "../shared/eval/en-8k-mulaw (sox)",
+    description: "the eval set's telephone copy, made with sox (test/fixtures/eval/en-8k-mulaw)",
     clips: loadTelephoneSet().map((file) => ({
       id: file.id,
       text: file.text,

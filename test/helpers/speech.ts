@@ -1,5 +1,5 @@
 /** Real speech from the eval set (test/fixtures/eval), strung together with pauses. */
-import { loadEvalSet, loadPcm } from "@earshot/test-support";
+import { loadEvalSet, loadMulaw, loadPcm, loadTelephoneSet } from "@earshot/test-support";
 
 /** The utterances `ids`, in that order, each followed by `pauseMs` of silence. */
 export function speechStream(ids: readonly string[], pauseMs: number): Int16Array {
@@ -11,6 +11,25 @@ export function speechStream(ids: readonly string[], pauseMs: number): Int16Arra
   });
   const pause = pauseMs * 16;
   const out = new Int16Array(clips.reduce((n, clip) => n + clip.length + pause, 0));
+  let at = 0;
+  for (const clip of clips) {
+    out.set(clip, at);
+    at += clip.length + pause;
+  }
+  return out;
+}
+
+/** The eval set's 8 kHz μ-law copies of `ids` (sox-made, as a phone line gives them), `pauseMs` of μ-law silence after each. */
+export function mulawSpeech(ids: readonly string[], pauseMs: number): Uint8Array {
+  const set = loadTelephoneSet();
+  const clips = ids.map((id) => {
+    const utterance = set.find((u) => u.id === id);
+    if (!utterance) throw new Error(`no telephone eval utterance ${id}`);
+    return loadMulaw(utterance.path);
+  });
+  const pause = pauseMs * 8;
+  // 0xff is μ-law's zero.
+  const out = new Uint8Array(clips.reduce((n, clip) => n + clip.length + pause, 0)).fill(0xff);
   let at = 0;
   for (const clip of clips) {
     out.set(clip, at);

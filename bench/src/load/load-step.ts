@@ -18,7 +18,7 @@ import {
   treeCpuMs,
   treeRssMb,
 } from "./proc-stats.js";
-import { sleep, startServer } from "./server-process.js";
+import { metricValue, sleep, startServer } from "./server-process.js";
 import { talkRatioIn, type UtteranceStats, utteranceStats } from "./utterance-stats.js";
 
 export interface StepOptions {
@@ -87,7 +87,20 @@ export interface StepResult extends UtteranceStats {
   };
   /** All cores, everyone's work (server, generator, anything else on the machine), % of all cores. */
   readonly machineBusyPercent: number;
+  /**
+   * Once a second from the start of the audio: [s since the window's start, decoders, lent, utterances
+   * waiting for one, waits so far, server utilization] from /metrics; empty when the server has no pool.
+   */
+  readonly poolTimeline?: readonly (readonly number[])[];
 }
+
+const POOL_SAMPLES = [
+  "earshot_decoder_pool_size",
+  "earshot_decoder_pool_lent",
+  "earshot_decoder_pool_waiting",
+  "earshot_decoder_waits_total",
+  "earshot_server_utilization_ratio",
+] as const;
 
 const CONNECT_CONCURRENCY = 50;
 /** Audio after the window, so finals for speech that ended near its end arrive while streaming. */
@@ -122,11 +135,22 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     const pacer = new Pacer(open);
     pacer.start();
     let rssPeakMb = rssIdleMb;
+    const window = { from: t0 + 1000 + options.warmupSeconds * 1000, to: 0 };
+    const poolTimeline: number[][] = [];
     const sampler = setInterval(() => {
-      if (server.exited() === undefined) rssPeakMb = Math.max(rssPeakMb, processRssMb(server.pid));
+      if (server.exited() !== undefined) return;
+      rssPeakMb = Math.max(rssPeakMb, processRssMb(server.pid));
+      const at = Math.round((performance.now() - window.from) / 100) / 10;
+      void fetch(`${server.httpUrl}/metrics`)
+        .then((response) => (response.ok ? response.text() : undefined))
+        .then((text) => {
+          const values = text === undefined ? [] : POOL_SAMPLES.map((sample) => metricValue(text, sample));
+          if (values.length > 0 && values.every((v) => v !== undefined))
+            poolTimeline.push([at, ...(values as number[])]);
+        })
+        .catch(() => {});
     }, 1000);
 
-    const window = { from: t0 + 1000 + options.warmupSeconds * 1000, to: 0 };
     await sleep(window.from - performance.now());
     const before = readCounters(server.pid);
     sendLag.reset();
@@ -180,6 +204,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
       talkRatio: talkRatioIn(open, window),
       generator,
       machineBusyPercent: machineBusy(before.machine, after.machine) * 100,
+      poolTimeline,
     };
   } finally {
     await server.stop();

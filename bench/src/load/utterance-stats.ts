@@ -33,6 +33,8 @@ export interface UtteranceStats {
   readonly wer: WerResult;
   /** Final latencies by clip id (ms, rounded; null = no final), to see which files make the tail. */
   readonly finalMsByClip: Readonly<Record<string, readonly (number | null)[]>>;
+  /** Each utterance's end of speech (s into the window) and its final's latency (ms; null: none), in order. */
+  readonly finalTimeline: readonly (readonly [number, number | null])[];
 }
 
 /** A window of wall time (`performance.now()` ms), start included, end excluded. */
@@ -59,6 +61,7 @@ export function utteranceStats(streams: readonly LoadStream[], window: Window): 
   let missingFinals = 0;
   let missingPartials = 0;
   const finalMsByClip: Record<string, (number | null)[]> = {};
+  const finalTimeline: [number, number | null][] = [];
   for (const stream of streams) {
     for (const played of stream.played) {
       const onsetAt = stream.wallTime(played.startMs + played.clip.onsetMs);
@@ -69,6 +72,10 @@ export function utteranceStats(streams: readonly LoadStream[], window: Window): 
         const byClip = finalMsByClip[played.clip.id] ?? [];
         byClip.push(played.lastFinalAt === undefined ? null : Math.round(played.lastFinalAt - endAt));
         finalMsByClip[played.clip.id] = byClip;
+        finalTimeline.push([
+          Math.round((endAt - window.from) / 100) / 10,
+          played.lastFinalAt === undefined ? null : Math.round(played.lastFinalAt - endAt),
+        ]);
       }
       if (inWindow(onsetAt)) {
         if (played.firstPartialAt === undefined) missingPartials += 1;
@@ -89,6 +96,7 @@ export function utteranceStats(streams: readonly LoadStream[], window: Window): 
     missingPartials,
     wer: wer(pairs),
     finalMsByClip,
+    finalTimeline: finalTimeline.sort((a, b) => a[0] - b[0]),
   };
 }
 

@@ -8,7 +8,15 @@ export {
   mulawEncode,
   mulawEncodeSample,
 } from "./g711.js";
-export { concatPcm, downmixToFloat, floatSampleToInt16, floatToInt16, int16ToFloat } from "./pcm.js";
+export {
+  concatPcm,
+  deinterleavePcm,
+  downmixToFloat,
+  floatSampleToInt16,
+  floatToInt16,
+  int16ToFloat,
+  interleavePcm,
+} from "./pcm.js";
 export { type PcmChannels, Resampler, type ResamplerOptions, TARGET_SAMPLE_RATE, toMono16k } from "./resample.js";
 export { type ReadWavOptions, readWav, type WavAudio, type WavEncoding, type WavInfo, writeWav } from "./wav.js";
-export { type WavStreamInfo, WavStreamReader, WavStreamTo16k } from "./wav-stream.js";
+export { type WavStreamInfo, WavStreamReader, WavStreamTo16k, type WavStreamTo16kOptions } from "./wav-stream.js";

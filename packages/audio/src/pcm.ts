@@ -43,3 +43,29 @@ export function concatPcm(...parts: readonly Int16Array[]): Int16Array {
   }
   return out;
 }
+
+/** Frames of one sample per channel, channel after channel (what a stereo WAV's data holds). */
+export function interleavePcm(channels: readonly Int16Array[]): Int16Array {
+  const count = channels.length;
+  const length = Math.min(...channels.map((c) => c.length));
+  const out = new Int16Array(count === 0 ? 0 : length * count);
+  channels.forEach((channel, c) => {
+    for (let i = 0; i < length; i++) out[i * count + c] = channel[i] as number;
+  });
+  return out;
+}
+
+/**
+ * Interleaved samples (PCM16 samples or G.711 bytes) back into one array per channel. A trailing
+ * partial frame is left out: the caller keeps it for the next call.
+ */
+export function deinterleavePcm<T extends Int16Array | Uint8Array>(interleaved: T, channels: number): T[] {
+  const frames = Math.floor(interleaved.length / channels);
+  const make = (): T => (interleaved instanceof Int16Array ? new Int16Array(frames) : new Uint8Array(frames)) as T;
+  const out = Array.from({ length: channels }, make);
+  for (let c = 0; c < channels; c++) {
+    const channel = out[c] as T;
+    for (let i = 0; i < frames; i++) channel[i] = interleaved[i * channels + c] as number;
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AudioFormatError } from "./errors.js";
+import { deinterleavePcm, interleavePcm } from "./pcm.js";
 import { toMono16k } from "./resample.js";
 import { readWav, writeWav } from "./wav.js";
 import { WavStreamReader, WavStreamTo16k } from "./wav-stream.js";
@@ -165,5 +166,18 @@ describe("WavStreamTo16k", () => {
     assert.equal(converter.info?.sampleRate, 44_100);
     assert.equal(out.length, 16_000);
     assert.deepEqual(Int16Array.from(out), expected);
+  });
+
+  test("channels: keep gives each channel resampled on its own, interleaved", () => {
+    const left = noise(44_100, 6);
+    const right = noise(44_100, 7);
+    const bytes = writeWav(44_100, [left, right]);
+    const converter = new WavStreamTo16k({ channels: "keep" });
+    const out: number[] = [];
+    for (const piece of split(bytes, 11, 3000)) out.push(...converter.push(piece));
+    out.push(...converter.end());
+    const expected = [left, right].map((c) => toMono16k({ sampleRate: 44_100, channels: [c] }));
+    assert.deepEqual(Int16Array.from(out), interleavePcm(expected));
+    assert.deepEqual(deinterleavePcm(Int16Array.from(out), 2), expected);
   });
 });

@@ -12,6 +12,7 @@
  * mono) or every `--max-file-time`. Anything else there is more audio.
  */
 import { AudioFormatError } from "./errors.js";
+import { interleavePcm } from "./pcm.js";
 import { Resampler } from "./resample.js";
 import { decodeChannels, encodingOf, type FmtChunk, fourCC, parseFmt, type WavEncoding } from "./wav.js";
 
@@ -168,13 +169,29 @@ function joinChannels(parts: Channels[]): Channels {
   });
 }
 
+export interface WavStreamTo16kOptions {
+  /**
+   * `mix` (default): the channels averaged into one. `keep`: each channel resampled on its own,
+   * the output interleaved (frame by frame, `info.channels` samples a frame), for a transcriber that
+   * keeps a stereo call's two sides apart.
+   */
+  readonly channels?: "mix" | "keep";
+}
+
 /**
- * A WAV byte stream in, 16 kHz mono PCM16 out, chunk by chunk: WavStreamReader into the polyphase
- * Resampler (resample.ts), so any chunking of the same bytes gives the same samples as the whole.
+ * A WAV byte stream in, 16 kHz PCM16 out (mono, or interleaved channels), chunk by chunk:
+ * WavStreamReader into the polyphase Resampler (resample.ts), so any chunking of the same bytes
+ * gives the same samples as the whole.
  */
 export class WavStreamTo16k {
   readonly #reader = new WavStreamReader();
-  #resampler: Resampler | undefined;
+  readonly #keep: boolean;
+  /** One resampler (mix), or one per channel (keep). */
+  #resamplers: Resampler[] | undefined;
+
+  constructor(options: WavStreamTo16kOptions = {}) {
+    this.#keep = options.channels === "keep";
+  }
 
   get info(): WavStreamInfo | undefined {
     return this.#reader.info;
@@ -183,14 +200,23 @@ export class WavStreamTo16k {
   push(bytes: Uint8Array): Int16Array {
     const channels = this.#reader.push(bytes);
     if (channels.length === 0) return EMPTY;
-    this.#resampler ??= new Resampler({ inputRate: (this.#reader.info as WavStreamInfo).sampleRate });
-    return this.#resampler.push(channels);
+    this.#resamplers ??= this.#create(this.#reader.info as WavStreamInfo);
+    if (!this.#keep) return (this.#resamplers[0] as Resampler).push(channels);
+    return interleavePcm(this.#resamplers.map((r, c) => r.push(channels[c] as Int16Array | Float32Array)));
   }
 
-  /** End of the stream: the resampler's tail. Throws AudioFormatError when no audio ever came. */
+  /** End of the stream: the resamplers' tails. Throws AudioFormatError when no audio ever came. */
   end(): Int16Array {
     this.#reader.end();
-    return this.#resampler?.flush() ?? EMPTY;
+    if (this.#resamplers === undefined) return EMPTY;
+    return this.#keep
+      ? interleavePcm(this.#resamplers.map((r) => r.flush()))
+      : (this.#resamplers[0] as Resampler).flush();
+  }
+
+  #create(info: WavStreamInfo): Resampler[] {
+    const count = this.#keep ? info.channels : 1;
+    return Array.from({ length: count }, () => new Resampler({ inputRate: info.sampleRate }));
   }
 }
 

@@ -19,7 +19,7 @@ export interface EngineChoice {
   readonly modelDirs?: readonly string[];
   /** sherpa-onnx: greedy_search (default) or modified_beam_search (needed for keyterms). */
   readonly decodingMethod?: DecodingMethod;
-  /** pocketsphinx: warm decoders (default 4 per decoding process). */
+  /** pocketsphinx: warm decoders (default 8 per decoding process). */
   readonly decoders?: number;
   /** pocketsphinx: decoders at most (default 10 per decoding process). */
   readonly maxDecoders?: number;

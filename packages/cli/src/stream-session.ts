@@ -2,7 +2,7 @@
  * What `transcribe` and `mic` share: a connected client, a live view of partials and finals on a
  * terminal, and the transcript written in the chosen format when the stream ends.
  */
-import { EarshotClient, type EarshotClientError } from "@earshot/client";
+import { type AudioLostEvent, EarshotClient, type EarshotClientError, type StateChange } from "@earshot/client";
 import type { Encoding } from "@earshot/protocol";
 import { CliError } from "./cli-error.js";
 import { FORMATS, type Format, formatTranscript, isFormat } from "./formats.js";
@@ -40,41 +40,40 @@ export function parseFormat(value: string): Format {
 }
 
 /**
- * Opens a session, with the live view on stderr when stderr is a terminal. `encoding`: the wire
- * encoding (the SDK's default, pcm_s16le, unless given); audio is sent as 16 kHz PCM either way.
+ * What every streaming command's client gets from its arguments: server, key, stream config; and
+ * `encoding`, the wire encoding, when not the SDK's default (audio is given as 16 kHz PCM either way).
  */
-export async function openSession(options: StreamArgs, encoding?: Encoding): Promise<EarshotClient> {
+export function clientOptions(options: StreamArgs, encoding?: Encoding) {
   const apiKey = options["api-key"] ?? process.env.EARSHOT_API_KEY;
   if (!apiKey) throw new CliError("no API key: pass --api-key or set EARSHOT_API_KEY (serve prints one)");
-  const client = new EarshotClient({
+  return {
     url: options.url,
     apiKey,
     config: {
       language: options.language,
-      timestamp_granularity: "word",
+      timestamp_granularity: "word" as const,
       ...(options.model === undefined ? {} : { model: options.model }),
       ...(options.keyterm === undefined ? {} : { keyterms: options.keyterm }),
     },
     reconnect: !options["no-reconnect"],
     ...(encoding === undefined ? {} : { encoding }),
-  });
+  };
+}
+
+/** Opens a session, with the live view on stderr when stderr is a terminal. */
+export async function openSession(options: StreamArgs, encoding?: Encoding): Promise<EarshotClient> {
+  const client = new EarshotClient(clientOptions(options, encoding));
   const live = process.stderr.isTTY ? new LiveView() : undefined;
   client.on("partial", (t) => live?.partial(t.text));
   client.on("final", (t) => live?.final(t.text));
   client.on("warning", (w) => live?.note(`warning ${w.code}: ${w.message}`));
   client.on("error", (e) => live?.note(`error ${e.code}: ${e.message}`));
   client.on("state", (s) => {
-    if (s.to === "reconnecting")
-      live?.note(`reconnecting (attempt ${s.attempt}, in ${s.delayMs} ms): ${s.error?.message}`);
-    else if (s.from === "reconnecting" && s.to === "open") {
-      live?.note(s.resumed ? "reconnected: session resumed" : "reconnected: new session after the last final");
-    }
+    const note = reconnectNote(s);
+    if (note) live?.note(note);
   });
   // Lost audio is never silent, terminal or not.
-  client.on("audio_lost", (l) => {
-    const what = l.reason === "overflow" ? "dropped from the replay buffer (sent as silence)" : "got no final";
-    process.stderr.write(`${live ? "\x1b[2K\r" : ""}earshot: ${l.lostMs} ms of audio ${what}\n`);
-  });
+  client.on("audio_lost", (l) => reportLoss(l, live));
   try {
     await client.connect();
   } catch (error) {
@@ -82,6 +81,20 @@ export async function openSession(options: StreamArgs, encoding?: Encoding): Pro
     throw new CliError(`cannot stream to ${options.url}: ${e.code ? `${e.code}: ` : ""}${e.message}`, { exitCode: 1 });
   }
   return client;
+}
+
+/** What a reconnecting client's state change means to a person watching, if anything. */
+export function reconnectNote(s: StateChange): string | undefined {
+  if (s.to === "reconnecting") return `reconnecting (attempt ${s.attempt}, in ${s.delayMs} ms): ${s.error?.message}`;
+  if (s.from === "reconnecting" && s.to === "open") {
+    return s.resumed ? "reconnected: session resumed" : "reconnected: new session after the last final";
+  }
+  return undefined;
+}
+
+export function reportLoss(loss: AudioLostEvent, live: LiveView | undefined, who = ""): void {
+  const what = loss.reason === "overflow" ? "dropped from the replay buffer (sent as silence)" : "got no final";
+  process.stderr.write(`${live ? "\x1b[2K\r" : ""}earshot: ${who}${loss.lostMs} ms of audio ${what}\n`);
 }
 
 /** Closes the stream (the last finals arrive first) and writes the transcript to stdout. */
@@ -99,7 +112,7 @@ export async function finishSession(client: EarshotClient, format: Format): Prom
 }
 
 /** One line that shows the partial in progress, replaced by each final as it lands. */
-class LiveView {
+export class LiveView {
   partial(text: string): void {
     const width = (process.stderr.columns ?? 80) - 3;
     const shown = text.length > width ? `…${text.slice(text.length - width + 1)}` : text;

@@ -1,10 +1,10 @@
 /**
  * A child process that writes WAV to stdout (a recorder, or ffmpeg decoding a file), read as
- * 16 kHz mono PCM16 chunks. Reading pulls from the pipe, so a consumer that waits (pacing,
+ * 16 kHz mono PCM16 chunks (or 16 kHz chunks of interleaved channels, with `channels: "keep"`). Reading pulls from the pipe, so a consumer that waits (pacing,
  * backpressure) pauses the child instead of buffering it in memory.
  */
 import { spawn } from "node:child_process";
-import { AudioFormatError, type WavStreamInfo, WavStreamTo16k } from "@earshot/audio";
+import { AudioFormatError, type WavStreamInfo, WavStreamTo16k, type WavStreamTo16kOptions } from "@earshot/audio";
 import type { CliError } from "./cli-error.js";
 
 export interface ChildExit {
@@ -19,7 +19,7 @@ export interface ChildExit {
 export interface WavPipe {
   /** The format the child writes, from its WAV header. */
   readonly info: WavStreamInfo;
-  /** 16 kHz mono chunks until the child's stdout ends. Iterate once. */
+  /** 16 kHz chunks (mono, or interleaved when channels are kept) until the child's stdout ends. Iterate once. */
   readonly chunks: AsyncIterable<Int16Array>;
   /** Ends the child; `chunks` then ends after what was already written. */
   stop(): void;
@@ -38,6 +38,7 @@ export async function openWavPipe(
   command: string,
   args: readonly string[],
   failure: (exit: ChildExit) => CliError,
+  conversion: WavStreamTo16kOptions = {},
 ): Promise<WavPipe> {
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
@@ -58,7 +59,7 @@ export async function openWavPipe(
     kill();
   };
 
-  const converter = new WavStreamTo16k();
+  const converter = new WavStreamTo16k(conversion);
   const reader = child.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const first: Int16Array[] = [];
   while (converter.info === undefined) {

@@ -5,6 +5,7 @@
  * Imports nothing Node-only (checked by browser-entry.test.ts).
  */
 import { EarshotClient as CoreClient, type EarshotClientCoreOptions } from "./client.js";
+import { MultichannelClient as CoreMultichannelClient, type MultichannelClientCoreOptions } from "./multichannel.js";
 import { browserTransport, type TransportFactory } from "./transport.js";
 import { registerNativeOpus } from "./webcodecs-opus.js";
 
@@ -17,6 +18,18 @@ export type EarshotClientOptions = Omit<EarshotClientCoreOptions, "transport"> &
 
 export class EarshotClient extends CoreClient {
   constructor(options: EarshotClientOptions) {
+    super({ ...options, transport: options.transport ?? browserTransport() });
+  }
+}
+
+export type MultichannelClientOptions = Omit<MultichannelClientCoreOptions, "transport"> & {
+  /** Default: `browserTransport()` over `globalThis.WebSocket`. */
+  readonly transport?: TransportFactory;
+};
+
+/** One stream per channel of interleaved audio; results tagged with `channel` and `speaker`. */
+export class MultichannelClient extends CoreMultichannelClient {
+  constructor(options: MultichannelClientOptions) {
     super({ ...options, transport: options.transport ?? browserTransport() });
   }
 }

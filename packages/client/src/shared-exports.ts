@@ -5,6 +5,7 @@ export {
   type TranscriptWord,
 } from "./aggregator.js";
 export type { AudioLoss } from "./audio-sender.js";
+export { ChannelSplitter, type MultichannelInput, type MultichannelInputEncoding } from "./channel-splitter.js";
 export { Chunker, type ChunkerOptions } from "./chunker.js";
 export type {
   AudioLostEvent,
@@ -18,6 +19,14 @@ export type {
 export type { TokenProvider } from "./credentials.js";
 export { type Listener, TypedEmitter } from "./emitter.js";
 export { type ClientErrorCode, type ClientOnlyErrorCode, EarshotClientError } from "./errors.js";
+export type {
+  ChannelTag,
+  ChannelTranscriptMessage,
+  MultichannelClientCoreOptions,
+  MultichannelCloseResult,
+  MultichannelEvents,
+} from "./multichannel.js";
+export { type ChannelSegment, type ChannelWord, MultichannelTranscript } from "./multichannel-transcript.js";
 export {
   type AudioMode,
   CHUNKING_PRESETS,

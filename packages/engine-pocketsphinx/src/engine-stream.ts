@@ -257,9 +257,10 @@ export class PocketSphinxEngineStream implements EngineStream {
     try {
       next = await this.#open(sink, this.#checkpoint);
     } catch (reopenError) {
-      // A process that died while opening has reported the loss already (`#lost`), which tries
-      // again if the stream may; otherwise the stream cannot go on.
-      if (sink === this.#current) this.#fail(reopenError instanceof Error ? reopenError : error);
+      // The process died (or refused) before the stream was open on it: a stream not open yet gets
+      // no loss from its process, so this counts as one here, and the stream tries again while it
+      // may (a replacement that crashes on the checkpoint still ends it after MAX_RECOVERIES).
+      if (sink === this.#current) await this.#lost(sink, reopenError instanceof Error ? reopenError : error);
       return;
     }
     if (this.#isDone() || sink !== this.#current) {

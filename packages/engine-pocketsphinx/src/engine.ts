@@ -94,6 +94,11 @@ export const DEFAULT_STREAM_DEMAND = 0.14;
  * about 40% of the time, one side of it less.
  */
 export const DEFAULT_TALK_SHARE = 0.4;
+/**
+ * Silent streams count the 95th percentile of how many of them speak at once (a normal quantile of
+ * the binomial count), so the streams let in keep their latency when more than the average speak.
+ */
+export const SPEAKERS_QUANTILE_Z = 1.645;
 /** Silent streams count at least this share of a speaker, however silent the crowd has been. */
 const MIN_TALK_SHARE = 0.1;
 const TALK_SHARE_WINDOW_MS = 30_000;
@@ -110,12 +115,13 @@ const TALK_SHARE_WINDOW_MS = 30_000;
 export const FAST_DECODER_ARGS: DecoderArgs = { maxhmmpf: 3000 };
 export const DEFAULT_VAD_POSTSPEECH_FRAMES = 20;
 /**
- * 4 warm decoders per process (per core): a core decodes about 9 streams of continuous speech in
- * real time with FAST_DECODER_ARGS (docs/benchmarks.md, "Engine"), and call-centre streams talk
- * about 40% of the time, so 4 utterances at once per core is the usual peak; a burst beyond it waits
- * for the maker thread (about 0.25 s per decoder).
+ * 8 warm decoders per process (per core): about as many utterances as a core decodes at once in
+ * real time when they are interleaved (0.13 s of CPU per second of speech on the call-centre bench,
+ * docs/benchmarks.md), so a crowd that starts speaking together never waits for `ps_init`, which
+ * would take CPU at the worst moment. With 4, a crowd of 18 made 12 decoders during its first
+ * utterances and 10 of them waited: final p95 1.0 s instead of 0.42 s.
  */
-export const DEFAULT_DECODERS_PER_PROCESS = 4;
+export const DEFAULT_DECODERS_PER_PROCESS = 8;
 /** What a core can decode in real time at most: more decoders would only queue for the CPU. */
 export const DEFAULT_MAX_DECODERS_PER_PROCESS = 10;
 const DEFAULT_IDLE_DECODER_MS = 60_000;
@@ -305,22 +311,33 @@ export class PocketSphinxEngine implements Engine {
     const mature = all.filter((load) => load.ageMs >= YOUNG_STREAM_MS);
     this.#updateTalkShare(mature.length, mature.filter((load) => load.speaking).length);
     // A silent stream will speak again: it counts the share of time streams have been speaking.
-    const perSilent = this.#talkShare * perSpeaker;
+    const talkShare = this.#talkShare;
+    const perSilent = talkShare * perSpeaker;
     let streams = 0;
-    let utilization = 0;
+    let demand = 0;
+    // Silent streams start speaking independently (each with the talk share's odds): what counts is a
+    // high quantile of how many speak at once, not the average, or the admitted would overload the
+    // server whenever more than the average speak (docs/operations.md, "Admission control").
+    let variance = 0;
     let maxBacklogMs = 0;
     for (const [i, worker] of workers.entries()) {
       streams += worker.streamCount;
-      let demand = 0;
-      for (const load of loads[i] ?? []) demand += Math.max(load.demand, load.speaking ? perSpeaker : perSilent);
-      utilization += Math.min(1, demand);
+      for (const load of loads[i] ?? []) {
+        if (load.speaking) {
+          demand += Math.max(load.demand, perSpeaker);
+        } else {
+          demand += Math.max(load.demand, perSilent);
+          variance += perSpeaker * perSpeaker * talkShare * (1 - talkShare);
+        }
+      }
       maxBacklogMs = Math.max(maxBacklogMs, worker.maxBacklogMs);
     }
+    demand += SPEAKERS_QUANTILE_Z * Math.sqrt(variance);
     const threads = workers.length;
     const pool = this.decoderPool;
     return {
       streams,
-      utilization: threads > 0 ? utilization / threads : 0,
+      utilization: threads > 0 ? Math.min(1, demand / threads) : 0,
       threads,
       // One more stream, not speaking yet, for streams accepted but not open yet.
       streamDemand: perSilent,

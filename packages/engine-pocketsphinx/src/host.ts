@@ -24,6 +24,14 @@ import type { FromWorker, SessionCheckpoint, ToWorker, WireEvent, WorkerConfig }
 if (!process.send) throw new Error("host.ts must run as a forked child process");
 /** Audio a stream decodes per turn before the next stream's turn: 100 ms. */
 const QUANTUM_SAMPLES = 1_600;
+/**
+ * A stream whose utterance has ended (a flush is queued behind its audio) goes first in a round and
+ * decodes up to its flush, at most this much audio per round: its final is what a user waits for,
+ * and when the process falls behind (a crowd that starts speaking together), finishing the ended
+ * utterances first keeps their finals prompt while the others catch up (shortest remaining work
+ * first). At most 1 s of audio (about 80 ms of decoding) so the others' turns still come often.
+ */
+const FINISHING_SAMPLES = 16_000;
 /** How often idle decoders beyond the warm ones are looked at. */
 const SHRINK_EVERY_MS = 5_000;
 
@@ -263,7 +271,9 @@ function runRound(host: Host): void {
   busy.update();
   let nextHold = Number.POSITIVE_INFINITY;
   const now = performance.now();
-  for (const stream of streams.values()) {
+  // Streams finishing an utterance first; the others in the order they opened (the sort is stable).
+  const order = [...streams.values()].sort((a, b) => Number(finishing(b)) - Number(finishing(a)));
+  for (const stream of order) {
     const at = readyAt(host, stream);
     if (at > now) {
       nextHold = Math.min(nextHold, at);
@@ -271,7 +281,8 @@ function runRound(host: Host): void {
     }
     try {
       if (!ready(host, stream)) continue;
-      runTurn(host, stream);
+      if (finishing(stream)) runTurn(host, stream, FINISHING_SAMPLES, true);
+      else runTurn(host, stream, QUANTUM_SAMPLES, false);
     } catch (error) {
       fail(host, stream, error);
       continue;
@@ -292,8 +303,13 @@ function runRound(host: Host): void {
   }
 }
 
-function runTurn(host: Host, stream: WorkerStream): void {
-  let budget = QUANTUM_SAMPLES;
+/** A flush or the end is queued: the stream's utterance has ended and its final waits for its audio. */
+function finishing(stream: WorkerStream): boolean {
+  return stream.work.some((item) => item.type !== "push");
+}
+
+/** Decodes up to `budget` samples of the stream's work; `toFlush`: stop after its first flush. */
+function runTurn(host: Host, stream: WorkerStream, budget: number, toFlush: boolean): void {
   while (budget > 0) {
     const item = stream.work[0];
     if (!item) return;
@@ -315,6 +331,7 @@ function runTurn(host: Host, stream: WorkerStream): void {
     } else if (item.type === "flush") {
       stream.work.shift();
       stream.session.flush(item.pauseAtMs);
+      if (toFlush) return;
     } else {
       stream.work.length = 0;
       stream.session.end();

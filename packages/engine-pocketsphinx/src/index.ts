@@ -5,4 +5,5 @@ export {
   FAST_DECODER_ARGS,
   PocketSphinxEngine,
   type PocketSphinxOptions,
+  SPEAKERS_QUANTILE_Z,
 } from "./engine.js";

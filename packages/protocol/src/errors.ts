@@ -37,6 +37,11 @@ export const ERRORS = {
     retryable: false,
     httpStatus: 401,
   },
+  invalid_signature: {
+    summary: "The Twilio request signature (`X-Twilio-Signature`) does not match this server's Twilio auth token.",
+    retryable: false,
+    httpStatus: 403,
+  },
   too_many_tokens: {
     summary: "This API key has as many unused stream tokens as the server keeps; use or let some expire.",
     retryable: true,
@@ -111,6 +116,10 @@ export const ERRORS = {
   },
   keyterms_unsupported: {
     summary: "The engine, model or decoding method cannot honour `keyterms`.",
+    retryable: false,
+  },
+  unsupported_redaction: {
+    summary: "`config.redact` names something the server cannot redact; it takes `pci`, `ssn` and `numbers`.",
     retryable: false,
   },
   invalid_resume_state: {

@@ -27,6 +27,8 @@ export const MAX_ENDPOINTING_MS = 5000;
 /** Bounds of `config.keyterms`: how many terms, and characters per term. */
 export const MAX_KEYTERMS = 100;
 export const MAX_KEYTERM_CHARS = 100;
+/** Entries of `config.redact` at most (the server knows three kinds; repeats are allowed). */
+export const MAX_REDACT_ENTRIES = 8;
 /** Characters of `config.resume_state` at most (a checkpoint's state is about 12 KB). */
 export const MAX_RESUME_STATE_CHARS = 65_536;
 
@@ -108,6 +110,18 @@ export const StreamConfigSchema = z.object({
     )
     .max(MAX_KEYTERMS, `at most ${MAX_KEYTERMS} key terms`)
     .optional(),
+  /**
+   * earshot extension (after Deepgram's `numerals`): spoken numbers become digits ("four one one
+   * one" → "4111", "twenty five dollars" → "$25"), a number's words merged into one word that spans
+   * them. Default false.
+   */
+  numerals: z.boolean().optional(),
+  /**
+   * earshot extension (after Deepgram's `redact`): numbers to hide, `pci` (card numbers with their
+   * CVV and expiry), `ssn`, `numbers` (any of 3 or more digits). The server refuses other names
+   * with `unsupported_redaction`. Default: none.
+   */
+  redact: z.array(z.string().max(32)).max(MAX_REDACT_ENTRIES, `at most ${MAX_REDACT_ENTRIES} entries`).optional(),
 });
 export type StreamConfig = z.infer<typeof StreamConfigSchema>;
 
@@ -195,6 +209,9 @@ export interface SessionStartedMessage {
     first_segment_id: number;
     /** For 8 kHz encodings only: the band extension in force (dB, or "off"). */
     band_extension_db?: number | "off";
+    /** Whether spoken numbers become digits; what is redacted (so a client can check it is on). */
+    numerals: boolean;
+    redact: string[];
   };
   /** Secret that lets a new connection take over this session (`resume`) after a drop. */
   resume_token: string;

@@ -20,6 +20,7 @@ const RELEASE_REASONS: readonly ReleaseReason[] = ["hold_expired", "key_budget",
 export const REFUSAL_REASONS = [
   "unauthorized",
   "invalid_token",
+  "invalid_signature",
   "not_found",
   "bad_request",
   "too_many_streams",
@@ -85,8 +86,10 @@ export class ServerMetrics {
       "Decoding time the engine reports for that audio (usage events).",
       () => this.#engineProcessingMs / 1000,
     );
-    defineLoadGauges(registry, sources, options.engineReportsLoad);
-    if (options.engineLendsDecoders) defineDecoderPoolGauges(registry, sources);
+    // One scrape reads the load once, not once per gauge: it asks every decoding process.
+    const scraped = { ...sources, load: onePerScrape(sources.load) };
+    defineLoadGauges(registry, scraped, options.engineReportsLoad);
+    if (options.engineLendsDecoders) defineDecoderPoolGauges(registry, scraped);
     this.#finalLatency = new Histogram({
       name: "earshot_final_latency_seconds",
       help: "From the arrival of the audio at a final's end_ms to the final being sent.",
@@ -203,6 +206,11 @@ export class ServerMetrics {
     this.#resumes.inc({ result });
   }
 
+  /** The server's own registry, where other surfaces (Twilio, calls) define their metrics. */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
   get contentType(): string {
     return this.#registry.contentType;
   }
@@ -212,4 +220,21 @@ export class ServerMetrics {
     const own = await this.#registry.metrics();
     return this.#includeProcess ? own + (await sharedProcessRegistry().metrics()) : own;
   }
+}
+
+/**
+ * `read`, once per scrape: prom-client calls every metric's `collect` in one synchronous pass, so a
+ * reading kept until the next microtask is shared by the gauges of that scrape and no other.
+ */
+function onePerScrape<T>(read: () => T): () => T {
+  let kept: { value: T } | undefined;
+  return () => {
+    if (kept === undefined) {
+      kept = { value: read() };
+      queueMicrotask(() => {
+        kept = undefined;
+      });
+    }
+    return kept.value;
+  };
 }

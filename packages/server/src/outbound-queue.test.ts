@@ -106,6 +106,26 @@ describe("OutboundQueue", () => {
     assert.deepEqual(socket.sent.map(describeMessage), ["ack 0", "partial 4 foxtrot", "final 5 golf"]);
   });
 
+  it("congested, with channels (a call): partials coalesce per channel, never across", () => {
+    const { socket, queue, counts, congest } = setup();
+    const tagged = (channel: number, segmentId: number, text: string, isFinal: boolean) =>
+      ({ ...transcript(segmentId, text, isFinal), channel }) as ServerMessage;
+    congest();
+    queue.send(tagged(0, 0, "alpha", false));
+    queue.send(tagged(1, 0, "kilo", false));
+    queue.send(tagged(0, 0, "alpha bravo", false));
+    queue.send(tagged(1, 0, "kilo lima", false));
+    assert.equal(counts.coalesced, 2, "each channel's older partial, not the other's");
+    queue.send(tagged(1, 0, "kilo lima mike", true));
+    assert.equal(counts.coalesced, 3);
+    socket.drain();
+    assert.deepEqual(socket.sent.map(describeMessage), ["ack 0", "partial 0 alpha bravo", "final 0 kilo lima mike"]);
+    assert.deepEqual(
+      socket.sent.slice(1).map((m) => (m as TranscriptMessage & { channel: number }).channel),
+      [0, 1],
+    );
+  });
+
   it("too far behind: overflow once, when waiting bytes and the socket's pass the limit", () => {
     const { socket, queue, counts, congest } = setup(4096);
     congest();

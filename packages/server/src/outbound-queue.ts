@@ -11,6 +11,10 @@
  */
 import type { ServerMessage, TranscriptMessage } from "@earshot/protocol";
 
+/** What the queue sends: a tagged message; a `transcript` of another surface may add a `channel`. */
+export type OutboundMessage = { readonly type: string };
+type QueuedTranscript = TranscriptMessage & { readonly channel?: number };
+
 /** The part of a `ws` WebSocket the queue writes to. */
 export interface OutboundSocket {
   /** Bytes accepted by `send` and not yet handed to the kernel. */
@@ -42,8 +46,8 @@ export interface OutboundEvents {
   waitingBytesChanged(delta: number): void;
 }
 
-interface Waiting {
-  readonly message: ServerMessage;
+interface Waiting<M extends OutboundMessage> {
+  readonly message: M;
   /** A partial replaced while it waited: skipped when its turn comes (no search through the queue). */
   superseded: boolean;
   /** The JSON, made when the message was queued; undefined for a redelivered final (made when sent). */
@@ -55,13 +59,13 @@ interface Waiting {
 /** How often a congested socket is checked for room, besides each write's completion. */
 const DRAIN_POLL_MS = 25;
 
-export class OutboundQueue {
+export class OutboundQueue<M extends OutboundMessage = ServerMessage> {
   readonly #socket: OutboundSocket;
   readonly #limits: OutboundLimits;
   readonly #events: OutboundEvents;
-  readonly #waiting: Waiting[] = [];
-  /** The one partial that waits, if any. */
-  #waitingPartial: Waiting | undefined;
+  readonly #waiting: Waiting<M>[] = [];
+  /** The one partial that waits, if any, per channel (a plain stream has one, `undefined`). */
+  readonly #waitingPartials = new Map<number | undefined, Waiting<M>>();
   #waitingBytes = 0;
   /** Writes handed to the socket whose completion has not come yet. */
   #unwritten = 0;
@@ -81,10 +85,11 @@ export class OutboundQueue {
    * Sends now, or queues. `redelivered`: a final the session keeps anyway (sent again on resume),
    * so waiting costs no memory and does not count toward `maxBytes`.
    */
-  send(message: ServerMessage, redelivered = false): void {
+  send(message: M, redelivered = false): void {
     if (this.#closed) return;
-    const partial = message.type === "transcript" && !message.is_final;
-    if (message.type === "transcript") this.#dropWaitingPartial(message, partial);
+    const transcript = message.type === "transcript" ? (message as unknown as QueuedTranscript) : undefined;
+    const partial = transcript !== undefined && !transcript.is_final;
+    if (transcript) this.#dropWaitingPartial(transcript, partial);
     if (this.#waiting.length === 0 && !this.#congested) {
       this.#write(JSON.stringify(message));
       return;
@@ -92,7 +97,7 @@ export class OutboundQueue {
     if (partial || redelivered) {
       const entry = { message, text: undefined, bytes: 0, superseded: false };
       this.#waiting.push(entry);
-      if (partial) this.#waitingPartial = entry;
+      if (partial) this.#waitingPartials.set(transcript?.channel, entry);
     } else {
       const text = JSON.stringify(message);
       const bytes = Buffer.byteLength(text);
@@ -128,7 +133,7 @@ export class OutboundQueue {
     clearTimeout(this.#pollTimer);
     this.#pollTimer = undefined;
     this.#waiting.length = 0;
-    this.#waitingPartial = undefined;
+    this.#waitingPartials.clear();
     this.#setWaitingBytes(0);
   }
 
@@ -145,15 +150,16 @@ export class OutboundQueue {
   /**
    * A transcript supersedes the waiting partial of its segment (a final, or a newer partial). A
    * newer partial of another segment cannot come first (each segment ends with its final), but if
-   * it did, the old one would be stale as well.
+   * it did, the old one would be stale as well. Transcripts of several channels (a call) share the
+   * queue: only those of the same channel supersede each other.
    */
-  #dropWaitingPartial(transcript: TranscriptMessage, partial: boolean): void {
-    const waiting = this.#waitingPartial;
+  #dropWaitingPartial(transcript: QueuedTranscript, partial: boolean): void {
+    const waiting = this.#waitingPartials.get(transcript.channel);
     if (!waiting) return;
-    const sameSegment = waiting.message.type === "transcript" && waiting.message.segment_id === transcript.segment_id;
+    const sameSegment = (waiting.message as unknown as QueuedTranscript).segment_id === transcript.segment_id;
     if (!partial && !sameSegment) return;
     waiting.superseded = true;
-    this.#waitingPartial = undefined;
+    this.#waitingPartials.delete(transcript.channel);
     this.#events.coalesced();
   }
 
@@ -172,7 +178,10 @@ export class OutboundQueue {
     let next = this.#waiting.shift();
     while (next?.superseded) next = this.#waiting.shift();
     if (!next) return undefined;
-    if (next === this.#waitingPartial) this.#waitingPartial = undefined;
+    if (next.message.type === "transcript") {
+      const channel = (next.message as unknown as QueuedTranscript).channel;
+      if (this.#waitingPartials.get(channel) === next) this.#waitingPartials.delete(channel);
+    }
     if (next.bytes > 0) this.#setWaitingBytes(this.#waitingBytes - next.bytes);
     return next.text ?? JSON.stringify(next.message);
   }

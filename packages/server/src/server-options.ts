@@ -9,6 +9,7 @@ import type { SessionLimits } from "./session.js";
 import type { StaticRoutes } from "./static-routes.js";
 import { DEFAULT_STREAM_DEFAULTS, type StreamDefaults } from "./stream-config.js";
 import { DEFAULT_MAX_TOKENS_PER_KEY } from "./stream-tokens.js";
+import type { TwilioOptions } from "./twilio/twilio-options.js";
 
 export interface ServerOptions extends Partial<SessionLimits> {
   readonly engine: Engine;
@@ -20,7 +21,7 @@ export interface ServerOptions extends Partial<SessionLimits> {
    * decoders its sessions hold (beyond, its waiting sessions give theirs back first).
    */
   readonly maxStreamsPerKey?: number;
-  /** Connections of one key that have not sent `config` (or `resume`) yet (default 8); more get 429. */
+  /** Connections of one key that have not sent `config` (or `resume`) yet (default 32); more get 429. */
   readonly maxUnconfiguredPerKey?: number;
   /** A connection that sends no valid `config` (or `resume`) this soon is closed with `config_timeout` (default 5000). */
   readonly configTimeoutMs?: number;
@@ -52,6 +53,8 @@ export interface ServerOptions extends Partial<SessionLimits> {
    * `DEFAULT_BAND_EXTENSION_DB` (0, measured with PocketSphinx: docs/telephony.md).
    */
   readonly bandExtensionDb?: number | "off";
+  /** Phone calls: Twilio media streams (`/v1/twilio/media-stream`) and call events (docs/telephony.md). */
+  readonly twilio?: TwilioOptions;
 }
 
 export interface MetricsOptions {
@@ -79,7 +82,11 @@ export const DEFAULT_LIMITS: SessionLimits = {
   maxOutboundBytes: 1024 * 1024,
 };
 export const DEFAULT_MAX_STREAMS_PER_KEY = 64;
-export const DEFAULT_MAX_UNCONFIGURED_PER_KEY = 8;
+/**
+ * A call centre's tenant opens many calls at once at opening hour: their upgrades all land before
+ * any `config` is read, so this must hold a burst (with 8, a crowd of 24 from one key got 429s).
+ */
+export const DEFAULT_MAX_UNCONFIGURED_PER_KEY = 32;
 export const DEFAULT_CONFIG_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_WAITING_DECODERS_PER_KEY = 4;
 const DEFAULT_PING_INTERVAL_MS = 2000;

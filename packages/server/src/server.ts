@@ -20,6 +20,7 @@ import type { SessionHooks } from "./session.js";
 import { SessionRegistry } from "./session-registry.js";
 import { shutdown } from "./shutdown.js";
 import { StreamTokens } from "./stream-tokens.js";
+import { phoneCalls } from "./twilio/phone-calls.js";
 import { StreamUpgrades } from "./upgrade.js";
 
 export interface EarshotServer extends AsyncDisposable {
@@ -65,7 +66,8 @@ export function createServer(options: ServerOptions): EarshotServer {
   const keys = new KeyRing(options.apiKeys);
   const parts = { log, engine, settings, keys, sessions, sessionHooks, connections, tokens, capacity, metrics };
   const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
-  const upgrades = new StreamUpgrades(parts);
+  const phone = phoneCalls(parts, options.twilio);
+  const upgrades = new StreamUpgrades(parts, phone.routes);
   const routes = httpRoutes({ ...parts, loading, metricsOptions, staticRoutes: options.staticRoutes });
   // Each entry point answers its own failure on its own socket (http-guards.ts): no request can
   // end the process.
@@ -93,7 +95,9 @@ export function createServer(options: ServerOptions): EarshotServer {
     },
     close() {
       const mainThread = capacity.mainThread;
-      closing ??= shutdown({ http, upgrades, sessions, mainThread, engine, flushMs: settings.shutdownFlushMs });
+      closing ??= shutdown({ http, upgrades, sessions, mainThread, engine, flushMs: settings.shutdownFlushMs }).finally(
+        () => phone.close(),
+      );
       return closing;
     },
     [Symbol.asyncDispose]() {

@@ -14,7 +14,14 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Engine } from "@earshot/engines";
-import { type CheckpointMessage, MAX_RESUME_STATE_CHARS, PROTOCOL_VERSION, type StreamConfig } from "@earshot/protocol";
+import {
+  type CheckpointMessage,
+  MAX_RESUME_STATE_CHARS,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type StreamConfig,
+  samplesToMs,
+} from "@earshot/protocol";
 import type { Logger } from "pino";
 import { engineErrorCode } from "./engine-error-code.js";
 import { EngineLink } from "./engine-link.js";
@@ -46,6 +53,9 @@ import { TranscriptSegments } from "./transcript-segments.js";
 
 export type { ReleaseReason } from "./session-states.js";
 export type { SessionConnection, SessionLimits } from "./session-types.js";
+
+/** How often a session that holds finals back for redaction checks whether to release them. */
+const HELD_FINALS_TICK_MS = 250;
 
 export interface SessionHooks {
   /** The session is over: forget its resume token. */
@@ -79,6 +89,10 @@ export class StreamSession {
   #suspended = false;
   /** The engine stream's last checkpoint, for clients that asked for them (re-sent on a resume). */
   #checkpoint: CheckpointMessage | undefined;
+  /** Checkpoints of the current engine stream not sent yet (queued behind finals held for redaction). */
+  readonly #queuedCheckpoints = new Set<CheckpointMessage>();
+  /** Releases finals held for redaction once no speech followed them; while redaction is on. */
+  #heldFinalsTimer: NodeJS.Timeout | undefined;
   readonly #position = new StreamPosition();
 
   constructor(
@@ -102,10 +116,7 @@ export class StreamSession {
     this.#resume = new SessionResume(host, limits, guard);
     this.#closing = new SessionClosing(host, this.#resume, limits, guard);
     this.#relayOutput = {
-      send: (message) => {
-        this.#connection?.send(message);
-        return this.#connection !== undefined;
-      },
+      send: (message) => this.#deliver(message),
       flushEngine: () => this.#link?.flush(),
       finalMade: (final) => this.#position.finalEndsAt(final.end_ms),
       engineFailed: (error) => {
@@ -176,13 +187,21 @@ export class StreamSession {
       this.#closing.dispose();
       return false;
     }
-    const { engine, interimResults, firstSegmentId, startSample } = resolved.config;
+    const { engine, interimResults, firstSegmentId, startSample, text } = resolved.config;
     this.#config = resolved.config;
     this.#position.startAt(startSample);
-    this.#segments = new TranscriptSegments(
-      { language: engine.language, wordTimestamps: engine.wordTimestamps, interimResults },
+    const segments = new TranscriptSegments(
+      { language: engine.language, wordTimestamps: engine.wordTimestamps, interimResults, text },
       firstSegmentId,
     );
+    this.#segments = segments;
+    if (text.redact.length > 0) {
+      // Audio held while an engine stream opens is not decoded yet: no progress then.
+      const decodedMs = () => (this.#link?.stream ? samplesToMs(this.#position.received) - this.backlogMs : 0);
+      const tick = () => this.#deliverAll(segments.tick(decodedMs(), this.#connection !== undefined));
+      this.#heldFinalsTimer = setInterval(() => this.#guard("releasing held finals", tick), HELD_FINALS_TICK_MS);
+      this.#heldFinalsTimer.unref();
+    }
     this.#openEngineStream(startSample, true);
     return true;
   }
@@ -253,8 +272,27 @@ export class StreamSession {
       state: encoded,
       last_segment_id: this.#segments.lastFinalId,
     };
-    this.#checkpoint = message;
+    // It follows its final: held back with it when that final is (redaction).
+    this.#queuedCheckpoints.add(message);
+    this.#deliverAll(this.#segments.after(message));
+  }
+
+  /**
+   * Sends a message of the stream (if connected; finals are kept for a resume either way) and
+   * returns whether it went out. A checkpoint becomes the one re-sent on a resume, unless its engine
+   * stream was released while it waited behind held finals.
+   */
+  #deliver(message: ServerMessage): boolean {
+    if (message.type === "checkpoint") {
+      if (!this.#queuedCheckpoints.delete(message)) return false;
+      this.#checkpoint = message;
+    }
     this.#connection?.send(message);
+    return this.#connection !== undefined;
+  }
+
+  #deliverAll(messages: readonly ServerMessage[]): void {
+    for (const message of messages) this.#deliver(message);
   }
 
   /** The one place the state changes: a move the table does not allow throws. */
@@ -335,12 +373,17 @@ export class StreamSession {
       releaseEngineStream: () => {
         // The fresh stream that follows departs from the old one: its checkpoints no longer apply.
         this.#checkpoint = undefined;
+        this.#queuedCheckpoints.clear();
         this.#closeEngineStream();
         this.#segments?.restartUtterance();
       },
       closeStream: (connection) => this.#closing.closeStream(connection),
       resumeFlow: () => this.#flow.connected(),
-      drain: () => this.#link?.drain() ?? Promise.resolve(),
+      drain: async () => {
+        await this.#link?.drain();
+        // The stream ended: nothing can continue a number in a held final now.
+        this.#deliverAll(this.#segments?.flush() ?? []);
+      },
       release: () => this.#release(),
       dispose: () => this.#closing.dispose(),
       closed: () => this.#hooks.onClosed(this),
@@ -360,6 +403,7 @@ export class StreamSession {
 
   /** Acks, pending audio and the engine stream: everything a drained session no longer needs. */
   #release(): void {
+    clearInterval(this.#heldFinalsTimer);
     this.#flow.stop();
     this.#closeEngineStream();
   }

@@ -90,3 +90,23 @@ describe("resolveConfig: band_extension_db", () => {
     assert.equal(resolved({ encoding: "mulaw" }, "off").bandExtensionDb, undefined);
   });
 });
+
+describe("resolveConfig: numerals and redact", () => {
+  const engine = new TestEngine();
+
+  it("none by default; kinds once each, in the order given", () => {
+    const plain = resolveConfig({}, engine);
+    assert.ok(plain.ok);
+    assert.deepEqual(plain.config.text, { numerals: false, redact: [] });
+    const asked = resolveConfig({ numerals: true, redact: ["ssn", "pci", "ssn"] }, engine);
+    assert.ok(asked.ok);
+    assert.deepEqual(asked.config.text, { numerals: true, redact: ["ssn", "pci"] });
+  });
+
+  it("refuses a kind it does not redact with unsupported_redaction, naming it", () => {
+    const refused = resolveConfig({ redact: ["pci", "pii", "PCI"] }, engine);
+    assert.ok(!refused.ok);
+    assert.equal(refused.code, "unsupported_redaction");
+    assert.match(refused.message, /"pii", "PCI"/);
+  });
+});

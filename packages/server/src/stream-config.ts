@@ -11,6 +11,8 @@ import {
   type StreamConfig,
 } from "@earshot/protocol";
 import { engineErrorCode } from "./engine-error-code.js";
+import { isRedactKind, REDACT_KINDS, type RedactKind } from "./transcript-text/redaction.js";
+import type { TextOptions } from "./transcript-text/transcript-text.js";
 
 /** What a stream gets when its config does not say. */
 export interface StreamDefaults {
@@ -45,6 +47,8 @@ export interface ResolvedConfig {
   readonly firstSegmentId: number;
   /** Send `checkpoint` messages. */
   readonly checkpoints: boolean;
+  /** `numerals` and `redact`. */
+  readonly text: TextOptions;
 }
 
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
@@ -125,6 +129,15 @@ export function resolveConfig(
     };
   }
   const bandExtension = config.band_extension_db ?? defaults.bandExtensionDb;
+  const redact = config.redact ?? [];
+  const unknownKinds = redact.filter((kind) => !isRedactKind(kind));
+  if (unknownKinds.length > 0) {
+    return {
+      ok: false,
+      code: "unsupported_redaction",
+      message: `Cannot redact ${unknownKinds.map((k) => JSON.stringify(k)).join(", ")}; redact takes: ${REDACT_KINDS.join(", ")}.`,
+    };
+  }
   const startSample = config.start_sample ?? 0;
   let resumeFrom: StreamOptions["resumeFrom"];
   if (config.resume_state !== undefined) {
@@ -154,6 +167,7 @@ export function resolveConfig(
       startSample,
       firstSegmentId: config.first_segment_id ?? 0,
       checkpoints: config.checkpoints ?? false,
+      text: { numerals: config.numerals ?? false, redact: [...new Set(redact as RedactKind[])] },
     },
   };
 }
@@ -188,5 +202,7 @@ export function announcedConfig(config: ResolvedConfig): SessionStartedMessage["
     start_sample: config.startSample,
     first_segment_id: config.firstSegmentId,
     ...(config.sampleRate === 8000 ? { band_extension_db: config.bandExtensionDb ?? "off" } : {}),
+    numerals: config.text.numerals,
+    redact: [...config.text.redact],
   };
 }

@@ -71,17 +71,18 @@ export class TranscriptRelay {
       case "final": {
         this.#utteranceStartMs = undefined;
         this.#cutPending = false;
-        const final = segments.final(event);
-        if (!final) return;
-        this.#output.finalMade(final);
-        if (this.#output.send(final)) this.#observeLatency(event.endMs, true);
+        const { made, send } = segments.final(event);
+        if (made) this.#output.finalMade(made);
+        // A final held back for redaction goes out with a later event, or from the session's tick.
+        for (const message of send) {
+          const sent = this.#output.send(message);
+          if (sent && message.type === "transcript") this.#observeLatency(message.end_ms, true);
+        }
         return;
       }
-      case "endpoint": {
-        const end = segments.endpoint(event.atMs);
-        if (end) this.#output.send(end);
+      case "endpoint":
+        for (const message of segments.endpoint(event.atMs)) this.#output.send(message);
         return;
-      }
       case "usage":
         this.#options.metrics.engineUsage(
           Math.max(0, event.audioMs - this.#usage.audioMs),

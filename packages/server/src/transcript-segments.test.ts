@@ -41,14 +41,14 @@ describe("TranscriptSegments", () => {
   it("sends no partials without interim results, but still the finals", () => {
     const segments = new TranscriptSegments({ ...FORMAT, interimResults: false }, 0);
     assert.equal(segments.partial(partial(["alpha"])), undefined);
-    assert.equal(segments.final(final(["alpha"]))?.text, "alpha");
+    assert.equal(segments.final(final(["alpha"])).made?.text, "alpha");
   });
 
   it("numbers finals from firstSegmentId; an utterance with no output at all makes none", () => {
     const segments = new TranscriptSegments(FORMAT, 7);
-    assert.equal(segments.final(final(["alpha"]))?.segment_id, 7);
-    assert.equal(segments.final(final([])), undefined, "nothing heard, nothing sent");
-    const next = segments.final(final(["bravo"], false, 1000));
+    assert.equal(segments.final(final(["alpha"])).made?.segment_id, 7);
+    assert.deepEqual(segments.final(final([])), { made: undefined, send: [] }, "nothing heard, nothing sent");
+    const next = segments.final(final(["bravo"], false, 1000)).made;
     assert.deepEqual(
       { id: next?.segment_id, speechFinal: next?.speech_final, start: next?.start_ms, end: next?.end_ms },
       { id: 8, speechFinal: false, start: 1000, end: 1200 },
@@ -58,26 +58,26 @@ describe("TranscriptSegments", () => {
   it("an empty final after a partial still closes its segment (the partial is retracted)", () => {
     const segments = new TranscriptSegments(FORMAT, 0);
     segments.partial(partial(["alpha"]));
-    const empty = segments.final(final([]));
+    const empty = segments.final(final([])).made;
     assert.equal(empty?.text, "");
     assert.equal(empty?.segment_id, 0);
-    assert.equal(segments.final(final(["bravo"]))?.segment_id, 1);
+    assert.equal(segments.final(final(["bravo"])).made?.segment_id, 1);
   });
 
   it("an utterance_end follows a final at a pause, once; not a forced final", () => {
     const segments = new TranscriptSegments(FORMAT, 0);
-    assert.equal(segments.endpoint(100), undefined, "a pause after silence");
+    assert.deepEqual(segments.endpoint(100), [], "a pause after silence");
     segments.final(final(["alpha"], true));
-    assert.deepEqual(segments.endpoint(200), { type: "utterance_end", last_word_end_ms: 200, segment_id: 0 });
-    assert.equal(segments.endpoint(200), undefined, "once");
+    assert.deepEqual(segments.endpoint(200), [{ type: "utterance_end", last_word_end_ms: 200, segment_id: 0 }]);
+    assert.deepEqual(segments.endpoint(200), [], "once");
     segments.final(final(["bravo"], false));
-    assert.equal(segments.endpoint(400), undefined, "a forced final");
+    assert.deepEqual(segments.endpoint(400), [], "a forced final");
   });
 
   it("words with their times and confidence (to 3 places) only when asked for", () => {
-    const plain = new TranscriptSegments(FORMAT, 0).final(final(["alpha", "bravo"]));
+    const plain = new TranscriptSegments(FORMAT, 0).final(final(["alpha", "bravo"])).made;
     assert.equal(plain?.words, undefined);
-    const timed = new TranscriptSegments({ ...FORMAT, wordTimestamps: true }, 0).final(final(["alpha", "bravo"]));
+    const timed = new TranscriptSegments({ ...FORMAT, wordTimestamps: true }, 0).final(final(["alpha", "bravo"])).made;
     assert.deepEqual(timed?.words, [
       { word: "alpha", start_ms: 0, end_ms: 200, confidence: 0.988 },
       { word: "bravo", start_ms: 200, end_ms: 400, confidence: 0.988 },
@@ -92,7 +92,7 @@ describe("TranscriptSegments", () => {
     const again = segments.partial(partial(["alpha"]));
     assert.equal(again?.first, true, "the same text is sent again, as the utterance's first");
     assert.equal(again?.message.segment_id, 3);
-    assert.equal(segments.final(final(["alpha"]))?.segment_id, 3);
+    assert.equal(segments.final(final(["alpha"])).made?.segment_id, 3);
   });
 
   it("keeps the last 1000 finals for resumes, after a given segment id", () => {

@@ -1,5 +1,6 @@
 /**
- * WebSocket upgrades on the stream endpoint: the path, then the credential (an API key, or a stream
+ * WebSocket upgrades. Other WebSocket surfaces (Twilio media streams, call events) are routes of
+ * their own (`UpgradeRoute`), handed the upgrades on their paths. On the stream endpoint: the credential (an API key, or a stream
  * token, in the `Authorization` header or the `token` subprotocol), then the key's connection
  * limits, then a quick capacity check; a connection let in is counted until its socket closes and
  * handed to a `Connection`. Every refusal is an HTTP error on the raw socket, counted in the metrics.
@@ -13,10 +14,18 @@ import { Connection } from "./connection.js";
 import { connectionContext, type SessionAccess } from "./connection-context.js";
 import type { ConnectionCounts } from "./connection-counts.js";
 import { rejectUpgrade } from "./http-replies.js";
-import { parseRequestTarget } from "./request-target.js";
+import { parseRequestTarget, type RequestTarget } from "./request-target.js";
 import type { StreamToken } from "./stream-tokens.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
+
+/** A WebSocket surface beside the stream endpoint: it answers the upgrades on its own paths. */
+export interface UpgradeRoute {
+  matches(pathname: string): boolean;
+  handle(request: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget & { ok: true }): void;
+  /** Cuts its sockets (at shutdown). */
+  terminateAll(): void;
+}
 const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 
 export interface UpgradeContext extends SessionAccess {
@@ -31,9 +40,11 @@ type Authenticated =
 export class StreamUpgrades {
   readonly #context: UpgradeContext;
   readonly #wss: WebSocketServer;
+  readonly #routes: readonly UpgradeRoute[];
 
-  constructor(context: UpgradeContext) {
+  constructor(context: UpgradeContext, routes: readonly UpgradeRoute[] = []) {
     this.#context = context;
+    this.#routes = routes;
     this.#wss = new WebSocketServer({
       noServer: true,
       // Our own limit (maxFrameBytes) answers with a frame_too_large message; ws's cap, well above it,
@@ -46,6 +57,7 @@ export class StreamUpgrades {
   /** Cuts every stream socket (at shutdown, once the close frames had their chance to go out). */
   terminateAll(): void {
     for (const client of this.#wss.clients) client.terminate();
+    for (const route of this.#routes) route.terminateAll();
   }
 
   readonly handle = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -57,6 +69,11 @@ export class StreamUpgrades {
       return;
     }
     const path = url.pathname;
+    const route = this.#routes.find((candidate) => candidate.matches(path));
+    if (route) {
+      route.handle(request, socket, head, url);
+      return;
+    }
     if (path !== STREAM_PATH) {
       metrics.refused("not_found");
       rejectUpgrade(socket, 404, "not_found", `No WebSocket endpoint at ${path}.`);

@@ -1,6 +1,6 @@
 /** The English eval set copied into test/fixtures/eval (see its README for sources and licenses). */
 import { readFileSync } from "node:fs";
-import { readWav } from "@earshot/audio";
+import { mulawEncode, readWav } from "@earshot/audio";
 
 export const EVAL_DIR = new URL("../../../test/fixtures/eval/", import.meta.url);
 
@@ -56,21 +56,26 @@ export function speechBounds(pcm: Int16Array): { onsetMs: number; endMs: number 
   return { onsetMs: Math.max(0, first) * 10, endMs: (last + 1) * 10 };
 }
 
-/** The shared eval folder next to the checkout (see its README): the 8 kHz μ-law set lives there. */
-const SHARED_EVAL = new URL("../../../../shared/eval/", import.meta.url);
-
-/** The 8 kHz μ-law telephone copies of the English set (../shared/eval/en-8k-mulaw). */
+/** The 8 kHz μ-law telephone copies of the English set (test/fixtures/eval/en-8k-mulaw; made with sox). */
 export function loadTelephoneSet(): Utterance[] {
-  const [header, ...rows] = readFileSync(new URL("en-8k-mulaw.tsv", SHARED_EVAL), "utf8").trim().split("\n");
+  const [header, ...rows] = readFileSync(new URL("en-8k-mulaw.tsv", EVAL_DIR), "utf8").trim().split("\n");
   const columns = (header ?? "").split("\t");
   return rows.map((row) => {
     const cells = row.split("\t");
     const cell = (name: string) => cells[columns.indexOf(name)] ?? "";
     return {
       id: cell("id"),
-      path: new URL(cell("path"), SHARED_EVAL).pathname,
+      path: new URL(cell("path"), EVAL_DIR).pathname,
       text: cell("text"),
       seconds: Number(cell("seconds")),
     };
   });
+}
+
+/** The μ-law bytes of an 8 kHz μ-law WAV (decoding and re-encoding G.711 gives the same bytes). */
+export function loadMulaw(path: string): Uint8Array {
+  const wav = readWav(readFileSync(path), { output: "int16" });
+  const samples = wav.samples[0];
+  if (wav.encoding !== "mulaw" || wav.sampleRate !== 8000 || !samples) throw new Error(`${path}: not 8 kHz μ-law`);
+  return mulawEncode(samples);
 }

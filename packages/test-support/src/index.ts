@@ -1,4 +1,12 @@
-export { EVAL_DIR, loadEvalSet, loadPcm, loadTelephoneSet, speechBounds, type Utterance } from "./eval-set.js";
+export {
+  EVAL_DIR,
+  loadEvalSet,
+  loadMulaw,
+  loadPcm,
+  loadTelephoneSet,
+  speechBounds,
+  type Utterance,
+} from "./eval-set.js";
 export { type ChaosOptions, type FaultCounts, FaultProxy, type FaultProxyOptions } from "./fault-proxy.js";
 export { heapCheckEnv, MALLOC_DEBUG_LIBRARY } from "./heap-checks.js";
 export { between, mulberry32, pick, type Random } from "./seeded-random.js";

@@ -41,7 +41,8 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          loopback address, a key is generated and printed.
   --decoders             pocketsphinx: warm decoders, made before /readyz answers 200 and lent
                          to utterances (a silent stream holds none); more are made in the
-                         background up to --max-decoders (default 4 per core: 95 MB each)
+                         background up to --max-decoders (default 8 per core: 91 MB for a
+                         process's first, 37 MB for each further one)
   --max-decoders         pocketsphinx: decoders at most; utterances beyond wait for one, their
                          audio queued (default 10 per core, what a core decodes in real time)
   --max-streams          streams held at once (and sessions waiting for a resume that keep their
@@ -82,6 +83,11 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          slow_consumer, to resume (default ${DEFAULT_LIMITS.maxOutboundBytes})
   --metrics-token        require Authorization: Bearer TOKEN on GET /metrics (default: no auth).
                          Also EARSHOT_METRICS_TOKEN.
+  --twilio-auth-token    the Twilio account's auth token: every Twilio media stream upgrade must
+                         carry a valid X-Twilio-Signature (default: streams authenticate with a
+                         stream token parameter instead; docs/telephony.md). Also TWILIO_AUTH_TOKEN.
+  --webhook-url          POST every call's finals, start and end to this URL, signed with
+                         --webhook-secret (HMAC-SHA256; also EARSHOT_WEBHOOK_SECRET)
   --no-demo              do not serve the demo page at / (microphone → live transcript; it mints a
                          stream token with the API key typed into it)
   --log-level            pino level for the JSON logs on stderr (default info)`;
@@ -108,6 +114,9 @@ export async function serve(argv: string[]): Promise<number> {
       "hold-decoder-ms": { type: "string" },
       "max-waiting-decoders-per-key": { type: "string" },
       "metrics-token": { type: "string" },
+      "twilio-auth-token": { type: "string" },
+      "webhook-url": { type: "string" },
+      "webhook-secret": { type: "string" },
       "max-utilization": { type: "string" },
       "max-backlog-ms": { type: "string" },
       vad: { type: "string" },
@@ -138,6 +147,14 @@ export async function serve(argv: string[]): Promise<number> {
     values["max-waiting-decoders-per-key"],
   );
   const metricsToken = values["metrics-token"] ?? process.env.EARSHOT_METRICS_TOKEN;
+  const twilioAuthToken = values["twilio-auth-token"] ?? process.env.TWILIO_AUTH_TOKEN;
+  const webhookUrl = values["webhook-url"];
+  const webhookSecret = values["webhook-secret"] ?? process.env.EARSHOT_WEBHOOK_SECRET;
+  if (webhookUrl !== undefined && !webhookSecret) throw new CliError("--webhook-url needs --webhook-secret");
+  if (webhookUrl !== undefined && !/^https?:\/\//.test(webhookUrl)) {
+    throw new CliError(`invalid --webhook-url "${webhookUrl}": an http(s) URL`);
+  }
+  const webhook = webhookUrl && webhookSecret ? { webhook: { url: webhookUrl, secret: webhookSecret } } : {};
   const maxBacklogMs = positiveInteger("--max-backlog-ms", values["max-backlog-ms"]);
   const endpointingMs = positiveInteger("--endpointing-ms", values["endpointing-ms"]);
   const maxUtteranceMs = positiveInteger("--max-utterance-ms", values["max-utterance-ms"]);
@@ -214,6 +231,7 @@ export async function serve(argv: string[]): Promise<number> {
     admission,
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
     ...(staticRoutes ? { staticRoutes } : {}),
+    twilio: { ...(twilioAuthToken ? { authToken: twilioAuthToken } : {}), ...webhook },
   });
   logger.info({ maxStreams: Number.isFinite(server.maxStreams) ? server.maxStreams : "none" }, "stream limit");
   const { url } = await server.listen({ host: values.host, port });

@@ -31,6 +31,24 @@ async function run(pcm: Int16Array, pieceSamples = pcm.length, model = "test", s
 const finals = (events: EngineEvent[]) => events.filter((e) => e.type === "final");
 
 describe("TestEngineStream", () => {
+  it("names words from a vocabulary when given one: a burst starting at 800 ms is its fifth word", async () => {
+    const stream = new TestEngineStream(SPEECH_RMS, ENDPOINT_FRAMES, "test", 0, [
+      "zero",
+      "one",
+      "two",
+      "three",
+      "four",
+    ]);
+    stream.push(signal(0, 800, 200, 200, 200, 400));
+    await stream.end();
+    const events: EngineEvent[] = [];
+    for await (const event of stream) events.push(event);
+    assert.deepEqual(
+      finals(events).map((e) => e.text),
+      ["four one"],
+    );
+  });
+
   it("names each 200 ms of speech as a word by its start time and ends the utterance at a pause", async () => {
     const events = await run(signal(1000, 400, 400));
     assert.deepEqual(

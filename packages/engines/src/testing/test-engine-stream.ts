@@ -1,9 +1,9 @@
 /**
  * One stream of the TestEngine: it "hears" energy. 20 ms frames louder than a threshold are speech;
  * every 200 ms of speech is one word, named from a fixed list by its start time
- * (`TEST_WORDS[floor(startMs / 200) % 26]`, so a stream continued from a later `startSample` names
- * its words as the original would); a pause of `endpointFrames` frames ends the utterance with a
- * final.
+ * (`TEST_WORDS[floor(startMs / 200) % 26]`, or a vocabulary of the caller's, so a stream continued
+ * from a later `startSample` names its words as the original would); a pause of `endpointFrames`
+ * frames ends the utterance with a final.
  *
  * The output depends only on the samples, never on how they were chunked or when they arrived, so
  * two runs over the same audio give the same transcript, word for word and millisecond for
@@ -66,8 +66,17 @@ export class TestEngineStream implements EngineStream {
   #partialWords = 0;
   #closed = false;
   readonly #throwsOnClose: boolean;
+  readonly #vocabulary: readonly string[];
 
-  constructor(speechRms: number, endpointFrames: number, model: string, startFrame: number) {
+  /** `vocabulary`: the words it names, in place of TEST_WORDS (e.g. digits, for redaction tests). */
+  constructor(
+    speechRms: number,
+    endpointFrames: number,
+    model: string,
+    startFrame: number,
+    vocabulary: readonly string[] = TEST_WORDS,
+  ) {
+    this.#vocabulary = vocabulary.length > 0 ? vocabulary : TEST_WORDS;
     this.#speechRms = speechRms;
     this.#endpointFrames = endpointFrames;
     this.#startFrame = startFrame;
@@ -160,7 +169,7 @@ export class TestEngineStream implements EngineStream {
       const first = frames[i * FRAMES_PER_WORD] ?? 0;
       const last = frames[Math.min(frames.length, (i + 1) * FRAMES_PER_WORD) - 1] ?? first;
       words.push({
-        word: TEST_WORDS[Math.floor((first * FRAME_MS) / 200) % TEST_WORDS.length] ?? "alpha",
+        word: this.#vocabulary[Math.floor((first * FRAME_MS) / 200) % this.#vocabulary.length] ?? "alpha",
         startMs: first * FRAME_MS,
         endMs: (last + 1) * FRAME_MS,
         confidence: 1,

@@ -40,6 +40,12 @@ export interface TestEngineOptions {
   readonly streamMemoryBytes?: number;
   /** How many times real time model `test-slow` decodes (default 4). */
   readonly slowSpeed?: number;
+  /**
+   * The words its streams name, in place of TEST_WORDS: a word starting at `startMs` is
+   * `vocabulary[floor(startMs / 200) % vocabulary.length]`, so a test scripts words by where it
+   * puts its speech (ten digit words: a burst starting at 800 ms is "four").
+   */
+  readonly vocabulary?: readonly string[];
   /** For capability tests: declare another kind of engine (default: streaming, words, 16 kHz). */
   readonly declares?: Partial<Pick<EngineCapabilities, "streaming" | "wordTimestamps" | "sampleRate">>;
 }
@@ -52,6 +58,7 @@ export class TestEngine implements Engine {
   readonly #speechRms: number;
   readonly #endpointFrames: number;
   readonly #slowSpeed: number;
+  readonly #vocabulary: readonly string[] | undefined;
   #ready = false;
   /** Open streams, each as [the decoding stream, what the caller holds] (they differ for test-slow). */
   readonly #open = new Set<readonly [TestEngineStream, EngineStream]>();
@@ -73,6 +80,7 @@ export class TestEngine implements Engine {
     this.#speechRms = options.speechRms ?? 300;
     this.#endpointFrames = Math.max(1, Math.round((options.endpointingMs ?? 300) / FRAME_MS));
     this.#slowSpeed = options.slowSpeed ?? DEFAULT_SLOW_SPEED;
+    this.#vocabulary = options.vocabulary;
   }
 
   get ready(): boolean {
@@ -93,7 +101,7 @@ export class TestEngine implements Engine {
       options.endpointingMs === undefined
         ? this.#endpointFrames
         : Math.max(1, Math.round(options.endpointingMs / FRAME_MS));
-    const stream = new TestEngineStream(this.#speechRms, endpointFrames, options.model, startFrame);
+    const stream = new TestEngineStream(this.#speechRms, endpointFrames, options.model, startFrame, this.#vocabulary);
     const held =
       options.model === "test-slow"
         ? new PacedStream(stream, this.#slowSpeed, (backlogMs) => {

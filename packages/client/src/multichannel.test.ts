@@ -1,0 +1,168 @@
+/**
+ * MultichannelClient against a real earshot server (TestEngine) on 127.0.0.1, port 0: one stream
+ * per channel of a stereo "call". The TestEngine names each word by its start time
+ * (TEST_WORDS[floor(startMs / 200)]), so words show both which channel they came from and when.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { concatPcm, interleavePcm, mulawEncode, Resampler } from "@earshot/audio";
+import { TEST_WORDS, TestEngine } from "@earshot/engines";
+import { createServer, type EarshotServer } from "@earshot/server";
+import { MultichannelClient, type MultichannelClientOptions, nodeTransport } from "./index.js";
+import type { ChannelTranscriptMessage, MultichannelEvents } from "./multichannel.js";
+import type { Transport, TransportFactory } from "./transport.js";
+
+const KEY = "test-key";
+const tone = (ms: number) =>
+  Int16Array.from({ length: ms * 16 }, (_, i) => Math.round(3000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)));
+const silence = (ms: number) => new Int16Array(ms * 16);
+
+/** The customer speaks at 0–1000 ms and 2500–2900 ms, the agent at 1500–2100 ms: 4 s in all. */
+const CUSTOMER = concatPcm(tone(1000), silence(1500), tone(400), silence(1100));
+const AGENT = concatPcm(silence(1500), tone(600), silence(1900));
+const STEREO = interleavePcm([CUSTOMER, AGENT]);
+const words = (from: number, count: number) => TEST_WORDS.slice(from, from + count).join(" ");
+const EXPECTED = [
+  ["customer", 0, words(0, 5)],
+  ["agent", 1, words(7, 3)],
+  ["customer", 0, words(12, 2)],
+];
+const RECONNECT = { baseDelayMs: 20, maxDelayMs: 200, random: () => 0.5 };
+
+let server: EarshotServer;
+let url: string;
+
+before(async () => {
+  server = createServer({ engine: new TestEngine(), apiKeys: [KEY] });
+  ({ url } = await server.listen({ host: "127.0.0.1", port: 0 }));
+  await server.ready;
+});
+after(() => server.close());
+
+/** A client whose channels' transports the test can reach (to cut a connection). */
+function start(options: Partial<MultichannelClientOptions> = {}) {
+  const transports: Transport[] = [];
+  const transport: TransportFactory = (request, handlers) => {
+    const made = nodeTransport(request, handlers);
+    transports.push(made);
+    return made;
+  };
+  const client = new MultichannelClient({
+    url,
+    apiKey: KEY,
+    channels: 2,
+    speakers: ["customer", "agent"],
+    transport,
+    reconnect: RECONNECT,
+    ...options,
+  });
+  const seen = { finals: [] as ChannelTranscriptMessage[], states: [] as MultichannelEvents["state"][] };
+  client.on("final", (m) => seen.finals.push(m));
+  client.on("state", (s) => seen.states.push(s));
+  return { client, transports, ...seen };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("MultichannelClient against a real server", () => {
+  test("one stream per channel: finals tagged with channel and speaker, the transcript in time order", async () => {
+    const { client, finals } = start();
+    const sessions = await client.connect();
+    assert.equal(sessions.length, 2);
+    assert.notEqual(sessions[0]?.session_id, sessions[1]?.session_id);
+    // 20 ms of stereo at a time, cut mid-frame now and then, as a capture callback might.
+    for (let at = 0; at < STEREO.length; at += 641) client.send(STEREO.subarray(at, at + 641));
+    const result = await client.close();
+    assert.deepEqual(
+      result.channels.map((r) => r.code),
+      [1000, 1000],
+    );
+    assert.equal(result.lostMs, 0);
+    assert.deepEqual(
+      client.transcript.segments.map((s) => [s.speaker, s.channel, s.text]),
+      EXPECTED,
+    );
+    for (const final of finals) {
+      assert.equal(final.speaker, final.channel === 0 ? "customer" : "agent");
+      assert.equal(final.type, "transcript");
+    }
+    assert.deepEqual(finals.map((f) => f.text).sort(), EXPECTED.map((e) => e[2]).sort());
+    assert.equal(client.transcript.channel(1).finalText, words(7, 3));
+    assert.throws(() => client.send(STEREO), /invalid_state|closed/);
+  });
+
+  test("a channel whose connection drops resumes on its own: the same transcript, each final once", async () => {
+    const { client, transports, finals, states } = start();
+    await client.connect();
+    const frame = 100 * 16 * 2;
+    for (let at = 0, i = 0; at < STEREO.length; at += frame, i++) {
+      // Channels dial in order (an API key needs no token fetch): transports[0] is the customer's
+      // first connection, [1] the agent's. Cut the agent's while the agent speaks (1.6 s), then the
+      // customer's (2.7 s).
+      if (i === 16) transports[1]?.terminate?.();
+      if (i === 27) transports[0]?.terminate?.();
+      client.send(STEREO.subarray(at, at + frame));
+      await sleep(10);
+    }
+    const result = await client.close();
+    assert.equal(result.lostMs, 0);
+    assert.deepEqual(
+      client.transcript.segments.map((s) => [s.speaker, s.channel, s.text]),
+      EXPECTED,
+    );
+    const keys = finals.map((f) => `${f.channel}:${f.segment_id}`);
+    assert.equal(new Set(keys).size, keys.length, `a final twice: ${keys.join(" ")}`);
+    const reconnected = states.filter((s) => s.from === "reconnecting" && s.to === "open");
+    assert.deepEqual(reconnected.map((s) => [s.channel, s.speaker, s.resumed]).sort(), [
+      [0, "customer", true],
+      [1, "agent", true],
+    ]);
+  });
+
+  test("G.711 input (μ-law channels interleaved byte by byte, 8 kHz), sent as μ-law", async () => {
+    const { client } = start({ input: { encoding: "mulaw" }, encoding: "mulaw", speakers: ["customer"] });
+    await client.connect();
+    const to8k = (pcm: Int16Array) => {
+      const resampler = new Resampler({ inputRate: 16_000, outputRate: 8000 });
+      return mulawEncode(concatPcm(resampler.push(pcm), resampler.flush()));
+    };
+    const [left, right] = [to8k(CUSTOMER), to8k(AGENT)] as [Uint8Array, Uint8Array];
+    const bytes = new Uint8Array(left.length * 2);
+    left.forEach((b, i) => {
+      bytes[2 * i] = b;
+      bytes[2 * i + 1] = right[i] as number;
+    });
+    for (let at = 0; at < bytes.length; at += 333) client.send(bytes.subarray(at, at + 333));
+    await client.close();
+    const segments = client.transcript.segments;
+    assert.deepEqual(
+      segments.map((s) => [s.speaker, s.channel]),
+      [
+        ["customer", 0],
+        [undefined, 1],
+        ["customer", 0],
+      ],
+    );
+    // Each channel's words lie where its speaker spoke (give or take the filters' ringing).
+    const spoken: [number, number][][] = [
+      [
+        [0, 1000],
+        [2500, 2900],
+      ],
+      [[1500, 2100]],
+    ];
+    for (const word of client.transcript.finalWords) {
+      const inside = spoken[word.channel]?.some(([from, to]) => word.startMs >= from - 60 && word.endMs <= to + 260);
+      assert.ok(inside, `channel ${word.channel}: ${word.word} at ${word.startMs}–${word.endMs}`);
+    }
+  });
+
+  test("a channel refused at connect closes the others and rejects", async () => {
+    const client = new MultichannelClient({ url, apiKey: "wrong", channels: 2, reconnect: false });
+    await assert.rejects(client.connect(), { code: "unauthorized" });
+    assert.deepEqual(
+      client.clients.map((c) => c.state),
+      ["closed", "closed"],
+    );
+  });
+});
