@@ -90,11 +90,12 @@ describe("earshot CLI", () => {
     assert.match(server.stdout, /earshot ready on http:\/\/127\.0\.0\.1:\d+ \(engine test;/);
   });
 
-  it("transcribes 16 kHz mono and 44.1 kHz stereo files to the same transcript", async () => {
+  it("transcribes 16 kHz mono, 44.1 kHz stereo and 8 kHz (sent as μ-law) files to the same transcript", async () => {
     const expected = "alpha bravo charlie delta echo foxtrot india juliett kilo";
     for (const [rate, channels] of [
       [16_000, 1],
       [44_100, 2],
+      [8_000, 1],
     ] as const) {
       const file = toneWav(join(dir, `tones-${rate}-${channels}.wav`), rate, channels);
       const result = await run(["transcribe", file, "--url", server.url, "--format", "text"], {
@@ -150,6 +151,14 @@ describe("earshot CLI", () => {
     });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /no API key/);
+  });
+
+  it("serve refuses a --band-extension-db that is not a gain from -60 to 0 dB or off", async () => {
+    for (const value of ["3", "-61", "loud", ""]) {
+      const result = await run(["serve", "--port", "0", "--engine", "test", `--band-extension-db=${value}`]);
+      assert.equal(result.code, 2, value);
+      assert.match(result.stderr, /invalid --band-extension-db/);
+    }
   });
 
   it("SIGTERM shuts the server down cleanly", async () => {

@@ -130,6 +130,29 @@ describe("encodings", () => {
     ]);
   });
 
+  it("8 kHz streams get the band extension (the server's default, or their own), 16 kHz ones never", async () => {
+    const announced = async (config: Record<string, unknown>) => {
+      const client = await WireClient.open(url, KEY);
+      client.sendJson({ type: "config", config: { model: "test", ...config } });
+      const started = await client.waitFor((m) => m.type === "session_started");
+      client.ws.close();
+      return (started.config as Record<string, unknown>).band_extension_db;
+    };
+    assert.equal(await announced({ encoding: "mulaw" }), 0);
+    assert.equal(await announced({ encoding: "alaw", band_extension_db: -20 }), -20);
+    assert.equal(await announced({ encoding: "mulaw", band_extension_db: "off" }), "off");
+    assert.equal(await announced({ encoding: "pcm_s16le", band_extension_db: -5 }), undefined);
+    assert.equal(await announced({ encoding: "opus" }), undefined);
+  });
+
+  it("a band_extension_db out of range is invalid_message", async () => {
+    const client = await WireClient.open(url, KEY);
+    client.sendJson({ type: "config", config: { model: "test", encoding: "mulaw", band_extension_db: 3 } });
+    const error = await client.waitForError("invalid_message");
+    assert.match(error.message as string, /band_extension_db/);
+    client.ws.close();
+  });
+
   describe("bad input", () => {
     const refused = async (config: Record<string, unknown>, pattern: RegExp) => {
       const client = await WireClient.open(url, KEY);

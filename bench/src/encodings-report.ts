@@ -17,6 +17,8 @@ export interface EncodingRow {
   readonly encoding: Encoding;
   /** Which audio went through, and how. */
   readonly audio: string;
+  /** The server's band extension for 8 kHz encodings (dB, or "off"); undefined for 16 kHz ones. */
+  readonly bandExtensionDb?: number | "off";
   readonly seconds: number;
   /** Every binary message's payload size, in bytes. */
   readonly payloads: readonly number[];
@@ -58,20 +60,36 @@ function rates(row: EncodingRow): { payload: number; binary: number; hex: number
   return { payload, binary, hex };
 }
 
+export function bandExtensionCell(db: number | "off" | undefined): string {
+  if (db === undefined) return "—";
+  return db === "off" ? "off" : `${db.toString().replace("-", "−")} dB`;
+}
+
 /** What the table says, with its numbers: G.711's accuracy, Opus's size and framing share. */
 function notes(rows: readonly EncodingRow[]): string {
-  const of = (encoding: Encoding) => rows.find((r) => r.encoding === encoding);
+  const of = (encoding: Encoding, extended = false) =>
+    rows.find(
+      (r) => r.encoding === encoding && (r.bandExtensionDb !== undefined && r.bandExtensionDb !== "off") === extended,
+    );
   const pcm = of("pcm_s16le");
   const opus = of("opus");
   const mulaw = of("mulaw");
+  const mulawExtended = of("mulaw", true);
   if (!pcm || !opus || !mulaw) return "";
   const points = (row: EncodingRow) => fixed((row.wer.wer - pcm.wer.wer) * 100, 1);
   const opusRates = rates(opus);
-  return `- G.711 costs ${points(mulaw)} WER points here: it keeps only the telephone band (below 4 kHz), and
-  PocketSphinx's \`en-us\` model is a wideband (16 kHz) one (an 8 kHz acoustic model would do better on
-  telephone audio; Debian ships none). The SDK's downsampler and sox make the same μ-law bytes
-  (correlation 0.9999 on \`ps-goforward\`), so the two μ-law rows differ by the decoder's and the
-  VAD's sensitivity to the last bits only.
+  const extension = mulawExtended
+    ? `
+- The band extension (docs/telephony.md, "8 kHz audio": the 0–4 kHz band mirrored into the empty
+  4–8 kHz band, tilted down, at ${bandExtensionCell(mulawExtended.bandExtensionDb)}, the server's default) takes μ-law through the SDK from ${percent(mulaw.wer.wer)} to
+  ${percent(mulawExtended.wer.wer)} WER; the variants and gains measured, on this set and on other speech, are in
+  "8 kHz band extension" below.`
+    : "";
+  return `- G.711 without the band extension costs ${points(mulaw)} WER points here: it keeps only the telephone
+  band (below 4 kHz), and PocketSphinx's \`en-us\` model is a wideband (16 kHz) one (an 8 kHz acoustic
+  model would do better on telephone audio; Debian ships none). The SDK's downsampler and sox make
+  the same μ-law bytes (correlation 0.9999 on \`ps-goforward\`), so the μ-law rows of the two sources
+  differ by the decoder's and the VAD's sensitivity to the last bits only.${extension}
 - Opus (20 ms packets, 20 kbit/s VBR, complexity 5) keeps the wideband spectrum: ${points(opus)} WER points
   for ${fixed(rates(pcm).binary / opusRates.binary, 1)}× fewer bytes on the wire than pcm_s16le. WebSocket framing is
   ${percent(1 - opusRates.payload / opusRates.binary)} of its bytes (50 messages a second); hex in JSON would more than double them.`;
@@ -83,6 +101,7 @@ export function renderEncodings({ machine, loadAtEnd, rows }: EncodingsResults):
     return [
       `\`${row.encoding}\``,
       row.audio,
+      bandExtensionCell(row.bandExtensionDb),
       Math.round(r.payload).toLocaleString("en-US"),
       Math.round(r.binary).toLocaleString("en-US"),
       Math.round(r.hex).toLocaleString("en-US"),
@@ -95,7 +114,8 @@ export function renderEncodings({ machine, loadAtEnd, rows }: EncodingsResults):
 \`npm run bench:encodings\` streams the English eval set (${rows[0]?.wer.words ?? 0} words, ${fixed(rows[0]?.seconds ?? 0, 1)} s) through
 a real server (in-process, loopback) once per wire encoding, with the SDK's \`encoding\` option (it
 encodes the 16 kHz PCM it is given), and the 8 kHz μ-law copy of the set (\`shared/eval/en-8k-mulaw\`,
-made with sox) byte for byte over a raw socket, as a telephone bridge would. Engine as \`earshot
+made with sox) byte for byte over a raw socket, as a telephone bridge would. The 8 kHz encodings
+run twice: with \`band_extension_db: "off"\` and with the server's default. Engine as \`earshot
 serve\` runs it: PocketSphinx with \`FAST_DECODER_ARGS\` behind the Silero VAD gate. Bytes per second
 per stream, client → server: the binary payloads the SDK sent (counted at its transport), the same
 with WebSocket framing (2–4 header bytes and the 4-byte client mask per message), and the seed's
@@ -106,6 +126,7 @@ ${table(
   [
     "encoding",
     "audio",
+    "8 kHz band extension",
     "binary payload B/s",
     "binary on the wire B/s",
     "hex audio_chunk B/s",

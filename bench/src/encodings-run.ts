@@ -8,8 +8,8 @@
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { mulawEncode, readWav } from "@earshot/audio";
-import { EarshotClient, nodeTransport, type TransportFactory } from "@earshot/client";
-import { type Encoding, SAMPLES_PER_MS } from "@earshot/protocol";
+import { type ClientStreamConfig, EarshotClient, nodeTransport, type TransportFactory } from "@earshot/client";
+import { type Encoding, SAMPLES_PER_MS, type StreamConfig } from "@earshot/protocol";
 import { loadPcm, type Utterance } from "@earshot/test-support";
 import WebSocket from "ws";
 
@@ -27,7 +27,23 @@ export interface FileRun {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One file through the SDK with `encoding` (the SDK encodes 16 kHz PCM). */
-export async function runSdk(url: string, encoding: Encoding, utterance: Utterance): Promise<FileRun> {
+export async function runSdk(
+  url: string,
+  encoding: Encoding,
+  utterance: Utterance,
+  config: ClientStreamConfig = {},
+): Promise<FileRun> {
+  return runSdkPcm(url, encoding, utterance.id, loadPcm(utterance.path), config);
+}
+
+/** 16 kHz PCM through the SDK with `encoding`, 100 ms a message. */
+export async function runSdkPcm(
+  url: string,
+  encoding: Encoding,
+  id: string,
+  pcm: Int16Array,
+  config: ClientStreamConfig = {},
+): Promise<FileRun> {
   const payloads: number[] = [];
   const transport: TransportFactory = (request, handlers) => {
     const inner = nodeTransport(request, handlers);
@@ -43,11 +59,10 @@ export async function runSdk(url: string, encoding: Encoding, utterance: Utteran
       terminate: () => inner.terminate?.(),
     };
   };
-  const client = new EarshotClient({ url, apiKey: API_KEY, encoding, transport, closeTimeoutMs: 120_000 });
+  const client = new EarshotClient({ url, apiKey: API_KEY, encoding, config, transport, closeTimeoutMs: 120_000 });
   const finals: string[] = [];
   client.on("final", (final) => finals.push(final.text));
   await client.connect();
-  const pcm = loadPcm(utterance.path);
   const piece = PIECE_MS * SAMPLES_PER_MS;
   for (let at = 0; at < pcm.length; at += piece) {
     if (!client.send(pcm.subarray(at, at + piece))) {
@@ -56,8 +71,8 @@ export async function runSdk(url: string, encoding: Encoding, utterance: Utteran
     await sleep(PIECE_MS / SPEED);
   }
   const result = await client.close();
-  if (result.code !== 1000) throw new Error(`${utterance.id} (${encoding}): closed with ${result.code}`);
-  return { id: utterance.id, hypothesis: finals.join(" "), payloads };
+  if (result.code !== 1000) throw new Error(`${id} (${encoding}): closed with ${result.code}`);
+  return { id, hypothesis: finals.join(" "), payloads };
 }
 
 /** The μ-law bytes of an 8 kHz μ-law WAV (decoding and re-encoding G.711 gives the same bytes). */
@@ -69,7 +84,12 @@ export function loadMulaw(path: string): Uint8Array {
 }
 
 /** One 8 kHz μ-law file sent as it is, 100 ms (800 bytes) a binary frame, over a raw socket. */
-export async function runRawMulaw(url: string, id: string, bytes: Uint8Array): Promise<FileRun> {
+export async function runRawMulaw(
+  url: string,
+  id: string,
+  bytes: Uint8Array,
+  config: Pick<StreamConfig, "band_extension_db"> = {},
+): Promise<FileRun> {
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/audio/transcriptions/stream`, {
     headers: { Authorization: `Bearer ${API_KEY}` },
   });
@@ -86,7 +106,9 @@ export async function runRawMulaw(url: string, id: string, bytes: Uint8Array): P
     ws.on("close", () => (closed ? resolve() : reject(new Error(`${id}: closed before stream_closed`))));
   });
   await once(ws, "open");
-  ws.send(JSON.stringify({ type: "config", config: { language: "en", encoding: "mulaw", sample_rate: 8000 } }));
+  ws.send(
+    JSON.stringify({ type: "config", config: { language: "en", encoding: "mulaw", sample_rate: 8000, ...config } }),
+  );
   const payloads: number[] = [];
   const piece = PIECE_MS * 8;
   for (let at = 0; at < bytes.length; at += piece) {

@@ -1,3 +1,4 @@
+export { BandExtender, type BandExtenderOptions } from "./band-extension.js";
 export { type AudioErrorCode, AudioFormatError } from "./errors.js";
 export {
   alawDecode,

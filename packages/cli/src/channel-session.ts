@@ -4,6 +4,7 @@
  * written at the end, in time order across channels.
  */
 import { type EarshotClientError, MultichannelClient } from "@earshot/client";
+import type { Encoding } from "@earshot/protocol";
 import { CliError } from "./cli-error.js";
 import type { Format } from "./formats.js";
 import { formatSpeakerTranscript, type SpeakerSegment } from "./speaker-formats.js";
@@ -26,8 +27,9 @@ export function speakerLabels(option: string | undefined, channels: number): str
 export async function openChannelSession(
   options: StreamArgs,
   speakers: readonly string[],
+  encoding?: Encoding,
 ): Promise<MultichannelClient> {
-  const client = new MultichannelClient({ ...clientOptions(options), channels: speakers.length, speakers });
+  const client = new MultichannelClient({ ...clientOptions(options, encoding), channels: speakers.length, speakers });
   const live = process.stderr.isTTY ? new LiveView() : undefined;
   const label = (tag: { speaker?: string }) => `[${tag.speaker}] `;
   client.on("partial", (t) => live?.partial(`${label(t)}${t.text}`));

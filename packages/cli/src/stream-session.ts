@@ -3,6 +3,7 @@
  * terminal, and the transcript written in the chosen format when the stream ends.
  */
 import { type AudioLostEvent, EarshotClient, type EarshotClientError, type StateChange } from "@earshot/client";
+import type { Encoding } from "@earshot/protocol";
 import { CliError } from "./cli-error.js";
 import { FORMATS, type Format, formatTranscript, isFormat } from "./formats.js";
 
@@ -38,8 +39,11 @@ export function parseFormat(value: string): Format {
   return value;
 }
 
-/** What every streaming command's client gets from its arguments: server, key, stream config. */
-export function clientOptions(options: StreamArgs) {
+/**
+ * What every streaming command's client gets from its arguments: server, key, stream config; and
+ * `encoding`, the wire encoding, when not the SDK's default (audio is given as 16 kHz PCM either way).
+ */
+export function clientOptions(options: StreamArgs, encoding?: Encoding) {
   const apiKey = options["api-key"] ?? process.env.EARSHOT_API_KEY;
   if (!apiKey) throw new CliError("no API key: pass --api-key or set EARSHOT_API_KEY (serve prints one)");
   return {
@@ -52,12 +56,13 @@ export function clientOptions(options: StreamArgs) {
       ...(options.keyterm === undefined ? {} : { keyterms: options.keyterm }),
     },
     reconnect: !options["no-reconnect"],
+    ...(encoding === undefined ? {} : { encoding }),
   };
 }
 
 /** Opens a session, with the live view on stderr when stderr is a terminal. */
-export async function openSession(options: StreamArgs): Promise<EarshotClient> {
-  const client = new EarshotClient(clientOptions(options));
+export async function openSession(options: StreamArgs, encoding?: Encoding): Promise<EarshotClient> {
+  const client = new EarshotClient(clientOptions(options, encoding));
   const live = process.stderr.isTTY ? new LiveView() : undefined;
   client.on("partial", (t) => live?.partial(t.text));
   client.on("final", (t) => live?.final(t.text));

@@ -24,3 +24,11 @@ export const ENCODING_SAMPLE_RATES: Readonly<Record<Encoding, number>> = {
 
 /** Opus packet duration the SDK sends (one packet per message); the server decodes any valid duration. */
 export const OPUS_FRAME_MS = 20;
+
+/**
+ * Bounds of the telephone band extension's gain (`config.band_extension_db`): the level of the
+ * 4–8 kHz mirror image relative to the 0–4 kHz baseband. Above 0 dB the image would outweigh the
+ * speech.
+ */
+export const MIN_BAND_EXTENSION_DB = -60;
+export const MAX_BAND_EXTENSION_DB = 0;

@@ -3,12 +3,15 @@
  * Inbound messages are schemas (validated at the boundary); outbound ones are plain types.
  */
 import { z } from "zod";
+import { MAX_BAND_EXTENSION_DB, MIN_BAND_EXTENSION_DB } from "./encodings.js";
 import type { ErrorCode, WarningCode } from "./errors.js";
 
 export {
   ENCODING_SAMPLE_RATES,
   ENCODINGS,
   type Encoding,
+  MAX_BAND_EXTENSION_DB,
+  MIN_BAND_EXTENSION_DB,
   msToSamples,
   OPUS_FRAME_MS,
   SAMPLE_RATE,
@@ -39,6 +42,20 @@ export const StreamConfigSchema = z.object({
   encoding: z.string().max(32).optional(),
   /** earshot extension: the encoding's rate (ENCODING_SAMPLE_RATES); 16000 for pcm_s16le and opus, 8000 for G.711. */
   sample_rate: z.number().int().positive().max(384_000).optional(),
+  /**
+   * earshot extension: for 8 kHz encodings (G.711), the gain in dB (−60..0) of the 4–8 kHz mirror
+   * image added after upsampling (docs/telephony.md, "8 kHz audio"), or "off". Default: the
+   * server's. Ignored for 16 kHz encodings.
+   */
+  band_extension_db: z
+    .union([
+      z
+        .number()
+        .min(MIN_BAND_EXTENSION_DB, `must be at least ${MIN_BAND_EXTENSION_DB} dB`)
+        .max(MAX_BAND_EXTENSION_DB, `must be at most ${MAX_BAND_EXTENSION_DB} dB`),
+      z.literal("off"),
+    ])
+    .optional(),
   /** earshot extension: every audio message after the first repeats this much of the previous one. */
   chunk_overlap_ms: z.number().int().min(0).max(10_000).optional(),
   /** earshot extension: whether to send partial (is_final=false) transcripts. */
@@ -190,6 +207,8 @@ export interface SessionStartedMessage {
     chunk_overlap_ms: number | "auto";
     start_sample: number;
     first_segment_id: number;
+    /** For 8 kHz encodings only: the band extension in force (dB, or "off"). */
+    band_extension_db?: number | "off";
     /** Whether spoken numbers become digits; what is redacted (so a client can check it is on). */
     numerals: boolean;
     redact: string[];

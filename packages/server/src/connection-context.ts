@@ -91,7 +91,14 @@ export function connectionContext(
         connection.error("over_capacity", refused.message);
         return undefined;
       }
-      const session = new StreamSession(connection, engine, settings.limits, log, access.sessionHooks);
+      const session = new StreamSession(
+        connection,
+        engine,
+        settings.limits,
+        log,
+        access.sessionHooks,
+        settings.streamDefaults,
+      );
       sessions.add(session, key);
       if (token) access.tokens.bind(token, session.resumeToken);
       return session;

@@ -47,7 +47,11 @@ export class EngineLink {
     this.#events = events;
     this.#log = log;
     this.#pending = new PendingAudio(maxPendingMs);
-    this.decoder = createWireDecoder(config.encoding, config.overlapMs);
+    this.decoder = createWireDecoder(config.encoding, {
+      overlapMs: config.overlapMs,
+      bandExtensionDb: config.bandExtensionDb,
+      startSample,
+    });
     // An engine that throws instead of rejecting fails the open the same way.
     new Promise<EngineStream>((resolve) => resolve(engine.openStream({ ...config.engine, startSample })))
       .then(

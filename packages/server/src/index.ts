@@ -16,6 +16,7 @@ export {
 export type { ReleaseReason, SessionLimits } from "./session.js";
 export type { StaticAsset, StaticRoutes } from "./static-routes.js";
 export { availableMemoryBytes, MEMORY_RESERVE_BYTES, memoryMaxStreams, STREAM_MEMORY_SHARE } from "./stream-budget.js";
+export { DEFAULT_BAND_EXTENSION_DB } from "./stream-config.js";
 export { TWILIO_FAULTS, type TwilioFaultCode } from "./twilio/twilio-faults.js";
 export type { TwilioOptions } from "./twilio/twilio-options.js";
 export { twilioSignature, validTwilioSignature } from "./twilio/twilio-signature.js";

@@ -2,10 +2,12 @@
  * What `createServer` takes, its defaults, and the settings it runs with once they are applied.
  */
 import type { Engine } from "@earshot/engines";
+import { MAX_BAND_EXTENSION_DB, MIN_BAND_EXTENSION_DB } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { AdmissionOptions } from "./admission.js";
 import type { SessionLimits } from "./session.js";
 import type { StaticRoutes } from "./static-routes.js";
+import { DEFAULT_STREAM_DEFAULTS, type StreamDefaults } from "./stream-config.js";
 import { DEFAULT_MAX_TOKENS_PER_KEY } from "./stream-tokens.js";
 import type { TwilioOptions } from "./twilio/twilio-options.js";
 
@@ -45,6 +47,12 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly shutdownFlushMs?: number;
   /** Fixed files served without auth (the demo page: `earshot serve`); default none. */
   readonly staticRoutes?: StaticRoutes;
+  /**
+   * Band extension for 8 kHz encodings (G.711) when a stream's config does not set
+   * `band_extension_db`: the image's gain in dB (−60..0), or "off". Default
+   * `DEFAULT_BAND_EXTENSION_DB` (0, measured with PocketSphinx: docs/telephony.md).
+   */
+  readonly bandExtensionDb?: number | "off";
   /** Phone calls: Twilio media streams (`/v1/twilio/media-stream`) and call events (docs/telephony.md). */
   readonly twilio?: TwilioOptions;
 }
@@ -96,6 +104,7 @@ export interface ServerSettings {
   readonly pingIntervalMs: number;
   readonly livenessTimeoutMs: number;
   readonly shutdownFlushMs: number;
+  readonly streamDefaults: StreamDefaults;
 }
 
 export function resolveSettings(options: ServerOptions): ServerSettings {
@@ -118,5 +127,16 @@ export function resolveSettings(options: ServerOptions): ServerSettings {
     pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     livenessTimeoutMs: options.livenessTimeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS,
     shutdownFlushMs: options.shutdownFlushMs ?? DEFAULT_SHUTDOWN_FLUSH_MS,
+    streamDefaults: { bandExtensionDb: bandExtensionDb(options) },
   };
+}
+
+function bandExtensionDb(options: ServerOptions): number | "off" {
+  const value = options.bandExtensionDb ?? DEFAULT_STREAM_DEFAULTS.bandExtensionDb;
+  if (value !== "off" && !(value >= MIN_BAND_EXTENSION_DB && value <= MAX_BAND_EXTENSION_DB)) {
+    throw new RangeError(
+      `bandExtensionDb must be ${MIN_BAND_EXTENSION_DB}..${MAX_BAND_EXTENSION_DB} or "off", got ${value}.`,
+    );
+  }
+  return value;
 }

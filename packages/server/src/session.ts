@@ -39,7 +39,14 @@ import {
   SessionStateError,
 } from "./session-states.js";
 import type { SessionConnection, SessionLimits, SessionMetrics } from "./session-types.js";
-import { announcedConfig, encodeResumeState, type ResolvedConfig, resolveConfig } from "./stream-config.js";
+import {
+  announcedConfig,
+  DEFAULT_STREAM_DEFAULTS,
+  encodeResumeState,
+  type ResolvedConfig,
+  resolveConfig,
+  type StreamDefaults,
+} from "./stream-config.js";
 import { StreamPosition } from "./stream-position.js";
 import { type RelayOutput, TranscriptRelay } from "./transcript-relay.js";
 import { TranscriptSegments } from "./transcript-segments.js";
@@ -65,6 +72,7 @@ export class StreamSession {
   readonly resumeToken = `rt_${randomBytes(24).toString("base64url")}`;
   readonly #engine: Engine;
   readonly #limits: SessionLimits;
+  readonly #defaults: StreamDefaults;
   readonly #log: Logger;
   readonly #hooks: SessionHooks;
   readonly #flow: SessionFlow;
@@ -87,10 +95,18 @@ export class StreamSession {
   #heldFinalsTimer: NodeJS.Timeout | undefined;
   readonly #position = new StreamPosition();
 
-  constructor(connection: SessionConnection, engine: Engine, limits: SessionLimits, log: Logger, hooks: SessionHooks) {
+  constructor(
+    connection: SessionConnection,
+    engine: Engine,
+    limits: SessionLimits,
+    log: Logger,
+    hooks: SessionHooks,
+    defaults: StreamDefaults = DEFAULT_STREAM_DEFAULTS,
+  ) {
     this.#connection = connection;
     this.#engine = engine;
     this.#limits = limits;
+    this.#defaults = defaults;
     this.#hooks = hooks;
     this.#log = log.child({ session: this.id });
     const guard = (what: string, work: () => void) => this.#guard(what, work);
@@ -165,7 +181,7 @@ export class StreamSession {
       this.#closing.fail("engine_unavailable", `The ${this.#engine.name} engine is not loaded.`);
       return false;
     }
-    const resolved = resolveConfig(config, this.#engine);
+    const resolved = resolveConfig(config, this.#engine, this.#defaults);
     if (!resolved.ok) {
       this.#connection?.error(resolved.code, resolved.message);
       this.#closing.dispose();

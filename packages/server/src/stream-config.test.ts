@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type Engine, TestEngine } from "@earshot/engines";
 import type { StreamConfig } from "@earshot/protocol";
-import { resolveConfig } from "./stream-config.js";
+import { announcedConfig, DEFAULT_BAND_EXTENSION_DB, resolveConfig } from "./stream-config.js";
 
 function wordTimestamps(config: StreamConfig, engine: Engine): boolean {
   const result = resolveConfig(config, engine);
@@ -53,6 +53,41 @@ describe("resolveConfig: resume_state", () => {
     assert.ok(result.ok);
     assert.equal(result.config.checkpoints, false);
     assert.equal(result.config.engine.resumeFrom, undefined);
+  });
+});
+
+describe("resolveConfig: band_extension_db", () => {
+  function resolved(config: StreamConfig, serverDefault?: number | "off") {
+    const defaults = serverDefault === undefined ? undefined : { bandExtensionDb: serverDefault };
+    const result = resolveConfig(config, new TestEngine(), defaults);
+    assert.ok(result.ok, result.ok ? "" : result.message);
+    return result.config;
+  }
+
+  it("extends 8 kHz encodings by the server's default, and says so in session_started", () => {
+    for (const encoding of ["mulaw", "alaw"]) {
+      const config = resolved({ encoding });
+      assert.equal(config.bandExtensionDb, DEFAULT_BAND_EXTENSION_DB);
+      assert.equal(announcedConfig(config).band_extension_db, DEFAULT_BAND_EXTENSION_DB);
+    }
+    assert.equal(resolved({ encoding: "mulaw" }, -15).bandExtensionDb, -15);
+  });
+
+  it("never extends 16 kHz encodings, whatever the config says", () => {
+    for (const encoding of ["pcm_s16le", "opus"]) {
+      const config = resolved({ encoding, band_extension_db: -5 });
+      assert.equal(config.bandExtensionDb, undefined);
+      assert.equal("band_extension_db" in announcedConfig(config), false);
+    }
+  });
+
+  it("takes the stream's gain or off over the server's", () => {
+    assert.equal(resolved({ encoding: "mulaw", band_extension_db: -20 }).bandExtensionDb, -20);
+    assert.equal(resolved({ encoding: "mulaw", band_extension_db: -20 }, "off").bandExtensionDb, -20);
+    const off = resolved({ encoding: "alaw", band_extension_db: "off" });
+    assert.equal(off.bandExtensionDb, undefined);
+    assert.equal(announcedConfig(off).band_extension_db, "off");
+    assert.equal(resolved({ encoding: "mulaw" }, "off").bandExtensionDb, undefined);
   });
 });
 

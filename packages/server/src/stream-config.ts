@@ -14,6 +14,22 @@ import { engineErrorCode } from "./engine-error-code.js";
 import { isRedactKind, REDACT_KINDS, type RedactKind } from "./transcript-text/redaction.js";
 import type { TextOptions } from "./transcript-text/transcript-text.js";
 
+/** What a stream gets when its config does not say. */
+export interface StreamDefaults {
+  /**
+   * Gain in dB of the band extension for 8 kHz encodings (G.711): the 0–4 kHz band mirrored into
+   * the empty 4–8 kHz band after upsampling (docs/telephony.md, "8 kHz audio"); "off": none.
+   */
+  readonly bandExtensionDb: number | "off";
+}
+
+/**
+ * 0 dB: of the variants and gains measured with PocketSphinx, the lowest WER on the eval set's
+ * telephone copy and on other speech (docs/benchmarks.md, "8 kHz band extension: variants").
+ */
+export const DEFAULT_BAND_EXTENSION_DB = 0;
+export const DEFAULT_STREAM_DEFAULTS: StreamDefaults = { bandExtensionDb: DEFAULT_BAND_EXTENSION_DB };
+
 /** Model names seed clients send that mean "the engine's default model". */
 export const DEFAULT_MODEL_ALIASES = ["default", "whisper-stream-1", "whisper-1"] as const;
 
@@ -22,6 +38,8 @@ export interface ResolvedConfig {
   readonly encoding: Encoding;
   /** The wire's sample rate (8000 for G.711); the engine always gets 16 kHz. */
   readonly sampleRate: number;
+  /** Band extension's image gain for an 8 kHz encoding; undefined when off or for 16 kHz encodings. */
+  readonly bandExtensionDb: number | undefined;
   /** undefined: detect the overlap of seed hex chunks (pcm_s16le only; other encodings have none). */
   readonly overlapMs: number | undefined;
   readonly interimResults: boolean;
@@ -35,7 +53,11 @@ export interface ResolvedConfig {
 
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
 
-export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResult {
+export function resolveConfig(
+  config: StreamConfig,
+  engine: Engine,
+  defaults: StreamDefaults = DEFAULT_STREAM_DEFAULTS,
+): ConfigResult {
   // Read once: a router computes its capabilities from its engines on every read.
   const capabilities = engine.capabilities;
   const { languages, models, modelLanguages } = capabilities;
@@ -106,6 +128,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       message: `chunk_overlap_ms must be 0 with ${encoding}: send each sample once.`,
     };
   }
+  const bandExtension = config.band_extension_db ?? defaults.bandExtensionDb;
   const redact = config.redact ?? [];
   const unknownKinds = redact.filter((kind) => !isRedactKind(kind));
   if (unknownKinds.length > 0) {
@@ -138,6 +161,7 @@ export function resolveConfig(config: StreamConfig, engine: Engine): ConfigResul
       },
       encoding,
       sampleRate,
+      bandExtensionDb: sampleRate === 8000 && bandExtension !== "off" ? bandExtension : undefined,
       overlapMs: encoding === "pcm_s16le" ? config.chunk_overlap_ms : 0,
       interimResults: config.interim_results ?? true,
       startSample,
@@ -177,6 +201,7 @@ export function announcedConfig(config: ResolvedConfig): SessionStartedMessage["
     chunk_overlap_ms: config.overlapMs ?? "auto",
     start_sample: config.startSample,
     first_segment_id: config.firstSegmentId,
+    ...(config.sampleRate === 8000 ? { band_extension_db: config.bandExtensionDb ?? "off" } : {}),
     numerals: config.text.numerals,
     redact: [...config.text.redact],
   };

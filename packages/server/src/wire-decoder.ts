@@ -7,7 +7,9 @@
  *   byte offset is copied), after removing a seed client's overlap; 1 position per 2 bytes.
  * - `mulaw`, `alaw`: G.711 bytes at 8 kHz, decoded and upsampled with the polyphase resampler; 2
  *   positions per byte. The resampler looks ~6 ms ahead, so the engine gets those samples with the
- *   next message, or at the end of the stream (`flush`).
+ *   next message, or at the end of the stream (`flush`). Then, unless it is off, the band extension
+ *   (`BandExtender`: a mirror image of the 0–4 kHz band, tilted down, in the empty 4–8 kHz band, at
+ *   `bandExtensionDb`), which brings a wideband model's WER on telephone audio down (docs/telephony.md).
  * - `opus`: one packet per message; positions = the samples it decodes to (320 for 20 ms). The
  *   first 6.5 ms the stream decodes to are the encoder's lookahead (Ogg Opus's pre-skip) and are
  *   dropped, so the audio lines up with its positions; `flush` gives that much silence back at the
@@ -18,7 +20,7 @@
  * A decoder lives as long as its session, across connections: a resumed connection continues the
  * same audio, so the resampler's history and the Opus decoder's state carry on.
  */
-import { AudioFormatError, alawDecode, mulawDecode, Resampler } from "@earshot/audio";
+import { AudioFormatError, alawDecode, BandExtender, mulawDecode, Resampler } from "@earshot/audio";
 import { OPUS_LOOKAHEAD_SAMPLES, OpusDecoder } from "@earshot/audio/opus";
 import { type Encoding, SAMPLE_RATE } from "@earshot/protocol";
 import { OverlapRemover } from "./overlap.js";
@@ -47,18 +49,30 @@ export function bytesFromHex(hex: string): HexBytes {
   return { ok: true, bytes: Buffer.from(hex, "hex") };
 }
 
-/** `overlapMs`: declared overlap of PCM messages; undefined detects it in hex chunks. */
-export function createWireDecoder(encoding: Encoding, overlapMs: number | undefined): WireDecoder {
+export interface WireDecoderOptions {
+  /** Declared overlap of PCM messages; undefined detects it in hex chunks. */
+  readonly overlapMs: number | undefined;
+  /** Image gain of the band extension for 8 kHz encodings; undefined: none. */
+  readonly bandExtensionDb: number | undefined;
+  /** Stream position of the first sample (the band extension's image follows its parity). */
+  readonly startSample: number;
+}
+
+export function createWireDecoder(encoding: Encoding, options: WireDecoderOptions): WireDecoder {
   switch (encoding) {
     case "pcm_s16le":
-      return new PcmDecoder(overlapMs);
+      return new PcmDecoder(options.overlapMs);
     case "mulaw":
-      return new G711Decoder(mulawDecode);
+      return new G711Decoder(mulawDecode, bandExtender(options));
     case "alaw":
-      return new G711Decoder(alawDecode);
+      return new G711Decoder(alawDecode, bandExtender(options));
     case "opus":
       return new OpusWireDecoder();
   }
+}
+
+function bandExtender({ bandExtensionDb, startSample }: WireDecoderOptions): BandExtender | undefined {
+  return bandExtensionDb === undefined ? undefined : new BandExtender({ gainDb: bandExtensionDb, startSample });
 }
 
 class PcmDecoder implements WireDecoder {
@@ -96,19 +110,24 @@ class PcmDecoder implements WireDecoder {
 class G711Decoder implements WireDecoder {
   readonly #expand: (bytes: Uint8Array) => Int16Array;
   readonly #upsampler = new Resampler({ inputRate: 8000, outputRate: SAMPLE_RATE });
+  readonly #extender: BandExtender | undefined;
 
-  constructor(expand: (bytes: Uint8Array) => Int16Array) {
+  constructor(expand: (bytes: Uint8Array) => Int16Array, extender: BandExtender | undefined) {
     this.#expand = expand;
+    this.#extender = extender;
   }
 
   decode(bytes: Uint8Array): WireAudio {
-    return { ok: true, pcm: this.#upsampler.push(this.#expand(bytes)), positions: 2 * bytes.byteLength };
+    const pcm = this.#upsampler.push(this.#expand(bytes));
+    // The resampler's output is a fresh array: extending it in place copies nothing.
+    return { ok: true, pcm: this.#extender?.process(pcm) ?? pcm, positions: 2 * bytes.byteLength };
   }
 
   newConnection(): void {}
 
   flush(): Int16Array {
-    return this.#upsampler.flush();
+    const tail = this.#upsampler.flush();
+    return this.#extender?.process(tail) ?? tail;
   }
 
   close(): void {}

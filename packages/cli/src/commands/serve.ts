@@ -5,6 +5,7 @@ import { DECODING_METHODS, type DecodingMethod } from "@earshot/engine-sherpa";
 import {
   createLogger,
   createServer,
+  DEFAULT_BAND_EXTENSION_DB,
   DEFAULT_CONFIG_TIMEOUT_MS,
   DEFAULT_LIMITS,
   DEFAULT_MAX_STREAMS_PER_KEY,
@@ -71,6 +72,11 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          and where utterances end (default: on for pocketsphinx, off for test)
   --endpointing-ms       silence that ends an utterance when a stream does not set endpointing_ms
                          (default ${DEFAULT_ENDPOINTING_MS}; with the VAD gate)
+  --band-extension-db    8 kHz streams (mulaw, alaw): gain in dB (-60..0) at 4 kHz of the 0-4 kHz
+                         band mirrored into the empty 4-8 kHz band after upsampling, or off; a
+                         stream's band_extension_db overrides it. A negative value needs the =
+                         form: --band-extension-db=-5 (default ${DEFAULT_BAND_EXTENSION_DB} when pocketsphinx is
+                         served, where it was measured; off otherwise)
   --max-utterance-ms     continuous speech after which a final is forced (speech_final: false)
                          and the next words start a new segment (default ${DEFAULT_LIMITS.maxUtteranceMs})
   --max-outbound-bytes   messages a client may leave unread before it is closed with
@@ -115,6 +121,7 @@ export async function serve(argv: string[]): Promise<number> {
       "max-backlog-ms": { type: "string" },
       vad: { type: "string" },
       "endpointing-ms": { type: "string" },
+      "band-extension-db": { type: "string" },
       "max-utterance-ms": { type: "string" },
       "max-outbound-bytes": { type: "string" },
       "log-level": { type: "string", default: process.env.EARSHOT_LOG_LEVEL ?? "info" },
@@ -156,6 +163,7 @@ export async function serve(argv: string[]): Promise<number> {
   if (maxUtilization !== undefined && !(maxUtilization > 0 && maxUtilization <= 1)) {
     throw new CliError(`invalid --max-utilization "${values["max-utilization"]}": a number in (0, 1]`);
   }
+  const bandExtensionDb = bandExtension(values["band-extension-db"], values.engine);
   if (values.vad !== undefined && values.vad !== "on" && values.vad !== "off") {
     throw new CliError(`invalid --vad "${values.vad}": on or off`);
   }
@@ -219,6 +227,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(maxWaitingDecodersPerKey === undefined ? {} : { maxWaitingDecodersPerKey }),
     ...(maxUtteranceMs === undefined ? {} : { maxUtteranceMs }),
     ...(maxOutboundBytes === undefined ? {} : { maxOutboundBytes }),
+    bandExtensionDb,
     admission,
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
     ...(staticRoutes ? { staticRoutes } : {}),
@@ -252,6 +261,20 @@ export async function serve(argv: string[]): Promise<number> {
   await server.close();
   process.stdout.write("earshot stopped\n");
   return 0;
+}
+
+/** `--band-extension-db`: dB or off; by default on only where it was measured (PocketSphinx). */
+function bandExtension(value: string | undefined, engines: string): number | "off" {
+  if (value === undefined) {
+    const pocketsphinx = engines.split(",").some((name) => name.trim() === "pocketsphinx");
+    return pocketsphinx ? DEFAULT_BAND_EXTENSION_DB : "off";
+  }
+  if (value === "off") return "off";
+  const db = Number(value);
+  if (value.trim() === "" || !(db >= -60 && db <= 0)) {
+    throw new CliError(`invalid --band-extension-db "${value}": a gain in dB from -60 to 0, or off`);
+  }
+  return db;
 }
 
 function positiveInteger(flag: string, value: string | undefined): number | undefined {

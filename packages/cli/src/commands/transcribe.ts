@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { SAMPLES_PER_MS } from "@earshot/protocol";
+import { type Encoding, SAMPLES_PER_MS } from "@earshot/protocol";
 import { type AudioOutlet, channelsOutlet, clientOutlet } from "../audio-outlet.js";
 import { finishChannelSession, MAX_SPLIT_CHANNELS, openChannelSession, speakerLabels } from "../channel-session.js";
 import { CliError } from "../cli-error.js";
@@ -13,7 +13,9 @@ const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--ap
   Streams an audio file to a server, converted to 16 kHz mono. WAV (any rate and channels; PCM,
   float, μ-law, A-law) is read directly; mp3, ogg, opus, flac, m4a and anything else ffmpeg reads
   are decoded with ffmpeg (sudo apt-get install ffmpeg). On a terminal, partials and finals show
-  live on stderr; the transcript goes to stdout.
+  live on stderr; the transcript goes to stdout. Files at 8 kHz or less (telephone recordings) are
+  sent as μ-law, so the server treats them as telephone audio (its band extension:
+  docs/telephony.md, "8 kHz audio").
   --realtime    send at the pace of a live speaker (same as --speed 1)
   --speed N     send N times faster than real time (default: as fast as the server takes it)
   --format      text (default), json (with word timings), srt or vtt
@@ -67,7 +69,9 @@ export async function transcribe(argv: string[]): Promise<number> {
     if (channels > MAX_SPLIT_CHANNELS) {
       throw new CliError(`${file} has ${channels} channels; --channels split takes up to ${MAX_SPLIT_CHANNELS}`);
     }
-    outlet = await open(values, format, split ? speakerLabels(values.speakers, channels) : undefined);
+    // Telephone-band audio goes as what it is, 8 kHz G.711: the server extends its band for the engine.
+    const encoding = audio.sampleRate <= 8000 ? "mulaw" : undefined;
+    outlet = await open(values, format, split ? speakerLabels(values.speakers, channels) : undefined, encoding);
   } catch (error) {
     audio.stop();
     throw error;
@@ -100,7 +104,14 @@ function parseChannels(value: string): "mix" | "split" {
 }
 
 /** One stream (mixed down), or one per channel when `speakers` labels them. */
-async function open(args: StreamArgs, format: Format, speakers: string[] | undefined): Promise<AudioOutlet> {
-  if (speakers === undefined) return clientOutlet(await openSession(args), format);
-  return channelsOutlet(await openChannelSession(args, speakers), (client) => finishChannelSession(client, format));
+async function open(
+  args: StreamArgs,
+  format: Format,
+  speakers: string[] | undefined,
+  encoding: Encoding | undefined,
+): Promise<AudioOutlet> {
+  if (speakers === undefined) return clientOutlet(await openSession(args, encoding), format);
+  return channelsOutlet(await openChannelSession(args, speakers, encoding), (client) =>
+    finishChannelSession(client, format),
+  );
 }

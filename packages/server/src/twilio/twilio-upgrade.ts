@@ -144,7 +144,7 @@ export class TwilioUpgrades implements UpgradeRoute {
       log.info({ reason: refused.reason }, "twilio channel refused: over capacity");
       return undefined;
     }
-    const session = new StreamSession(connection, engine, settings.limits, log, sessionHooks);
+    const session = new StreamSession(connection, engine, settings.limits, log, sessionHooks, settings.streamDefaults);
     sessions.add(session, key);
     return session.configure(config) ? session : undefined;
   }
