@@ -20,8 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { concatPcm, mulawDecode, readWav, toMono16k } from "@earshot/audio";
 import { createWireEncoder } from "@earshot/client";
-import { loadTelephoneSet } from "@earshot/test-support";
-import { loadMulaw } from "./encodings-run.js";
+import { loadMulaw, loadTelephoneSet } from "@earshot/test-support";
 
 export interface BandClip {
   readonly id: string;

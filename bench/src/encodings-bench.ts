@@ -2,10 +2,10 @@ import { loadavg } from "node:os";
 import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import { ENCODING_SAMPLE_RATES, ENCODINGS } from "@earshot/protocol";
 import { createServer, DEFAULT_BAND_EXTENSION_DB } from "@earshot/server";
-import { loadEvalSet, loadTelephoneSet, wer } from "@earshot/test-support";
+import { loadEvalSet, loadMulaw, loadTelephoneSet, wer } from "@earshot/test-support";
 import { VadGatedEngine } from "@earshot/vad";
 import { type EncodingRow, renderEncodings } from "./encodings-report.js";
-import { API_KEY, type FileRun, loadMulaw, runRawMulaw, runSdk } from "./encodings-run.js";
+import { API_KEY, type FileRun, runRawMulaw, runSdk } from "./encodings-run.js";
 import { BENCHMARKS_MD, replaceSection } from "./load/doc-section.js";
 import { describeMachine } from "./machine.js";
 

@@ -6,8 +6,6 @@
  */
 
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
-import { mulawEncode, readWav } from "@earshot/audio";
 import { type ClientStreamConfig, EarshotClient, nodeTransport, type TransportFactory } from "@earshot/client";
 import { type Encoding, SAMPLES_PER_MS, type StreamConfig } from "@earshot/protocol";
 import { loadPcm, type Utterance } from "@earshot/test-support";
@@ -73,14 +71,6 @@ export async function runSdkPcm(
   const result = await client.close();
   if (result.code !== 1000) throw new Error(`${id} (${encoding}): closed with ${result.code}`);
   return { id, hypothesis: finals.join(" "), payloads };
-}
-
-/** The μ-law bytes of an 8 kHz μ-law WAV (decoding and re-encoding G.711 gives the same bytes). */
-export function loadMulaw(path: string): Uint8Array {
-  const wav = readWav(readFileSync(path), { output: "int16" });
-  const samples = wav.samples[0];
-  if (wav.encoding !== "mulaw" || wav.sampleRate !== 8000 || !samples) throw new Error(`${path}: not 8 kHz μ-law`);
-  return mulawEncode(samples);
 }
 
 /** One 8 kHz μ-law file sent as it is, 100 ms (800 bytes) a binary frame, over a raw socket. */
