@@ -3,12 +3,19 @@
  * the SDK's MultichannelClient; finals labelled by speaker, live on a terminal and in the transcript
  * written at the end, in time order across channels.
  */
-import { type EarshotClientError, MultichannelClient } from "@earshot/client";
+import { MultichannelClient } from "@earshot/client";
 import type { Encoding } from "@earshot/protocol";
 import { CliError } from "./cli-error.js";
 import type { Format } from "./formats.js";
 import { formatSpeakerTranscript, type SpeakerSegment } from "./speaker-formats.js";
-import { clientOptions, LiveView, reconnectNote, reportLoss, type StreamArgs } from "./stream-session.js";
+import {
+  clientOptions,
+  connectOrExit,
+  LiveView,
+  reconnectNote,
+  reportLoss,
+  type StreamArgs,
+} from "./stream-session.js";
 
 /** Each channel is a stream the server counts against the key's limit: a recording with more is refused. */
 export const MAX_SPLIT_CHANNELS = 8;
@@ -43,12 +50,7 @@ export async function openChannelSession(
     if (note) live?.note(`${label(s)}${note}`);
   });
   client.on("audio_lost", (l) => reportLoss(l, live, label(l)));
-  try {
-    await client.connect();
-  } catch (error) {
-    const e = error as EarshotClientError;
-    throw new CliError(`cannot stream to ${options.url}: ${e.code ? `${e.code}: ` : ""}${e.message}`, { exitCode: 1 });
-  }
+  await connectOrExit(client, options.url);
   return client;
 }
 

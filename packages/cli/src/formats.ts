@@ -10,6 +10,21 @@ export interface FormatSegment {
   readonly words?: readonly { word: string; startMs: number; endMs: number; confidence: number }[];
 }
 
+/** A segment as the JSON output writes it (without its `id` and any labels). */
+export function segmentJson(s: FormatSegment) {
+  return {
+    start_ms: s.startMs,
+    end_ms: s.endMs,
+    text: s.text,
+    words: (s.words ?? []).map((w) => ({
+      word: w.word,
+      start_ms: w.startMs,
+      end_ms: w.endMs,
+      confidence: w.confidence,
+    })),
+  };
+}
+
 export function isFormat(value: string): value is Format {
   return (FORMATS as readonly string[]).includes(value);
 }
@@ -24,18 +39,7 @@ export function formatTranscript(format: Format, segments: readonly FormatSegmen
         {
           text: spoken.map((s) => s.text).join(" "),
           duration_ms: durationMs,
-          segments: spoken.map((s, id) => ({
-            id,
-            start_ms: s.startMs,
-            end_ms: s.endMs,
-            text: s.text,
-            words: (s.words ?? []).map((w) => ({
-              word: w.word,
-              start_ms: w.startMs,
-              end_ms: w.endMs,
-              confidence: w.confidence,
-            })),
-          })),
+          segments: spoken.map((s, id) => ({ id, ...segmentJson(s) })),
         },
         null,
         2,

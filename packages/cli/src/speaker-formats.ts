@@ -4,7 +4,7 @@
  * `speaker` on every segment, SRT cues prefixed `[customer]`, WebVTT cues in a voice span
  * (`<v customer>`), so players and caption tools show who speaks.
  */
-import { type Format, type FormatSegment, timestamp } from "./formats.js";
+import { type Format, type FormatSegment, segmentJson, timestamp } from "./formats.js";
 
 export interface SpeakerSegment extends FormatSegment {
   readonly channel: number;
@@ -29,20 +29,7 @@ export function formatSpeakerTranscript(
           channels: speakers.map((speaker, channel) => ({ channel, speaker })),
           text: spoken.map(line).join("\n"),
           duration_ms: durationMs,
-          segments: spoken.map((s, id) => ({
-            id,
-            channel: s.channel,
-            speaker: s.speaker,
-            start_ms: s.startMs,
-            end_ms: s.endMs,
-            text: s.text,
-            words: (s.words ?? []).map((w) => ({
-              word: w.word,
-              start_ms: w.startMs,
-              end_ms: w.endMs,
-              confidence: w.confidence,
-            })),
-          })),
+          segments: spoken.map((s, id) => ({ id, channel: s.channel, speaker: s.speaker, ...segmentJson(s) })),
         },
         null,
         2,

@@ -74,13 +74,18 @@ export async function openSession(options: StreamArgs, encoding?: Encoding): Pro
   });
   // Lost audio is never silent, terminal or not.
   client.on("audio_lost", (l) => reportLoss(l, live));
+  await connectOrExit(client, options.url);
+  return client;
+}
+
+/** Connects `client`; a refusal becomes the CLI's error (exit 1) with the server's code. */
+export async function connectOrExit(client: { connect(): Promise<unknown> }, url: string): Promise<void> {
   try {
     await client.connect();
   } catch (error) {
     const e = error as EarshotClientError;
-    throw new CliError(`cannot stream to ${options.url}: ${e.code ? `${e.code}: ` : ""}${e.message}`, { exitCode: 1 });
+    throw new CliError(`cannot stream to ${url}: ${e.code ? `${e.code}: ` : ""}${e.message}`, { exitCode: 1 });
   }
-  return client;
 }
 
 /** What a reconnecting client's state change means to a person watching, if anything. */

@@ -2,24 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { TranscriptMessage } from "@earshot/protocol";
 import { TranscriptAggregator } from "./aggregator.js";
+import { transcriptMessage } from "./transcript-message.test.helper.js";
 
-function msg(segmentId: number, isFinal: boolean, words: string[], startMs = segmentId * 1000): TranscriptMessage {
-  return {
-    type: "transcript",
-    is_final: isFinal,
-    text: words.join(" "),
-    segment_id: segmentId,
-    start_ms: startMs,
-    end_ms: startMs + words.length * 200,
-    language: "en",
-    words: words.map((word, i) => ({
-      word,
-      start_ms: startMs + i * 200,
-      end_ms: startMs + (i + 1) * 200,
-      confidence: 1,
-    })),
-  };
-}
+const msg = transcriptMessage;
 
 describe("TranscriptAggregator", () => {
   test("empty", () => {

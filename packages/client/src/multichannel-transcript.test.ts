@@ -1,27 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { TranscriptMessage } from "@earshot/protocol";
 import { TranscriptAggregator } from "./aggregator.js";
 import { MultichannelTranscript } from "./multichannel-transcript.js";
+import { transcriptMessage } from "./transcript-message.test.helper.js";
 
-function msg(segmentId: number, isFinal: boolean, text: string, startMs: number): TranscriptMessage {
-  const words = text.split(" ");
-  return {
-    type: "transcript",
-    is_final: isFinal,
-    text,
-    segment_id: segmentId,
-    start_ms: startMs,
-    end_ms: startMs + words.length * 200,
-    language: "en",
-    words: words.map((word, i) => ({
-      word,
-      start_ms: startMs + i * 200,
-      end_ms: startMs + (i + 1) * 200,
-      confidence: 1,
-    })),
-  };
-}
+const msg = (segmentId: number, isFinal: boolean, text: string, startMs: number) =>
+  transcriptMessage(segmentId, isFinal, text.split(" "), startMs);
 
 describe("MultichannelTranscript", () => {
   test("finals of every channel in time order, tagged; partials apart; repeated finals once", () => {
