@@ -179,6 +179,13 @@ describe("earshot CLI", () => {
       const result = await run(["transcribe", file, "--url", ps.url, "--api-key", "ps-key"]);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stdout, "go forward ten meters\n");
+      // --numerals and --redact go into the stream's config.
+      const digits = await run(["transcribe", file, "--url", ps.url, "--api-key", "ps-key", "--numerals"]);
+      assert.equal(digits.code, 0, digits.stderr);
+      assert.equal(digits.stdout, "go forward 10 meters\n");
+      const unknown = await run(["transcribe", file, "--url", ps.url, "--api-key", "ps-key", "--redact", "pii"]);
+      assert.equal(unknown.code, 1, unknown.stderr);
+      assert.match(unknown.stderr, /unsupported_redaction/);
     } finally {
       ps.process.kill("SIGTERM");
       await once(ps.process, "exit");

@@ -17,6 +17,8 @@ export const STREAM_ARG_OPTIONS = {
   language: { type: "string", default: "en" },
   model: { type: "string" },
   keyterm: { type: "string", multiple: true },
+  numerals: { type: "boolean", default: false },
+  redact: { type: "string", multiple: true },
   "no-reconnect": { type: "boolean", default: false },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -30,6 +32,10 @@ export interface StreamArgs {
   readonly model?: string | undefined;
   /** Words to favour (sherpa-onnx with modified_beam_search; others refuse with keyterms_unsupported). */
   readonly keyterm?: string[] | undefined;
+  /** Spoken numbers as digits in finals (`numerals`). */
+  readonly numerals?: boolean | undefined;
+  /** What to hide: pci, ssn, numbers (`redact`); the server refuses other names (unsupported_redaction). */
+  readonly redact?: string[] | undefined;
   /** Otherwise the client reconnects (resuming the session, replaying buffered audio) after a drop. */
   readonly "no-reconnect": boolean;
 }
@@ -54,6 +60,8 @@ export function clientOptions(options: StreamArgs, encoding?: Encoding) {
       timestamp_granularity: "word" as const,
       ...(options.model === undefined ? {} : { model: options.model }),
       ...(options.keyterm === undefined ? {} : { keyterms: options.keyterm }),
+      ...(options.numerals ? { numerals: true } : {}),
+      ...(options.redact === undefined ? {} : { redact: options.redact }),
     },
     reconnect: !options["no-reconnect"],
     ...(encoding === undefined ? {} : { encoding }),

@@ -15,7 +15,7 @@ import { listDeviceEntries } from "../devices.js";
 import { finishSession, openSession, parseFormat, STREAM_ARG_OPTIONS } from "../stream-session.js";
 import { lastLine, openWavPipe, type WavPipe } from "../wav-pipe.js";
 
-const HELP = `usage: earshot mic [--device ID] [--backend alsa|sox|ffmpeg] [--rate HZ] [--channels N] [--duration SECONDS] [--url ws://127.0.0.1:8787] [--api-key KEY] [--format text|json|srt|vtt] [--language en] [--model NAME] [--keyterm TERM]... [--no-reconnect]
+const HELP = `usage: earshot mic [--device ID] [--backend alsa|sox|ffmpeg] [--rate HZ] [--channels N] [--duration SECONDS] [--url ws://127.0.0.1:8787] [--api-key KEY] [--format text|json|srt|vtt] [--language en] [--model NAME] [--keyterm TERM]... [--numerals] [--redact pci|ssn|numbers]... [--no-reconnect]
 
   Streams a microphone until Ctrl-C (or --duration), through arecord, sox or ffmpeg, whichever is
   installed (or --backend). Partials and finals show live on stderr; the transcript goes to stdout.
@@ -27,7 +27,10 @@ const HELP = `usage: earshot mic [--device ID] [--backend alsa|sox|ffmpeg] [--ra
   --duration S  stop after S seconds of audio
   --language    the language spoken (default en); with no --model the server picks its model for it
   --model       a model the server serves by name (e.g. zipformer-zh-int8-2025-06-30)
-  --keyterm     a word or phrase to favour; repeatable (sherpa-onnx with modified_beam_search)`;
+  --keyterm     a word or phrase to favour; repeatable (sherpa-onnx with modified_beam_search)
+  --numerals    spoken numbers as digits ("four one one one" → 4111, "twenty five dollars" → $25)
+  --redact      hide card numbers (pci), social security numbers (ssn) or every number of 3+ digits
+                (numbers) as [REDACTED_…] before the server sends anything; repeatable`;
 
 export async function mic(argv: string[]): Promise<number> {
   const { values } = parseArgs({

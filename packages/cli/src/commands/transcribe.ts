@@ -8,7 +8,7 @@ import type { Format } from "../formats.js";
 import { frames } from "../pcm-frames.js";
 import { openSession, parseFormat, STREAM_ARG_OPTIONS, type StreamArgs } from "../stream-session.js";
 
-const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--channels mix|split [--speakers A,B]] [--language en] [--model NAME] [--keyterm TERM]... [--no-reconnect]
+const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--api-key KEY] [--realtime | --speed N] [--format text|json|srt|vtt] [--channels mix|split [--speakers A,B]] [--language en] [--model NAME] [--keyterm TERM]... [--numerals] [--redact pci|ssn|numbers]... [--no-reconnect]
 
   Streams an audio file to a server, converted to 16 kHz mono. WAV (any rate and channels; PCM,
   float, μ-law, A-law) is read directly; mp3, ogg, opus, flac, m4a and anything else ffmpeg reads
@@ -29,6 +29,9 @@ const HELP = `usage: earshot transcribe <file> [--url ws://127.0.0.1:8787] [--ap
   --language    the language spoken (default en); with no --model the server picks its model for it
   --model       a model the server serves by name (e.g. zipformer-zh-int8-2025-06-30)
   --keyterm     a word or phrase to favour; repeatable (sherpa-onnx with modified_beam_search)
+  --numerals    spoken numbers as digits ("four one one one" → 4111, "twenty five dollars" → $25)
+  --redact      hide card numbers (pci), social security numbers (ssn) or every number of 3+ digits
+                (numbers) as [REDACTED_…] before the server sends anything; repeatable
   --no-reconnect  end at the first dropped connection (default: reconnect, resume the session and
                   replay buffered audio, so the transcript is the same as without the drop)`;
 
