@@ -95,7 +95,7 @@ for (const { name, create, seed, holdDecoderMs } of ENGINES) {
       );
       t.diagnostic(`transcript: ${transcriptText(run.finals)}`);
 
-      assert.equal(result.code, 1000);
+      assert.equal(result.code, 1000, `closed with ${result.code}: ${result.reason}`);
       assert.equal(result.lostMs, 0);
       assertExactlyOnce(run);
       assert.equal(transcriptText(run.finals), transcriptText(reference.finals), "word for word");
