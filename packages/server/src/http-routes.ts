@@ -1,7 +1,7 @@
 /**
  * The plain HTTP routes: the static files, `/healthz`, `/readyz` (200 once the engine is loaded,
  * 503 again while the server is at capacity), `/metrics` (Prometheus text, optionally behind a
- * bearer token), `POST /v1/auth/token`; the stream endpoint answers 426 without an upgrade.
+ * bearer token), `POST /v1/auth/token`, OpenAI's `POST /v1/audio/transcriptions` (compat/openai/); the stream endpoint answers 426 without an upgrade.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine } from "@earshot/engines";
@@ -9,6 +9,8 @@ import { TOKEN_PATH } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { KeyRing } from "./auth.js";
 import type { Capacity } from "./capacity.js";
+import { handleTranscriptions, TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
+import type { ConnectionCounts } from "./connection-counts.js";
 import type { EngineLoading } from "./engine-loading.js";
 import { httpError, json } from "./http-replies.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -23,6 +25,7 @@ export interface HttpRoutesContext {
   readonly engine: Engine;
   readonly loading: EngineLoading;
   readonly capacity: Capacity;
+  readonly connections: ConnectionCounts;
   readonly metrics: ServerMetrics;
   readonly metricsOptions: MetricsOptions;
   readonly keys: KeyRing;
@@ -63,6 +66,8 @@ export function httpRoutes(context: HttpRoutesContext): RequestHandler {
       await serveMetrics(request, response);
     } else if (path === TOKEN_PATH) {
       await handleTokenRequest(request, response, { keys, tokens });
+    } else if (path === TRANSCRIPTIONS_PATH) {
+      await handleTranscriptions(request, response, context);
     } else if (path === STREAM_PATH) {
       httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
     } else {
