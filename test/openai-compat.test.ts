@@ -8,9 +8,10 @@ import { createReadStream, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { writeWav } from "@earshot/audio";
 import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { normalizeWords } from "@earshot/test-support";
-import OpenAI, { AuthenticationError, BadRequestError, toFile } from "openai";
+import OpenAI, { AuthenticationError, BadRequestError, InternalServerError, RateLimitError, toFile } from "openai";
 
 const KEY = "openai-key";
 const WAV = new URL("../../test/fixtures/eval/en-16k/ps-goforward.wav", import.meta.url);
@@ -30,8 +31,19 @@ describe("OpenAI transcriptions with the openai SDK", () => {
   after(() => server.close());
 
   it("transcribes a streamed file (chunked multipart) as json", async () => {
-    const result = await client.audio.transcriptions.create({ file: createReadStream(WAV), model: "whisper-1" });
+    const lengths: (string | null)[] = [];
+    const watching = new OpenAI({
+      baseURL: `${url}/v1`,
+      apiKey: KEY,
+      maxRetries: 0,
+      fetch: (input, init) => {
+        lengths.push(new Headers(init?.headers).get("content-length"));
+        return fetch(input, init);
+      },
+    });
+    const result = await watching.audio.transcriptions.create({ file: createReadStream(WAV), model: "whisper-1" });
     assert.equal(normalizeWords(result.text).join(" "), EXPECTED);
+    assert.deepEqual(lengths, [null], "the SDK streamed the upload without a Content-Length");
   });
 
   it("takes toFile and gives verbose_json with words and segments", async () => {
@@ -127,5 +139,47 @@ describe("OpenAI transcriptions with the openai SDK", () => {
     assert.equal(reply.status, 413);
     const body = (await reply.json()) as { error: { code: string } };
     assert.equal(body.error.code, "file_too_large");
+  });
+});
+
+describe("OpenAI transcriptions refused by the server's limits", () => {
+  const refusing = async (options: { maxStreamsPerKey?: number; maxStreams?: number }) => {
+    const server = createServer({
+      engine: new TestEngine(),
+      apiKeys: [KEY],
+      ...(options.maxStreamsPerKey === undefined ? {} : { maxStreamsPerKey: options.maxStreamsPerKey }),
+      ...(options.maxStreams === undefined ? {} : { admission: { maxStreams: options.maxStreams } }),
+    });
+    const { url } = await server.listen({ port: 0 });
+    await server.ready;
+    return { server, client: new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 }) };
+  };
+
+  it("answers 429 (RateLimitError) when the key holds its maximum of streams", async () => {
+    const { server, client } = await refusing({ maxStreamsPerKey: 0 });
+    try {
+      await assert.rejects(
+        client.audio.transcriptions.create({ file: createReadStream(WAV), model: "whisper-1" }),
+        (error: unknown) => error instanceof RateLimitError && error.code === "too_many_streams",
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("answers 503 (InternalServerError) with Retry-After when admission refuses", async () => {
+    const { server, client } = await refusing({ maxStreams: 0 });
+    try {
+      await assert.rejects(
+        client.audio.transcriptions.create({ file: createReadStream(WAV), model: "whisper-1" }),
+        (error: unknown) =>
+          error instanceof InternalServerError &&
+          error.status === 503 &&
+          error.code === "over_capacity" &&
+          error.headers.get("retry-after") !== null,
+      );
+    } finally {
+      await server.close();
+    }
   });
 });
