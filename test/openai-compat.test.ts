@@ -75,6 +75,22 @@ describe("OpenAI transcriptions with the openai SDK", () => {
     assert.match(vtt, /^WEBVTT\n\n\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}\n.*go forward/i);
   });
 
+  it("streams transcript.text.delta events, then transcript.text.done (stream=true)", async () => {
+    const stream = await client.audio.transcriptions.create({
+      file: createReadStream(WAV),
+      model: "gpt-4o-mini-transcribe",
+      stream: true,
+    });
+    const events: { type: string; delta?: string; text?: string }[] = [];
+    for await (const event of stream) events.push(event);
+    const done = events.at(-1);
+    assert.equal(done?.type, "transcript.text.done");
+    assert.equal(normalizeWords(done?.text ?? "").join(" "), EXPECTED);
+    const deltas = events.slice(0, -1);
+    assert.ok(deltas.length >= 1 && deltas.every((e) => e.type === "transcript.text.delta"));
+    assert.equal(deltas.map((e) => e.delta).join(""), done?.text);
+  });
+
   it("resamples a 44.1 kHz stereo WAV and reports ignored fields", async () => {
     const pcm = new Int16Array(44_100);
     const stereo = writeWav(44_100, [pcm, pcm]);

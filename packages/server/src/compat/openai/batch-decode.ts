@@ -20,11 +20,15 @@ const BACKLOG_POLL_MS = 10;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The finals of `pcm` (16 kHz mono), in order; rejects when the engine fails. */
+/**
+ * The finals of `pcm` (16 kHz mono), in order, each also given to `onSegment` as it is decoded;
+ * rejects when the engine fails.
+ */
 export async function decodeRecording(
   engine: Engine,
   options: StreamOptions,
   pcm: Int16Array,
+  onSegment: (segment: DecodedSegment) => void = () => undefined,
 ): Promise<DecodedSegment[]> {
   const stream = await engine.openStream(options);
   const segments: DecodedSegment[] = [];
@@ -32,7 +36,9 @@ export async function decodeRecording(
     for await (const event of stream) {
       if (event.type === "error") throw event.error;
       if (event.type === "final" && event.text.trim() !== "") {
-        segments.push({ text: event.text.trim(), startMs: event.startMs, endMs: event.endMs, words: event.words });
+        const segment = { text: event.text.trim(), startMs: event.startMs, endMs: event.endMs, words: event.words };
+        segments.push(segment);
+        onSegment(segment);
       }
     }
   })();

@@ -37,7 +37,7 @@ export interface RenderInput {
 export function renderTranscript(input: RenderInput): RenderedTranscript {
   const { segments, durationMs, format } = input;
   const text = segments.map((segment) => segment.text).join(" ");
-  const usage = { type: "duration", seconds: Math.ceil(durationMs / 1000) };
+  const usage = durationUsage(durationMs);
   switch (format) {
     case "json":
       return jsonBody({ text, usage });
@@ -50,6 +50,11 @@ export function renderTranscript(input: RenderInput): RenderedTranscript {
     case "verbose_json":
       return jsonBody(verbose(input, text, usage));
   }
+}
+
+/** OpenAI's usage of a transcription billed by duration: whole seconds, rounded up. */
+export function durationUsage(durationMs: number): { type: "duration"; seconds: number } {
+  return { type: "duration", seconds: Math.ceil(durationMs / 1000) };
 }
 
 function verbose({ segments, durationMs, language, granularities }: RenderInput, text: string, usage: object): object {

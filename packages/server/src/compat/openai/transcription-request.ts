@@ -1,6 +1,7 @@
 /**
  * The form fields of `POST /v1/audio/transcriptions`, validated: OpenAI's model names mean the
- * engine's default model, an earshot model name selects that model; `prompt`, `temperature`,
+ * engine's default model, an earshot model name selects that model; `stream=true` answers with
+ * server-sent events, whatever `response_format`; `prompt`, `temperature`,
  * `include[]` and `chunking_strategy` are accepted and ignored (reported in a response header).
  */
 import type { Engine, StreamOptions } from "@earshot/engines";
@@ -30,6 +31,8 @@ export interface TranscriptionRequest {
   readonly engine: StreamOptions;
   readonly responseFormat: ResponseFormat;
   readonly granularities: ReadonlySet<Granularity>;
+  /** Answer with server-sent events (`transcript.text.delta` per final, then `transcript.text.done`). */
+  readonly stream: boolean;
   /** Fields that were sent but change nothing, for the `x-earshot-ignored-fields` header. */
   readonly ignored: readonly string[];
 }
@@ -69,13 +72,12 @@ export function parseTranscriptionRequest(form: Form, engine: Engine): Transcrip
       param: code === "unsupported_language" ? "language" : "model",
     });
   }
-  if (one("stream") === "true") {
-    throw new OpenAiError("invalid_request", "stream=true is not supported yet; leave stream out.", {
-      param: "stream",
-    });
+  const stream = one("stream") ?? "false";
+  if (stream !== "true" && stream !== "false") {
+    throw new OpenAiError("invalid_request", "stream must be true or false.", { param: "stream" });
   }
   const ignored = IGNORED_FIELDS.filter((name) => form.fields.has(name));
-  return { engine: resolved.config.engine, responseFormat, granularities, ignored };
+  return { engine: resolved.config.engine, responseFormat, granularities, stream: stream === "true", ignored };
 }
 
 function isOneOf<T extends string>(values: readonly T[], value: string): value is T {

@@ -1,7 +1,8 @@
 /**
  * `POST /v1/audio/transcriptions`, OpenAI's batch transcription, as a thin adapter: the key and
  * per-key limits of stream connections, the admission of a new stream, one engine stream for the
- * file (batch-decode.ts), and the answer in the asked `response_format`.
+ * file (batch-decode.ts), and the answer in the asked `response_format`, or as server-sent events
+ * (transcript-events.ts).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AudioFormatError, readWav, toMono16k } from "@earshot/audio";
@@ -13,6 +14,7 @@ import type { ConnectionCounts } from "../../connection-counts.js";
 import { decodeRecording } from "./batch-decode.js";
 import { type FormFile, readForm } from "./multipart-form.js";
 import { OpenAiError, sendOpenAiError } from "./openai-errors.js";
+import { type Decode, sendTranscriptEvents } from "./transcript-events.js";
 import { renderTranscript } from "./transcription-formats.js";
 import { parseTranscriptionRequest } from "./transcription-request.js";
 
@@ -85,6 +87,13 @@ async function transcribe(request: IncomingMessage, response: ServerResponse, co
   counted.bound();
   try {
     refuseOverCapacity(capacity.admitNewSession(apiKey)?.message, capacity);
+    const headers = options.ignored.length > 0 ? { "x-earshot-ignored-fields": options.ignored.join(", ") } : {};
+    const durationMs = pcm.length / 16;
+    if (options.stream) {
+      const decode: Decode = (onSegment) => decodeRecording(engine, options.engine, pcm, onSegment);
+      await sendTranscriptEvents(response, headers, decode, durationMs, log);
+      return;
+    }
     let segments: Awaited<ReturnType<typeof decodeRecording>>;
     try {
       segments = await decodeRecording(engine, options.engine, pcm);
@@ -94,7 +103,7 @@ async function transcribe(request: IncomingMessage, response: ServerResponse, co
     }
     const rendered = renderTranscript({
       segments,
-      durationMs: pcm.length / 16,
+      durationMs,
       language: options.engine.language,
       format: options.responseFormat,
       granularities: options.granularities,
@@ -103,7 +112,7 @@ async function transcribe(request: IncomingMessage, response: ServerResponse, co
       .writeHead(200, {
         "content-type": rendered.contentType,
         "content-length": Buffer.byteLength(rendered.body),
-        ...(options.ignored.length > 0 ? { "x-earshot-ignored-fields": options.ignored.join(", ") } : {}),
+        ...headers,
       })
       .end(rendered.body);
   } finally {
