@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createReadStream, readFileSync } from "node:fs";
+import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { writeWav } from "@earshot/audio";
 import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
@@ -141,6 +142,23 @@ describe("OpenAI transcriptions with the openai SDK", () => {
         code: "missing_file",
       },
     });
+  });
+
+  it("survives an upload cut mid-body, and serves the next request", async () => {
+    const { port, hostname } = new URL(url);
+    const upload = request({
+      host: hostname,
+      port,
+      method: "POST",
+      path: "/v1/audio/transcriptions",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "multipart/form-data; boundary=cut" },
+    });
+    upload.on("error", () => undefined);
+    upload.write('--cut\r\ncontent-disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    upload.destroy();
+    const result = await client.audio.transcriptions.create({ file: createReadStream(WAV), model: "whisper-1" });
+    assert.equal(normalizeWords(result.text).join(" "), EXPECTED);
   });
 
   it("refuses a file over 25 MiB with 413", async () => {

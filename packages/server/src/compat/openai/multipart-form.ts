@@ -79,7 +79,12 @@ export function readForm(request: IncomingMessage, maxFileBytes: number): Promis
       reject(failure ?? new OpenAiError("invalid_request", `Malformed multipart body: ${error.message}`));
     });
     parser.on("close", () => (failure ? reject(failure) : resolve({ file, fields })));
-    request.on("error", reject);
+    // The client went away mid-upload, or an oversized body was cut: nobody is left to answer (the
+    // route only closes the response).
+    request.on("error", () => undefined);
+    request.on("close", () => {
+      if (!request.complete) reject(failure ?? new OpenAiError("invalid_request", "The upload was aborted."));
+    });
     request.pipe(parser);
   });
 }

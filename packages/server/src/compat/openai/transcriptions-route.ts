@@ -41,6 +41,10 @@ export async function handleTranscriptions(
     await transcribe(request, response, context);
   } catch (error) {
     if (!(error instanceof OpenAiError)) throw error;
+    if (request.destroyed && !request.complete) {
+      response.destroy();
+      return;
+    }
     if (!request.complete) {
       // Whatever is left of the body is not read: ask the client not to reuse this connection.
       response.setHeader("connection", "close");
