@@ -65,6 +65,8 @@ export function readForm(request: IncomingMessage, maxFileBytes: number): Promis
         return;
       }
       const chunks: Buffer[] = [];
+      // A body that ends inside the file fails the file stream too; the parser's own error answers.
+      stream.on("error", () => undefined);
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("limit", () => fail(tooLarge(maxFileBytes)));
       stream.on("end", () => {
