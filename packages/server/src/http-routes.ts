@@ -15,7 +15,7 @@ import type { EngineLoading } from "./engine-loading.js";
 import { httpError, json } from "./http-replies.js";
 import type { ServerMetrics } from "./metrics.js";
 import { parseRequestTarget } from "./request-target.js";
-import type { MetricsOptions } from "./server-options.js";
+import type { FileDecoder, MetricsOptions } from "./server-options.js";
 import { type StaticRoutes, serveStatic } from "./static-routes.js";
 import type { StreamTokens } from "./stream-tokens.js";
 import { handleTokenRequest } from "./token-route.js";
@@ -31,6 +31,7 @@ export interface HttpRoutesContext {
   readonly keys: KeyRing;
   readonly tokens: StreamTokens;
   readonly staticRoutes: StaticRoutes | undefined;
+  readonly fileDecoder: FileDecoder | undefined;
   readonly log: Logger;
 }
 

@@ -11,6 +11,7 @@ export {
   DEFAULT_MAX_STREAMS_PER_KEY,
   DEFAULT_MAX_UNCONFIGURED_PER_KEY,
   DEFAULT_MAX_WAITING_DECODERS_PER_KEY,
+  type FileDecoder,
   type ListenOptions,
   type MetricsOptions,
   type ServerOptions,

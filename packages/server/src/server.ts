@@ -68,7 +68,13 @@ export function createServer(options: ServerOptions): EarshotServer {
   const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
   const phone = phoneCalls(parts, options.twilio);
   const upgrades = new StreamUpgrades(parts, phone.routes);
-  const routes = httpRoutes({ ...parts, loading, metricsOptions, staticRoutes: options.staticRoutes });
+  const routes = httpRoutes({
+    ...parts,
+    loading,
+    metricsOptions,
+    staticRoutes: options.staticRoutes,
+    fileDecoder: options.fileDecoder,
+  });
   // Each entry point answers its own failure on its own socket (http-guards.ts): no request can
   // end the process.
   const guards = new HttpGuards(log);

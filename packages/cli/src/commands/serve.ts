@@ -17,6 +17,7 @@ import { DEFAULT_ENDPOINTING_MS } from "@earshot/vad";
 import { CliError } from "../cli-error.js";
 import { demoRoutes } from "../demo-assets.js";
 import { createEngine, sherpaModelDirs } from "../engines.js";
+import { uploadDecoder } from "../upload-decoder.js";
 
 /**
  * The utilization at which `earshot serve` refuses new streams. The demand it reads undercounts
@@ -216,6 +217,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(decoders === undefined ? {} : { decoders }),
     ...(maxDecoders === undefined ? {} : { maxDecoders }),
   });
+  const fileDecoder = uploadDecoder();
   const server = createServer({
     engine,
     apiKeys: keys,
@@ -232,6 +234,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
     ...(staticRoutes ? { staticRoutes } : {}),
     twilio: { ...(twilioAuthToken ? { authToken: twilioAuthToken } : {}), ...webhook },
+    ...(fileDecoder ? { fileDecoder } : {}),
   });
   logger.info({ maxStreams: Number.isFinite(server.maxStreams) ? server.maxStreams : "none" }, "stream limit");
   const { url } = await server.listen({ host: values.host, port });

@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { credentialFromRequest, type KeyRing } from "../../auth.js";
 import type { Capacity } from "../../capacity.js";
 import type { ConnectionCounts } from "../../connection-counts.js";
+import type { FileDecoder } from "../../server-options.js";
 import { decodeRecording } from "./batch-decode.js";
 import { type FormFile, readForm } from "./multipart-form.js";
 import { OpenAiError, sendOpenAiError } from "./openai-errors.js";
@@ -28,6 +29,8 @@ export interface TranscriptionsContext {
   readonly keys: KeyRing;
   readonly capacity: Capacity;
   readonly connections: ConnectionCounts;
+  /** For uploads that are not WAV; without one they are refused with 415. */
+  readonly fileDecoder: FileDecoder | undefined;
   readonly log: Logger;
 }
 
@@ -86,10 +89,10 @@ async function transcribe(request: IncomingMessage, response: ServerResponse, co
     });
   }
   const options = parseTranscriptionRequest(form, engine);
-  const pcm = decodeFile(form.file);
   const counted = connections.add(apiKey);
   counted.bound();
   try {
+    const pcm = await decodeFile(form.file, context.fileDecoder);
     refuseOverCapacity(capacity.admitNewSession(apiKey)?.message, capacity);
     const headers = options.ignored.length > 0 ? { "x-earshot-ignored-fields": options.ignored.join(", ") } : {};
     const durationMs = pcm.length / 16;
@@ -132,22 +135,41 @@ function refuseOverCapacity(refusal: string | undefined, capacity: Capacity): vo
   });
 }
 
-/** A WAV file (any rate, channels, PCM, float, G.711) as 16 kHz mono PCM16. */
-function decodeFile(file: FormFile): Int16Array {
+/**
+ * A WAV file (any rate, channels, PCM, float, G.711) as 16 kHz mono PCM16; anything else, or a WAV
+ * encoding we do not read, through the server's file decoder (ffmpeg) when it has one.
+ */
+async function decodeFile(file: FormFile, fileDecoder: FileDecoder | undefined): Promise<Int16Array> {
   const { bytes } = file;
   const isWav =
     bytes.length >= 12 && bytes.toString("latin1", 0, 4) === "RIFF" && bytes.toString("latin1", 8, 12) === "WAVE";
-  if (!isWav) {
-    throw new OpenAiError("unsupported_file_format", "Only WAV files are supported here; convert the audio to WAV.", {
-      param: "file",
-    });
+  if (isWav) {
+    try {
+      const wav = readWav(bytes);
+      return toMono16k({ sampleRate: wav.sampleRate, channels: wav.samples });
+    } catch (error) {
+      if (!(error instanceof AudioFormatError)) throw error;
+      if (error.code !== "unsupported_wav_format")
+        throw new OpenAiError("invalid_file", error.message, { param: "file" });
+      if (!fileDecoder) throw new OpenAiError("unsupported_file_format", error.message, { param: "file" });
+    }
+  }
+  if (!fileDecoder) {
+    throw new OpenAiError(
+      "unsupported_file_format",
+      "Only WAV files are supported by this server (it has no ffmpeg); convert the audio to WAV.",
+      { param: "file" },
+    );
   }
   try {
-    const wav = readWav(bytes);
-    return toMono16k({ sampleRate: wav.sampleRate, channels: wav.samples });
+    return await fileDecoder(bytes);
   } catch (error) {
-    if (!(error instanceof AudioFormatError)) throw error;
-    const code = error.code === "unsupported_wav_format" ? "unsupported_file_format" : "invalid_file";
-    throw new OpenAiError(code, error.message, { param: "file" });
+    throw new OpenAiError(
+      "unsupported_file_format",
+      `The file is not audio this server can decode: ${(error as Error).message}`,
+      {
+        param: "file",
+      },
+    );
   }
 }
