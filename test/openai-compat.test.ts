@@ -177,12 +177,13 @@ describe("OpenAI transcriptions with the openai SDK", () => {
 });
 
 describe("OpenAI transcriptions refused by the server's limits", () => {
-  const refusing = async (options: { maxStreamsPerKey?: number; maxStreams?: number }) => {
+  const refusing = async (options: { maxStreamsPerKey?: number; maxStreams?: number; maxUploadBytes?: number }) => {
     const server = createServer({
       engine: new TestEngine(),
       apiKeys: [KEY],
       ...(options.maxStreamsPerKey === undefined ? {} : { maxStreamsPerKey: options.maxStreamsPerKey }),
       ...(options.maxStreams === undefined ? {} : { admission: { maxStreams: options.maxStreams } }),
+      ...(options.maxUploadBytes === undefined ? {} : { maxUploadBytes: options.maxUploadBytes }),
     });
     const { url } = await server.listen({ port: 0 });
     await server.ready;
@@ -211,6 +212,18 @@ describe("OpenAI transcriptions refused by the server's limits", () => {
           error.status === 503 &&
           error.code === "over_capacity" &&
           error.headers.get("retry-after") !== null,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("answers 413 over a configured upload limit", async () => {
+    const { server, client } = await refusing({ maxUploadBytes: 1000 });
+    try {
+      await assert.rejects(
+        client.audio.transcriptions.create({ file: createReadStream(WAV), model: "whisper-1" }),
+        (error: unknown) => error instanceof OpenAI.APIError && error.status === 413 && error.code === "file_too_large",
       );
     } finally {
       await server.close();

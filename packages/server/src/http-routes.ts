@@ -32,6 +32,7 @@ export interface HttpRoutesContext {
   readonly tokens: StreamTokens;
   readonly staticRoutes: StaticRoutes | undefined;
   readonly fileDecoder: FileDecoder | undefined;
+  readonly maxUploadBytes: number;
   readonly log: Logger;
 }
 

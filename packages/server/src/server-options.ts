@@ -24,6 +24,8 @@ export interface ServerOptions extends Partial<SessionLimits> {
    * its ffmpeg decoder when ffmpeg is installed.
    */
   readonly fileDecoder?: FileDecoder;
+  /** The largest file `POST /v1/audio/transcriptions` takes (default 25 MiB, OpenAI's); larger is 413. */
+  readonly maxUploadBytes?: number;
   /**
    * Open connections one key may have (default 64); more are refused with 429 `too_many_streams`.
    * Also the most sessions of a key waiting for a resume (beyond, the oldest ends), and the most

@@ -1,8 +1,8 @@
 /**
  * Reads a `multipart/form-data` request (with a Content-Length or chunked) with busboy: the `file`
  * part into memory, up to a byte limit, and the text fields (repeated ones, like
- * `timestamp_granularities[]`, as lists). A body over the limit is read to its end and dropped, so
- * the client gets the 413 rather than a reset socket.
+ * `timestamp_granularities[]`, as lists). A body over the limit is read on and dropped (up to
+ * `DRAIN_BYTES`), so the client gets the 413 rather than a reset socket.
  */
 import type { IncomingMessage } from "node:http";
 import busboy from "busboy";
@@ -22,12 +22,15 @@ export interface Form {
 /** Text fields are short (a prompt is the longest); more is not a request of this API. */
 const MAX_FIELD_BYTES = 64 * 1024;
 const MAX_FIELDS = 64;
-/** Past this many bytes of an oversized body, stop reading it and cut the socket. */
-const DRAIN_FACTOR = 4;
+/**
+ * An oversized body is read (and dropped) this far past the limit, so a client that streams it
+ * still gets the 413 rather than a reset socket; past it, the 413 goes out with the body unread.
+ */
+const DRAIN_BYTES = 100 * 1024 * 1024;
 
 export function readForm(request: IncomingMessage, maxFileBytes: number): Promise<Form> {
   const declared = Number(request.headers["content-length"] ?? Number.NaN);
-  if (declared > maxFileBytes * DRAIN_FACTOR) {
+  if (declared > maxFileBytes + DRAIN_BYTES) {
     return Promise.reject(tooLarge(maxFileBytes, declared));
   }
   let parser: busboy.Busboy;
@@ -52,7 +55,10 @@ export function readForm(request: IncomingMessage, maxFileBytes: number): Promis
     };
     request.on("data", (chunk: Buffer) => {
       received += chunk.byteLength;
-      if (failure?.code === "file_too_large" && received > maxFileBytes * DRAIN_FACTOR) request.destroy();
+      if (failure?.code === "file_too_large" && received > maxFileBytes + DRAIN_BYTES) {
+        request.unpipe(parser);
+        reject(failure);
+      }
     });
     parser.on("field", (name, value, info) => {
       if (info.valueTruncated) fail(new OpenAiError("invalid_request", `Field ${name} is too long.`, { param: name }));
@@ -81,8 +87,7 @@ export function readForm(request: IncomingMessage, maxFileBytes: number): Promis
       reject(failure ?? new OpenAiError("invalid_request", `Malformed multipart body: ${error.message}`));
     });
     parser.on("close", () => (failure ? reject(failure) : resolve({ file, fields })));
-    // The client went away mid-upload, or an oversized body was cut: nobody is left to answer (the
-    // route only closes the response).
+    // The client went away mid-upload: nobody is left to answer (the route only closes the response).
     request.on("error", () => undefined);
     request.on("close", () => {
       if (!request.complete) reject(failure ?? new OpenAiError("invalid_request", "The upload was aborted."));

@@ -20,7 +20,7 @@ import { renderTranscript } from "./transcription-formats.js";
 import { parseTranscriptionRequest } from "./transcription-request.js";
 
 export const TRANSCRIPTIONS_PATH = "/v1/audio/transcriptions";
-/** OpenAI's own limit for whisper-1 uploads. */
+/** OpenAI's own limit for whisper-1 uploads: the default of `maxUploadBytes`. */
 export const MAX_FILE_BYTES = 25 * 1024 * 1024;
 const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 
@@ -31,6 +31,8 @@ export interface TranscriptionsContext {
   readonly connections: ConnectionCounts;
   /** For uploads that are not WAV; without one they are refused with 415. */
   readonly fileDecoder: FileDecoder | undefined;
+  /** Larger files are refused with 413. */
+  readonly maxUploadBytes: number;
   readonly log: Logger;
 }
 
@@ -82,7 +84,7 @@ async function transcribe(request: IncomingMessage, response: ServerResponse, co
   }
   // A quick look before taking the upload; the stream is admitted for real once the file is in.
   refuseOverCapacity(capacity.refusal("after_release")?.message, capacity);
-  const form = await readForm(request, MAX_FILE_BYTES);
+  const form = await readForm(request, context.maxUploadBytes);
   if (!form.file || form.file.bytes.byteLength === 0) {
     throw new OpenAiError("missing_file", "file is required: send the audio as the multipart part named file.", {
       param: "file",
