@@ -13,6 +13,7 @@ import { TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { normalizeWords } from "@earshot/test-support";
 import OpenAI, { AuthenticationError, BadRequestError, InternalServerError, RateLimitError, toFile } from "openai";
+import { sample, scrape } from "./helpers/prometheus.js";
 
 const KEY = "openai-key";
 const WAV = new URL("../../test/fixtures/eval/en-16k/ps-goforward.wav", import.meta.url);
@@ -159,6 +160,15 @@ describe("OpenAI transcriptions with the openai SDK", () => {
     upload.destroy();
     const result = await client.audio.transcriptions.create({ file: createReadStream(WAV), model: "whisper-1" });
     assert.equal(normalizeWords(result.text).join(" "), EXPECTED);
+  });
+
+  it("counts requests by result and the audio transcribed in /metrics", async () => {
+    const samples = await scrape(url);
+    assert.ok(sample(samples, 'earshot_openai_transcriptions_total{result="ok"}') >= 5);
+    assert.ok(sample(samples, 'earshot_openai_transcriptions_total{result="invalid_api_key"}') >= 1);
+    assert.ok(sample(samples, 'earshot_openai_transcriptions_total{result="unsupported_file_format"}') >= 1);
+    assert.equal(sample(samples, 'earshot_openai_transcriptions_total{result="over_capacity"}'), 0);
+    assert.ok(sample(samples, "earshot_openai_audio_seconds_total") > 10);
   });
 
   it("refuses a file over 25 MiB with 413", async () => {

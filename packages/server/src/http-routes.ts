@@ -9,6 +9,7 @@ import { TOKEN_PATH } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { KeyRing } from "./auth.js";
 import type { Capacity } from "./capacity.js";
+import { OpenAiMetrics } from "./compat/openai/openai-metrics.js";
 import { handleTranscriptions, TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
 import type { ConnectionCounts } from "./connection-counts.js";
 import type { EngineLoading } from "./engine-loading.js";
@@ -42,6 +43,7 @@ type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Pr
 export function httpRoutes(context: HttpRoutesContext): RequestHandler {
   const { engine, loading, capacity, metricsOptions, keys, tokens } = context;
   const serveMetrics = metricsRoute(context);
+  const transcriptions = { ...context, metrics: new OpenAiMetrics(context.metrics.registry) };
   return async (request, response) => {
     const target = parseRequestTarget(request.url);
     if (!target.ok) {
@@ -69,7 +71,7 @@ export function httpRoutes(context: HttpRoutesContext): RequestHandler {
     } else if (path === TOKEN_PATH) {
       await handleTokenRequest(request, response, { keys, tokens });
     } else if (path === TRANSCRIPTIONS_PATH) {
-      await handleTranscriptions(request, response, context);
+      await handleTranscriptions(request, response, transcriptions);
     } else if (path === STREAM_PATH) {
       httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
     } else {

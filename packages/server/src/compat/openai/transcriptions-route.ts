@@ -15,6 +15,7 @@ import type { FileDecoder } from "../../server-options.js";
 import { decodeRecording } from "./batch-decode.js";
 import { type FormFile, readForm } from "./multipart-form.js";
 import { OpenAiError, sendOpenAiError } from "./openai-errors.js";
+import type { OpenAiMetrics } from "./openai-metrics.js";
 import { type Decode, sendTranscriptEvents } from "./transcript-events.js";
 import { renderTranscript } from "./transcription-formats.js";
 import { parseTranscriptionRequest } from "./transcription-request.js";
@@ -33,6 +34,7 @@ export interface TranscriptionsContext {
   readonly fileDecoder: FileDecoder | undefined;
   /** Larger files are refused with 413. */
   readonly maxUploadBytes: number;
+  readonly metrics: OpenAiMetrics;
   readonly log: Logger;
 }
 
@@ -43,9 +45,10 @@ export async function handleTranscriptions(
   context: TranscriptionsContext,
 ): Promise<void> {
   try {
-    await transcribe(request, response, context);
+    context.metrics.transcribed(await transcribe(request, response, context));
   } catch (error) {
     if (!(error instanceof OpenAiError)) throw error;
+    context.metrics.refused(error.code);
     if (request.destroyed && !request.complete) {
       response.destroy();
       return;
@@ -59,7 +62,12 @@ export async function handleTranscriptions(
   }
 }
 
-async function transcribe(request: IncomingMessage, response: ServerResponse, context: TranscriptionsContext) {
+/** Answers, and resolves with the length of the audio transcribed, in ms; rejects with an `OpenAiError` to answer. */
+async function transcribe(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: TranscriptionsContext,
+): Promise<number> {
   const { engine, keys, capacity, connections, log } = context;
   if (request.method !== "POST") {
     throw new OpenAiError("method_not_allowed", "Use POST.", { param: null, headers: { allow: "POST" } });
@@ -101,7 +109,7 @@ async function transcribe(request: IncomingMessage, response: ServerResponse, co
     if (options.stream) {
       const decode: Decode = (onSegment) => decodeRecording(engine, options.engine, pcm, onSegment);
       await sendTranscriptEvents(response, headers, decode, durationMs, log);
-      return;
+      return durationMs;
     }
     let segments: Awaited<ReturnType<typeof decodeRecording>>;
     try {
@@ -124,6 +132,7 @@ async function transcribe(request: IncomingMessage, response: ServerResponse, co
         ...headers,
       })
       .end(rendered.body);
+    return durationMs;
   } finally {
     counted.closed(true);
   }
