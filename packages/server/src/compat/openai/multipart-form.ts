@@ -37,7 +37,7 @@ export function readForm(request: IncomingMessage, maxFileBytes: number): Promis
   try {
     parser = busboy({
       headers: request.headers,
-      limits: { files: 1, fileSize: maxFileBytes, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES },
+      limits: { files: 4, fileSize: maxFileBytes, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES },
     });
   } catch {
     request.resume();
