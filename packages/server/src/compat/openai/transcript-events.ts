@@ -12,13 +12,14 @@ import { durationUsage } from "./transcription-formats.js";
 
 export type Decode = (onSegment: (segment: DecodedSegment) => void) => Promise<unknown>;
 
+/** Resolves false when the engine failed (the `event: error` went out). */
 export async function sendTranscriptEvents(
   response: ServerResponse,
   headers: Readonly<Record<string, string>>,
   decode: Decode,
   durationMs: number,
   log: Logger,
-): Promise<void> {
+): Promise<boolean> {
   response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...headers });
   const texts: string[] = [];
   const send = (event: object): void => {
@@ -34,8 +35,9 @@ export async function sendTranscriptEvents(
     const code = "engine_unavailable";
     const failure = { message: "The speech engine failed on this file; try again.", type: OPENAI_ERRORS[code].type };
     response.end(`event: error\ndata: ${JSON.stringify({ error: { ...failure, param: null, code } })}\n\n`);
-    return;
+    return false;
   }
   send({ type: "transcript.text.done", text: texts.join(" "), usage: durationUsage(durationMs) });
   response.end();
+  return true;
 }

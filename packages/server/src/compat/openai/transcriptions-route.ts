@@ -45,7 +45,9 @@ export async function handleTranscriptions(
   context: TranscriptionsContext,
 ): Promise<void> {
   try {
-    context.metrics.transcribed(await transcribe(request, response, context));
+    const audioMs = await transcribe(request, response, context);
+    if (audioMs === undefined) context.metrics.refused("engine_unavailable");
+    else context.metrics.transcribed(audioMs);
   } catch (error) {
     if (!(error instanceof OpenAiError)) throw error;
     context.metrics.refused(error.code);
@@ -62,12 +64,15 @@ export async function handleTranscriptions(
   }
 }
 
-/** Answers, and resolves with the length of the audio transcribed, in ms; rejects with an `OpenAiError` to answer. */
+/**
+ * Answers, and resolves with the length of the audio transcribed, in ms (undefined: the engine
+ * failed after a streamed answer began); rejects with an `OpenAiError` to answer.
+ */
 async function transcribe(
   request: IncomingMessage,
   response: ServerResponse,
   context: TranscriptionsContext,
-): Promise<number> {
+): Promise<number | undefined> {
   const { engine, keys, capacity, connections, log } = context;
   if (request.method !== "POST") {
     throw new OpenAiError("method_not_allowed", "Use POST.", { param: null, headers: { allow: "POST" } });
@@ -108,8 +113,7 @@ async function transcribe(
     const durationMs = pcm.length / 16;
     if (options.stream) {
       const decode: Decode = (onSegment) => decodeRecording(engine, options.engine, pcm, onSegment);
-      await sendTranscriptEvents(response, headers, decode, durationMs, log);
-      return durationMs;
+      return (await sendTranscriptEvents(response, headers, decode, durationMs, log)) ? durationMs : undefined;
     }
     let segments: Awaited<ReturnType<typeof decodeRecording>>;
     try {
