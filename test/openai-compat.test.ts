@@ -239,4 +239,33 @@ describe("OpenAI transcriptions refused by the server's limits", () => {
       await server.close();
     }
   });
+
+  it("answers 503 engine_unavailable when the engine fails, and an error event once streaming began", async () => {
+    class FailingEngine extends TestEngine {
+      override openStream(): never {
+        throw new Error("no decoder");
+      }
+    }
+    const server = createServer({ engine: new FailingEngine(), apiKeys: [KEY] });
+    const { url } = await server.listen({ port: 0 });
+    await server.ready;
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: KEY, maxRetries: 0 });
+    try {
+      await assert.rejects(
+        client.audio.transcriptions.create({ file: createReadStream(WAV), model: "whisper-1" }),
+        (error: unknown) =>
+          error instanceof InternalServerError && error.status === 503 && error.code === "engine_unavailable",
+      );
+      const stream = await client.audio.transcriptions.create({
+        file: createReadStream(WAV),
+        model: "whisper-1",
+        stream: true,
+      });
+      await assert.rejects(async () => {
+        for await (const _event of stream);
+      }, OpenAI.APIError);
+    } finally {
+      await server.close();
+    }
+  });
 });
