@@ -1,7 +1,7 @@
 /**
  * The plain HTTP routes: the static files, `/healthz`, `/readyz` (200 once the engine is loaded,
  * 503 again while the server is at capacity), `/metrics` (Prometheus text, optionally behind a
- * bearer token), `POST /v1/auth/token`; the stream endpoint answers 426 without an upgrade.
+ * bearer token), `POST /v1/auth/token`, OpenAI's `POST /v1/audio/transcriptions` (compat/openai/); the stream endpoint answers 426 without an upgrade.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine } from "@earshot/engines";
@@ -9,11 +9,14 @@ import { TOKEN_PATH } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { KeyRing } from "./auth.js";
 import type { Capacity } from "./capacity.js";
+import { OpenAiMetrics } from "./compat/openai/openai-metrics.js";
+import { handleTranscriptions, TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
+import type { ConnectionCounts } from "./connection-counts.js";
 import type { EngineLoading } from "./engine-loading.js";
 import { httpError, json } from "./http-replies.js";
 import type { ServerMetrics } from "./metrics.js";
 import { parseRequestTarget } from "./request-target.js";
-import type { MetricsOptions } from "./server-options.js";
+import type { FileDecoder, MetricsOptions } from "./server-options.js";
 import { type StaticRoutes, serveStatic } from "./static-routes.js";
 import type { StreamTokens } from "./stream-tokens.js";
 import { handleTokenRequest } from "./token-route.js";
@@ -23,11 +26,14 @@ export interface HttpRoutesContext {
   readonly engine: Engine;
   readonly loading: EngineLoading;
   readonly capacity: Capacity;
+  readonly connections: ConnectionCounts;
   readonly metrics: ServerMetrics;
   readonly metricsOptions: MetricsOptions;
   readonly keys: KeyRing;
   readonly tokens: StreamTokens;
   readonly staticRoutes: StaticRoutes | undefined;
+  readonly fileDecoder: FileDecoder | undefined;
+  readonly maxUploadBytes: number;
   readonly log: Logger;
 }
 
@@ -37,6 +43,7 @@ type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Pr
 export function httpRoutes(context: HttpRoutesContext): RequestHandler {
   const { engine, loading, capacity, metricsOptions, keys, tokens } = context;
   const serveMetrics = metricsRoute(context);
+  const transcriptions = { ...context, metrics: new OpenAiMetrics(context.metrics.registry) };
   return async (request, response) => {
     const target = parseRequestTarget(request.url);
     if (!target.ok) {
@@ -63,6 +70,8 @@ export function httpRoutes(context: HttpRoutesContext): RequestHandler {
       await serveMetrics(request, response);
     } else if (path === TOKEN_PATH) {
       await handleTokenRequest(request, response, { keys, tokens });
+    } else if (path === TRANSCRIPTIONS_PATH) {
+      await handleTranscriptions(request, response, transcriptions);
     } else if (path === STREAM_PATH) {
       httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
     } else {

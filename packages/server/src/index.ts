@@ -1,5 +1,7 @@
 export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
 export { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
+export { OPENAI_ERRORS, type OpenAiErrorCode } from "./compat/openai/openai-errors.js";
+export { TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
 export { createLogger, silentLogger } from "./logger.js";
 export { OverlapRemover } from "./overlap.js";
 export { createServer, type EarshotServer } from "./server.js";
@@ -9,6 +11,7 @@ export {
   DEFAULT_MAX_STREAMS_PER_KEY,
   DEFAULT_MAX_UNCONFIGURED_PER_KEY,
   DEFAULT_MAX_WAITING_DECODERS_PER_KEY,
+  type FileDecoder,
   type ListenOptions,
   type MetricsOptions,
   type ServerOptions,

@@ -11,10 +11,21 @@ import { DEFAULT_STREAM_DEFAULTS, type StreamDefaults } from "./stream-config.js
 import { DEFAULT_MAX_TOKENS_PER_KEY } from "./stream-tokens.js";
 import type { TwilioOptions } from "./twilio/twilio-options.js";
 
+/** An uploaded audio file that is not WAV, as 16 kHz mono PCM16; rejects when it is not audio it can decode. */
+export type FileDecoder = (bytes: Uint8Array) => Promise<Int16Array>;
+
 export interface ServerOptions extends Partial<SessionLimits> {
   readonly engine: Engine;
   readonly apiKeys: readonly string[];
   readonly logger?: Logger;
+  /**
+   * Decodes uploads that are not WAV (or a WAV encoding earshot does not read) for OpenAI's
+   * `POST /v1/audio/transcriptions`. Without one they are refused with 415; `earshot serve` passes
+   * its ffmpeg decoder when ffmpeg is installed.
+   */
+  readonly fileDecoder?: FileDecoder;
+  /** The largest file `POST /v1/audio/transcriptions` takes (default 25 MiB, OpenAI's); larger is 413. */
+  readonly maxUploadBytes?: number;
   /**
    * Open connections one key may have (default 64); more are refused with 429 `too_many_streams`.
    * Also the most sessions of a key waiting for a resume (beyond, the oldest ends), and the most

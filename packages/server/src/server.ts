@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { assertServableEngine, type Engine } from "@earshot/engines";
 import { KeyRing } from "./auth.js";
 import { Capacity } from "./capacity.js";
+import { MAX_FILE_BYTES } from "./compat/openai/transcriptions-route.js";
 import { ConnectionCounts } from "./connection-counts.js";
 import { EngineLoading } from "./engine-loading.js";
 import { HttpGuards } from "./http-guards.js";
@@ -68,7 +69,14 @@ export function createServer(options: ServerOptions): EarshotServer {
   const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
   const phone = phoneCalls(parts, options.twilio);
   const upgrades = new StreamUpgrades(parts, phone.routes);
-  const routes = httpRoutes({ ...parts, loading, metricsOptions, staticRoutes: options.staticRoutes });
+  const routes = httpRoutes({
+    ...parts,
+    loading,
+    metricsOptions,
+    staticRoutes: options.staticRoutes,
+    fileDecoder: options.fileDecoder,
+    maxUploadBytes: options.maxUploadBytes ?? MAX_FILE_BYTES,
+  });
   // Each entry point answers its own failure on its own socket (http-guards.ts): no request can
   // end the process.
   const guards = new HttpGuards(log);

@@ -17,6 +17,7 @@ import { DEFAULT_ENDPOINTING_MS } from "@earshot/vad";
 import { CliError } from "../cli-error.js";
 import { demoRoutes } from "../demo-assets.js";
 import { createEngine, sherpaModelDirs } from "../engines.js";
+import { uploadDecoder } from "../upload-decoder.js";
 
 /**
  * The utilization at which `earshot serve` refuses new streams. The demand it reads undercounts
@@ -81,6 +82,8 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          and the next words start a new segment (default ${DEFAULT_LIMITS.maxUtteranceMs})
   --max-outbound-bytes   messages a client may leave unread before it is closed with
                          slow_consumer, to resume (default ${DEFAULT_LIMITS.maxOutboundBytes})
+  --max-upload-bytes     the largest file POST /v1/audio/transcriptions (OpenAI's) takes; larger is
+                         413 (default 26214400, 25 MiB as OpenAI)
   --metrics-token        require Authorization: Bearer TOKEN on GET /metrics (default: no auth).
                          Also EARSHOT_METRICS_TOKEN.
   --twilio-auth-token    the Twilio account's auth token: every Twilio media stream upgrade must
@@ -124,6 +127,7 @@ export async function serve(argv: string[]): Promise<number> {
       "band-extension-db": { type: "string" },
       "max-utterance-ms": { type: "string" },
       "max-outbound-bytes": { type: "string" },
+      "max-upload-bytes": { type: "string" },
       "log-level": { type: "string", default: process.env.EARSHOT_LOG_LEVEL ?? "info" },
       "no-demo": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
@@ -159,6 +163,7 @@ export async function serve(argv: string[]): Promise<number> {
   const endpointingMs = positiveInteger("--endpointing-ms", values["endpointing-ms"]);
   const maxUtteranceMs = positiveInteger("--max-utterance-ms", values["max-utterance-ms"]);
   const maxOutboundBytes = positiveInteger("--max-outbound-bytes", values["max-outbound-bytes"]);
+  const maxUploadBytes = positiveInteger("--max-upload-bytes", values["max-upload-bytes"]);
   const maxUtilization = values["max-utilization"] === undefined ? undefined : Number(values["max-utilization"]);
   if (maxUtilization !== undefined && !(maxUtilization > 0 && maxUtilization <= 1)) {
     throw new CliError(`invalid --max-utilization "${values["max-utilization"]}": a number in (0, 1]`);
@@ -216,6 +221,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(decoders === undefined ? {} : { decoders }),
     ...(maxDecoders === undefined ? {} : { maxDecoders }),
   });
+  const fileDecoder = uploadDecoder();
   const server = createServer({
     engine,
     apiKeys: keys,
@@ -227,11 +233,13 @@ export async function serve(argv: string[]): Promise<number> {
     ...(maxWaitingDecodersPerKey === undefined ? {} : { maxWaitingDecodersPerKey }),
     ...(maxUtteranceMs === undefined ? {} : { maxUtteranceMs }),
     ...(maxOutboundBytes === undefined ? {} : { maxOutboundBytes }),
+    ...(maxUploadBytes === undefined ? {} : { maxUploadBytes }),
     bandExtensionDb,
     admission,
     ...(metricsToken ? { metrics: { bearerToken: metricsToken } } : {}),
     ...(staticRoutes ? { staticRoutes } : {}),
     twilio: { ...(twilioAuthToken ? { authToken: twilioAuthToken } : {}), ...webhook },
+    ...(fileDecoder ? { fileDecoder } : {}),
   });
   logger.info({ maxStreams: Number.isFinite(server.maxStreams) ? server.maxStreams : "none" }, "stream limit");
   const { url } = await server.listen({ host: values.host, port });
