@@ -271,9 +271,10 @@ function runRound(host: Host): void {
   busy.update();
   let nextHold = Number.POSITIVE_INFINITY;
   const now = performance.now();
-  // Streams finishing an utterance first; the others in the order they opened (the sort is stable).
-  const order = [...streams.values()].sort((a, b) => Number(finishing(b)) - Number(finishing(a)));
-  for (const stream of order) {
+  // Streams finishing an utterance first, then the others, each group in the order they opened.
+  const all = [...streams.values()];
+  const finishingNow = new Set(all.filter(finishing));
+  for (const stream of [...finishingNow, ...all.filter((s) => !finishingNow.has(s))]) {
     const at = readyAt(host, stream);
     if (at > now) {
       nextHold = Math.min(nextHold, at);
@@ -281,8 +282,8 @@ function runRound(host: Host): void {
     }
     try {
       if (!ready(host, stream)) continue;
-      if (finishing(stream)) runTurn(host, stream, FINISHING_SAMPLES, true);
-      else runTurn(host, stream, QUANTUM_SAMPLES, false);
+      const toFlush = finishingNow.has(stream);
+      runTurn(host, stream, toFlush ? FINISHING_SAMPLES : QUANTUM_SAMPLES, toFlush);
     } catch (error) {
       fail(host, stream, error);
       continue;
