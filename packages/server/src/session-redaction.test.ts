@@ -8,20 +8,12 @@ import { describe, it } from "node:test";
 import { type EngineEvent, type EngineStream, type StreamOptions, TestEngine } from "@earshot/engines";
 import type { ErrorCode, ServerMessage, StreamConfig, TranscriptMessage } from "@earshot/protocol";
 import { pino } from "pino";
-import { type SessionConnection, type SessionLimits, StreamSession } from "./session.js";
+import { type SessionConnection, StreamSession } from "./session.js";
+import { TEST_SESSION_LIMITS } from "./session-limits.test.helper.js";
 
 const DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
 
-const LIMITS: SessionLimits = {
-  maxFrameBytes: 1 << 20,
-  maxSessionMs: 60_000,
-  maxPendingMs: 5_000,
-  resumeGraceMs: 300,
-  holdDecoderMs: 100,
-  maxEngineBacklogMs: 1_000,
-  maxUtteranceMs: 30_000,
-  maxOutboundBytes: 1 << 20,
-};
+const LIMITS = TEST_SESSION_LIMITS;
 
 /** The test engine, with a checkpoint after each endpoint, as the PocketSphinx engine gives them. */
 class CheckpointingEngine extends TestEngine {

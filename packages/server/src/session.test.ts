@@ -4,6 +4,7 @@ import { type EngineStream, EngineUnavailableError, type StreamOptions, TestEngi
 import { ERRORS, type ErrorCode, type ServerMessage, type TranscriptMessage } from "@earshot/protocol";
 import { pino } from "pino";
 import { type ReleaseReason, type SessionConnection, type SessionLimits, StreamSession } from "./session.js";
+import { TEST_SESSION_LIMITS } from "./session-limits.test.helper.js";
 import { checkTransition, SESSION_TRANSITIONS, type SessionState, SessionStateError } from "./session-states.js";
 
 /** A connection that records what the session does with it. */
@@ -45,16 +46,7 @@ class FakeConnection implements SessionConnection {
   }
 }
 
-const LIMITS: SessionLimits = {
-  maxFrameBytes: 1 << 20,
-  maxSessionMs: 60_000,
-  maxPendingMs: 5_000,
-  resumeGraceMs: 300,
-  holdDecoderMs: 100,
-  maxEngineBacklogMs: 1_000,
-  maxUtteranceMs: 30_000,
-  maxOutboundBytes: 1 << 20,
-};
+const LIMITS = TEST_SESSION_LIMITS;
 
 /** PCM16 bytes: `toneMs` of a loud square wave (speech to the test engine), then `silenceMs` of silence. */
 function speech(toneMs: number, silenceMs: number): Uint8Array {
