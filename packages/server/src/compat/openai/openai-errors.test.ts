@@ -3,13 +3,13 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { OPENAI_ERRORS } from "./openai-errors.js";
 
-const doc = readFileSync(new URL("../../../../../docs/compat.md", import.meta.url), "utf8");
+const doc = readFileSync(new URL("../../../../../docs/compatibility.md", import.meta.url), "utf8");
 
-describe("docs/compat.md", () => {
+describe("docs/compatibility.md", () => {
   it("lists every OpenAI-surface error code with its status and type, and no others", () => {
     const lines = doc.split("\n");
     const start = lines.findIndex((line) => line.startsWith("| code | HTTP | type |"));
-    assert.ok(start >= 0, "docs/compat.md has the OpenAI error table");
+    assert.ok(start >= 0, "docs/compatibility.md has the OpenAI error table");
     const rows: string[][] = [];
     for (const line of lines.slice(start + 2)) {
       if (!line.startsWith("|")) break;

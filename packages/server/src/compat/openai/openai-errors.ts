@@ -2,7 +2,7 @@
  * The OpenAI surface's errors, in OpenAI's shape `{"error":{"message","type","param","code"}}`
  * (openapi `ErrorResponse`): one table of codes with their HTTP status and OpenAI `type`, so the
  * SDK raises the matching class (401 `AuthenticationError`, 429 `RateLimitError`, …).
- * docs/compat.md lists the same table; `openai-errors.test.ts` checks they agree.
+ * docs/compatibility.md lists the same table; `openai-errors.test.ts` checks they agree.
  */
 import type { ServerResponse } from "node:http";
 import { defineError } from "@earshot/protocol/define-error";

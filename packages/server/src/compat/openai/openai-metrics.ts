@@ -14,7 +14,7 @@ export class OpenAiMetrics {
     this.#requests = labelledCounter(
       registry,
       "earshot_openai_transcriptions_total",
-      "OpenAI POST /v1/audio/transcriptions requests, by result: ok, or the error code (docs/compat.md).",
+      "OpenAI POST /v1/audio/transcriptions requests, by result: ok, or the error code (docs/compatibility.md).",
       "result",
       ["ok", ...Object.keys(OPENAI_ERRORS)],
     );
