@@ -158,6 +158,8 @@ export function resolveConfig(
         ...(config.endpointing_ms === undefined ? {} : { endpointingMs: config.endpointing_ms }),
         ...(keyterms.length > 0 ? { keyterms } : {}),
         ...(resumeFrom ? { resumeFrom } : {}),
+        // G.711 is telephone audio: an engine with a model adapted to it uses it (docs/telephony.md).
+        ...(sampleRate === 8000 ? { telephone: true } : {}),
       },
       encoding,
       sampleRate,
