@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { BandExtender, concatPcm, Resampler, readWav } from "@earshot/audio";
+import type { EngineStream } from "@earshot/engines";
 import { Decoder } from "./binding.js";
 import { loadClip, TEST_DECODER_ARGS } from "./clips.test.helper.js";
-import { IDENTITY_MLLR, TELEPHONE_MLLR } from "./engine.js";
+import { IDENTITY_MLLR, PocketSphinxEngine, TELEPHONE_MLLR } from "./engine.js";
 
 const TELEPHONE_DIR = new URL("../../../test/fixtures/eval/en-8k-mulaw/", import.meta.url);
 const TELEPHONE_TSV = new URL("../../../test/fixtures/eval/en-8k-mulaw.tsv", import.meta.url);
@@ -111,4 +112,34 @@ describe("the telephone model", () => {
     }
     assert.ok(adaptedFound > plainFound, `adapted found ${adaptedFound} reference words, plain ${plainFound}`);
   });
+});
+
+/** All of a stream's finals, joined. */
+async function transcribe(stream: EngineStream, pcm: Int16Array): Promise<string> {
+  for (let at = 0; at < pcm.length; at += 1_600) stream.push(pcm.subarray(at, at + 1_600));
+  const ended = stream.end();
+  const texts: string[] = [];
+  for await (const event of stream) if (event.type === "final" && event.text) texts.push(event.text);
+  await ended;
+  return texts.join(" ");
+}
+
+test("the engine decodes telephone streams with the transform and the others without, on one decoder", async () => {
+  // One process, one decoder: every stream below is decoded by the same decoder, in turn.
+  const engine = new PocketSphinxEngine({ workers: 1, decoders: 1, maxDecoders: 1 });
+  const options = { language: "en", model: "pocketsphinx-en-us", wordTimestamps: true } as const;
+  try {
+    await engine.load();
+    const wideband = loadClip("ls-1089-134686-0000");
+    const phone = telephoneClip("jfk-ask-not");
+    const before = await transcribe(await engine.openStream(options), wideband);
+    const adapted = await transcribe(await engine.openStream({ ...options, telephone: true }), phone);
+    const plain = await transcribe(await engine.openStream(options), phone);
+    const after = await transcribe(await engine.openStream(options), wideband);
+    assert.ok(before.length > 0 && adapted.length > 0, `${before} / ${adapted}`);
+    assert.notEqual(adapted, plain, "a telephone stream decodes with the transform");
+    assert.equal(after, before, "the next wideband stream decodes with the plain model again");
+  } finally {
+    await engine.close();
+  }
 });
