@@ -47,9 +47,10 @@ export interface StreamOptions {
   /** Words and phrases to favour (only for models in `capabilities.keytermModels`). */
   readonly keyterms?: readonly string[];
   /**
-   * The audio is telephone audio (8 kHz, G.711: a phone call) that the server upsampled to 16 kHz:
-   * an engine with an acoustic model adapted to that channel decodes this stream with it
-   * (PocketSphinx: docs/telephony.md). Others ignore it.
+   * The audio is telephone audio (8 kHz G.711: a phone call) that the server upsampled to 16 kHz and
+   * band-extended: an engine with an acoustic model adapted to that channel decodes this stream with
+   * it (PocketSphinx: docs/telephony.md, "The telephone model"). Not set when the stream turned the
+   * band extension off. Other engines ignore it.
    */
   readonly telephone?: boolean;
   /**

@@ -81,10 +81,12 @@ describe("resolveConfig: band_extension_db", () => {
     }
   });
 
-  it("tells the engine that 8 kHz encodings are telephone audio, and 16 kHz ones nothing", () => {
+  it("tells the engine that band-extended 8 kHz encodings are telephone audio, and others nothing", () => {
     for (const encoding of ["mulaw", "alaw"]) {
       assert.equal(resolved({ encoding }).engine.telephone, true, encoding);
-      assert.equal(resolved({ encoding, band_extension_db: "off" }).engine.telephone, true, encoding);
+      assert.equal(resolved({ encoding, band_extension_db: -10 }).engine.telephone, true, encoding);
+      assert.equal("telephone" in resolved({ encoding, band_extension_db: "off" }).engine, false, encoding);
+      assert.equal("telephone" in resolved({ encoding }, "off").engine, false, encoding);
     }
     for (const encoding of ["pcm_s16le", "opus"]) assert.equal("telephone" in resolved({ encoding }).engine, false);
   });
