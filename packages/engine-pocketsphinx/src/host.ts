@@ -13,7 +13,7 @@
 
 import { exitWithParent } from "@earshot/engines";
 import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
-import { type Decoder, loadLibrary } from "./binding.js";
+import { type Decoder, loadLibrary, readMllr } from "./binding.js";
 import { BusyShare } from "./busy-share.js";
 import { DecoderMaker } from "./decoder-maker.js";
 import { DecoderPool } from "./decoder-pool.js";
@@ -62,6 +62,7 @@ interface Host {
   /** See `readyAt`: small pushes wait for this many samples while the process is busy. */
   readonly batchSamples: number;
   readonly batchHoldMs: number;
+  readonly telephoneMllr: WorkerConfig["telephoneMllr"];
 }
 
 const streams = new Map<number, WorkerStream>();
@@ -103,6 +104,15 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
     });
     return undefined;
   }
+  if (config.telephoneMllr) {
+    try {
+      readMllr(config.telephoneMllr.path, config.libraryPaths);
+      readMllr(config.telephoneMllr.identity, config.libraryPaths);
+    } catch (error) {
+      send({ type: "failed", message: `cannot read the telephone adaptation: ${messageOf(error)}` });
+      return undefined;
+    }
+  }
   const maker = new DecoderMaker(config.decoderArgs, config.libraryPaths, { shareModel: config.shareModel });
   const pool = new DecoderPool<Decoder>({
     make: () => maker.make(),
@@ -133,6 +143,7 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
     externalEndpointing: config.decoderArgs.remove_silence === false || config.decoderArgs.remove_silence === "no",
     batchSamples: Math.round(config.batchMs * SAMPLES_PER_MS),
     batchHoldMs: config.batchMs,
+    telephoneMllr: config.telephoneMllr,
   };
 }
 
@@ -167,7 +178,7 @@ function handle(host: Host, message: Exclude<ToWorker, { type: "init" | "shutdow
   const { streamId } = message;
   switch (message.type) {
     case "open":
-      open(host, streamId, message.wordTimestamps, message.from);
+      open(host, streamId, message.wordTimestamps, message.telephone, message.from);
       return;
     case "close": {
       const stream = streams.get(streamId);
@@ -193,7 +204,13 @@ function handle(host: Host, message: Exclude<ToWorker, { type: "init" | "shutdow
   }
 }
 
-function open(host: Host, streamId: number, wordTimestamps: boolean, from: SessionCheckpoint | undefined): void {
+function open(
+  host: Host,
+  streamId: number,
+  wordTimestamps: boolean,
+  telephone: boolean,
+  from: SessionCheckpoint | undefined,
+): void {
   try {
     const emit = (event: WireEvent) => send({ type: "event", streamId, event });
     const onCheckpoint = (checkpoint: SessionCheckpoint) => send({ type: "checkpoint", streamId, checkpoint });
@@ -202,6 +219,9 @@ function open(host: Host, streamId: number, wordTimestamps: boolean, from: Sessi
       postspeechMs: host.postspeechMs,
       externalEndpointing: host.externalEndpointing,
       checkpoints: host.checkpoints,
+      ...(host.telephoneMllr
+        ? { mllr: { path: telephone ? host.telephoneMllr.path : undefined, identity: host.telephoneMllr.identity } }
+        : {}),
     };
     const session = new DecodingSession(options, emit, onCheckpoint, host.checkpoints ? from : undefined);
     streams.set(streamId, { id: streamId, session, work: [], queued: 0, cancelWait: undefined });
