@@ -75,6 +75,8 @@ export class AaiStream implements SessionConnection {
   #audio: AaiAudioInput | undefined;
   #turns: AaiTurns | undefined;
   #terminated = false;
+  /** Inside `session.configure`: any error it reports refuses the stream. */
+  #configuring = false;
   #closed = false;
   #closeTimer: NodeJS.Timeout | undefined;
   /** How the stream ended, once it did. */
@@ -131,8 +133,13 @@ export class AaiStream implements SessionConnection {
     this.#audio = audio;
     this.#turns = new AaiTurns(params.formatTurns);
     const config: StreamConfig = { ...params.config, ...audio.sessionFormat };
-    // A config the engine refuses is sent to `error` by the session (3006).
-    session.configure(config);
+    // A config the engine refuses is sent to `error` by the session: it ends the stream (3006).
+    this.#configuring = true;
+    try {
+      session.configure(config);
+    } finally {
+      this.#configuring = false;
+    }
     this.#log.info({ by: credential.by, ignored: params.ignored }, "assemblyai stream started");
   }
 
@@ -173,11 +180,8 @@ export class AaiStream implements SessionConnection {
   }
 
   error(code: ErrorCode, message: string = ERRORS[code].summary): void {
-    if (!("close" in ERRORS[code])) {
-      this.#log.warn({ code }, message);
-      return;
-    }
-    this.#fail(aaiCodeOf(code), message);
+    if ("close" in ERRORS[code] || this.#configuring) this.#fail(aaiCodeOf(code), message);
+    else this.#log.warn({ code }, message);
   }
 
   close(code: number, reason: string): void {
