@@ -11,6 +11,7 @@ import type { IncomingMessage } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { Resampler } from "@earshot/audio";
 import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { TestEngine } from "@earshot/engines";
 import { AAI_ERRORS, createServer, type EarshotServer, IGNORED_PARAMS_HEADER } from "@earshot/server";
 import { EVAL_DIR, loadMulaw, loadPcm, normalizeWords } from "@earshot/test-support";
 import WebSocket from "ws";
@@ -89,7 +90,13 @@ describe("AssemblyAI streaming v3 on the wire", () => {
   let url: string;
 
   before(async () => {
-    server = createServer({ engine: new PocketSphinxEngine({ workers: 1 }), apiKeys: [KEY], maxStreamsPerKey: 3 });
+    // A resume grace far beyond any test's run: a session kept for a resume would show (AssemblyAI has none).
+    server = createServer({
+      engine: new PocketSphinxEngine({ workers: 1 }),
+      apiKeys: [KEY],
+      maxStreamsPerKey: 3,
+      resumeGraceMs: 10 * 60_000,
+    });
     ({ url } = await server.listen({ port: 0 }));
     await server.ready;
   });
@@ -127,6 +134,24 @@ describe("AssemblyAI streaming v3 on the wire", () => {
       session.frames.map((f) => f.type),
       ["Begin", "Termination"],
     );
+    const injected = await stream(url, "a%0D%0AX-Injected:%201=1", (ws) => ws.send('{"type":"Terminate"}'));
+    assert.equal(injected.upgrade?.headers[IGNORED_PARAMS_HEADER], "a%0D%0AX-Injected%3A%201");
+    assert.equal(injected.upgrade?.headers["x-injected"], undefined);
+  });
+
+  it("ends the session with a socket that goes, even right after Terminate", { timeout: 120_000 }, async () => {
+    const pcm = bytesOf(loadPcm(PCM_16K));
+    for (const terminateFirst of [false, true]) {
+      await stream(url, "", async (ws, frames) => {
+        while (frames.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        ws.send(pcm.subarray(0, 16_000));
+        if (terminateFirst) ws.send('{"type":"Terminate"}');
+        ws.terminate();
+      });
+    }
+    while (server.sessionCount > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const metrics = await scrape(url);
+    assert.ok(sample(metrics, 'earshot_assemblyai_streams_total{result="dropped"}') >= 2);
   });
 
   it("refuses credentials and parameters with AssemblyAI's codes", async () => {
@@ -214,5 +239,19 @@ describe("AssemblyAI streaming v3 on the wire", () => {
     assert.equal(sample(metrics, 'earshot_assemblyai_tokens_total{result="invalid_parameter"}'), 4);
     assert.equal(sample(metrics, 'earshot_assemblyai_streams_total{result="too_many_sessions"}'), 1);
     assert.ok(sample(metrics, 'earshot_assemblyai_streams_total{result="invalid_parameter"}') >= 10);
+  });
+});
+
+describe("AssemblyAI streaming v3 at shutdown", () => {
+  it("tells an open stream to reconnect: Error 1012, then close 1012", async () => {
+    const server = createServer({ engine: new TestEngine(), apiKeys: [KEY] });
+    const { url } = await server.listen({ port: 0 });
+    await server.ready;
+    const session = await stream(url, "", async (_ws, frames) => {
+      while (frames.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await server.close();
+    });
+    assert.equal(session.frames[0]?.type, "Begin");
+    assertRefused(session, "server_shutting_down");
   });
 });

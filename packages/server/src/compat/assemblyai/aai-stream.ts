@@ -75,6 +75,8 @@ export class AaiStream implements SessionConnection {
   #audio: AaiAudioInput | undefined;
   #turns: AaiTurns | undefined;
   #terminated = false;
+  /** The session's last error that did not end the stream by itself (for the close that may follow). */
+  #lastError: { readonly code: ErrorCode; readonly message: string } | undefined;
   /** Inside `session.configure`: any error it reports refuses the stream. */
   #configuring = false;
   #closed = false;
@@ -180,13 +182,23 @@ export class AaiStream implements SessionConnection {
   }
 
   error(code: ErrorCode, message: string = ERRORS[code].summary): void {
-    if ("close" in ERRORS[code] || this.#configuring) this.#fail(aaiCodeOf(code), message);
-    else this.#log.warn({ code }, message);
+    if ("close" in ERRORS[code] || this.#configuring) {
+      this.#fail(aaiCodeOf(code), message);
+      return;
+    }
+    // An error that leaves earshot's own connections open: the session may close us next.
+    this.#log.warn({ code }, message);
+    this.#lastError = { code, message };
   }
 
   close(code: number, reason: string): void {
-    if (code !== CloseCode.normal) this.#result ??= "session_cancelled";
-    this.#close(code, reason);
+    if (code === CloseCode.normal) {
+      this.#close(code, reason);
+      return;
+    }
+    // Every AssemblyAI error close comes after its Error frame.
+    const last = this.#lastError;
+    this.#fail(last ? aaiCodeOf(last.code) : "session_cancelled", last?.message ?? reason);
   }
 
   pause(paused: boolean): void {
@@ -291,8 +303,10 @@ export class AaiStream implements SessionConnection {
     this.#liveness.stop();
     clearTimeout(this.#closeTimer);
     this.#outbound.close();
-    // No resume in AssemblyAI's protocol: the session ends with its socket.
+    // No resume in AssemblyAI's protocol: the session ends with its socket, even mid-`Terminate`
+    // (`detach` would keep a draining session for a resume; `expire` ends it).
     this.#session?.detach(this, true);
+    this.#session?.expire();
     this.#credential?.release();
     this.#context.metrics.ended(this.#result ?? "dropped", this.#audioMs);
   }

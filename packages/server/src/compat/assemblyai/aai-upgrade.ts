@@ -69,7 +69,9 @@ export class AaiUpgrades implements UpgradeRoute {
     this.#wss.on("headers", (headers, request) => {
       const setup = this.#setups.get(request);
       if (setup?.ok && setup.params.ignored.length > 0) {
-        headers.push(`${IGNORED_PARAMS_HEADER}: ${setup.params.ignored.join(", ").slice(0, 1024)}`);
+        // Names come decoded from the query: encoded again, none can break the header (CR, LF, …).
+        const names = setup.params.ignored.map((name) => encodeURIComponent(name.slice(0, 64)));
+        headers.push(`${IGNORED_PARAMS_HEADER}: ${names.join(", ").slice(0, 1024)}`);
       }
     });
   }
