@@ -5,17 +5,18 @@
  * → close_stream). The stream is set up from its upgrade (`AaiSetup`): credential, parameters, then
  * admission, each refusal an `Error` frame and a close with AssemblyAI's code (aai-errors.ts).
  *
- * AssemblyAI has no resume: a socket that goes without `Terminate` ends its session at once.
- * Every bug in handling a frame or a timer ends this stream with 3005, never the process.
+ * States (`TRANSITIONS`): `setting_up` (the constructor), `streaming` (audio and messages taken),
+ * `terminating` (after `Terminate`: the last turns, then `Termination`), `closed`. AssemblyAI has no
+ * resume: a socket that goes, whatever the state, ends its session at once. Every bug in handling
+ * a frame or a timer ends this stream with 3005, never the process.
  */
 import {
-  AAI_CLIENT_MESSAGE_TYPES,
   type AaiBegin,
   type AaiClientMessage,
-  AaiClientMessageSchema,
   type AaiTermination,
   type AaiTurn,
   CloseCode,
+  defineError,
   ERRORS,
   type ErrorCode,
   type ServerMessage,
@@ -23,45 +24,29 @@ import {
 } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
-import type { DropReason } from "../../metrics.js";
 import { OutboundQueue, outboundLimits } from "../../outbound-queue.js";
-import { type LivenessTiming, PeerLiveness } from "../../peer-liveness.js";
+import { PeerLiveness } from "../../peer-liveness.js";
 import type { StreamSession } from "../../session.js";
 import type { SessionConnection } from "../../session-types.js";
 import { AaiAudioInput } from "./aai-audio.js";
+import { readAaiFrame } from "./aai-client-frame.js";
 import { AAI_ERRORS, type AaiErrorCode, type AaiErrorFrame, aaiCodeOf, aaiErrorFrame } from "./aai-errors.js";
-import type { AaiMetrics, AaiStreamResult } from "./aai-metrics.js";
-import type { AaiStreamParams } from "./aai-params.js";
+import type { AaiStreamResult } from "./aai-metrics.js";
+import type { AaiCredential, AaiSetup, AaiStreamContext } from "./aai-setup.js";
 import { AaiTurns } from "./aai-turns.js";
 
-/** What the upgrade decided: who the stream acts for and what it asked, or why it is refused. */
-export type AaiSetup =
-  | { readonly ok: true; readonly credential: AaiCredential; readonly params: AaiStreamParams }
-  | { readonly ok: false; readonly code: AaiErrorCode; readonly why: string };
-
-export interface AaiCredential {
-  readonly key: string;
-  readonly by: "api_key" | "token";
-  /** The stream ended: its connection count (and token) are given back. Idempotent. */
-  release(): void;
-}
-
-export type OpenedSession =
-  | { readonly ok: true; readonly session: StreamSession }
-  | { readonly ok: false; readonly code: AaiErrorCode; readonly why: string };
-
-export interface AaiStreamContext extends LivenessTiming {
-  readonly log: Logger;
-  readonly metrics: AaiMetrics;
-  readonly maxOutboundBytes: number;
-  /** The longest session: `Begin`'s `expires_at`. */
-  readonly maxSessionMs: number;
-  peerDropped(reason: DropReason): void;
-  /** A session of `key` admitted and registered (not configured yet), or why not. */
-  openSession(connection: SessionConnection, key: string): OpenedSession;
-}
-
 type AaiServerFrame = AaiBegin | AaiTurn | AaiTermination | AaiErrorFrame;
+
+export type AaiStreamState = "setting_up" | "streaming" | "terminating" | "closed";
+
+const TRANSITIONS: { readonly [S in AaiStreamState]: readonly AaiStreamState[] } = {
+  setting_up: ["streaming", "closed"],
+  streaming: ["terminating", "closed"],
+  terminating: ["closed"],
+  closed: [],
+};
+
+export class AaiStreamStateError extends defineError("AaiStreamStateError", "invalid_state") {}
 
 export class AaiStream implements SessionConnection {
   readonly #ws: WebSocket;
@@ -74,12 +59,11 @@ export class AaiStream implements SessionConnection {
   #session: StreamSession | undefined;
   #audio: AaiAudioInput | undefined;
   #turns: AaiTurns | undefined;
-  #terminated = false;
+  #state: AaiStreamState = "setting_up";
   /** The session's last error that did not end the stream by itself (for the close that may follow). */
   #lastError: { readonly code: ErrorCode; readonly message: string } | undefined;
   /** Inside `session.configure`: any error it reports refuses the stream. */
   #configuring = false;
-  #closed = false;
   #closeTimer: NodeJS.Timeout | undefined;
   /** How the stream ended, once it did. */
   #result: AaiStreamResult | undefined;
@@ -103,7 +87,7 @@ export class AaiStream implements SessionConnection {
       {
         stalledMs: (now) => this.#outbound.stalledMs(now),
         ping: () => {
-          if (!this.#closed) this.#ws.ping();
+          if (this.#state !== "closed") this.#ws.ping();
         },
         drop: (reason) => {
           this.#log.info({ reason }, "assemblyai client stopped answering; dropping it");
@@ -142,6 +126,8 @@ export class AaiStream implements SessionConnection {
     } finally {
       this.#configuring = false;
     }
+    // Refused by the engine, the stream is closed already.
+    if (this.#state === "setting_up") this.#transition("streaming");
     this.#log.info({ by: credential.by, ignored: params.ignored }, "assemblyai stream started");
   }
 
@@ -202,21 +188,32 @@ export class AaiStream implements SessionConnection {
   }
 
   pause(paused: boolean): void {
-    if (this.#closed) return;
+    if (this.#state === "closed") return;
     this.#liveness.pause(paused);
     if (paused) this.#ws.pause();
     else this.#ws.resume();
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
-    if (this.#closed || !this.#session) return;
-    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    if (isBinary) this.#onAudio(this.#session, bytes);
-    else this.#onText(this.#session, bytes.toString("utf8"));
+    const session = this.#session;
+    if (this.#state === "closed" || !session) return;
+    const frame = readAaiFrame(data, isBinary);
+    switch (frame.kind) {
+      case "fault":
+        this.#fail(frame.code, frame.why);
+        return;
+      case "audio":
+        this.#onAudio(session, frame.bytes);
+        return;
+      case "message":
+        this.#dispatch(session, frame.message);
+        return;
+    }
   }
 
   #onAudio(session: StreamSession, bytes: Uint8Array): void {
-    if (this.#terminated || !this.#audio || bytes.byteLength === 0) return;
+    // Audio after `Terminate` comes after the stream's end: dropped.
+    if (this.#state !== "streaming" || !this.#audio || bytes.byteLength === 0) return;
     const frame = this.#audio.frame(bytes);
     if (!frame.ok) {
       this.#fail(frame.code, frame.why);
@@ -225,28 +222,6 @@ export class AaiStream implements SessionConnection {
     this.#audioMs += this.#audio.durationMs(bytes.byteLength);
     const invalid = session.audio(frame.bytes, false);
     if (invalid !== undefined) this.#fail("invalid_message", invalid);
-  }
-
-  #onText(session: StreamSession, text: string): void {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      this.#fail("invalid_json", text.slice(0, 64));
-      return;
-    }
-    const parsed = AaiClientMessageSchema.safeParse(raw);
-    if (!parsed.success) {
-      const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
-      if (typeof type === "string" && !AAI_CLIENT_MESSAGE_TYPES.includes(type)) {
-        this.#fail("invalid_message_type", type.slice(0, 64));
-      } else {
-        const issue = parsed.error.issues[0];
-        this.#fail("invalid_message", `${issue?.path.join(".") || "message"}: ${issue?.message ?? "invalid"}`);
-      }
-      return;
-    }
-    this.#dispatch(session, parsed.data);
   }
 
   #dispatch(session: StreamSession, message: AaiClientMessage): void {
@@ -260,8 +235,8 @@ export class AaiStream implements SessionConnection {
       case "KeepAlive":
         return;
       case "Terminate": {
-        if (this.#terminated) return;
-        this.#terminated = true;
+        if (this.#state !== "streaming") return;
+        this.#transition("terminating");
         const tail = this.#audio?.flush();
         if (tail) session.audio(tail, false);
         session.finish();
@@ -272,7 +247,7 @@ export class AaiStream implements SessionConnection {
 
   /** An error that ends the stream: the `Error` frame, then the close with its code. */
   #fail(code: AaiErrorCode, why: string): void {
-    if (this.#closed) return;
+    if (this.#state === "closed") return;
     this.#result ??= code;
     this.#log.info({ code }, `assemblyai stream ended: ${why}`);
     const frame: AaiErrorFrame = aaiErrorFrame(code, why);
@@ -281,13 +256,13 @@ export class AaiStream implements SessionConnection {
   }
 
   #write(frame: AaiServerFrame): void {
-    if (!this.#closed) this.#outbound.send(frame);
+    if (this.#state !== "closed") this.#outbound.send(frame);
   }
 
   /** What waits for the socket goes first; then the close frame. */
   #close(code: number, reason: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state === "closed") return;
+    this.#transition("closed");
     this.#liveness.stop();
     this.#outbound.flush();
     this.#outbound.close();
@@ -299,7 +274,7 @@ export class AaiStream implements SessionConnection {
   }
 
   #onClose(): void {
-    this.#closed = true;
+    if (this.#state !== "closed") this.#transition("closed");
     this.#liveness.stop();
     clearTimeout(this.#closeTimer);
     this.#outbound.close();
@@ -311,12 +286,20 @@ export class AaiStream implements SessionConnection {
     this.#context.metrics.ended(this.#result ?? "dropped", this.#audioMs);
   }
 
+  #transition(to: AaiStreamState): void {
+    if (!TRANSITIONS[this.#state].includes(to)) {
+      throw new AaiStreamStateError(`Illegal AssemblyAI stream transition ${this.#state} → ${to}.`);
+    }
+    this.#state = to;
+  }
+
+  /** A bug in handling this stream ends it (logged), never the process or another stream. */
   #guarded(what: string, work: () => void): void {
     try {
       work();
     } catch (error) {
       this.#log.error({ err: error }, `assemblyai stream: ${what} failed`);
-      if (this.#closed) this.#ws.terminate();
+      if (this.#state === "closed") this.#ws.terminate();
       else this.#fail("session_cancelled", "an internal error");
     }
   }

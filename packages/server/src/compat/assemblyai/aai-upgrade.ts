@@ -27,13 +27,8 @@ import type { UpgradeRoute } from "../../upgrade.js";
 import { MAX_FRAME_MS } from "./aai-audio.js";
 import type { AaiMetrics } from "./aai-metrics.js";
 import { MAX_SAMPLE_RATE, readAaiParams } from "./aai-params.js";
-import {
-  type AaiCredential,
-  type AaiSetup,
-  AaiStream,
-  type AaiStreamContext,
-  type OpenedSession,
-} from "./aai-stream.js";
+import type { AaiCredential, AaiSetup, AaiStreamContext, OpenedSession } from "./aai-setup.js";
+import { AaiStream } from "./aai-stream.js";
 
 export const AAI_STREAM_PATH = "/v3/ws";
 /** The header of the 101 answer that names the parameters taken without acting on them. */
