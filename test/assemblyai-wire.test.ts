@@ -217,6 +217,25 @@ describe("AssemblyAI streaming v3 on the wire", () => {
     assert.equal(body.expires_in_seconds, 30);
     const used = await stream(url, `token=${body.token}`, (ws) => ws.send('{"type":"Terminate"}'), {});
     assert.equal(used.closed.code, 1000);
+    // max_session_duration_seconds bounds the token's session: Begin says when, and 3008 ends it there.
+    const bounded = await token("expires_in_seconds=30&max_session_duration_seconds=60", {
+      headers: { Authorization: KEY },
+    });
+    const { token: short } = (await bounded.json()) as { token: string };
+    const opened = Date.now() / 1000;
+    const expired = await stream(
+      url,
+      `token=${short}`,
+      async (ws, frames) => {
+        while (frames.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        const second = new Uint8Array(32_000);
+        for (let s = 0; s < 61 && ws.readyState === WebSocket.OPEN; s++) ws.send(second);
+      },
+      {},
+    );
+    const expiresAt = Number(expired.frames[0]?.expires_at);
+    assert.ok(expiresAt >= Math.floor(opened) + 59 && expiresAt <= opened + 61, `expires_at ${expiresAt}`);
+    assertRefused(expired, "session_expired");
     const refusals: Array<[string, RequestInit, number]> = [
       ["expires_in_seconds=30", {}, 401],
       ["expires_in_seconds=30", { headers: { Authorization: "wrong" } }, 401],
@@ -234,7 +253,7 @@ describe("AssemblyAI streaming v3 on the wire", () => {
     }
     assert.equal((await fetch(`${url}/v3/ws`)).status, 426);
     const metrics = await scrape(url);
-    assert.equal(sample(metrics, 'earshot_assemblyai_tokens_total{result="ok"}'), 1);
+    assert.equal(sample(metrics, 'earshot_assemblyai_tokens_total{result="ok"}'), 2);
     assert.equal(sample(metrics, 'earshot_assemblyai_tokens_total{result="unauthorized"}'), 2);
     assert.equal(sample(metrics, 'earshot_assemblyai_tokens_total{result="invalid_parameter"}'), 4);
     assert.equal(sample(metrics, 'earshot_assemblyai_streams_total{result="too_many_sessions"}'), 1);

@@ -10,9 +10,9 @@ import { TOKEN_PATH } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { KeyRing } from "./auth.js";
 import type { Capacity } from "./capacity.js";
-import type { AaiMetrics } from "./compat/assemblyai/aai-metrics.js";
-import { AAI_TOKEN_PATH, handleAaiToken } from "./compat/assemblyai/aai-token-route.js";
+import { AAI_TOKEN_PATH } from "./compat/assemblyai/aai-token-route.js";
 import { AAI_STREAM_PATH } from "./compat/assemblyai/aai-upgrade.js";
+import type { AssemblyAi } from "./compat/assemblyai/assemblyai.js";
 import { OpenAiMetrics } from "./compat/openai/openai-metrics.js";
 import { handleTranscriptions, TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
 import type { ConnectionCounts } from "./connection-counts.js";
@@ -32,7 +32,7 @@ export interface HttpRoutesContext {
   readonly capacity: Capacity;
   readonly connections: ConnectionCounts;
   readonly metrics: ServerMetrics;
-  readonly aaiMetrics: AaiMetrics;
+  readonly assemblyAi: AssemblyAi;
   readonly metricsOptions: MetricsOptions;
   readonly keys: KeyRing;
   readonly tokens: StreamTokens;
@@ -78,7 +78,7 @@ export function httpRoutes(context: HttpRoutesContext): RequestHandler {
     } else if (path === TRANSCRIPTIONS_PATH) {
       await handleTranscriptions(request, response, transcriptions);
     } else if (path === AAI_TOKEN_PATH) {
-      handleAaiToken(request, response, target.searchParams, context);
+      context.assemblyAi.handleToken(request, response, target.searchParams);
     } else if (path === STREAM_PATH || path === AAI_STREAM_PATH) {
       httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
     } else {

@@ -20,6 +20,8 @@ export type AaiSetup =
 export interface AaiCredential {
   readonly key: string;
   readonly by: "api_key" | "token";
+  /** A temporary token's own longest session (`max_session_duration_seconds`); undefined: the server's. */
+  readonly maxSessionMs: number | undefined;
   /** The stream ended: its connection count (and token) are given back. Idempotent. */
   release(): void;
 }
@@ -32,9 +34,9 @@ export interface AaiStreamContext extends LivenessTiming {
   readonly log: Logger;
   readonly metrics: AaiMetrics;
   readonly maxOutboundBytes: number;
-  /** The longest session: `Begin`'s `expires_at`. */
+  /** The server's longest session: `Begin`'s `expires_at`, unless the credential's is shorter. */
   readonly maxSessionMs: number;
   peerDropped(reason: DropReason): void;
-  /** A session of `key` admitted and registered (not configured yet), or why not. */
-  openSession(connection: SessionConnection, key: string): OpenedSession;
+  /** A session of `key` admitted and registered (not configured yet), ending at `maxSessionMs`; or why not. */
+  openSession(connection: SessionConnection, key: string, maxSessionMs: number): OpenedSession;
 }

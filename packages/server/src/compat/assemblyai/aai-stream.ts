@@ -55,6 +55,7 @@ export class AaiStream implements SessionConnection {
   readonly #outbound: OutboundQueue<AaiServerFrame>;
   readonly #liveness: PeerLiveness;
   readonly #startedAt = Date.now();
+  #maxSessionMs: number;
   #credential: AaiCredential | undefined;
   #session: StreamSession | undefined;
   #audio: AaiAudioInput | undefined;
@@ -73,6 +74,7 @@ export class AaiStream implements SessionConnection {
     this.#ws = ws;
     this.#context = context;
     this.#log = context.log;
+    this.#maxSessionMs = context.maxSessionMs;
     this.#outbound = new OutboundQueue<AaiServerFrame>(ws, outboundLimits(context.maxOutboundBytes), {
       overflow: () => this.#fail("session_cancelled", "the client read too slowly"),
       coalesced: () => {},
@@ -107,7 +109,8 @@ export class AaiStream implements SessionConnection {
     }
     const { credential, params } = setup;
     this.#credential = credential;
-    const opened = this.#context.openSession(this, credential.key);
+    this.#maxSessionMs = Math.min(this.#context.maxSessionMs, credential.maxSessionMs ?? Number.POSITIVE_INFINITY);
+    const opened = this.#context.openSession(this, credential.key, this.#maxSessionMs);
     if (!opened.ok) {
       this.#fail(opened.code, opened.why);
       return;
@@ -140,7 +143,7 @@ export class AaiStream implements SessionConnection {
         this.#write({
           type: "Begin",
           id: message.session_id,
-          expires_at: Math.floor((this.#startedAt + this.#context.maxSessionMs) / 1000),
+          expires_at: Math.floor((this.#startedAt + this.#maxSessionMs) / 1000),
         });
         return;
       case "transcript":

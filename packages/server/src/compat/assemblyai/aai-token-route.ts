@@ -2,8 +2,8 @@
  * `GET /v3/token`, AssemblyAI's temporary tokens: an API key (`Authorization: <key>`, raw as
  * AssemblyAI's SDKs send it, or `Bearer`) mints a token for one `/v3/ws` stream, to hand to a
  * browser. It is an earshot stream token (stream-tokens.ts): single use, as AssemblyAI's are, and
- * `expires_in_seconds` (1–600) is how long it may wait for that use. `max_session_duration_seconds`
- * (60–10800) is checked and not enforced: the server's own longest stream applies.
+ * `expires_in_seconds` (1–600) is how long it may wait for that use; `max_session_duration_seconds`
+ * (60–10800) bounds its session (aai-session-limits.ts), within the server's own longest stream.
  * Answers `{"token","expires_in_seconds"}`, or `{"error"}` with a status, as AssemblyAI does.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -11,6 +11,7 @@ import type { KeyRing } from "../../auth.js";
 import type { StreamTokens } from "../../stream-tokens.js";
 import { sendAaiHttpError } from "./aai-errors.js";
 import type { AaiMetrics } from "./aai-metrics.js";
+import type { AaiSessionLimits } from "./aai-session-limits.js";
 import { apiKeyFromHeader } from "./aai-upgrade.js";
 
 export const AAI_TOKEN_PATH = "/v3/token";
@@ -22,6 +23,7 @@ export interface AaiTokenContext {
   readonly keys: KeyRing;
   readonly tokens: StreamTokens;
   readonly aaiMetrics: AaiMetrics;
+  readonly sessionLimits: AaiSessionLimits;
 }
 
 export function handleAaiToken(
@@ -51,8 +53,9 @@ export function handleAaiToken(
     sendAaiHttpError(response, 400, `expires_in_seconds must be a whole number from 1 to ${MAX_EXPIRES_IN_S}.`);
     return;
   }
-  const session = query.get("max_session_duration_seconds");
-  if (session !== null && boundedInteger(session, MIN_SESSION_S, MAX_SESSION_S) === undefined) {
+  const sessionParam = query.get("max_session_duration_seconds");
+  const sessionS = sessionParam === null ? undefined : boundedInteger(sessionParam, MIN_SESSION_S, MAX_SESSION_S);
+  if (sessionParam !== null && sessionS === undefined) {
     metrics.token("invalid_parameter");
     sendAaiHttpError(
       response,
@@ -68,6 +71,11 @@ export function handleAaiToken(
       "retry-after": String(minted.retryAfterSeconds),
     });
     return;
+  }
+  if (sessionS !== undefined) {
+    // The table's entry for the token just minted (unused, so `check` finds it).
+    const entry = tokens.check(minted.token, null);
+    if (entry.ok) context.sessionLimits.set(entry.token, sessionS * 1000);
   }
   metrics.token("ok");
   const body = JSON.stringify({ token: minted.token, expires_in_seconds: expiresIn });

@@ -27,6 +27,7 @@ import type { UpgradeRoute } from "../../upgrade.js";
 import { MAX_FRAME_MS } from "./aai-audio.js";
 import type { AaiMetrics } from "./aai-metrics.js";
 import { MAX_SAMPLE_RATE, readAaiParams } from "./aai-params.js";
+import type { AaiSessionLimits } from "./aai-session-limits.js";
 import type { AaiCredential, AaiSetup, AaiStreamContext, OpenedSession } from "./aai-setup.js";
 import { AaiStream } from "./aai-stream.js";
 
@@ -48,6 +49,7 @@ export interface AaiUpgradeContext {
   readonly sessionHooks: SessionHooks;
   readonly metrics: ServerMetrics;
   readonly aaiMetrics: AaiMetrics;
+  readonly sessionLimits: AaiSessionLimits;
 }
 
 type Checked = { readonly ok: true; readonly credential: AaiCredential } | Extract<AaiSetup, { ok: false }>;
@@ -109,7 +111,7 @@ export class AaiUpgrades implements UpgradeRoute {
     const key = apiKeyFromHeader(request.headers.authorization);
     if (key === undefined) return { ok: false, code: "unauthorized", why: "Missing Authorization header" };
     if (!this.#context.keys.accepts(key)) return { ok: false, code: "unauthorized", why: "Invalid API key" };
-    return this.#counted(key, "api_key", () => {});
+    return this.#counted(key, "api_key", undefined, () => {});
   }
 
   #byToken(token: string): Checked {
@@ -119,13 +121,14 @@ export class AaiUpgrades implements UpgradeRoute {
       return { ok: false, code: "unauthorized", why: checked?.why ?? "Invalid temporary token" };
     }
     const streamToken = checked.token;
-    const counted = this.#counted(streamToken.key, "token", () => tokens.release(streamToken));
+    const maxSessionMs = this.#context.sessionLimits.maxSessionMs(streamToken);
+    const counted = this.#counted(streamToken.key, "token", maxSessionMs, () => tokens.release(streamToken));
     if (counted.ok) tokens.admit(streamToken);
     return counted;
   }
 
   /** Counts a connection of `key` (with its session from the start), or says why it has too many. */
-  #counted(key: string, by: AaiCredential["by"], releaseToken: () => void): Checked {
+  #counted(key: string, by: AaiCredential["by"], maxSessionMs: number | undefined, releaseToken: () => void): Checked {
     const { connections } = this.#context;
     const tooMany = connections.refusal(key);
     if (tooMany) return { ok: false, code: "too_many_sessions", why: tooMany };
@@ -138,7 +141,7 @@ export class AaiUpgrades implements UpgradeRoute {
       releaseToken();
       counted.closed(true);
     };
-    return { ok: true, credential: { key, by, release } };
+    return { ok: true, credential: { key, by, maxSessionMs, release } };
   }
 
   #streamContext(): AaiStreamContext {
@@ -151,19 +154,20 @@ export class AaiUpgrades implements UpgradeRoute {
       maxOutboundBytes: settings.limits.maxOutboundBytes,
       maxSessionMs: settings.limits.maxSessionMs,
       peerDropped: (reason) => metrics.peerDropped(reason),
-      openSession: (connection, key) => this.#openSession(connection, key),
+      openSession: (connection, key, maxSessionMs) => this.#openSession(connection, key, maxSessionMs),
     };
   }
 
   /** A session admitted and counted as a client's stream of `key` would be. */
-  #openSession(connection: SessionConnection, key: string): OpenedSession {
+  #openSession(connection: SessionConnection, key: string, maxSessionMs: number): OpenedSession {
     const { capacity, engine, settings, log, sessions, sessionHooks } = this.#context;
     const refused = capacity.admitNewSession(key);
     if (refused) {
       log.info({ reason: refused.reason }, "assemblyai stream refused: over capacity");
       return { ok: false, code: "too_many_sessions", why: refused.message };
     }
-    const session = new StreamSession(connection, engine, settings.limits, log, sessionHooks, settings.streamDefaults);
+    const limits = { ...settings.limits, maxSessionMs };
+    const session = new StreamSession(connection, engine, limits, log, sessionHooks, settings.streamDefaults);
     sessions.add(session, key);
     return { ok: true, session };
   }
