@@ -253,6 +253,7 @@ export class PocketSphinxEngine implements Engine {
     const openedAt = performance.now();
     const { wordTimestamps } = options;
     const telephone = options.telephone === true;
+    const batch = options.batch === true;
     // A crashed process's streams come back here with their checkpoint, onto a live process.
     const open: LinkOpener = async (sink, from) => {
       const worker = await this.#workers.acquire();
@@ -262,6 +263,7 @@ export class PocketSphinxEngine implements Engine {
         streamId: link.id,
         wordTimestamps,
         telephone,
+        ...(batch ? { batch } : {}),
         ...(from ? { from } : {}),
       });
       return link;

@@ -20,6 +20,7 @@ import { DecoderPool } from "./decoder-pool.js";
 import { decoderStateSupported } from "./decoder-state.js";
 import { DecodingSession } from "./decoding-session.js";
 import type { FromWorker, SessionCheckpoint, ToWorker, WireEvent, WorkerConfig } from "./messages.js";
+import { roundOrder } from "./round-order.js";
 
 if (!process.send) throw new Error("host.ts must run as a forked child process");
 /** Audio a stream decodes per turn before the next stream's turn: 100 ms. */
@@ -49,6 +50,8 @@ interface WorkerStream {
   queued: number;
   /** Set while the stream waits in line for a decoder: leaves the line. */
   cancelWait: (() => void) | undefined;
+  /** A file transcription (`StreamOptions.batch`): live streams' audio goes first (round-order.ts). */
+  readonly batch: boolean;
 }
 
 interface Host {
@@ -66,6 +69,8 @@ interface Host {
 }
 
 const streams = new Map<number, WorkerStream>();
+/** Rounds in which the batch streams took one turn together (whose turn it is: round-order.ts). */
+let batchRounds = 0;
 const busy = new BusyShare();
 let roundScheduled = false;
 let holdTimer: NodeJS.Timeout | undefined;
@@ -178,7 +183,7 @@ function handle(host: Host, message: Exclude<ToWorker, { type: "init" | "shutdow
   const { streamId } = message;
   switch (message.type) {
     case "open":
-      open(host, streamId, message.wordTimestamps, message.telephone, message.from);
+      open(host, streamId, message);
       return;
     case "close": {
       const stream = streams.get(streamId);
@@ -204,13 +209,8 @@ function handle(host: Host, message: Exclude<ToWorker, { type: "init" | "shutdow
   }
 }
 
-function open(
-  host: Host,
-  streamId: number,
-  wordTimestamps: boolean,
-  telephone: boolean,
-  from: SessionCheckpoint | undefined,
-): void {
+function open(host: Host, streamId: number, message: Extract<ToWorker, { type: "open" }>): void {
+  const { wordTimestamps, telephone, from } = message;
   try {
     const emit = (event: WireEvent) => send({ type: "event", streamId, event });
     const onCheckpoint = (checkpoint: SessionCheckpoint) => send({ type: "checkpoint", streamId, checkpoint });
@@ -224,7 +224,14 @@ function open(
         : {}),
     };
     const session = new DecodingSession(options, emit, onCheckpoint, host.checkpoints ? from : undefined);
-    streams.set(streamId, { id: streamId, session, work: [], queued: 0, cancelWait: undefined });
+    streams.set(streamId, {
+      id: streamId,
+      session,
+      work: [],
+      queued: 0,
+      cancelWait: undefined,
+      batch: message.batch === true,
+    });
     send({ type: "opened", streamId });
   } catch (error) {
     send({ type: "open-failed", streamId, message: messageOf(error) });
@@ -291,10 +298,23 @@ function runRound(host: Host): void {
   busy.update();
   let nextHold = Number.POSITIVE_INFINITY;
   const now = performance.now();
-  // Streams finishing an utterance first, then the others, each group in the order they opened.
+  // Live streams finishing an utterance first, then the other live ones, then files (round-order.ts).
   const all = [...streams.values()];
   const finishingNow = new Set(all.filter(finishing));
-  for (const stream of [...finishingNow, ...all.filter((s) => !finishingNow.has(s))]) {
+  const { turns, deferred } = roundOrder(
+    all.map((stream) => ({
+      stream,
+      batch: stream.batch,
+      finishing: finishingNow.has(stream),
+      hasWork: stream.work.length > 0,
+    })),
+    batchRounds,
+  );
+  if (deferred > 0) {
+    batchRounds++;
+    schedule(host);
+  }
+  for (const { stream } of turns) {
     const at = readyAt(host, stream);
     if (at > now) {
       nextHold = Math.min(nextHold, at);
@@ -302,7 +322,8 @@ function runRound(host: Host): void {
     }
     try {
       if (!ready(host, stream)) continue;
-      const toFlush = finishingNow.has(stream);
+      // A file's turn is a quantum even at a flush: it must not hold live streams for a second of audio.
+      const toFlush = finishingNow.has(stream) && !stream.batch;
       runTurn(host, stream, toFlush ? FINISHING_SAMPLES : QUANTUM_SAMPLES, toFlush);
     } catch (error) {
       fail(host, stream, error);

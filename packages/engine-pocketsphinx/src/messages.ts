@@ -62,6 +62,8 @@ export type ToWorker =
       readonly wordTimestamps: boolean;
       /** 8 kHz audio upsampled (a phone call): decoded with `WorkerConfig.telephoneMllr`, if any. */
       readonly telephone: boolean;
+      /** A file transcription: it takes turns after live streams (round-order.ts). */
+      readonly batch?: boolean;
       readonly from?: SessionCheckpoint;
     }
   | { readonly type: "push"; readonly streamId: number; readonly pcm: Int16Array }

@@ -47,6 +47,12 @@ export interface StreamOptions {
   /** Words and phrases to favour (only for models in `capabilities.keytermModels`). */
   readonly keyterms?: readonly string[];
   /**
+   * A recording transcribed as fast as the engine goes (a file upload), not a live stream: an engine
+   * that schedules decoding gives live streams' audio first, so files never delay live transcripts
+   * (PocketSphinx: host.ts). Others decode it as any stream.
+   */
+  readonly batch?: boolean;
+  /**
    * The audio is telephone audio (8 kHz G.711: a phone call) that the server upsampled to 16 kHz and
    * band-extended: an engine with an acoustic model adapted to that channel decodes this stream with
    * it (PocketSphinx: docs/telephony.md, "The telephone model"). Not set when the stream turned the
