@@ -1,8 +1,10 @@
 import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
 import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import { defaultModelsDir, listInstalled, SherpaOnnxEngine } from "@earshot/engine-sherpa";
 import { ENCODING_SAMPLE_RATES, ENCODINGS } from "@earshot/protocol";
 import { createServer, DEFAULT_BAND_EXTENSION_DB } from "@earshot/server";
-import { loadEvalSet, loadMulaw, loadTelephoneSet, wer } from "@earshot/test-support";
+import { loadEvalSet, loadMulaw, loadTelephoneSet, type Utterance, wer } from "@earshot/test-support";
 import { VadGatedEngine } from "@earshot/vad";
 import { type EncodingRow, renderEncodings } from "./encodings-report.js";
 import { API_KEY, type FileRun, runRawMulaw, runSdk } from "./encodings-run.js";
@@ -68,8 +70,66 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all([adapted.server.close(), plain.server.close()]);
   }
+  rows.push(...(await neuralRows(utterances, seconds, telephone, telephoneSeconds)));
   replaceSection(BENCHMARKS_MD, "encodings", renderEncodings({ machine, loadAtEnd: loadavg(), rows }));
   log(`wrote the encodings section of ${BENCHMARKS_MD}`);
+}
+
+/**
+ * The same rows for every English sherpa-onnx model present (`--model-dir DIR`, repeatable, or the
+ * models `earshot models pull` installed): the 16 kHz set through the SDK and the telephone set as a
+ * bridge sends it, band extension off and at the default, with the engine `earshot serve --engine
+ * sherpa-onnx` runs (its own endpointing, no gate). None present: no rows, and the log says so.
+ */
+async function neuralRows(
+  utterances: readonly Utterance[],
+  seconds: number,
+  telephone: readonly Utterance[],
+  telephoneSeconds: number,
+): Promise<EncodingRow[]> {
+  const { values } = parseArgs({ options: { "model-dir": { type: "string", multiple: true } } });
+  const dirs = values["model-dir"] ?? (await listInstalled(defaultModelsDir())).map((model) => model.dir);
+  if (dirs.length === 0)
+    log("no sherpa-onnx model present (earshot models pull …, or --model-dir DIR): no neural rows");
+  const rows: EncodingRow[] = [];
+  for (const dir of dirs) {
+    const engine = new SherpaOnnxEngine({ models: [dir] });
+    const server = createServer({ engine, apiKeys: [API_KEY] });
+    const { url } = await server.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      await server.ready;
+      const name = engine.capabilities.models[0] ?? dir;
+      if (!engine.capabilities.languages.includes("en")) {
+        log(`${name}: not an English model, skipped`);
+        continue;
+      }
+      const model = `sherpa-onnx ${name}`;
+      const config = { model: name };
+      const wide: FileRun[] = [];
+      for (const utterance of utterances) wide.push(await runSdk(url, "pcm_s16le", utterance, config));
+      rows.push({
+        ...row("pcm_s16le", "en-16k through the SDK", wide, utterances, seconds, undefined),
+        telephoneModel: model,
+      });
+      for (const bandExtensionDb of ["off", DEFAULT_BAND_EXTENSION_DB] as const) {
+        const runs: FileRun[] = [];
+        for (const file of telephone) {
+          runs.push(
+            await runRawMulaw(url, file.id, loadMulaw(file.path), { ...config, band_extension_db: bandExtensionDb }),
+          );
+        }
+        rows.push({
+          ...row("mulaw", "en-8k-mulaw as it is", runs, telephone, telephoneSeconds, undefined),
+          bandExtensionDb,
+          telephoneModel: model,
+        });
+        log(`${model} (telephone set, ${bandExtensionDb}): WER ${(rows.at(-1)?.wer.wer ?? 0).toFixed(3)}`);
+      }
+    } finally {
+      await server.close();
+    }
+  }
+  return rows;
 }
 
 function row(

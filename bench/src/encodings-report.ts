@@ -20,10 +20,11 @@ export interface EncodingRow {
   /** The server's band extension for 8 kHz encodings (dB, or "off"); undefined for 16 kHz ones. */
   readonly bandExtensionDb?: number | "off";
   /**
-   * The acoustic model 8 kHz streams decoded with: the plain en-us model, or the one adapted to
-   * telephone audio (`earshot serve`'s default); undefined for 16 kHz encodings.
+   * The model: for PocketSphinx's 8 kHz rows the plain en-us model or the one adapted to telephone
+   * audio (`earshot serve`'s default), undefined for its 16 kHz rows; for a neural model's rows,
+   * `sherpa-onnx <name>`.
    */
-  readonly telephoneModel?: "plain" | "adapted";
+  readonly telephoneModel?: string;
   readonly seconds: number;
   /** Every binary message's payload size, in bytes. */
   readonly payloads: readonly number[];
@@ -137,7 +138,10 @@ encodes the 16 kHz PCM it is given), and the 8 kHz μ-law copy of the set (\`sha
 made with sox) byte for byte over a raw socket, as a telephone bridge would. The 8 kHz encodings
 run three times: the plain model with \`band_extension_db: "off"\` and with the server's default,
 then the server's default with the telephone-adapted model (\`earshot serve\`'s default for 8 kHz
-streams; \`--telephone-mllr off\` gives the plain one). Engine as \`earshot
+streams; \`--telephone-mllr off\` gives the plain one). With a sherpa-onnx model present (installed by
+\`earshot models pull\`, or \`-- --model-dir DIR\`), its rows follow, named in the model column: the 16 kHz
+set and the telephone set, band extension off and at the default, as \`earshot serve --engine
+sherpa-onnx\` runs it. Otherwise engine as \`earshot
 serve\` runs it: PocketSphinx with \`FAST_DECODER_ARGS\` behind the Silero VAD gate. Bytes per second
 per stream, client → server: the binary payloads the SDK sent (counted at its transport), the same
 with WebSocket framing (2–4 header bytes and the 4-byte client mask per message), and the seed's
@@ -149,7 +153,7 @@ ${table(
     "encoding",
     "audio",
     "8 kHz band extension",
-    "8 kHz model",
+    "model",
     "binary payload B/s",
     "binary on the wire B/s",
     "hex audio_chunk B/s",
