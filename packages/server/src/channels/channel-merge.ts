@@ -28,8 +28,8 @@ export class ChannelMerge {
   readonly connections: readonly [SessionConnection, SessionConnection];
   readonly #host: MergeHost;
   readonly #started: (SessionStartedMessage | undefined)[] = [undefined, undefined];
-  /** Each channel's last ack, and what went to the client. */
-  readonly #acked = [0, 0];
+  /** Each channel's last ack on this connection (none yet: undefined), and what went to the client. */
+  #acked: (number | undefined)[] = [undefined, undefined];
   #ackSent = -1;
   #ackSentAt = 0;
   /** Per connection: each channel's stream_closed, and whether it then asked to close (1000). */
@@ -49,6 +49,7 @@ export class ChannelMerge {
   hold(): void {
     this.#held = [];
     this.#closing = newClosing();
+    this.#acked = [undefined, undefined];
     this.#ackSent = -1;
   }
 
@@ -119,7 +120,9 @@ export class ChannelMerge {
 
   #ack(channel: Channel, receivedSamples: number): void {
     this.#acked[channel] = receivedSamples;
-    const both = Math.min(...this.#acked);
+    // Until both channels acked, the lower position is unknown.
+    if (this.#acked.some((acked) => acked === undefined)) return;
+    const both = Math.min(...this.#acked.map((acked) => acked ?? 0));
     const now = Date.now();
     if (both <= this.#ackSent && now - this.#ackSentAt < ACK_HEARTBEAT_MS) return;
     this.#ackSent = both;
