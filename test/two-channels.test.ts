@@ -245,6 +245,46 @@ describe("two channels on one connection", () => {
     }
   });
 
+  it("a one-channel session's resume with two ids, and a resume without any, are invalid_message", async () => {
+    const { client, started } = await open(url, MONO);
+    client.ws.terminate();
+    const again = await WireClient.open(url, KEY);
+    again.sendJson({ type: "resume", resume_token: started.resume_token, last_segment_ids: [-1, -1] });
+    await again.waitForError("invalid_message");
+    again.sendJson({ type: "resume", resume_token: started.resume_token });
+    await again.waitFor(() => again.messages.filter((m) => m.code === "invalid_message").length === 2);
+    again.sendJson({ type: "resume", resume_token: started.resume_token, last_segment_ids: [-1] });
+    await again.waitFor((m) => m.type === "session_resumed");
+    again.sendJson({ type: "close_stream" });
+    await again.waitFor((m) => m.type === "stream_closed");
+  });
+
+  it("a server shutting down gives both channels' last finals, then one server_shutting_down", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY] });
+    const { url: localUrl } = await local.listen({ host: "127.0.0.1", port: 0 });
+    await local.ready;
+    const { client } = await open(localUrl);
+    // 2 s of both channels: the right one is mid-utterance (from 1.5 s), so its final can only come
+    // from the shutdown's flush.
+    sendStereo(client, STEREO, 0, 16 * 2000);
+    await client.waitFor((m) => m.type === "ack" && m.received_samples === 16 * 2000, 5000, "ack");
+    await local.close();
+    const { code } = await client.closed;
+    assert.equal(code, CloseCode.serviceRestart);
+    const errors = client.messages.filter((m) => m.type === "error");
+    assert.deepEqual(
+      errors.map((m) => m.code),
+      ["server_shutting_down"],
+    );
+    assert.deepEqual(
+      byChannel(client.finals()).map((f) => [f[0], f[1], f[2]]),
+      [
+        [0, 0, words(0, 5)],
+        [1, 0, words(7, 3)],
+      ],
+    );
+  });
+
   it("counts two streams against the key's limit, and admission checks room for two", async () => {
     const local = createServer({
       engine: new TestEngine(),
