@@ -62,7 +62,7 @@ export class ReplayBuffer {
       at = 0;
     }
     this.#end += pcm.length / channels;
-    this.#start = Math.max(this.#start, this.#end - capacity);
+    this.#start = Math.max(this.#start, this.#end - this.capacitySamples);
     return this.#start > oldStart ? { fromSample: oldStart, toSample: this.#start } : undefined;
   }
 
