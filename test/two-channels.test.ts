@@ -245,6 +245,52 @@ describe("two channels on one connection", () => {
     }
   });
 
+  it("a lost session's successor starts each channel at the end of its own last final: each final once", async () => {
+    const first = await open(url);
+    const cut = 16 * 2480;
+    sendStereo(first.client, STEREO, 0, cut);
+    await first.client.waitFor((m) => m.type === "transcript" && m.is_final === true && m.channel === 1);
+    await first.client.waitFor((m) => m.type === "ack" && m.received_samples === cut);
+    first.client.ws.close(); // 1000: the session ends, as when its server is gone
+    const lasts = [0, 1].map((channel) =>
+      first.client
+        .finals()
+        .filter((f) => f.channel === channel)
+        .at(-1),
+    );
+    const ends = lasts.map((f) => 16 * Number(f?.end_ms));
+    assert.deepEqual(ends, [16 * 1000, 16 * 2100]);
+
+    const config = {
+      ...CONFIG,
+      start_sample: Math.min(...ends),
+      start_samples: ends,
+      first_segment_ids: lasts.map((f) => Number(f?.segment_id) + 1),
+    };
+    const { client, started } = await open(url, config);
+    assert.equal(started.type, "session_started", JSON.stringify(started));
+    const announced = started.config as Record<string, unknown>;
+    assert.deepEqual(
+      [announced.start_sample, announced.start_samples, announced.first_segment_ids],
+      [16 * 1000, ends, [1, 1]],
+    );
+    sendStereo(client, STEREO, Math.min(...ends));
+    client.sendJson({ type: "close_stream" });
+    await client.waitFor((m) => m.type === "stream_closed");
+    assert.deepEqual(byChannel(finalsOf(first.client, client)), EXPECTED);
+
+    for (const [bad, why] of [
+      [{ ...MONO, start_samples: [0, 0] }, /two-channel/],
+      [{ ...CONFIG, start_sample: 100, start_samples: [50, 100] }, /before start_sample/],
+      [{ ...CONFIG, first_segment_ids: [1] }, /first_segment_ids/],
+    ] as const) {
+      const refused = await open(url, bad);
+      assert.equal(refused.started.code, "invalid_message", JSON.stringify(bad));
+      assert.match(String(refused.started.message), why);
+      refused.client.ws.close();
+    }
+  });
+
   it("a one-channel session's resume with two ids, and a resume without any, are invalid_message", async () => {
     const { client, started } = await open(url, MONO);
     client.ws.terminate();

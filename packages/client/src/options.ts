@@ -47,6 +47,8 @@ export type ClientStreamConfig = Omit<
   | "checkpoints"
   | "resume_state"
   | "channels"
+  | "start_samples"
+  | "first_segment_ids"
 >;
 
 /** Where a session starts in the stream: 0/0 for the first, the end of the last final after a lost session. */
@@ -55,6 +57,8 @@ export interface SessionStart {
   readonly firstSegmentId: number;
   /** A checkpoint's state: the new session continues the lost one exactly from `startSample`. */
   readonly resumeState?: string;
+  /** Two channels: each channel's start (`startSample` is the earlier) and first segment id. */
+  readonly channels?: { readonly startSamples: readonly number[]; readonly firstSegmentIds: readonly number[] };
 }
 
 /** The encoding, overlap and channels a stream's audio messages have (what `config` declares). */
@@ -151,6 +155,9 @@ export function configMessage(
     // continues one channel, so a two-channel stream asks for none.
     checkpoints: wire.channels !== 2,
     ...(start.resumeState === undefined ? {} : { resume_state: start.resumeState }),
+    ...(start.channels === undefined
+      ? {}
+      : { start_samples: [...start.channels.startSamples], first_segment_ids: [...start.channels.firstSegmentIds] }),
   };
   return encodeClientMessage({ type: "config", config: full });
 }

@@ -24,7 +24,12 @@ describe("StreamProgress with two channels", () => {
     assert.deepEqual(progress.lastFinalIds, [0, 1]);
     // Audio after the earlier channel's last final may still be needed.
     assert.equal(progress.finalEndSample, 16_000);
-    assert.deepEqual(progress.newSession(100_000), { startSample: 16_000, firstSegmentId: 2 });
+    // A new session for a lost one: each channel from the end of its own last final, with its own next id.
+    assert.deepEqual(progress.newSession(100_000), {
+      startSample: 16_000,
+      firstSegmentId: 1,
+      channels: { startSamples: [16_000, 48_000], firstSegmentIds: [1, 2] },
+    });
     // A checkpoint continues one channel: a two-channel stream keeps none.
     progress.checkpointed({ type: "checkpoint", sample: 16_000, state: "e30", last_segment_id: 0, channel: 0 });
     assert.equal(progress.forgetCheckpoint(), false);

@@ -89,8 +89,8 @@ export class StreamProgress {
    * A new session for a lost one: from the last checkpoint if there is one (the server continues the
    * stream exactly; finals it decodes again keep their segment ids and are dropped as re-sent),
    * otherwise where the last final ended (within the audio sent), with the next segment id. Two
-   * channels: where the earlier channel's last final ended, with ids after both channels' (the
-   * other channel's audio between the two ends is transcribed again).
+   * channels: each channel where its own last final ended, with its own next id; the audio starts
+   * at the earlier of the two.
    */
   newSession(endSample: number): SessionStart {
     const checkpoint = this.#checkpoint;
@@ -101,9 +101,15 @@ export class StreamProgress {
         resumeState: checkpoint.state,
       };
     }
+    const firstSegmentIds = this.#lastFinalIds.map((id) => id + 1);
+    if (firstSegmentIds.length === 1) {
+      return { startSample: Math.min(this.finalEndSample, endSample), firstSegmentId: this.lastFinalId + 1 };
+    }
+    const startSamples = this.#finalEndSamples.map((end) => Math.min(end, endSample));
     return {
-      startSample: Math.min(this.finalEndSample, endSample),
-      firstSegmentId: Math.max(...this.#lastFinalIds) + 1,
+      startSample: Math.min(...startSamples),
+      firstSegmentId: Math.min(...firstSegmentIds),
+      channels: { startSamples, firstSegmentIds },
     };
   }
 }

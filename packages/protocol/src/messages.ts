@@ -75,6 +75,14 @@ export const StreamConfigSchema = z.object({
   /** earshot extension (resume): the segment_id of this session's first segment. Default 0. */
   first_segment_id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /**
+   * earshot extension (resume), two-channel streams: each channel's own start, at or after
+   * `start_sample` (where the audio sent starts); a channel skips the frames before its start. A
+   * client whose two-channel session is gone starts each channel at the end of its own last final.
+   */
+  start_samples: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).length(2).optional(),
+  /** earshot extension (resume), two-channel streams: each channel's first segment_id. */
+  first_segment_ids: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).length(2).optional(),
+  /**
    * earshot extension (resume): send `checkpoint` messages, so that a session lost with its server
    * can be continued exactly (`resume_state`). Default false.
    */
@@ -225,6 +233,9 @@ export interface SessionStartedMessage {
     redact: string[];
     /** Channels in the audio: 1, or 2 for a two-channel stream (absent from servers before it). */
     channels?: 1 | 2;
+    /** Two-channel streams: each channel's start and first segment_id. */
+    start_samples?: number[];
+    first_segment_ids?: number[];
   };
   /** Secret that lets a new connection take over this session (`resume`) after a drop. */
   resume_token: string;

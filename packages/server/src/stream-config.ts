@@ -133,6 +133,13 @@ export function resolveConfig(
   const channels = config.channels ?? 1;
   const refusedChannels = channels === 2 ? twoChannelRefusal(config, encoding) : undefined;
   if (refusedChannels) return refusedChannels;
+  if (channels === 1 && (config.start_samples !== undefined || config.first_segment_ids !== undefined)) {
+    return {
+      ok: false,
+      code: "invalid_message",
+      message: "config: start_samples and first_segment_ids are for two-channel streams (channels: 2).",
+    };
+  }
   const bandExtension = config.band_extension_db ?? defaults.bandExtensionDb;
   const redact = config.redact ?? [];
   const unknownKinds = redact.filter((kind) => !isRedactKind(kind));

@@ -100,7 +100,12 @@ describe("ChannelMerge", () => {
     assert.deepEqual(c.sent, []);
     right.send(started("b"));
     assert.equal(c.sent.length, 1);
-    assert.deepEqual(c.sent[0], { ...started("b"), session_id: "s", resume_token: "rt_s" });
+    assert.deepEqual(c.sent[0], {
+      ...started("b"),
+      session_id: "s",
+      resume_token: "rt_s",
+      config: { ...started("b").config, start_samples: [0, 0], first_segment_ids: [0, 0] },
+    });
 
     merge.hold();
     left.send({ type: "session_resumed", session_id: "a", received_samples: 1600 });

@@ -109,12 +109,23 @@ export class ChannelMerge {
 
   #sessionStarted(channel: Channel, message: SessionStartedMessage): void {
     this.#started[channel] = message;
-    if (this.#started.some((started) => started === undefined)) return;
+    const [left, right] = this.#started;
+    if (left === undefined || right === undefined) return;
+    const starts = [left.config.start_sample, right.config.start_sample];
+    const firstIds = [left.config.first_segment_id, right.config.first_segment_id];
     this.#send({
       ...message,
       session_id: this.#host.id,
       resume_token: this.#host.resumeToken,
-      config: { ...message.config, channels: TWO_CHANNELS },
+      config: {
+        ...message.config,
+        // Where the client's audio starts: the earlier channel's start.
+        start_sample: Math.min(...starts),
+        first_segment_id: Math.min(...firstIds),
+        channels: TWO_CHANNELS,
+        start_samples: starts,
+        first_segment_ids: firstIds,
+      },
     });
   }
 

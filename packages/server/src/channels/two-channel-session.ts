@@ -103,16 +103,30 @@ export class TwoChannelSession implements ClientSession {
   }
 
   configure(config: StreamConfig): boolean {
-    // The channels' configs are the same: one refused (its error went to the client) refuses both.
-    for (const session of this.#sessions) {
-      if (!session.configure(config)) {
+    const { start_samples: startSamples, first_segment_ids: firstSegmentIds, ...common } = config;
+    const startSample = config.start_sample ?? 0;
+    if (startSamples?.some((start) => start < startSample)) {
+      this.#connection?.error("invalid_message", "config: start_samples must not be before start_sample.");
+      this.#dispose();
+      return false;
+    }
+    // The channels' configs are the same but for where each starts (a successor of a lost session):
+    // one refused (its error went to the client) refuses both.
+    for (const [channel, session] of this.#sessions.entries()) {
+      const own = {
+        ...common,
+        start_sample: startSamples?.[channel] ?? startSample,
+        first_segment_id: firstSegmentIds?.[channel] ?? config.first_segment_id ?? 0,
+      };
+      if (!session.configure(own)) {
         this.#dispose();
         return false;
       }
     }
     // resolveConfig refused Opus for two channels.
     this.#encoding = (config.encoding ?? "pcm_s16le") as Exclude<Encoding, "opus">;
-    this.#received = config.start_sample ?? 0;
+    // The client's audio starts here; a channel that starts later skips the frames before its start.
+    this.#received = startSample;
     return true;
   }
 
