@@ -185,3 +185,38 @@ for (const oneConnection of [true, false]) {
     });
   });
 }
+
+describe("MultichannelClient on one connection, its session lost", () => {
+  test("a new session starts each channel at the end of its own last final: the same transcript, each final once", async () => {
+    // The session ends 50 ms after its connection drops; the client comes back after ~270 ms.
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY], resumeGraceMs: 50 });
+    const { url: localUrl } = await local.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      await local.ready;
+      const { client, transports, finals } = start({
+        url: localUrl,
+        reconnect: { baseDelayMs: 300, maxDelayMs: 300, random: () => 0.9 },
+      });
+      const sessions: string[] = [];
+      client.clients[0]?.on("session", (s) => sessions.push(s.session_id));
+      await client.connect();
+      // Up to 2.45 s: the customer's first final (ends 1.0 s) and the agent's (ends 2.1 s) are out.
+      const cut = 16 * 2450 * 2;
+      client.send(STEREO.subarray(0, cut));
+      while (finals.length < 2) await sleep(10);
+      transports[0]?.terminate?.();
+      client.send(STEREO.subarray(cut));
+      const result = await client.close();
+      assert.equal(result.lostMs, 0);
+      assert.equal(sessions.length, 2, "a second session after session_not_found");
+      assert.deepEqual(
+        client.transcript.segments.map((s) => [s.speaker, s.channel, s.text]),
+        EXPECTED,
+      );
+      const keys = finals.map((f) => `${f.channel}:${f.segment_id}`);
+      assert.deepEqual(keys.sort(), ["0:0", "0:1", "1:0"]);
+    } finally {
+      await local.close();
+    }
+  });
+});
