@@ -134,6 +134,22 @@ for (const oneConnection of [true, false]) {
       );
     });
 
+    test("seed mode: hex audio_chunk messages (a seed preset's overlap dropped)", async () => {
+      const { client } = start({ mode: "seed" }, oneConnection);
+      await client.connect();
+      assert.deepEqual(
+        client.clients.map((c) => c.chunking.overlapMs),
+        oneConnection ? [0] : [100, 100],
+      );
+      for (let at = 0; at < STEREO.length; at += 3200) client.send(STEREO.subarray(at, at + 3200));
+      const result = await client.close();
+      assert.equal(result.lostMs, 0);
+      assert.deepEqual(
+        client.transcript.segments.map((s) => [s.speaker, s.channel, s.text]),
+        EXPECTED,
+      );
+    });
+
     test("G.711 input (μ-law channels interleaved byte by byte, 8 kHz), sent as μ-law", async () => {
       const { client } = start(
         { input: { encoding: "mulaw" }, encoding: "mulaw", speakers: ["customer"] },
