@@ -161,6 +161,12 @@ describe("earshot CLI", () => {
     }
   });
 
+  it("serve refuses a --telephone-mllr file that does not exist", async () => {
+    const result = await run(["serve", "--port", "0", "--engine", "test", "--telephone-mllr", "/nonexistent/mllr"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /invalid --telephone-mllr/);
+  });
+
   it("SIGTERM shuts the server down cleanly", async () => {
     const local = await serve(["--engine", "test"], { EARSHOT_API_KEYS: "k1,k2" });
     assert.equal(local.key, "k1,k2");

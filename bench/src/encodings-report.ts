@@ -19,6 +19,11 @@ export interface EncodingRow {
   readonly audio: string;
   /** The server's band extension for 8 kHz encodings (dB, or "off"); undefined for 16 kHz ones. */
   readonly bandExtensionDb?: number | "off";
+  /**
+   * The acoustic model 8 kHz streams decoded with: the plain en-us model, or the one adapted to
+   * telephone audio (`earshot serve`'s default); undefined for 16 kHz encodings.
+   */
+  readonly telephoneModel?: "plain" | "adapted";
   readonly seconds: number;
   /** Every binary message's payload size, in bytes. */
   readonly payloads: readonly number[];
@@ -67,14 +72,20 @@ export function bandExtensionCell(db: number | "off" | undefined): string {
 
 /** What the table says, with its numbers: G.711's accuracy, Opus's size and framing share. */
 function notes(rows: readonly EncodingRow[]): string {
-  const of = (encoding: Encoding, extended = false) =>
+  const of = (encoding: Encoding, extended = false, adapted = false) =>
     rows.find(
-      (r) => r.encoding === encoding && (r.bandExtensionDb !== undefined && r.bandExtensionDb !== "off") === extended,
+      (r) =>
+        r.encoding === encoding &&
+        (r.bandExtensionDb !== undefined && r.bandExtensionDb !== "off") === extended &&
+        (r.telephoneModel === "adapted") === adapted,
     );
   const pcm = of("pcm_s16le");
   const opus = of("opus");
   const mulaw = of("mulaw");
   const mulawExtended = of("mulaw", true);
+  const phone = rows.filter((r) => r.encoding === "mulaw" && r.audio.startsWith("en-8k"));
+  const phonePlain = phone.find((r) => r.telephoneModel === "plain" && r.bandExtensionDb !== "off");
+  const phoneAdapted = phone.find((r) => r.telephoneModel === "adapted");
   if (!pcm || !opus || !mulaw) return "";
   const points = (row: EncodingRow) => fixed((row.wer.wer - pcm.wer.wer) * 100, 1);
   const opusRates = rates(opus);
@@ -85,11 +96,19 @@ function notes(rows: readonly EncodingRow[]): string {
   ${percent(mulawExtended.wer.wer)} WER; the variants and gains measured, on this set and on other speech, are in
   "8 kHz band extension" below.`
     : "";
+  const adaptation =
+    phonePlain && phoneAdapted
+      ? `
+- The adapted model (docs/telephony.md, "The telephone model": one MLLR transform of the en-us
+  model's means, estimated on other speakers' telephone-path speech) takes the telephone set, sent
+  as a bridge would, from ${percent(phonePlain.wer.wer)} to ${percent(phoneAdapted.wer.wer)} WER with the band extension at the default. 16 kHz
+  streams never get it: their rows are the plain model's.`
+      : "";
   return `- G.711 without the band extension costs ${points(mulaw)} WER points here: it keeps only the telephone
   band (below 4 kHz), and PocketSphinx's \`en-us\` model is a wideband (16 kHz) one (an 8 kHz acoustic
   model would do better on telephone audio; Debian ships none). The SDK's downsampler and sox make
   the same μ-law bytes (correlation 0.9999 on \`ps-goforward\`), so the μ-law rows of the two sources
-  differ by the decoder's and the VAD's sensitivity to the last bits only.${extension}
+  differ by the decoder's and the VAD's sensitivity to the last bits only.${extension}${adaptation}
 - Opus (20 ms packets, 20 kbit/s VBR, complexity 5) keeps the wideband spectrum: ${points(opus)} WER points
   for ${fixed(rates(pcm).binary / opusRates.binary, 1)}× fewer bytes on the wire than pcm_s16le. WebSocket framing is
   ${percent(1 - opusRates.payload / opusRates.binary)} of its bytes (50 messages a second); hex in JSON would more than double them.`;
@@ -102,6 +121,7 @@ export function renderEncodings({ machine, loadAtEnd, rows }: EncodingsResults):
       `\`${row.encoding}\``,
       row.audio,
       bandExtensionCell(row.bandExtensionDb),
+      row.telephoneModel ?? "—",
       Math.round(r.payload).toLocaleString("en-US"),
       Math.round(r.binary).toLocaleString("en-US"),
       Math.round(r.hex).toLocaleString("en-US"),
@@ -115,7 +135,9 @@ export function renderEncodings({ machine, loadAtEnd, rows }: EncodingsResults):
 a real server (in-process, loopback) once per wire encoding, with the SDK's \`encoding\` option (it
 encodes the 16 kHz PCM it is given), and the 8 kHz μ-law copy of the set (\`shared/eval/en-8k-mulaw\`,
 made with sox) byte for byte over a raw socket, as a telephone bridge would. The 8 kHz encodings
-run twice: with \`band_extension_db: "off"\` and with the server's default. Engine as \`earshot
+run three times: the plain model with \`band_extension_db: "off"\` and with the server's default,
+then the server's default with the telephone-adapted model (\`earshot serve\`'s default for 8 kHz
+streams; \`--telephone-mllr off\` gives the plain one). Engine as \`earshot
 serve\` runs it: PocketSphinx with \`FAST_DECODER_ARGS\` behind the Silero VAD gate. Bytes per second
 per stream, client → server: the binary payloads the SDK sent (counted at its transport), the same
 with WebSocket framing (2–4 header bytes and the 4-byte client mask per message), and the seed's
@@ -127,6 +149,7 @@ ${table(
     "encoding",
     "audio",
     "8 kHz band extension",
+    "8 kHz model",
     "binary payload B/s",
     "binary on the wire B/s",
     "hex audio_chunk B/s",

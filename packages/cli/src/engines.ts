@@ -23,6 +23,11 @@ export interface EngineChoice {
   readonly decoders?: number;
   /** pocketsphinx: decoders at most (default 10 per decoding process). */
   readonly maxDecoders?: number;
+  /**
+   * pocketsphinx: the MLLR transform 8 kHz (telephone) streams decode with, or false for the plain
+   * model; default the shipped `TELEPHONE_MLLR` (docs/telephony.md, "The telephone model").
+   */
+  readonly telephoneMllr?: string | false;
 }
 
 /**
@@ -100,6 +105,7 @@ function createOneEngine(name: string, choice: EngineChoice): Engine {
         decoderArgs: FAST_DECODER_ARGS,
         ...(choice.decoders === undefined ? {} : { decoders: choice.decoders }),
         ...(choice.maxDecoders === undefined ? {} : { maxDecoders: choice.maxDecoders }),
+        ...(choice.telephoneMllr === undefined ? {} : { telephoneMllr: choice.telephoneMllr }),
       });
       return choice.vad === false ? pocketsphinx : gate(pocketsphinx);
     }

@@ -34,7 +34,16 @@ export interface DecodedWord {
 export type DecoderArgs = Readonly<Record<string, string | number | boolean>>;
 
 // Named opaque types, referenced by name in the prototypes below.
-for (const name of ["ps_decoder_t", "cmd_ln_t", "ps_seg_t", "logmath_t", "feat_t", "fe_t", "ngram_model_t"]) {
+for (const name of [
+  "ps_decoder_t",
+  "cmd_ln_t",
+  "ps_seg_t",
+  "logmath_t",
+  "feat_t",
+  "fe_t",
+  "ngram_model_t",
+  "ps_mllr_t",
+]) {
   koffi.opaque(name);
 }
 
@@ -96,6 +105,10 @@ function bind(paths: LibraryPaths) {
     ps_seg_frames: ps.func("void ps_seg_frames(ps_seg_t *seg, _Out_ int *out_sf, _Out_ int *out_ef)"),
     ps_seg_prob: ps.func("int32_t ps_seg_prob(ps_seg_t *seg, int32_t *ascr, int32_t *lscr, int32_t *lback)"),
     ps_seg_free: ps.func("void ps_seg_free(ps_seg_t *seg)"),
+    // Acoustic adaptation (see `Decoder.useMllr`).
+    ps_mllr_read: ps.func("ps_mllr_t *ps_mllr_read(const char *file)"),
+    ps_mllr_retain: ps.func("ps_mllr_t *ps_mllr_retain(ps_mllr_t *mllr)"),
+    ps_update_mllr: ps.func("ps_mllr_t *ps_update_mllr(ps_decoder_t *ps, ps_mllr_t *mllr)"),
     // Model sharing (see `ModelShare`). Pointers to shared objects are `void *`: koffi passes them
     // on as plain addresses.
     ps_get_lm: ps.func("ngram_model_t *ps_get_lm(ps_decoder_t *ps, const char *name)"),
@@ -129,6 +142,30 @@ export function loadLibrary(paths: LibraryPaths = DEFAULT_LIBRARY_PATHS): Api {
   api = bind(paths);
   api.err_set_logfp(null);
   return api;
+}
+
+/**
+ * MLLR transforms read once per process, by file, and kept for the life of the process. A decoder
+ * owns the transform it is given (acmod_update_mllr frees the one it had, and acmod_free the last),
+ * so each `useMllr` hands it a reference of its own (`ps_mllr_retain`). The reference counts are
+ * not atomic: every retain and free happens on the decoding thread (decoders are only made on the
+ * maker thread, without a transform).
+ */
+const transforms = new Map<string, unknown>();
+
+function mllrTransform(api: Api, path: string): unknown {
+  let transform = transforms.get(path);
+  if (transform === undefined) {
+    transform = api.ps_mllr_read(path);
+    if (!transform) throw new Error(`cannot read the MLLR transform ${path}`);
+    transforms.set(path, transform);
+  }
+  return transform;
+}
+
+/** Read an MLLR transform into the process's cache (once), so a bad file fails at start-up; throws. */
+export function readMllr(path: string, paths: LibraryPaths = DEFAULT_LIBRARY_PATHS): void {
+  mllrTransform(loadLibrary(paths), path);
 }
 
 /** Flags that make ps_init change state shared by every decoder in the process (see `loadLibrary`). */
@@ -398,6 +435,8 @@ export class Decoder {
   readonly #logmath: unknown;
   readonly #cmn: { readonly pointer: unknown; readonly initialMean: number[]; readonly veclen: number } | undefined;
   #inUtterance = false;
+  /** The MLLR transform file the acoustic model is adapted with; undefined: the model as read. */
+  #mllr: string | undefined;
 
   /**
    * Create a decoder (about 0.5 s and 100+ MB for the en-us model); throws if ps_init fails. With
@@ -453,6 +492,29 @@ export class Decoder {
   restartFrameCount(): void {
     if (this.#inUtterance) this.endUtterance();
     this.#api.ps_start_stream(this.#live());
+  }
+
+  /** The MLLR transform file the acoustic model is adapted with; undefined: the model as read. */
+  get mllr(): string | undefined {
+    return this.#mllr;
+  }
+
+  /**
+   * Adapt the acoustic model with the MLLR transform in `path`, or, with undefined, return it to the
+   * model as read, through `identity` (a transform that changes nothing). ps_update_mllr reloads the
+   * means and variances from the model's files before it transforms them, so a decoder moved from
+   * one transform to another scores exactly as one that only ever had the second. Between streams
+   * only: an utterance in progress is ended first. Costs a few ms (two 0.8 MB reads), and nothing
+   * when the decoder already has that transform.
+   */
+  useMllr(path: string | undefined, identity: string): void {
+    if (path === this.#mllr) return;
+    if (this.#inUtterance) this.endUtterance();
+    const transform = this.#api.ps_mllr_retain(mllrTransform(this.#api, path ?? identity));
+    if (!this.#api.ps_update_mllr(this.#live(), transform)) {
+      throw new Error(`ps_update_mllr failed for ${path ?? identity}`);
+    }
+    this.#mllr = path;
   }
 
   startUtterance(): void {

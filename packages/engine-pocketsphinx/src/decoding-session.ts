@@ -47,11 +47,18 @@ export interface DecodingSessionOptions {
    * library's structs are not the ones decoder-state.ts knows.
    */
   readonly checkpoints: boolean;
+  /**
+   * The acoustic adaptation of the process (absent: none): each decoder the session attaches gets
+   * the session's transform first (`path`; undefined: the model as read, through `identity`), so a
+   * decoder that last served a telephone stream decodes a wideband one exactly as a fresh decoder.
+   */
+  readonly mllr?: { readonly path: string | undefined; readonly identity: string };
 }
 
 export class DecodingSession {
   #decoder: Decoder | undefined;
   readonly #checkpoints: boolean;
+  readonly #mllr: DecodingSessionOptions["mllr"];
   readonly #onCheckpoint: (checkpoint: SessionCheckpoint) => void;
   #saved: SessionCheckpoint | undefined;
   /** No audio since the last checkpoint (or since the start): the decoder may be given back. */
@@ -95,6 +102,7 @@ export class DecodingSession {
     this.#postspeechMs = options.postspeechMs;
     this.#externalEndpointing = options.externalEndpointing;
     this.#checkpoints = options.checkpoints;
+    this.#mllr = options.mllr;
     this.#emit = emit;
     this.#onCheckpoint = onCheckpoint;
     if (from) {
@@ -124,6 +132,7 @@ export class DecodingSession {
 
   /** Start decoding on `decoder`, restored to the last checkpoint (or fresh, before the first). */
   attach(decoder: Decoder): void {
+    if (this.#mllr) decoder.useMllr(this.#mllr.path, this.#mllr.identity);
     decoder.startStream(this.#restore(this.#saved?.decoder));
     this.#decoder = decoder;
   }

@@ -7,6 +7,7 @@
 
 import { access, constants } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import type { EngineCapabilities, EngineLoad, EngineStream, StreamOptions } from "@earshot/engines";
 import { type Engine, EngineUnavailableError, ResumeStateError, WorkerPool } from "@earshot/engines";
 import { SAMPLE_RATE } from "@earshot/protocol";
@@ -77,9 +78,24 @@ export interface PocketSphinxOptions {
    */
   readonly decoderArgs?: DecoderArgs;
   readonly libraryPaths?: LibraryPaths;
+  /**
+   * The MLLR transform telephone streams (`StreamOptions.telephone`: μ-law, A-law, Twilio) decode
+   * with; false: none, they decode with the plain model. Default: `TELEPHONE_MLLR`, the transform
+   * shipped for the Debian en-us model, when `hmm` is that model (a transform is made for one
+   * model), otherwise none. Other streams always get the plain model. See docs/telephony.md.
+   */
+  readonly telephoneMllr?: string | false;
 }
 
 export const DEFAULT_MODEL_DIR = "/usr/share/pocketsphinx/model/en-us";
+/**
+ * The en-us model's MLLR transform for telephone audio as the server feeds it (G.711 at 8 kHz,
+ * upsampled, with the default band extension), built by `scripts/telephone-mllr/build.sh`; see
+ * `models/README.md` for its data and licence.
+ */
+export const TELEPHONE_MLLR = fileURLToPath(new URL("../models/telephone-mllr", import.meta.url));
+/** A transform that changes nothing: it returns a decoder that served a telephone stream to the plain model. */
+export const IDENTITY_MLLR = fileURLToPath(new URL("../models/identity-mllr", import.meta.url));
 /** A stream this young has not shown its load yet (see `loadSnapshot`). */
 const YOUNG_STREAM_MS = 3_000;
 /**
@@ -181,6 +197,8 @@ export class PocketSphinxEngine implements Engine {
     const processes = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
     const perProcess = (total: number | undefined, fallback: number) =>
       total === undefined ? fallback : Math.max(1, Math.ceil(total / processes));
+    const telephoneMllr =
+      options.telephoneMllr ?? (options.hmm === undefined && options.modelDir === undefined ? TELEPHONE_MLLR : false);
     const config: WorkerConfig = {
       decoderArgs,
       libraryPaths: options.libraryPaths ?? DEFAULT_LIBRARY_PATHS,
@@ -190,6 +208,7 @@ export class PocketSphinxEngine implements Engine {
       lend: options.lend ?? true,
       batchMs: options.batchMs ?? 100,
       shareModel: options.shareModel ?? true,
+      ...(telephoneMllr === false ? {} : { telephoneMllr: { path: telephoneMllr, identity: IDENTITY_MLLR } }),
     };
     this.#workers = new WorkerPool({
       engine: "pocketsphinx",
@@ -233,11 +252,20 @@ export class PocketSphinxEngine implements Engine {
     }
     const openedAt = performance.now();
     const { wordTimestamps } = options;
+    const telephone = options.telephone === true;
+    const batch = options.batch === true;
     // A crashed process's streams come back here with their checkpoint, onto a live process.
     const open: LinkOpener = async (sink, from) => {
       const worker = await this.#workers.acquire();
       const link = new PocketSphinxStream(worker, this.#nextStreamId++, sink, openedAt);
-      await worker.open(link, { type: "open", streamId: link.id, wordTimestamps, ...(from ? { from } : {}) });
+      await worker.open(link, {
+        type: "open",
+        streamId: link.id,
+        wordTimestamps,
+        telephone,
+        ...(batch ? { batch } : {}),
+        ...(from ? { from } : {}),
+      });
       return link;
     };
     return PocketSphinxEngineStream.open(open, startSample, from);

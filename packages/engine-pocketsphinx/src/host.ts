@@ -13,13 +13,14 @@
 
 import { exitWithParent } from "@earshot/engines";
 import { SAMPLES_PER_MS } from "@earshot/protocol/encodings";
-import { type Decoder, loadLibrary } from "./binding.js";
+import { type Decoder, loadLibrary, readMllr } from "./binding.js";
 import { BusyShare } from "./busy-share.js";
 import { DecoderMaker } from "./decoder-maker.js";
 import { DecoderPool } from "./decoder-pool.js";
 import { decoderStateSupported } from "./decoder-state.js";
 import { DecodingSession } from "./decoding-session.js";
 import type { FromWorker, SessionCheckpoint, ToWorker, WireEvent, WorkerConfig } from "./messages.js";
+import { roundOrder } from "./round-order.js";
 
 if (!process.send) throw new Error("host.ts must run as a forked child process");
 /** Audio a stream decodes per turn before the next stream's turn: 100 ms. */
@@ -49,6 +50,8 @@ interface WorkerStream {
   queued: number;
   /** Set while the stream waits in line for a decoder: leaves the line. */
   cancelWait: (() => void) | undefined;
+  /** A file transcription (`StreamOptions.batch`): live streams' audio goes first (round-order.ts). */
+  readonly batch: boolean;
 }
 
 interface Host {
@@ -62,9 +65,12 @@ interface Host {
   /** See `readyAt`: small pushes wait for this many samples while the process is busy. */
   readonly batchSamples: number;
   readonly batchHoldMs: number;
+  readonly telephoneMllr: WorkerConfig["telephoneMllr"];
 }
 
 const streams = new Map<number, WorkerStream>();
+/** Rounds in which the batch streams took one turn together (whose turn it is: round-order.ts). */
+let batchRounds = 0;
 const busy = new BusyShare();
 let roundScheduled = false;
 let holdTimer: NodeJS.Timeout | undefined;
@@ -103,6 +109,15 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
     });
     return undefined;
   }
+  if (config.telephoneMllr) {
+    try {
+      readMllr(config.telephoneMllr.path, config.libraryPaths);
+      readMllr(config.telephoneMllr.identity, config.libraryPaths);
+    } catch (error) {
+      send({ type: "failed", message: `cannot read the telephone adaptation: ${messageOf(error)}` });
+      return undefined;
+    }
+  }
   const maker = new DecoderMaker(config.decoderArgs, config.libraryPaths, { shareModel: config.shareModel });
   const pool = new DecoderPool<Decoder>({
     make: () => maker.make(),
@@ -133,6 +148,7 @@ async function start(config: WorkerConfig): Promise<Host | undefined> {
     externalEndpointing: config.decoderArgs.remove_silence === false || config.decoderArgs.remove_silence === "no",
     batchSamples: Math.round(config.batchMs * SAMPLES_PER_MS),
     batchHoldMs: config.batchMs,
+    telephoneMllr: config.telephoneMllr,
   };
 }
 
@@ -167,7 +183,7 @@ function handle(host: Host, message: Exclude<ToWorker, { type: "init" | "shutdow
   const { streamId } = message;
   switch (message.type) {
     case "open":
-      open(host, streamId, message.wordTimestamps, message.from);
+      open(host, streamId, message);
       return;
     case "close": {
       const stream = streams.get(streamId);
@@ -193,7 +209,8 @@ function handle(host: Host, message: Exclude<ToWorker, { type: "init" | "shutdow
   }
 }
 
-function open(host: Host, streamId: number, wordTimestamps: boolean, from: SessionCheckpoint | undefined): void {
+function open(host: Host, streamId: number, message: Extract<ToWorker, { type: "open" }>): void {
+  const { wordTimestamps, telephone, from } = message;
   try {
     const emit = (event: WireEvent) => send({ type: "event", streamId, event });
     const onCheckpoint = (checkpoint: SessionCheckpoint) => send({ type: "checkpoint", streamId, checkpoint });
@@ -202,9 +219,19 @@ function open(host: Host, streamId: number, wordTimestamps: boolean, from: Sessi
       postspeechMs: host.postspeechMs,
       externalEndpointing: host.externalEndpointing,
       checkpoints: host.checkpoints,
+      ...(host.telephoneMllr
+        ? { mllr: { path: telephone ? host.telephoneMllr.path : undefined, identity: host.telephoneMllr.identity } }
+        : {}),
     };
     const session = new DecodingSession(options, emit, onCheckpoint, host.checkpoints ? from : undefined);
-    streams.set(streamId, { id: streamId, session, work: [], queued: 0, cancelWait: undefined });
+    streams.set(streamId, {
+      id: streamId,
+      session,
+      work: [],
+      queued: 0,
+      cancelWait: undefined,
+      batch: message.batch === true,
+    });
     send({ type: "opened", streamId });
   } catch (error) {
     send({ type: "open-failed", streamId, message: messageOf(error) });
@@ -271,10 +298,23 @@ function runRound(host: Host): void {
   busy.update();
   let nextHold = Number.POSITIVE_INFINITY;
   const now = performance.now();
-  // Streams finishing an utterance first, then the others, each group in the order they opened.
+  // Live streams finishing an utterance first, then the other live ones, then files (round-order.ts).
   const all = [...streams.values()];
   const finishingNow = new Set(all.filter(finishing));
-  for (const stream of [...finishingNow, ...all.filter((s) => !finishingNow.has(s))]) {
+  const { turns, deferred } = roundOrder(
+    all.map((stream) => ({
+      stream,
+      batch: stream.batch,
+      finishing: finishingNow.has(stream),
+      hasWork: stream.work.length > 0,
+    })),
+    batchRounds,
+  );
+  if (deferred > 0) {
+    batchRounds++;
+    schedule(host);
+  }
+  for (const { stream } of turns) {
     const at = readyAt(host, stream);
     if (at > now) {
       nextHold = Math.min(nextHold, at);
@@ -282,7 +322,8 @@ function runRound(host: Host): void {
     }
     try {
       if (!ready(host, stream)) continue;
-      const toFlush = finishingNow.has(stream);
+      // A file's turn is a quantum even at a flush: it must not hold live streams for a second of audio.
+      const toFlush = finishingNow.has(stream) && !stream.batch;
       runTurn(host, stream, toFlush ? FINISHING_SAMPLES : QUANTUM_SAMPLES, toFlush);
     } catch (error) {
       fail(host, stream, error);

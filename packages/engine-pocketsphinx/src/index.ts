@@ -3,7 +3,9 @@ export {
   DEFAULT_TALK_SHARE,
   DEFAULT_VAD_POSTSPEECH_FRAMES,
   FAST_DECODER_ARGS,
+  IDENTITY_MLLR,
   PocketSphinxEngine,
   type PocketSphinxOptions,
   SPEAKERS_QUANTILE_Z,
+  TELEPHONE_MLLR,
 } from "./engine.js";

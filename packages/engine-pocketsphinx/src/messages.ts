@@ -27,6 +27,11 @@ export interface WorkerConfig {
   readonly batchMs: number;
   /** Decoders after the first share the first one's model (decoder-maker.ts). */
   readonly shareModel: boolean;
+  /**
+   * Acoustic adaptation for telephone streams (absent: none): the MLLR transform file they decode
+   * with, and one that changes nothing, which returns a decoder to the plain model for other streams.
+   */
+  readonly telephoneMllr?: { readonly path: string; readonly identity: string };
 }
 
 /**
@@ -55,6 +60,10 @@ export type ToWorker =
       readonly type: "open";
       readonly streamId: number;
       readonly wordTimestamps: boolean;
+      /** 8 kHz audio upsampled (a phone call): decoded with `WorkerConfig.telephoneMllr`, if any. */
+      readonly telephone: boolean;
+      /** A file transcription: it takes turns after live streams (round-order.ts). */
+      readonly batch?: boolean;
       readonly from?: SessionCheckpoint;
     }
   | { readonly type: "push"; readonly streamId: number; readonly pcm: Int16Array }

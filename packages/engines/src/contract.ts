@@ -47,6 +47,19 @@ export interface StreamOptions {
   /** Words and phrases to favour (only for models in `capabilities.keytermModels`). */
   readonly keyterms?: readonly string[];
   /**
+   * A recording transcribed as fast as the engine goes (a file upload), not a live stream: an engine
+   * that schedules decoding gives live streams' audio first, so files never delay live transcripts
+   * (PocketSphinx: host.ts). Others decode it as any stream.
+   */
+  readonly batch?: boolean;
+  /**
+   * The audio is telephone audio (8 kHz G.711: a phone call) that the server upsampled to 16 kHz and
+   * band-extended: an engine with an acoustic model adapted to that channel decodes this stream with
+   * it (PocketSphinx: docs/telephony.md, "The telephone model"). Not set when the stream turned the
+   * band extension off. Other engines ignore it.
+   */
+  readonly telephone?: boolean;
+  /**
    * Continue a stream from one of its `checkpoint` events (possibly in another server process): the
    * new stream is fed the audio from `atSample` on and gives exactly the partials, finals and
    * endpoints the original gave after that checkpoint. `startSample`, if set, must equal `atSample`.

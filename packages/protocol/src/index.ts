@@ -1,3 +1,4 @@
+export * from "./assemblyai-messages.js";
 export * from "./call-messages.js";
 export * from "./client-message-encoder.js";
 export * from "./define-error.js";

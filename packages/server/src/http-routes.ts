@@ -1,7 +1,8 @@
 /**
  * The plain HTTP routes: the static files, `/healthz`, `/readyz` (200 once the engine is loaded,
  * 503 again while the server is at capacity), `/metrics` (Prometheus text, optionally behind a
- * bearer token), `POST /v1/auth/token`, OpenAI's `POST /v1/audio/transcriptions` (compat/openai/); the stream endpoint answers 426 without an upgrade.
+ * bearer token), `POST /v1/auth/token`, OpenAI's `POST /v1/audio/transcriptions` (compat/openai/),
+ * AssemblyAI's `GET /v3/token` (compat/assemblyai/); the stream endpoints answer 426 without an upgrade.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine } from "@earshot/engines";
@@ -9,6 +10,9 @@ import { TOKEN_PATH } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { KeyRing } from "./auth.js";
 import type { Capacity } from "./capacity.js";
+import { AAI_TOKEN_PATH } from "./compat/assemblyai/aai-token-route.js";
+import { AAI_STREAM_PATH } from "./compat/assemblyai/aai-upgrade.js";
+import type { AssemblyAi } from "./compat/assemblyai/assemblyai.js";
 import { OpenAiMetrics } from "./compat/openai/openai-metrics.js";
 import { handleTranscriptions, TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
 import type { ConnectionCounts } from "./connection-counts.js";
@@ -28,6 +32,7 @@ export interface HttpRoutesContext {
   readonly capacity: Capacity;
   readonly connections: ConnectionCounts;
   readonly metrics: ServerMetrics;
+  readonly assemblyAi: AssemblyAi;
   readonly metricsOptions: MetricsOptions;
   readonly keys: KeyRing;
   readonly tokens: StreamTokens;
@@ -72,7 +77,9 @@ export function httpRoutes(context: HttpRoutesContext): RequestHandler {
       await handleTokenRequest(request, response, { keys, tokens });
     } else if (path === TRANSCRIPTIONS_PATH) {
       await handleTranscriptions(request, response, transcriptions);
-    } else if (path === STREAM_PATH) {
+    } else if (path === AAI_TOKEN_PATH) {
+      context.assemblyAi.handleToken(request, response, target.searchParams);
+    } else if (path === STREAM_PATH || path === AAI_STREAM_PATH) {
       httpError(response, 426, "invalid_message", "Use a WebSocket upgrade here.");
     } else {
       httpError(response, 404, "not_found", `No route ${path}.`);

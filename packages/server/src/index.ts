@@ -1,5 +1,10 @@
 export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
 export { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
+export { AAI_ERRORS, type AaiErrorCode } from "./compat/assemblyai/aai-errors.js";
+export { AAI_TOKEN_RESULTS } from "./compat/assemblyai/aai-metrics.js";
+export { IGNORED as AAI_IGNORED_PARAMS, REFUSED as AAI_REFUSED_PARAMS } from "./compat/assemblyai/aai-params.js";
+export { AAI_TOKEN_PATH } from "./compat/assemblyai/aai-token-route.js";
+export { AAI_STREAM_PATH, IGNORED_PARAMS_HEADER } from "./compat/assemblyai/aai-upgrade.js";
 export { OPENAI_ERRORS, type OpenAiErrorCode } from "./compat/openai/openai-errors.js";
 export { TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
 export { createLogger, silentLogger } from "./logger.js";

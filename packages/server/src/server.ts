@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { assertServableEngine, type Engine } from "@earshot/engines";
 import { KeyRing } from "./auth.js";
 import { Capacity } from "./capacity.js";
+import { AssemblyAi } from "./compat/assemblyai/assemblyai.js";
 import { MAX_FILE_BYTES } from "./compat/openai/transcriptions-route.js";
 import { ConnectionCounts } from "./connection-counts.js";
 import { EngineLoading } from "./engine-loading.js";
@@ -68,9 +69,11 @@ export function createServer(options: ServerOptions): EarshotServer {
   const parts = { log, engine, settings, keys, sessions, sessionHooks, connections, tokens, capacity, metrics };
   const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
   const phone = phoneCalls(parts, options.twilio);
-  const upgrades = new StreamUpgrades(parts, phone.routes);
+  const assemblyAi = new AssemblyAi(parts);
+  const upgrades = new StreamUpgrades(parts, [...phone.routes, assemblyAi.route]);
   const routes = httpRoutes({
     ...parts,
+    assemblyAi,
     loading,
     metricsOptions,
     staticRoutes: options.staticRoutes,

@@ -81,6 +81,16 @@ describe("resolveConfig: band_extension_db", () => {
     }
   });
 
+  it("tells the engine that band-extended 8 kHz encodings are telephone audio, and others nothing", () => {
+    for (const encoding of ["mulaw", "alaw"]) {
+      assert.equal(resolved({ encoding }).engine.telephone, true, encoding);
+      assert.equal(resolved({ encoding, band_extension_db: -10 }).engine.telephone, true, encoding);
+      assert.equal("telephone" in resolved({ encoding, band_extension_db: "off" }).engine, false, encoding);
+      assert.equal("telephone" in resolved({ encoding }, "off").engine, false, encoding);
+    }
+    for (const encoding of ["pcm_s16le", "opus"]) assert.equal("telephone" in resolved({ encoding }).engine, false);
+  });
+
   it("takes the stream's gain or off over the server's", () => {
     assert.equal(resolved({ encoding: "mulaw", band_extension_db: -20 }).bandExtensionDb, -20);
     assert.equal(resolved({ encoding: "mulaw", band_extension_db: -20 }, "off").bandExtensionDb, -20);

@@ -170,6 +170,10 @@ export function resolveConfig(
         ...(config.endpointing_ms === undefined ? {} : { endpointingMs: config.endpointing_ms }),
         ...(keyterms.length > 0 ? { keyterms } : {}),
         ...(resumeFrom ? { resumeFrom } : {}),
+        // Band-extended G.711: an engine with a model adapted to it uses it (docs/telephony.md). Not
+        // without the extension: PocketSphinx's telephone model was made for extended audio, and on
+        // audio without the image it is worse than the plain model (80.0% WER against 71.5%).
+        ...(sampleRate === 8000 && bandExtension !== "off" ? { telephone: true } : {}),
       },
       encoding,
       sampleRate,

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { DECODING_METHODS, type DecodingMethod } from "@earshot/engine-sherpa";
@@ -78,6 +79,9 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          stream's band_extension_db overrides it. A negative value needs the =
                          form: --band-extension-db=-5 (default ${DEFAULT_BAND_EXTENSION_DB} when pocketsphinx is
                          served, where it was measured; off otherwise)
+  --telephone-mllr       pocketsphinx: the MLLR transform file 8 kHz streams (mulaw, alaw, Twilio)
+                         decode with, or off for the plain model (default: the transform shipped
+                         for the Debian en-us model; docs/telephony.md)
   --max-utterance-ms     continuous speech after which a final is forced (speech_final: false)
                          and the next words start a new segment (default ${DEFAULT_LIMITS.maxUtteranceMs})
   --max-outbound-bytes   messages a client may leave unread before it is closed with
@@ -125,6 +129,7 @@ export async function serve(argv: string[]): Promise<number> {
       vad: { type: "string" },
       "endpointing-ms": { type: "string" },
       "band-extension-db": { type: "string" },
+      "telephone-mllr": { type: "string" },
       "max-utterance-ms": { type: "string" },
       "max-outbound-bytes": { type: "string" },
       "max-upload-bytes": { type: "string" },
@@ -169,6 +174,7 @@ export async function serve(argv: string[]): Promise<number> {
     throw new CliError(`invalid --max-utilization "${values["max-utilization"]}": a number in (0, 1]`);
   }
   const bandExtensionDb = bandExtension(values["band-extension-db"], values.engine);
+  const telephoneMllr = telephoneTransform(values["telephone-mllr"]);
   if (values.vad !== undefined && values.vad !== "on" && values.vad !== "off") {
     throw new CliError(`invalid --vad "${values.vad}": on or off`);
   }
@@ -220,6 +226,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(decodingMethod === undefined ? {} : { decodingMethod: decodingMethod as DecodingMethod }),
     ...(decoders === undefined ? {} : { decoders }),
     ...(maxDecoders === undefined ? {} : { maxDecoders }),
+    ...(telephoneMllr === undefined ? {} : { telephoneMllr }),
   });
   const fileDecoder = uploadDecoder();
   const server = createServer({
@@ -269,6 +276,14 @@ export async function serve(argv: string[]): Promise<number> {
   await server.close();
   process.stdout.write("earshot stopped\n");
   return 0;
+}
+
+/** `--telephone-mllr`: a readable transform file, or off; undefined: the engine's default. */
+function telephoneTransform(value: string | undefined): string | false | undefined {
+  if (value === undefined) return undefined;
+  if (value === "off") return false;
+  if (!existsSync(value)) throw new CliError(`invalid --telephone-mllr "${value}": no such file (or off)`);
+  return value;
 }
 
 /** `--band-extension-db`: dB or off; by default on only where it was measured (PocketSphinx). */

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { TestEngine } from "@earshot/engines";
 import type { Form } from "./multipart-form.js";
 import { OpenAiError } from "./openai-errors.js";
-import { parseTranscriptionRequest } from "./transcription-request.js";
+import { parseTranscriptionRequest, promptKeyterms } from "./transcription-request.js";
 
 const engine = new TestEngine();
 const form = (fields: Record<string, string | string[]>): Form => ({
@@ -50,5 +50,22 @@ describe("parseTranscriptionRequest", () => {
     assert.equal(refusal({ model: "nope" }).code, "unsupported_model");
     assert.equal(refusal({ model: "whisper-1", language: "xx" }).code, "unsupported_language");
     assert.equal(refusal({ model: "whisper-1", stream: "yes" }).param, "stream");
+  });
+});
+
+describe("promptKeyterms", () => {
+  it("splits at commas, semicolons and line breaks; trims; each once; drops what is too long", () => {
+    assert.deepEqual(promptKeyterms(undefined), []);
+    assert.deepEqual(promptKeyterms(" Acme Corp,  earshot;\nTwilio\r\n, ,Acme Corp"), [
+      "Acme Corp",
+      "earshot",
+      "Twilio",
+    ]);
+    assert.deepEqual(promptKeyterms(`${"x".repeat(101)}, short`), ["short"]);
+    assert.equal(promptKeyterms(Array.from({ length: 150 }, (_, i) => `t${i}`).join(",")).length, 100);
+  });
+
+  it("a file is a batch stream: live streams are decoded first", () => {
+    assert.equal(parseTranscriptionRequest(form({ model: "whisper-1" }), engine).engine.batch, true);
   });
 });

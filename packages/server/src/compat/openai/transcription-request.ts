@@ -5,6 +5,7 @@
  * `include[]` and `chunking_strategy` are accepted and ignored (reported in a response header).
  */
 import type { Engine, StreamOptions } from "@earshot/engines";
+import { MAX_KEYTERM_CHARS, MAX_KEYTERMS } from "@earshot/protocol";
 import { resolveConfig } from "../../stream-config.js";
 import type { Form } from "./multipart-form.js";
 import { OpenAiError } from "./openai-errors.js";
@@ -24,7 +25,10 @@ export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
 const GRANULARITIES = ["word", "segment"] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
-/** Fields OpenAI defines that earshot accepts without acting on them. */
+/**
+ * Fields OpenAI defines that earshot accepts without acting on them; `prompt` only where the model
+ * cannot take key terms (see `promptKeyterms`).
+ */
 export const IGNORED_FIELDS = ["prompt", "temperature", "include", "chunking_strategy"] as const;
 
 export interface TranscriptionRequest {
@@ -58,14 +62,23 @@ export function parseTranscriptionRequest(form: Form, engine: Engine): Transcrip
     granularities.add(value);
   }
   const language = one("language");
-  const resolved = resolveConfig(
-    {
-      model: isOneOf(OPENAI_MODEL_ALIASES, model) ? "default" : model,
-      ...(language ? { language } : {}),
-      timestamp_granularity: "word",
-    },
-    engine,
-  );
+  const config = {
+    model: isOneOf(OPENAI_MODEL_ALIASES, model) ? "default" : model,
+    ...(language ? { language } : {}),
+    timestamp_granularity: "word",
+  } as const;
+  let resolved = resolveConfig(config, engine);
+  // A model that honours key terms takes the prompt's phrases as key terms; others ignore it.
+  const keyterms = promptKeyterms(one("prompt"));
+  let promptUsed = false;
+  if (
+    resolved.ok &&
+    keyterms.length > 0 &&
+    (engine.capabilities.keytermModels ?? []).includes(resolved.config.engine.model)
+  ) {
+    resolved = resolveConfig({ ...config, keyterms }, engine);
+    promptUsed = true;
+  }
   if (!resolved.ok) {
     const code = resolved.code === "unsupported_language" ? "unsupported_language" : "unsupported_model";
     throw new OpenAiError(code, resolved.message, {
@@ -76,10 +89,26 @@ export function parseTranscriptionRequest(form: Form, engine: Engine): Transcrip
   if (stream !== "true" && stream !== "false") {
     throw new OpenAiError("invalid_request", "stream must be true or false.", { param: "stream" });
   }
-  const ignored = IGNORED_FIELDS.filter((name) => form.fields.has(name));
-  return { engine: resolved.config.engine, responseFormat, granularities, stream: stream === "true", ignored };
+  const ignored = IGNORED_FIELDS.filter((name) => form.fields.has(name) && !(name === "prompt" && promptUsed));
+  // A file: live streams' audio is decoded first (StreamOptions.batch).
+  const options = { ...resolved.config.engine, batch: true };
+  return { engine: options, responseFormat, granularities, stream: stream === "true", ignored };
 }
 
 function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
   return (values as readonly string[]).includes(value);
+}
+
+/**
+ * The prompt as key terms: its phrases separated by commas, semicolons or line breaks (OpenAI's
+ * prompt is free text; a list of names and terms is the form that means key terms), trimmed, each
+ * once, at most `MAX_KEYTERMS`, dropping phrases longer than `MAX_KEYTERM_CHARS`.
+ */
+export function promptKeyterms(prompt: string | undefined): string[] {
+  if (prompt === undefined) return [];
+  const phrases = prompt
+    .split(/[,;\n\r]+/)
+    .map((phrase) => phrase.trim().replace(/\s+/g, " "))
+    .filter((phrase) => phrase !== "" && phrase.length <= MAX_KEYTERM_CHARS);
+  return [...new Set(phrases)].slice(0, MAX_KEYTERMS);
 }
