@@ -1,9 +1,10 @@
 /**
  * `earshot transcribe --channels split`: a stereo "call" built from real eval speech (the customer
  * on the left channel says ps-goforward, then ps-forever-input2; between the two the agent on the
- * right channel says ps-cards-005), transcribed by a real PocketSphinx server, one stream per
- * channel. Every format must give each channel's words, from its own clips, under its own label,
- * in the order the turns were spoken.
+ * right channel says ps-cards-005), transcribed by a real PocketSphinx server, both channels on
+ * one connection (`channels: 2`; a TCP proxy in front of the server counts the connections). Every
+ * format must give each channel's words, from its own clips, under its own label, in the order the
+ * turns were spoken.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -12,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { concatPcm, writeWav } from "@earshot/audio";
-import { loadEvalSet, loadPcm } from "@earshot/test-support";
+import { FaultProxy, loadEvalSet, loadPcm } from "@earshot/test-support";
 import { runEarshot, type Served, serveEarshot } from "./helpers/earshot-cli.js";
 
 const KEY = "channels-key";
@@ -85,9 +86,12 @@ function assertInTurn(index: number, startMs: number, endMs: number): void {
 
 describe("earshot transcribe --channels split (PocketSphinx)", () => {
   let server: Served;
+  /** A proxy without faults in front of the server: it counts the CLI's connections. */
+  let proxy: FaultProxy;
+  let proxyUrl: string;
   let call: string;
   const transcribe = (file: string, ...extra: string[]) =>
-    runEarshot(["transcribe", file, "--url", server.url, "--api-key", KEY, ...extra]);
+    runEarshot(["transcribe", file, "--url", proxyUrl, "--api-key", KEY, ...extra]);
   /**
    * One run after another: each split run is two streams sent as fast as the server takes them,
    * and on a small machine a few at once would be refused (over_capacity) by admission control.
@@ -101,19 +105,27 @@ describe("earshot transcribe --channels split (PocketSphinx)", () => {
   before(async () => {
     call = writeCall(join(dir, "call.wav"));
     server = await serveEarshot([], KEY);
+    proxy = new FaultProxy({
+      target: { host: "127.0.0.1", port: Number(new URL(server.url).port) },
+      seed: 0x5eed_0016,
+    });
+    proxyUrl = await proxy.listen();
   });
 
   after(async () => {
+    await proxy?.close();
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("text: one line per final, [speaker] first, in the order spoken; json, srt and vtt agree", async () => {
+  it("text: one line per final, [speaker] first, in the order spoken; json, srt and vtt agree; one connection each", async () => {
     const split = ["--channels", "split", "--speakers", "customer,agent"];
+    const connectionsBefore = proxy.counts.connections;
     const [text, json, srt, vtt] = await inTurn(
       ["text", "json", "srt", "vtt"].map((format) => () => transcribe(call, ...split, "--format", format)),
     );
     for (const result of [text, json, srt, vtt]) assert.equal(result?.code, 0, result?.stderr);
+    assert.equal(proxy.counts.connections - connectionsBefore, 4, "both channels of a run on one connection");
 
     const lines = (text?.stdout ?? "").trimEnd().split("\n");
     assert.deepEqual(

@@ -63,7 +63,7 @@ describe("README examples", () => {
 
   it("the multichannel example labels each channel's finals and orders the call by time", async () => {
     const readme = readFileSync(new URL("README.md", ROOT), "utf8");
-    const example = /### Multichannel audio: one stream per channel\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    const example = /### Multichannel audio: each channel on its own\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(example, "README has a js block under 'Multichannel audio'");
     // A 48 kHz stereo call for the test engine (a tone is speech, a word per 200 ms, named by its
     // start): the agent speaks at 0.5-1.1 s, the customer at 1.5-2.5 s.

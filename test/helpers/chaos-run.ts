@@ -25,11 +25,19 @@ export function chaosClientOptions(
   };
 }
 
-/** The reference: straight to the server, all audio at once, with the default heartbeat timeout. */
-export async function uninterruptedRun(url: string, apiKey: string, speech: Int16Array): Promise<SdkRun> {
-  const run = startRun(chaosClientOptions(url, apiKey, 1, 5000));
+/**
+ * The reference: straight to the server, all audio at once, with the default heartbeat timeout.
+ * `channels`: 2 for interleaved stereo `speech` on one connection.
+ */
+export async function uninterruptedRun(
+  url: string,
+  apiKey: string,
+  speech: Int16Array,
+  channels: 1 | 2 = 1,
+): Promise<SdkRun> {
+  const run = startRun({ ...chaosClientOptions(url, apiKey, 1, 5000), channels });
   await run.client.connect();
-  await sendPaced(run, speech, { speed: Number.POSITIVE_INFINITY });
+  await sendPaced(run, speech, { speed: Number.POSITIVE_INFINITY, channels });
   const result = await run.client.close();
   assert.equal(result.code, 1000);
   assert.deepEqual(
@@ -51,6 +59,8 @@ export interface ChaosRunOptions {
   /** Cuts that must happen, spread over the audio: the sender waits (without sending) for them. */
   readonly minCuts: number;
   readonly heartbeatTimeoutMs: number;
+  /** 2: `speech` is interleaved stereo, sent on one connection (`channels: 2`). Default 1. */
+  readonly channels?: 1 | 2;
 }
 
 export interface ChaosRun {
@@ -62,16 +72,19 @@ export interface ChaosRun {
 /** Streams `speech` through the proxy, chaos on once the first connection is up, through close(). */
 export async function chaosRun(options: ChaosRunOptions): Promise<ChaosRun> {
   const proxy = new FaultProxy({ target: { host: "127.0.0.1", port: options.serverPort }, seed: options.seed });
-  const run = startRun(
-    chaosClientOptions(await proxy.listen(), options.apiKey, options.seed, options.heartbeatTimeoutMs),
-  );
+  const channels = options.channels ?? 1;
+  const run = startRun({
+    ...chaosClientOptions(await proxy.listen(), options.apiKey, options.seed, options.heartbeatTimeoutMs),
+    channels,
+  });
   await run.client.connect(); // the first connection is not retried: chaos starts once it is up
   proxy.startChaos(options.chaos);
   // On a loaded machine reconnects take longer and fewer cuts fit into the stream: the sender waits
   // (without sending) until the cuts keep pace, so every run has its cuts spread over the audio.
-  const pieces = Math.ceil(options.speech.length / 1600);
+  const pieces = Math.ceil(options.speech.length / (1600 * channels));
   await sendPaced(run, options.speech, {
     speed: options.speed,
+    channels,
     before: async (index) => {
       const due = Math.floor((options.minCuts * index) / (pieces - 1));
       for (let waited = 0; proxy.counts.cuts < due && waited < 20_000; waited += 20) await sleep(20);

@@ -63,11 +63,13 @@ export interface PaceOptions {
   readonly speed: number;
   /** Called before piece `index` is sent (awaited). */
   readonly before?: (index: number) => unknown;
+  /** Channels interleaved in `pcm` (default 1): a piece holds `pieceMs` of every channel. */
+  readonly channels?: number;
 }
 
 /** Sends `pcm` in pieces on an absolute schedule (no drift from slow timers). */
 export async function sendPaced(run: SdkRun, pcm: Int16Array, options: PaceOptions): Promise<void> {
-  const pieceSamples = (options.pieceMs ?? 100) * 16;
+  const pieceSamples = (options.pieceMs ?? 100) * 16 * (options.channels ?? 1);
   const pieces = Math.ceil(pcm.length / pieceSamples);
   const startedAt = Date.now();
   for (let i = 0; i < pieces; i++) {

@@ -1,7 +1,8 @@
 /**
- * `transcribe --channels split`: one stream per channel of a recording (a call's two sides), through
- * the SDK's MultichannelClient; finals labelled by speaker, live on a terminal and in the transcript
- * written at the end, in time order across channels.
+ * `transcribe --channels split`: each channel of a recording (a call's two sides) transcribed on its
+ * own, through the SDK's MultichannelClient (a stereo file on one connection when the server takes
+ * `channels: 2`, else one stream per channel); finals labelled by speaker, live on a terminal and in
+ * the transcript written at the end, in time order across channels.
  */
 import { MultichannelClient } from "@earshot/client";
 import type { Encoding } from "@earshot/protocol";
@@ -17,7 +18,7 @@ import {
   type StreamArgs,
 } from "./stream-session.js";
 
-/** Each channel is a stream the server counts against the key's limit: a recording with more is refused. */
+/** Each channel is a stream the server counts against the key's limit (two on one connection count two): a recording with more is refused. */
 export const MAX_SPLIT_CHANNELS = 8;
 
 /**
@@ -30,7 +31,7 @@ export function speakerLabels(option: string | undefined, channels: number): str
   return Array.from({ length: channels }, (_, c) => named[c] ?? `channel ${c}`);
 }
 
-/** Opens one stream per channel, with a labelled live view on stderr when stderr is a terminal. */
+/** Opens the channels' stream(s), with a labelled live view on stderr when stderr is a terminal. */
 export async function openChannelSession(
   options: StreamArgs,
   speakers: readonly string[],

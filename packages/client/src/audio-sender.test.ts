@@ -140,3 +140,25 @@ describe("AudioSender", () => {
     assert.deepEqual(second.samples.slice(0, 160), [...ramp(320, 160)]);
   });
 });
+
+describe("AudioSender with two channels", () => {
+  test("chunks of whole frames; attach at a frame position; audio evicted before it goes as silent frames", () => {
+    const { s, lost } = sender({ channels: 2, chunkSamples: 100, maxBufferedSamples: 400 });
+    // 500 frames while disconnected: the first 100 are evicted, unsent.
+    s.append(ramp(0, 1000));
+    assert.deepEqual(lost, [{ lostMs: 6.25, fromSample: 0, toSample: 100 }]);
+    const link = new RecordingLink();
+    s.attach(link, 50);
+    s.closeStream();
+    assert.ok(
+      link.frames.every((n) => n % 2 === 0 && n <= 200),
+      `messages of whole frames: ${link.frames.join(",")}`,
+    );
+    assert.deepEqual(
+      link.samples,
+      [...new Array(100).fill(0), ...ramp(200, 800)],
+      "50 silent frames, then frames 100..499",
+    );
+    assert.deepEqual(link.controls, ["close_stream@900"]);
+  });
+});

@@ -37,6 +37,8 @@ export interface AudioSenderOptions {
   readonly mode: AudioMode;
   /** Default pcm_s16le. */
   readonly encoding?: Encoding;
+  /** Channels interleaved in the audio (default 1): positions, chunks and buffer count frames. */
+  readonly channels?: number;
   readonly chunkSamples: number;
   readonly overlapSamples: number;
   readonly maxBufferedSamples: number;
@@ -70,10 +72,14 @@ export class AudioSender {
 
   constructor(options: AudioSenderOptions) {
     this.#options = options;
-    this.buffer = new ReplayBuffer(options.maxBufferedSamples);
-    this.#silence = new Int16Array(options.chunkSamples);
+    this.buffer = new ReplayBuffer(options.maxBufferedSamples, this.#channels);
+    this.#silence = new Int16Array(options.chunkSamples * this.#channels);
     this.#chunker = this.#newChunker();
     this.#encoder = this.#newEncoder();
+  }
+
+  get #channels(): number {
+    return this.#options.channels ?? 1;
   }
 
   /** Audio appended but not yet handed to a connection, in samples. */
@@ -185,14 +191,20 @@ export class AudioSender {
 
   /** A WebCodecs encoder's packets come later: they go to the connection the encoder was made for. */
   #newEncoder(): WireEncoder {
-    const encoder: WireEncoder = createWireEncoder(this.#options.encoding ?? "pcm_s16le", (payload) => {
+    const output = (payload: Uint8Array) => {
       if (this.#encoder === encoder && this.#link) this.#sendPayload(this.#link, payload);
-    });
+    };
+    const encoder: WireEncoder = createWireEncoder(this.#options.encoding ?? "pcm_s16le", output, this.#channels);
     return encoder;
   }
 
   #newChunker(): Chunker {
-    return new Chunker({ chunkSamples: this.#options.chunkSamples, overlapSamples: this.#options.overlapSamples });
+    // Chunks of whole frames: a frame's samples are never split between messages.
+    const channels = this.#channels;
+    return new Chunker({
+      chunkSamples: this.#options.chunkSamples * channels,
+      overlapSamples: this.#options.overlapSamples * channels,
+    });
   }
 
   #writable(): boolean {
@@ -223,10 +235,10 @@ export class AudioSender {
       if (this.#position >= limit) break;
       const piece =
         this.#position < this.buffer.startSample
-          ? this.#silence.subarray(0, Math.min(limit, this.buffer.startSample) - this.#position)
+          ? this.#silence.subarray(0, (Math.min(limit, this.buffer.startSample) - this.#position) * this.#channels)
           : this.buffer.view(this.#position, Math.min(limit - this.#position, this.#options.chunkSamples));
       for (const chunk of this.#chunker.push(piece)) this.#sendChunk(link, chunk);
-      this.#position += piece.length;
+      this.#position += piece.length / this.#channels;
     }
     if (this.backlogSamples > 0 || this.#nextControl() !== undefined) {
       this.#timer ??= setTimeout(() => {

@@ -114,6 +114,13 @@ export interface EarshotClientCoreOptions {
   readonly encoding?: Encoding;
   /** Default `low-latency` (binary) or `seed-en` / `seed-zh` (seed, by language). */
   readonly chunking?: ChunkingPreset | Chunking;
+  /**
+   * Channels in the audio `send()` takes (default 1). 2: interleaved frames (one sample of each
+   * channel, 16 kHz PCM16) on one connection (`config.channels: 2`); every transcript event carries
+   * its `channel`, and `transcripts` holds each channel's. Not with `opus`; chunks do not overlap.
+   * A server that does not take two channels fails `connect()` with `unsupported_encoding`.
+   */
+  readonly channels?: 1 | 2;
   readonly transport: TransportFactory;
   /** Reconnect after a dropped connection (default on), or `false`. See docs/reliability.md. */
   readonly reconnect?: boolean | BackoffOptions;

@@ -31,7 +31,7 @@ import { Dialer } from "./dialer.js";
 import { TypedEmitter } from "./emitter.js";
 import { EarshotClientError } from "./errors.js";
 import { type AudioMode, type Chunking, configMessage, resolveChunking, streamUrl } from "./options.js";
-import { type PcmInput, PcmInputReader } from "./pcm-input.js";
+import { type PcmInput, PcmInputReader, WholeFrames } from "./pcm-input.js";
 import { ReconnectLoop } from "./reconnect-loop.js";
 import { StreamReceiver } from "./stream-receiver.js";
 
@@ -43,10 +43,15 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
   /** How audio goes on the wire (`options.encoding`, default pcm_s16le). */
   readonly encoding: Encoding;
   readonly chunking: Required<Chunking>;
-  /** Every final of the stream by segment, plus the live partial. */
-  readonly transcript = new TranscriptAggregator();
+  /** Channels in the audio (`options.channels`, default 1). */
+  readonly channels: 1 | 2;
+  /** Each channel's finals by segment, plus its live partial. */
+  readonly transcripts: readonly TranscriptAggregator[];
+  /** Every final of the stream by segment, plus the live partial (with two channels: channel 0's). */
+  readonly transcript: TranscriptAggregator;
   readonly #sender: AudioSender;
   readonly #input = new PcmInputReader();
+  readonly #frames: WholeFrames;
   readonly #credentials: Credentials;
   readonly #dialer: Dialer;
   readonly #reconnect: ReconnectLoop;
@@ -67,11 +72,19 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     this.url = streamUrl(options.url);
     this.mode = options.mode ?? "binary";
     this.encoding = options.encoding ?? "pcm_s16le";
+    this.channels = options.channels ?? 1;
+    if (this.channels === 2 && this.encoding === "opus") {
+      throw new RangeError("Opus carries one channel: two channels take pcm_s16le, mulaw or alaw.");
+    }
+    this.#frames = new WholeFrames(this.channels);
+    this.transcripts = Array.from({ length: this.channels }, () => new TranscriptAggregator());
+    this.transcript = this.transcripts[0] as TranscriptAggregator;
     const config = options.config ?? {};
-    this.chunking = resolveChunking(options.chunking, this.mode, config.language ?? "en", this.encoding);
+    this.chunking = resolveChunking(options.chunking, this.mode, config.language ?? "en", this.encoding, this.channels);
     this.#sender = new AudioSender({
       mode: this.mode,
       encoding: this.encoding,
+      channels: this.channels,
       chunkSamples: Math.round(this.chunking.chunkMs * SAMPLES_PER_MS),
       overlapSamples: Math.round(this.chunking.overlapMs * SAMPLES_PER_MS),
       maxBufferedSamples: Math.round((options.maxBufferedAudioMs ?? 60_000) * SAMPLES_PER_MS),
@@ -81,12 +94,12 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     });
     this.#closeDeadline = new CloseDeadline(options.closeTimeoutMs ?? 10_000, (error) => this.#giveUp(error));
     this.#receiver = new StreamReceiver({
-      transcript: this.transcript,
+      transcripts: this.transcripts,
       closeDeadline: this.#closeDeadline,
       emit: (event, payload) => this.emit(event, payload),
       progressed: () => this.#retain(),
     });
-    const wire = { encoding: this.encoding, overlapMs: this.chunking.overlapMs };
+    const wire = { encoding: this.encoding, overlapMs: this.chunking.overlapMs, channels: this.channels };
     this.#reconnect = new ReconnectLoop({
       reconnect: options.reconnect ?? true,
       progress: this.#receiver.progress,
@@ -139,11 +152,12 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
 
   /**
    * Sends audio: 16 kHz mono as Int16Array, Float32Array (−1..1) or PCM16LE bytes (copied into the
-   * replay buffer). Returns false while audio waits for the socket or a connection (`drain` follows).
+   * replay buffer); with two channels, interleaved frames (a call may end inside one: the rest waits
+   * for the next). Returns false while audio waits for the socket or a connection (`drain` follows).
    */
   send(pcm: PcmInput): boolean {
     this.#assertStreaming("send");
-    const accepted = this.#sender.append(this.#input.read(pcm));
+    const accepted = this.#sender.append(this.#frames.push(this.#input.read(pcm)));
     this.#retain();
     return accepted;
   }
@@ -208,6 +222,15 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     const resumed = established.kind === "resumed";
     let fromSample: number;
     if (established.kind === "started") {
+      if (this.channels === 2 && established.session.config.channels !== 2) {
+        // A server before two-channel streams ignores `channels` (with a warning): mono it is not.
+        const error = new EarshotClientError(
+          "unsupported_encoding",
+          "The server does not take two channels on one connection (its session_started has no channels: 2).",
+        );
+        this.#giveUp(error);
+        return;
+      }
       this.#session = established.session;
       fromSample = this.#reconnect.started(established.session);
     } else fromSample = established.resumed.received_samples;

@@ -27,7 +27,8 @@ export type Handshake =
   | {
       readonly kind: "resume";
       readonly token: string;
-      readonly lastSegmentId: number;
+      /** Per channel (one for a one-channel stream): the last final segment_id delivered. */
+      readonly lastSegmentIds: readonly number[];
       /** The `config` for a new session, asked for when the server no longer has this one. */
       readonly config: () => string;
     };
@@ -154,7 +155,10 @@ export class Connection {
         encodeClientMessage({
           type: "resume",
           resume_token: handshake.token,
-          last_segment_id: handshake.lastSegmentId,
+          // One channel: the field every server knows.
+          ...(handshake.lastSegmentIds.length === 1
+            ? { last_segment_id: handshake.lastSegmentIds[0] ?? -1 }
+            : { last_segment_ids: [...handshake.lastSegmentIds] }),
         }),
       );
     }

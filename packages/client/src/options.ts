@@ -39,7 +39,16 @@ export type ChunkingPreset = keyof typeof CHUNKING_PRESETS;
 /** What a caller may set in `config`; the client owns encoding, sample rate, overlap and stream position. */
 export type ClientStreamConfig = Omit<
   StreamConfig,
-  "encoding" | "sample_rate" | "chunk_overlap_ms" | "start_sample" | "first_segment_id" | "checkpoints" | "resume_state"
+  | "encoding"
+  | "sample_rate"
+  | "chunk_overlap_ms"
+  | "start_sample"
+  | "first_segment_id"
+  | "checkpoints"
+  | "resume_state"
+  | "channels"
+  | "start_samples"
+  | "first_segment_ids"
 >;
 
 /** Where a session starts in the stream: 0/0 for the first, the end of the last final after a lost session. */
@@ -48,12 +57,16 @@ export interface SessionStart {
   readonly firstSegmentId: number;
   /** A checkpoint's state: the new session continues the lost one exactly from `startSample`. */
   readonly resumeState?: string;
+  /** Two channels: each channel's start (`startSample` is the earlier) and first segment id. */
+  readonly channels?: { readonly startSamples: readonly number[]; readonly firstSegmentIds: readonly number[] };
 }
 
-/** The encoding and overlap a stream's audio messages have (what `config` declares). */
+/** The encoding, overlap and channels a stream's audio messages have (what `config` declares). */
 export interface WireFormat {
   readonly encoding: Encoding;
   readonly overlapMs: number;
+  /** Default 1. */
+  readonly channels?: 1 | 2;
 }
 
 /**
@@ -66,10 +79,13 @@ export function resolveChunking(
   mode: AudioMode,
   language: string,
   encoding: Encoding = "pcm_s16le",
+  channels: 1 | 2 = 1,
 ): Required<Chunking> {
   const resolved = resolvePreset(chunking, mode, language);
-  if (encoding === "pcm_s16le" || resolved.overlapMs === 0) return resolved;
-  if (typeof chunking === "object") throw new RangeError(`Chunks cannot overlap with encoding ${encoding}.`);
+  if ((encoding === "pcm_s16le" && channels === 1) || resolved.overlapMs === 0) return resolved;
+  if (typeof chunking === "object") {
+    throw new RangeError(`Chunks cannot overlap with ${channels === 2 ? "two channels" : `encoding ${encoding}`}.`);
+  }
   return { chunkMs: resolved.chunkMs, overlapMs: 0 };
 }
 
@@ -133,9 +149,15 @@ export function configMessage(
     // Only when not the defaults, so a server without resume support accepts the first session.
     ...(start.startSample > 0 ? { start_sample: start.startSample } : {}),
     ...(start.firstSegmentId > 0 ? { first_segment_id: start.firstSegmentId } : {}),
-    // Checkpoints let a session lost with its server be continued exactly (`resume_state`).
-    checkpoints: true,
+    // Only when not the default, so a server without two channels says so (it does not echo it).
+    ...(wire.channels === 2 ? { channels: 2 } : {}),
+    // Checkpoints let a session lost with its server be continued exactly (`resume_state`); one
+    // continues one channel, so a two-channel stream asks for none.
+    checkpoints: wire.channels !== 2,
     ...(start.resumeState === undefined ? {} : { resume_state: start.resumeState }),
+    ...(start.channels === undefined
+      ? {}
+      : { start_samples: [...start.channels.startSamples], first_segment_ids: [...start.channels.firstSegmentIds] }),
   };
   return encodeClientMessage({ type: "config", config: full });
 }

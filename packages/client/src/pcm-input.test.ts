@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bytesToHex, PcmInputReader, pcmBytes } from "./pcm-input.js";
+import { bytesToHex, PcmInputReader, pcmBytes, WholeFrames } from "./pcm-input.js";
 
 test("Int16Array passes through; aligned bytes are viewed in place", () => {
   const reader = new PcmInputReader();
@@ -36,4 +36,13 @@ test("bytesToHex of PCM gives little-endian lowercase hex", () => {
   assert.equal(bytesToHex(new Uint8Array(0)), "");
   const big = Int16Array.from({ length: 8000 }, (_, i) => i * 7 - 20_000);
   assert.equal(bytesToHex(pcmBytes(big)), Buffer.from(pcmBytes(big)).toString("hex"));
+});
+
+test("WholeFrames keeps a partial frame for the next call, and passes one channel through", () => {
+  const frames = new WholeFrames(2);
+  assert.deepEqual(Array.from(frames.push(Int16Array.from([1, -1, 2]))), [1, -1]);
+  assert.deepEqual(Array.from(frames.push(Int16Array.from([-2, 3]))), [2, -2]);
+  assert.deepEqual(Array.from(frames.push(Int16Array.from([-3]))), [3, -3]);
+  const mono = Int16Array.from([7, 8, 9]);
+  assert.equal(new WholeFrames(1).push(mono), mono);
 });

@@ -30,6 +30,33 @@ export class PcmInputReader {
   }
 }
 
+/**
+ * Interleaved samples in, whole frames out (one sample of each channel): a partial last frame
+ * waits for the next call. One channel passes through untouched.
+ */
+export class WholeFrames {
+  readonly #channels: number;
+  #partial: Int16Array = new Int16Array(0);
+
+  constructor(channels: number) {
+    this.#channels = channels;
+  }
+
+  push(samples: Int16Array): Int16Array {
+    if (this.#channels === 1) return samples;
+    let joined = samples;
+    if (this.#partial.length > 0) {
+      joined = new Int16Array(this.#partial.length + samples.length);
+      joined.set(this.#partial);
+      joined.set(samples, this.#partial.length);
+    }
+    const whole = joined.length - (joined.length % this.#channels);
+    // Copied: the caller may reuse its buffer.
+    this.#partial = joined.slice(whole);
+    return joined.subarray(0, whole);
+  }
+}
+
 /** The bytes of PCM16 samples, as a view (what goes into a binary frame). */
 export function pcmBytes(pcm: Int16Array): Uint8Array {
   return new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);

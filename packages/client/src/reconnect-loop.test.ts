@@ -83,7 +83,7 @@ describe("ReconnectLoop", () => {
     const [handshake] = opened;
     assert.ok(handshake?.kind === "resume");
     assert.equal(handshake.token, "rt_1");
-    assert.equal(handshake.lastSegmentId, 3);
+    assert.deepEqual(handshake.lastSegmentIds, [3]);
     assert.equal(handshake.config(), "config 32000");
     assert.deepEqual(configs, [{ startSample: 32_000, firstSegmentId: 4 }]);
     // The new session's own start_sample wins; without one, it starts where it was asked to.

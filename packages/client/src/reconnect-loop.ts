@@ -87,7 +87,7 @@ export class ReconnectLoop {
       open({
         kind: "resume",
         token,
-        lastSegmentId: progress.lastFinalId,
+        lastSegmentIds: progress.lastFinalIds,
         config: () => {
           this.#sessionStart = progress.newSession(endSample());
           return config(this.#sessionStart);

@@ -63,3 +63,18 @@ describe("ReplayBuffer", () => {
     assert.equal(buffer.view(50, 5).length, 0);
   });
 });
+
+describe("ReplayBuffer with two channels", () => {
+  test("positions count frames; a view is whole interleaved frames; eviction goes by frames", () => {
+    const buffer = new ReplayBuffer(4, 2);
+    assert.equal(buffer.append(Int16Array.from([1, -1, 2, -2, 3, -3])), undefined);
+    assert.equal(buffer.endSample, 3);
+    assert.deepEqual(Array.from(buffer.view(1, 10)), [2, -2, 3, -3]);
+    assert.deepEqual(buffer.append(Int16Array.from([4, -4, 5, -5])), { fromSample: 0, toSample: 1 });
+    // The ring wraps after frame 3: the first view stops there, the next one goes on.
+    assert.deepEqual(Array.from(buffer.view(1, 10)), [2, -2, 3, -3, 4, -4]);
+    assert.deepEqual(Array.from(buffer.view(4, 10)), [5, -5]);
+    buffer.release(3);
+    assert.equal(buffer.retainedSamples, 2);
+  });
+});

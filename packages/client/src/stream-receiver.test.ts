@@ -24,7 +24,7 @@ function receiver() {
   let progressed = 0;
   const transcriptAggregator = new TranscriptAggregator();
   const stream = new StreamReceiver({
-    transcript: transcriptAggregator,
+    transcripts: [transcriptAggregator],
     closeDeadline: new CloseDeadline(60_000, () => assert.fail("the deadline was never started")),
     emit: (event, payload) => emitted.push([event, payload]),
     progressed: () => progressed++,

@@ -14,7 +14,8 @@ import { StreamProgress } from "./stream-progress.js";
 export type Emit = <K extends keyof ClientEvents>(event: K, payload: ClientEvents[K]) => void;
 
 export interface StreamReceiverOptions {
-  readonly transcript: TranscriptAggregator;
+  /** Each channel's transcript (one for a one-channel stream). */
+  readonly transcripts: readonly TranscriptAggregator[];
   readonly closeDeadline: CloseDeadline;
   readonly emit: Emit;
   /** A final or an ack moved `progress`: audio before `progress.neededFromSample` may be released. */
@@ -22,13 +23,14 @@ export interface StreamReceiverOptions {
 }
 
 export class StreamReceiver {
-  readonly progress = new StreamProgress();
+  readonly progress: StreamProgress;
   readonly #options: StreamReceiverOptions;
   #streamClosed = false;
   #audioMs: number | undefined;
 
   constructor(options: StreamReceiverOptions) {
     this.#options = options;
+    this.progress = new StreamProgress(options.transcripts.length);
   }
 
   /** The server sent `stream_closed`: every final of the stream has arrived. */
@@ -50,7 +52,7 @@ export class StreamReceiver {
           progressed();
           closeDeadline.final();
         }
-        this.#options.transcript.add(message);
+        this.#options.transcripts[message.channel ?? 0]?.add(message);
         emit(message.is_final ? "final" : "partial", message);
         return;
       case "ack":

@@ -10,10 +10,13 @@
  *   pads the last packet with silence. The browser's WebCodecs encoder, where there is one, hands
  *   its packets over asynchronously (to `output`), else opusscript (`useOpus`) encodes in place.
  *
+ * Two channels (interleaved frames): `pcm_s16le` as is; G.711 with a resampler per channel, its
+ * bytes interleaved again (byte by byte, as the server splits them); Opus carries one channel.
+ *
  * A new connection gets a new encoder (the stream continues from the position the server named), so
  * every encoder starts at an even position (G.711: 2 positions a byte) or a packet boundary (opus).
  */
-import { alawEncode, mulawEncode, Resampler } from "@earshot/audio";
+import { alawEncode, deinterleavePcm, mulawEncode, Resampler } from "@earshot/audio";
 import { type Encoding, OPUS_FRAME_MS, SAMPLE_RATE, SAMPLES_PER_MS } from "@earshot/protocol/encodings";
 import { EarshotClientError } from "./errors.js";
 
@@ -70,7 +73,16 @@ const OPUS_FRAME_SAMPLES = OPUS_FRAME_MS * SAMPLES_PER_MS;
  * `output` receives the payloads an asynchronous encoder (WebCodecs Opus) produces after `encode`
  * returned; the synchronous ones never call it.
  */
-export function createWireEncoder(encoding: Encoding, output: (payload: Uint8Array) => void = () => {}): WireEncoder {
+export function createWireEncoder(
+  encoding: Encoding,
+  output: (payload: Uint8Array) => void = () => {},
+  channels = 1,
+): WireEncoder {
+  if (channels > 1 && encoding !== "pcm_s16le") {
+    if (encoding === "opus") throw new RangeError("Opus carries one channel: use pcm_s16le, mulaw or alaw.");
+    const compand = encoding === "mulaw" ? mulawEncode : alawEncode;
+    return new InterleavedEncoder(Array.from({ length: channels }, () => new G711Encoder(compand)));
+  }
   switch (encoding) {
     case "pcm_s16le":
       return {
@@ -118,6 +130,52 @@ class G711Encoder implements WireEncoder {
   #payloads(pcm8k: Int16Array): Uint8Array[] {
     return pcm8k.length === 0 ? [] : [this.#compand(pcm8k)];
   }
+}
+
+/**
+ * One G.711 encoder per channel of interleaved frames; their bytes interleaved byte by byte. The
+ * channels' resamplers see the same number of samples, so they give the same number of bytes.
+ */
+class InterleavedEncoder implements WireEncoder {
+  readonly busy = false;
+  readonly #channels: readonly G711Encoder[];
+
+  constructor(channels: readonly G711Encoder[]) {
+    this.#channels = channels;
+  }
+
+  encode(pcm: Int16Array): Uint8Array[] {
+    const split = deinterleavePcm(pcm, this.#channels.length);
+    return this.#interleave(this.#channels.map((channel, c) => channel.encode(split[c] as Int16Array)));
+  }
+
+  flush(): Uint8Array[] {
+    return this.#interleave(this.#channels.map((channel) => channel.flush()));
+  }
+
+  close(): void {}
+
+  #interleave(payloads: Uint8Array[][]): Uint8Array[] {
+    const channels = payloads.map((p) => concatBytes(p));
+    const length = Math.min(...channels.map((c) => c.length));
+    if (length === 0) return [];
+    const out = new Uint8Array(length * channels.length);
+    channels.forEach((bytes, c) => {
+      for (let i = 0; i < length; i++) out[i * channels.length + c] = bytes[i] as number;
+    });
+    return [out];
+  }
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 class OpusWireEncoder implements WireEncoder {

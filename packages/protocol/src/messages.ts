@@ -58,6 +58,12 @@ export const StreamConfigSchema = z.object({
     .optional(),
   /** earshot extension: every audio message after the first repeats this much of the previous one. */
   chunk_overlap_ms: z.number().int().min(0).max(10_000).optional(),
+  /**
+   * earshot extension: channels in the audio, interleaved frame by frame (pcm_s16le sample by
+   * sample, G.711 byte by byte; not opus). With 2, each channel is transcribed on its own and every
+   * transcript, utterance_end and checkpoint carries its `channel`. Default 1.
+   */
+  channels: z.union([z.literal(1), z.literal(2)]).optional(),
   /** earshot extension: whether to send partial (is_final=false) transcripts. */
   interim_results: z.boolean().optional(),
   /**
@@ -68,6 +74,14 @@ export const StreamConfigSchema = z.object({
   start_sample: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** earshot extension (resume): the segment_id of this session's first segment. Default 0. */
   first_segment_id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /**
+   * earshot extension (resume), two-channel streams: each channel's own start, at or after
+   * `start_sample` (where the audio sent starts); a channel skips the frames before its start. A
+   * client whose two-channel session is gone starts each channel at the end of its own last final.
+   */
+  start_samples: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).length(2).optional(),
+  /** earshot extension (resume), two-channel streams: each channel's first segment_id. */
+  first_segment_ids: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).length(2).optional(),
   /**
    * earshot extension (resume): send `checkpoint` messages, so that a session lost with its server
    * can be continued exactly (`resume_state`). Default false.
@@ -134,9 +148,12 @@ export const KeepaliveMessageSchema = z.object({ type: z.literal("keepalive") })
 export const ResumeMessageSchema = z.object({
   type: z.literal("resume"),
   resume_token: z.string().min(16).max(128),
-  /** The highest final segment_id the client has received; -1 for none. */
-  last_segment_id: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER),
+  /** The highest final segment_id the client has received; -1 for none. One-channel sessions. */
+  last_segment_id: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Per channel, the highest final segment_id the client has received (-1 for none). Two-channel sessions. */
+  last_segment_ids: z.array(z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER)).min(1).max(2).optional(),
 });
+export type ResumeMessage = z.infer<typeof ResumeMessageSchema>;
 
 export const ClientMessageSchema = z.discriminatedUnion("type", [
   ConfigMessageSchema,
@@ -197,6 +214,8 @@ export interface TranscriptMessage {
   end_ms: number;
   language: string;
   words?: Word[];
+  /** Two-channel streams only (`config.channels: 2`): the 0-based channel it transcribes. */
+  channel?: number;
 }
 
 export interface SessionStartedMessage {
@@ -212,6 +231,11 @@ export interface SessionStartedMessage {
     /** Whether spoken numbers become digits; what is redacted (so a client can check it is on). */
     numerals: boolean;
     redact: string[];
+    /** Channels in the audio: 1, or 2 for a two-channel stream (absent from servers before it). */
+    channels?: 1 | 2;
+    /** Two-channel streams: each channel's start and first segment_id. */
+    start_samples?: number[];
+    first_segment_ids?: number[];
   };
   /** Secret that lets a new connection take over this session (`resume`) after a drop. */
   resume_token: string;
@@ -256,6 +280,8 @@ export interface UtteranceEndMessage {
   type: "utterance_end";
   last_word_end_ms: number;
   segment_id: number;
+  /** Two-channel streams only: the channel whose speaker paused. */
+  channel?: number;
 }
 
 /**
@@ -272,6 +298,8 @@ export interface CheckpointMessage {
   state: string;
   /** The last final before this point; -1 for none. */
   last_segment_id: number;
+  /** Two-channel streams only: the channel this checkpoint continues. */
+  channel?: number;
 }
 
 /** Sent after `close_stream`, once every final has been sent, just before close 1000. */

@@ -81,13 +81,14 @@ export class Admission {
     return this.#limits.retryAfterSeconds;
   }
 
-  /** Why one more stream cannot be served now, or undefined when it can. */
-  check(load: Load): Refusal | undefined {
+  /** Why `streams` more (a two-channel stream needs two) cannot be served now, or undefined when they can. */
+  check(load: Load, streams = 1): Refusal | undefined {
     const { maxStreams, maxUtilization, maxBacklogMs } = this.#limits;
-    if (load.heldStreams >= maxStreams) {
+    if (load.heldStreams + streams > maxStreams) {
+      const needs = streams > 1 ? `, and this stream needs ${streams}` : "";
       return {
         reason: "max_streams",
-        message: `The server holds ${load.heldStreams} streams; its limit is ${maxStreams}.`,
+        message: `The server holds ${load.heldStreams} streams; its limit is ${maxStreams}${needs}.`,
       };
     }
     if (load.utilization !== undefined && load.utilization >= maxUtilization) {

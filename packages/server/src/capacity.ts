@@ -82,28 +82,31 @@ export class Capacity {
   };
 
   /**
-   * Why one more stream would be refused now. `room`: count the decoders that waiting sessions would
-   * give back for it as free (the quick checks at the upgrade and `/readyz`).
+   * Why one more stream (of `streams` decoders) would be refused now. `room`: count the decoders
+   * that waiting sessions would give back for it as free (the quick checks at the upgrade and `/readyz`).
    */
-  refusal(room: "now" | "after_release" = "now"): Refusal | undefined {
+  refusal(room: "now" | "after_release" = "now", streams = 1): Refusal | undefined {
     const { sessions } = this.#options;
-    return this.#admission.check({
-      heldStreams: sessions.heldStreams() - (room === "after_release" ? sessions.waitingDecoders() : 0),
-      ...this.load(),
-    });
+    return this.#admission.check(
+      {
+        heldStreams: sessions.heldStreams() - (room === "after_release" ? sessions.waitingDecoders() : 0),
+        ...this.load(),
+      },
+      streams,
+    );
   }
 
   /**
-   * Room for one more decoder: a key whose sessions hold `maxStreamsPerKey` decoders, or a server
-   * at `maxStreams`, first takes them back from sessions waiting for a resume (oldest first), which
-   * lose nothing by it. Then admission decides.
+   * Room for `streams` more decoders (two for a two-channel stream): a key whose sessions hold
+   * `maxStreamsPerKey` decoders, or a server at `maxStreams`, first takes them back from sessions
+   * waiting for a resume (oldest first), which lose nothing by it. Then admission decides.
    */
-  admitNewSession(key: string): Refusal | undefined {
+  admitNewSession(key: string, streams = 1): Refusal | undefined {
     const { sessions, maxStreamsPerKey } = this.#options;
-    sessions.releaseWaitingDecoders(key, sessions.heldStreams(key) - maxStreamsPerKey + 1, "key_budget");
-    const refused = this.refusal();
+    sessions.releaseWaitingDecoders(key, sessions.heldStreams(key) - maxStreamsPerKey + streams, "key_budget");
+    const refused = this.refusal("now", streams);
     if (refused?.reason !== "max_streams") return refused;
-    sessions.releaseWaitingDecoders(undefined, sessions.heldStreams() - this.maxStreams + 1, "node_budget");
-    return this.refusal();
+    sessions.releaseWaitingDecoders(undefined, sessions.heldStreams() - this.maxStreams + streams, "node_budget");
+    return this.refusal("now", streams);
   }
 }

@@ -4,9 +4,11 @@
  * yet; or resume a live one of its key (with a stream token: only the session that token opened).
  */
 import type { Engine } from "@earshot/engines";
-import type { ErrorCode } from "@earshot/protocol";
+import type { ErrorCode, StreamConfig } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { Capacity } from "./capacity.js";
+import { TwoChannelSession } from "./channels/two-channel-session.js";
+import type { ClientSession } from "./client-session.js";
 import type { CountedConnection } from "./connection-counts.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { LivenessTiming } from "./peer-liveness.js";
@@ -25,12 +27,17 @@ export interface ConnectionContext extends LivenessTiming {
   /** Unread messages (bytes) beyond which the peer is closed with `slow_consumer`. */
   readonly maxOutboundBytes: number;
   readonly metrics: ServerMetrics;
-  /** A new session for this connection's `config`; undefined when refused (the error was sent). */
-  createSession(connection: ServedConnection): StreamSession | undefined;
+  /**
+   * A new session for this connection's `config` (two channels: a `TwoChannelSession`, counted as
+   * two streams); undefined when refused (the error was sent). It is not configured yet.
+   */
+  createSession(connection: ServedConnection, config: StreamConfig): ClientSession | undefined;
   /** The live session a resume token names, if any. */
-  findSession(resumeToken: string): StreamSession | undefined;
-  /** Whether the session may be taken over now (one that released its decoder needs room); else the error was sent. */
-  admitResume(connection: ServedConnection, session: StreamSession): boolean;
+  findSession(resumeToken: string): ClientSession | undefined;
+  /** Whether the session may be taken over now (one that released its decoders needs room); else the error was sent. */
+  admitResume(connection: ServedConnection, session: ClientSession): boolean;
+  /** The session's config was refused: the connection counts one stream again. */
+  configRefused(): void;
   /** The connection got its session (a valid config or resume), once. */
   onSessionBound(): void;
 }
@@ -71,7 +78,7 @@ export function connectionContext(
     livenessTimeoutMs: settings.livenessTimeoutMs,
     configTimeoutMs: settings.configTimeoutMs,
     maxOutboundBytes: settings.limits.maxOutboundBytes,
-    createSession(connection: ServedConnection): StreamSession | undefined {
+    createSession(connection: ServedConnection, config: StreamConfig): ClientSession | undefined {
       if (token && token.session !== undefined) {
         connection.refuse(
           "invalid_token",
@@ -83,15 +90,22 @@ export function connectionContext(
         connection.refuse("invalid_token", "The stream token expired before it opened a stream; mint a new one.");
         return undefined;
       }
+      const channels = config.channels ?? 1;
+      const tooMany = counted.holds(channels);
+      if (tooMany) {
+        connection.refuse("too_many_streams", tooMany);
+        return undefined;
+      }
       // Admission is decided here, where a stream starts to cost: the upgrade's check is a quick
       // refusal for a server already full, and a connection that never configures costs nothing.
-      const refused = capacity.admitNewSession(key);
+      const refused = capacity.admitNewSession(key, channels);
       if (refused) {
-        log.info({ reason: refused.reason }, "new session refused: over capacity");
+        log.info({ reason: refused.reason, channels }, "new session refused: over capacity");
         connection.error("over_capacity", refused.message);
         return undefined;
       }
-      const session = new StreamSession(
+      const Session = channels === 2 ? TwoChannelSession : StreamSession;
+      const session = new Session(
         connection,
         engine,
         settings.limits,
@@ -106,15 +120,20 @@ export function connectionContext(
     onSessionBound(): void {
       counted.bound();
     },
-    findSession(resumeToken: string): StreamSession | undefined {
+    configRefused(): void {
+      counted.holds(1);
+    },
+    findSession(resumeToken: string): ClientSession | undefined {
       const found = token === undefined || token.session === resumeToken ? sessions.find(key, resumeToken) : undefined;
       metrics.resume(found ? "resumed" : "not_found");
       return found;
     },
-    admitResume(connection: ServedConnection, session: StreamSession): boolean {
-      // A session that gave its decoder back needs one again, like a new stream.
-      if (!session.released) return true;
-      const refused = capacity.admitNewSession(key);
+    admitResume(connection: ServedConnection, session: ClientSession): boolean {
+      // Let in as its first connection was: a two-channel session counts two for its key.
+      counted.holds(session.channels, true);
+      // A session that gave its decoders back needs them again, like a new stream.
+      if (session.decodersToReopen === 0) return true;
+      const refused = capacity.admitNewSession(key, session.decodersToReopen);
       if (!refused) return true;
       log.info({ reason: refused.reason, session: session.id }, "resume refused: over capacity");
       connection.error("over_capacity", refused.message);

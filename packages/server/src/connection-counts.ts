@@ -1,6 +1,7 @@
 /**
  * Open stream connections, in all and per API key, and those of them without a session yet (no
- * valid `config` or `resume`): a key may hold `maxStreamsPerKey` connections, and only
+ * valid `config` or `resume`): a key may hold `maxStreamsPerKey` streams (a connection is one, a
+ * two-channel one two), and only
  * `maxUnconfiguredPerKey` of them idle, so one key's idle sockets cannot crowd out the others.
  * A connection counts from the upgrade decision until its socket closes.
  */
@@ -13,6 +14,12 @@ export interface ConnectionLimits {
 /** One counted connection: it got its session (once), or it closed (once). */
 export interface CountedConnection {
   bound(): void;
+  /**
+   * Counts the connection as `streams` streams of its key (a two-channel stream holds two).
+   * Returns why not, when that is over the key's limit, and then counts it as before; `force`:
+   * counted anyway (a resume, let in as its first connection was).
+   */
+  holds(streams: number, force?: boolean): string | undefined;
   closed(bound: boolean): void;
 }
 
@@ -55,13 +62,24 @@ export class ConnectionCounts {
     counts.unconfigured += 1;
     this.#perKey.set(key, counts);
     this.#open += 1;
+    let held = 1;
     return {
       bound: () => {
         counts.unconfigured -= 1;
       },
+      holds: (streams, force = false) => {
+        const { maxStreamsPerKey } = this.#limits;
+        const after = counts.connections - held + streams;
+        if (!force && streams > held && after > maxStreamsPerKey) {
+          return `This key has ${counts.connections} open streams; the limit is ${maxStreamsPerKey}, and a two-channel stream counts two.`;
+        }
+        counts.connections = after;
+        held = streams;
+        return undefined;
+      },
       closed: (bound) => {
         this.#open -= 1;
-        counts.connections -= 1;
+        counts.connections -= held;
         if (!bound) counts.unconfigured -= 1;
         if (counts.connections === 0) this.#perKey.delete(key);
       },

@@ -15,11 +15,11 @@ import {
 } from "@earshot/protocol";
 import type { RawData, WebSocket } from "ws";
 import { readClientFrame } from "./client-frame.js";
+import { type ClientSession, lastSegmentIdsOf } from "./client-session.js";
 import type { ConnectionContext } from "./connection-context.js";
 import type { DropReason } from "./metrics.js";
 import { OutboundQueue, outboundLimits } from "./outbound-queue.js";
 import { PeerLiveness } from "./peer-liveness.js";
-import type { StreamSession } from "./session.js";
 import { bytesFromHex, type HexBytes } from "./wire-decoder.js";
 
 export class Connection {
@@ -30,7 +30,7 @@ export class Connection {
   readonly #outbound: OutboundQueue;
   /** Cuts a peer that does not finish the closing handshake. */
   #closeTimer: NodeJS.Timeout | undefined;
-  #session: StreamSession | undefined;
+  #session: ClientSession | undefined;
   #closed = false;
   /** Set when the client asked to end the stream: the close that follows is not a drop. */
   #closeRequested = false;
@@ -214,8 +214,10 @@ export class Connection {
           this.error("config_already_set", "The stream is already configured; open a new connection to change it.");
           return;
         }
-        const created = this.#context.createSession(this);
-        if (created?.configure(message.config)) this.#bind(created);
+        const created = this.#context.createSession(this, message.config);
+        if (!created) return;
+        if (created.configure(message.config)) this.#bind(created);
+        else this.#context.configRefused();
         return;
       }
       case "resume": {
@@ -228,9 +230,14 @@ export class Connection {
           this.error("session_not_found", "No session to resume; send config with start_sample to start a new one.");
           return;
         }
+        const lastSegmentIds = lastSegmentIdsOf(message, found.channels);
+        if (!lastSegmentIds.ok) {
+          this.error("invalid_message", lastSegmentIds.message);
+          return;
+        }
         if (!this.#context.admitResume(this, found)) return;
         this.#bind(found);
-        found.attach(this, message.last_segment_id);
+        found.resume(this, lastSegmentIds.ids);
         return;
       }
       case "audio_chunk":
@@ -250,7 +257,7 @@ export class Connection {
     }
   }
 
-  #bind(session: StreamSession): void {
+  #bind(session: ClientSession): void {
     this.#session = session;
     if (this.#configTimer === undefined) return;
     clearTimeout(this.#configTimer);

@@ -11,6 +11,9 @@ class FakeSession implements RegisteredSession {
   waiting = false;
   waitingSince = 0;
   holdsDecoder = true;
+  get decodersHeld(): number {
+    return this.holdsDecoder ? 1 : 0;
+  }
   finished = false;
   backlogMs = 0;
   expired = false;

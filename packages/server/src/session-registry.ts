@@ -7,12 +7,21 @@
  * room, waiting sessions give their decoders back first, oldest first: they lose nothing by it.
  */
 import type { Logger } from "pino";
-import type { ReleaseReason, StreamSession } from "./session.js";
+import type { ClientSession } from "./client-session.js";
+import type { ReleaseReason } from "./session.js";
 
 /** What the registry reads of a session and asks of it (`id` only names it in logs). */
-export type RegisteredSession = { readonly id: string } & Pick<
-  StreamSession,
-  "resumeToken" | "waiting" | "waitingSince" | "holdsDecoder" | "finished" | "backlogMs" | "releaseDecoder" | "expire"
+export type RegisteredSession = Pick<
+  ClientSession,
+  | "id"
+  | "resumeToken"
+  | "waiting"
+  | "waitingSince"
+  | "decodersHeld"
+  | "finished"
+  | "backlogMs"
+  | "releaseDecoder"
+  | "expire"
 >;
 
 export interface SessionRegistryOptions {
@@ -23,7 +32,7 @@ export interface SessionRegistryOptions {
   readonly log: Logger;
 }
 
-export class SessionRegistry<S extends RegisteredSession = StreamSession> {
+export class SessionRegistry<S extends RegisteredSession = ClientSession> {
   /** Live sessions by resume token (connected, waiting for a resume, or finished and kept for a late one). */
   readonly #entries = new Map<string, { readonly session: S; readonly key: string }>();
   readonly #options: SessionRegistryOptions;
@@ -63,13 +72,14 @@ export class SessionRegistry<S extends RegisteredSession = StreamSession> {
   /** Sessions that still stream (connected or waiting), not finished ones kept for a late resume. */
   readonly liveSessions = (): number => this.#count((session) => !session.finished);
   readonly waitingSessions = (): number => this.#count((session) => session.waiting);
-  /** Waiting sessions that still hold their decoder. */
-  readonly waitingDecoders = (): number => this.#count((session) => session.waiting && session.holdsDecoder);
+  /** Decoders that waiting sessions still hold. */
+  readonly waitingDecoders = (): number => this.#sum((session) => (session.waiting ? session.decodersHeld : 0));
   /**
-   * Streams held (of every key, or of `key`): sessions with an engine stream (decoder), connected
-   * or waiting. A connection without a session holds nothing, so idle sockets cannot fill the server.
+   * Streams held (of every key, or of `key`): engine streams (decoders) of sessions, connected or
+   * waiting; a two-channel session holds two. A connection without a session holds nothing, so
+   * idle sockets cannot fill the server.
    */
-  readonly heldStreams = (key?: string): number => this.#count((session) => session.holdsDecoder, key);
+  readonly heldStreams = (key?: string): number => this.#sum((session) => session.decodersHeld, key);
 
   /** How far the engine is behind on the session furthest behind, in ms of audio. */
   maxBacklogMs(): number {
@@ -78,21 +88,26 @@ export class SessionRegistry<S extends RegisteredSession = StreamSession> {
     return maxBacklogMs;
   }
 
-  /** Waiting sessions (of `key`, or of all) give their decoders back, oldest first, until `count` did. */
+  /** Waiting sessions (of `key`, or of all) give their decoders back, oldest first, until `count` were. */
   releaseWaitingDecoders(key: string | undefined, count: number, reason: ReleaseReason): void {
     let released = 0;
     for (const session of this.#waitingOldestFirst(key)) {
       if (released >= count) return;
-      if (session.releaseDecoder(reason)) released += 1;
+      const held = session.decodersHeld;
+      if (session.releaseDecoder(reason)) released += Math.max(1, held - session.decodersHeld);
     }
   }
 
   /** Sessions (of every key, or of `key`) that match. */
   #count(match: (session: S) => boolean, key?: string): number {
-    let count = 0;
-    for (const entry of this.#entries.values())
-      if ((key === undefined || entry.key === key) && match(entry.session)) count += 1;
-    return count;
+    return this.#sum((session) => (match(session) ? 1 : 0), key);
+  }
+
+  /** What `value` gives for each session (of every key, or of `key`), summed. */
+  #sum(value: (session: S) => number, key?: string): number {
+    let sum = 0;
+    for (const entry of this.#entries.values()) if (key === undefined || entry.key === key) sum += value(entry.session);
+    return sum;
   }
 
   /** The oldest waiting sessions first (by when their connection dropped), of one key or of all. */
@@ -113,7 +128,7 @@ export class SessionRegistry<S extends RegisteredSession = StreamSession> {
       log.info({ session: old.id }, "too many sessions waiting for a resume; ending the oldest");
       old.expire();
     }
-    const holding = waiting.filter((s) => s.holdsDecoder).length;
+    const holding = waiting.reduce((sum, s) => sum + s.decodersHeld, 0);
     this.releaseWaitingDecoders(key, holding - maxWaitingDecodersPerKey, "key_budget");
   }
 }

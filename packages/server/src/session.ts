@@ -23,6 +23,7 @@ import {
   samplesToMs,
 } from "@earshot/protocol";
 import type { Logger } from "pino";
+import type { ClientSession } from "./client-session.js";
 import { engineErrorCode } from "./engine-error-code.js";
 import { EngineLink } from "./engine-link.js";
 import { SessionFlow } from "./flow-control.js";
@@ -59,16 +60,18 @@ const HELD_FINALS_TICK_MS = 250;
 
 export interface SessionHooks {
   /** The session is over: forget its resume token. */
-  onClosed(session: StreamSession): void;
+  onClosed(session: ClientSession): void;
   /** The connection dropped: the session now waits for a resume. */
-  onWaiting?(session: StreamSession): void;
-  /** A waiting session gave its engine stream back. */
-  onReleased?(session: StreamSession, reason: ReleaseReason): void;
+  onWaiting?(session: ClientSession): void;
+  /** A waiting session gave its engine stream back (a two-channel one: once per channel). */
+  onReleased?(session: ClientSession, reason: ReleaseReason): void;
   readonly metrics: SessionMetrics;
 }
 
-export class StreamSession {
+export class StreamSession implements ClientSession {
   readonly id = randomUUID();
+  /** One channel; a two-channel stream is a `TwoChannelSession` of two of these. */
+  readonly channels = 1;
   readonly resumeToken = `rt_${randomBytes(24).toString("base64url")}`;
   readonly #engine: Engine;
   readonly #limits: SessionLimits;
@@ -160,6 +163,21 @@ export class StreamSession {
     return holdsDecoder(this.#state) && !this.#suspended;
   }
 
+  /** 1 while it holds (or opens) an engine stream: `ClientSession`'s count. */
+  get decodersHeld(): number {
+    return this.holdsDecoder ? 1 : 0;
+  }
+
+  /** 1 when a resume must open a fresh engine stream (`released`). */
+  get decodersToReopen(): number {
+    return this.released ? 1 : 0;
+  }
+
+  /** Stream position after the last sample received. */
+  get receivedSamples(): number {
+    return this.#position.received;
+  }
+
   /** stream_closed was sent; the session is kept without an engine stream until its grace ends. */
   get finished(): boolean {
     return this.#state === "finished";
@@ -173,6 +191,11 @@ export class StreamSession {
   /** End a session that waits for a resume: its token stops working. */
   expire(): void {
     if (this.waiting) this.#closing.dispose();
+  }
+
+  /** End the session for good, whatever its state, without telling its connection (its channel pair ended). */
+  dispose(): void {
+    this.#closing.dispose();
   }
 
   /** Validates the config (errors go to the connection) and starts opening the engine stream. */
@@ -209,6 +232,11 @@ export class StreamSession {
   /** A new connection takes this session over after a drop. */
   attach(connection: SessionConnection, lastSegmentId: number): void {
     this.#resume.attach(connection, lastSegmentId);
+  }
+
+  /** `ClientSession`'s resume: one channel, one last segment id. */
+  resume(connection: SessionConnection, lastSegmentIds: readonly number[]): void {
+    this.attach(connection, lastSegmentIds[0] ?? -1);
   }
 
   /** Give the engine stream back while waiting for a resume; returns whether it did (`SessionResume`). */

@@ -56,13 +56,13 @@ export function defineStreamGauges(registry: Registry, sources: MetricsSources):
   scrapedGauge(
     registry,
     "earshot_waiting_decoders",
-    "Sessions waiting for a resume that still hold their engine stream (decoder).",
+    "Engine streams (decoders) that sessions waiting for a resume still hold.",
     () => sources.waitingDecoders(),
   );
   scrapedGauge(
     registry,
     "earshot_held_streams",
-    "Sessions holding an engine stream (decoder), connected or waiting: what max_streams bounds.",
+    "Engine streams (decoders) that sessions hold, connected or waiting (two for a two-channel one): what max_streams bounds.",
     () => sources.heldStreams(),
   );
   scrapedGauge(

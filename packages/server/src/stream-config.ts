@@ -40,6 +40,8 @@ export interface ResolvedConfig {
   readonly sampleRate: number;
   /** Band extension's image gain for an 8 kHz encoding; undefined when off or for 16 kHz encodings. */
   readonly bandExtensionDb: number | undefined;
+  /** Channels interleaved in the audio: 2 runs one engine stream per channel (`channels/`). */
+  readonly channels: 1 | 2;
   /** undefined: detect the overlap of seed hex chunks (pcm_s16le only; other encodings have none). */
   readonly overlapMs: number | undefined;
   readonly interimResults: boolean;
@@ -128,6 +130,16 @@ export function resolveConfig(
       message: `chunk_overlap_ms must be 0 with ${encoding}: send each sample once.`,
     };
   }
+  const channels = config.channels ?? 1;
+  const refusedChannels = channels === 2 ? twoChannelRefusal(config, encoding) : undefined;
+  if (refusedChannels) return refusedChannels;
+  if (channels === 1 && (config.start_samples !== undefined || config.first_segment_ids !== undefined)) {
+    return {
+      ok: false,
+      code: "invalid_message",
+      message: "config: start_samples and first_segment_ids are for two-channel streams (channels: 2).",
+    };
+  }
   const bandExtension = config.band_extension_db ?? defaults.bandExtensionDb;
   const redact = config.redact ?? [];
   const unknownKinds = redact.filter((kind) => !isRedactKind(kind));
@@ -166,7 +178,9 @@ export function resolveConfig(
       encoding,
       sampleRate,
       bandExtensionDb: sampleRate === 8000 && bandExtension !== "off" ? bandExtension : undefined,
-      overlapMs: encoding === "pcm_s16le" ? config.chunk_overlap_ms : 0,
+      channels,
+      // Two channels: no overlap to detect (twoChannelRefusal), so a message's frames are its bytes.
+      overlapMs: encoding === "pcm_s16le" && channels === 1 ? config.chunk_overlap_ms : 0,
       interimResults: config.interim_results ?? true,
       startSample,
       firstSegmentId: config.first_segment_id ?? 0,
@@ -174,6 +188,33 @@ export function resolveConfig(
       text: { numerals: config.numerals ?? false, redact: [...new Set(redact as RedactKind[])] },
     },
   };
+}
+
+/**
+ * What a two-channel stream cannot do: Opus (a packet carries one channel), overlapping messages
+ * (frames are split before decoding, so a message must hold whole new frames) and `resume_state`
+ * (a checkpoint continues one channel's engine stream; a two-channel stream would need one each).
+ */
+function twoChannelRefusal(config: StreamConfig, encoding: Encoding): ConfigResult | undefined {
+  if (encoding === "opus") {
+    return {
+      ok: false,
+      code: "unsupported_encoding",
+      message:
+        "channels: 2 takes pcm_s16le, mulaw or alaw: an Opus packet carries one channel (open a stream per channel).",
+    };
+  }
+  if ((config.chunk_overlap_ms ?? 0) !== 0) {
+    return { ok: false, code: "unsupported_encoding", message: "chunk_overlap_ms must be 0 with channels: 2." };
+  }
+  if (config.resume_state !== undefined) {
+    return {
+      ok: false,
+      code: "invalid_resume_state",
+      message: "resume_state continues one channel's stream; a two-channel stream cannot start from a checkpoint.",
+    };
+  }
+  return undefined;
 }
 
 /** A checkpoint's state as sent in `checkpoint` messages: base64url of its JSON. */
@@ -208,5 +249,6 @@ export function announcedConfig(config: ResolvedConfig): SessionStartedMessage["
     ...(config.sampleRate === 8000 ? { band_extension_db: config.bandExtensionDb ?? "off" } : {}),
     numerals: config.text.numerals,
     redact: [...config.text.redact],
+    channels: config.channels,
   };
 }
