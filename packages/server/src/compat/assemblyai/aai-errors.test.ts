@@ -1,29 +1,11 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { COMPATIBILITY_MD, markdownTable } from "../doc-table.test.helper.js";
 import { AAI_ERRORS } from "./aai-errors.js";
 import { IGNORED, REFUSED } from "./aai-params.js";
 
-const doc = readFileSync(new URL("../../../../../docs/compatibility.md", import.meta.url), "utf8");
-const section = doc.slice(doc.indexOf("## AssemblyAI: streaming v3"));
-
-/** The rows of the first table whose header starts with `header`, as trimmed cells without backticks. */
-function table(header: string): string[][] {
-  const lines = section.split("\n");
-  const start = lines.findIndex((line) => line.startsWith(header));
-  assert.ok(start >= 0, `docs/compatibility.md has the table "${header}"`);
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 2)) {
-    if (!line.startsWith("|")) break;
-    rows.push(
-      line
-        .split("|")
-        .slice(1, -1)
-        .map((cell) => cell.trim().replace(/`/g, "")),
-    );
-  }
-  return rows;
-}
+const section = COMPATIBILITY_MD.slice(COMPATIBILITY_MD.indexOf("## AssemblyAI: streaming v3"));
+const table = (header: string) => markdownTable(section, header);
 
 describe("docs/compatibility.md, AssemblyAI", () => {
   it("is the last section", () => {

@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { COMPATIBILITY_MD, markdownTable } from "../doc-table.test.helper.js";
 import { OPENAI_ERRORS } from "./openai-errors.js";
-
-const doc = readFileSync(new URL("../../../../../docs/compatibility.md", import.meta.url), "utf8");
 
 describe("docs/compatibility.md", () => {
   it("lists every OpenAI-surface error code with its status and type, and no others", () => {
-    const lines = doc.split("\n");
-    const start = lines.findIndex((line) => line.startsWith("| code | HTTP | type |"));
-    assert.ok(start >= 0, "docs/compatibility.md has the OpenAI error table");
-    const rows: string[][] = [];
-    for (const line of lines.slice(start + 2)) {
-      if (!line.startsWith("|")) break;
-      rows.push(
-        line
-          .split("|")
-          .slice(1, 4)
-          .map((cell) => cell.trim().replace(/`/g, "")),
-      );
-    }
+    const rows = markdownTable(COMPATIBILITY_MD, "| code | HTTP | type |");
     assert.deepEqual(rows.map((r) => r[0]).sort(), Object.keys(OPENAI_ERRORS).sort());
     for (const [code, status, type] of rows) {
       const spec = OPENAI_ERRORS[code as keyof typeof OPENAI_ERRORS];
