@@ -1,5 +1,12 @@
 export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
 export { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
+export {
+  DEEPGRAM_CLOSE_ERRORS,
+  DEEPGRAM_UPGRADE_ERRORS,
+  type DeepgramCloseErrorCode,
+  type DeepgramUpgradeErrorCode,
+} from "./compat/deepgram/listen-errors.js";
+export { LISTEN_PATH } from "./compat/deepgram/listen-upgrade.js";
 export { OPENAI_ERRORS, type OpenAiErrorCode } from "./compat/openai/openai-errors.js";
 export { TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
 export { createLogger, silentLogger } from "./logger.js";

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { assertServableEngine, type Engine } from "@earshot/engines";
 import { KeyRing } from "./auth.js";
 import { Capacity } from "./capacity.js";
+import { DeepgramUpgrades } from "./compat/deepgram/listen-upgrade.js";
 import { MAX_FILE_BYTES } from "./compat/openai/transcriptions-route.js";
 import { ConnectionCounts } from "./connection-counts.js";
 import { EngineLoading } from "./engine-loading.js";
@@ -68,7 +69,7 @@ export function createServer(options: ServerOptions): EarshotServer {
   const parts = { log, engine, settings, keys, sessions, sessionHooks, connections, tokens, capacity, metrics };
   const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
   const phone = phoneCalls(parts, options.twilio);
-  const upgrades = new StreamUpgrades(parts, phone.routes);
+  const upgrades = new StreamUpgrades(parts, [...phone.routes, new DeepgramUpgrades(parts)]);
   const routes = httpRoutes({
     ...parts,
     loading,
