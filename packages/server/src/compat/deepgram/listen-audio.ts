@@ -8,7 +8,15 @@
  * it. Otherwise it is split into channels (`multichannel`) or mixed down to mono, and linear16 at
  * another rate is resampled to 16 kHz (earshot's resampler, streamed: any cut gives the same samples).
  */
-import { alawDecode, alawEncode, deinterleavePcm, mulawDecode, mulawEncode, Resampler } from "@earshot/audio";
+import {
+  alawDecode,
+  alawEncode,
+  BandExtender,
+  deinterleavePcm,
+  mulawDecode,
+  mulawEncode,
+  Resampler,
+} from "@earshot/audio";
 import type { Encoding } from "@earshot/protocol";
 import type { DeepgramEncoding } from "./listen-query.js";
 
@@ -17,6 +25,11 @@ export interface ListenAudioFormat {
   readonly sampleRate: number;
   readonly channels: number;
   readonly multichannel: boolean;
+  /**
+   * For linear16 at 8 kHz: the band extension's gain (dB) added after upsampling, as earshot's own
+   * 8 kHz encodings get it (docs/telephony.md, "8 kHz audio"); undefined: none.
+   */
+  readonly bandExtensionDb?: number | undefined;
 }
 
 const SESSION_ENCODING: Readonly<Record<DeepgramEncoding, Encoding>> = {
@@ -39,6 +52,8 @@ export class ListenAudio {
   readonly #passThrough: boolean;
   /** linear16 only: one per output. */
   readonly #resamplers: Resampler[];
+  /** linear16 at 8 kHz only: one per output. */
+  readonly #extenders: BandExtender[];
   /** Audio received, in ms of the client's stream (0 for Opus, whose packets are not measured here). */
   #receivedMs = 0;
   /** The start of a frame cut by the end of the last message. */
@@ -55,6 +70,11 @@ export class ListenAudio {
     this.#resamplers =
       format.encoding === "linear16" && !this.#passThrough
         ? Array.from({ length: this.outputs }, () => new Resampler({ inputRate: format.sampleRate }))
+        : [];
+    const { bandExtensionDb } = format;
+    this.#extenders =
+      this.#resamplers.length > 0 && format.sampleRate === 8000 && bandExtensionDb !== undefined
+        ? Array.from({ length: this.outputs }, () => new BandExtender({ gainDb: bandExtensionDb }))
         : [];
   }
 
@@ -78,7 +98,7 @@ export class ListenAudio {
   /** The end of the stream: what the resamplers still hold (a partial frame is dropped). */
   flush(): Uint8Array[] {
     this.#carry = new Uint8Array(0);
-    return this.#resamplers.map((resampler) => asBytes(resampler.flush()));
+    return this.#resamplers.map((resampler, index) => this.#output(index, resampler.flush()));
   }
 
   #withCarry(message: Uint8Array): Uint8Array {
@@ -93,10 +113,17 @@ export class ListenAudio {
     const samples = readInt16(frames);
     const channels = this.#format.channels === 1 ? [samples] : deinterleavePcm(samples, this.#format.channels);
     if (this.#format.multichannel) {
-      return channels.map((channel, index) => asBytes((this.#resamplers[index] as Resampler).push(channel)));
+      return channels.map((channel, index) =>
+        this.#output(index, (this.#resamplers[index] as Resampler).push(channel)),
+      );
     }
     // The resampler averages the channels it is given: the mixdown.
-    return [asBytes((this.#resamplers[0] as Resampler).push(channels))];
+    return [this.#output(0, (this.#resamplers[0] as Resampler).push(channels))];
+  }
+
+  /** 16 kHz samples of an output, band-extended when they were 8 kHz, as `pcm_s16le` bytes. */
+  #output(index: number, samples: Int16Array): Uint8Array {
+    return asBytes(this.#extenders[index]?.process(samples) ?? samples);
   }
 
   /** Several G.711 channels (one is passed through): each on its own, or mixed and encoded again. */

@@ -35,6 +35,8 @@ export interface ListenStreamContext {
   readonly log: Logger;
   readonly query: ListenQuery;
   readonly identity: ListenIdentity;
+  /** The band extension for linear16 at 8 kHz (the server's default for 8 kHz audio); undefined: off. */
+  readonly bandExtensionDb: number | undefined;
   readonly idleTimeoutMs: number;
   /** Messages the client may leave unread (bytes) before it is closed as a slow consumer. */
   readonly maxOutboundBytes: number;
@@ -58,7 +60,7 @@ export class DeepgramListenStream implements ListenChannelHost {
     this.#context = context;
     this.#log = context.log.child({ request_id: context.identity.requestId });
     const { query } = context;
-    this.#audio = new ListenAudio(query);
+    this.#audio = new ListenAudio({ ...query, bandExtensionDb: context.bandExtensionDb });
     this.#channels = Array.from({ length: this.#audio.outputs }, (_, index) => new ListenChannel(index, this));
   }
 

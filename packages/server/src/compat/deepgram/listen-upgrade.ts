@@ -115,6 +115,7 @@ export class DeepgramUpgrades implements UpgradeRoute {
     log: Logger,
   ): void {
     const { engine, capacity, connections, tokens, settings } = this.#context;
+    const bandExtension = settings.streamDefaults.bandExtensionDb;
     const caller = this.#authenticate(request);
     const query = parseListenQuery(target.searchParams, engine.capabilities.models);
     if (!engine.ready) throw new DeepgramUpgradeError("engine_unavailable", "The speech engine is not loaded yet.");
@@ -122,6 +123,7 @@ export class DeepgramUpgrades implements UpgradeRoute {
       log,
       query,
       identity: listenIdentity(requestId, query.model),
+      bandExtensionDb: bandExtension === "off" ? undefined : bandExtension,
       idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
       maxOutboundBytes: settings.limits.maxOutboundBytes,
       ended: (result, audioMs) => this.#metrics.ended(result, audioMs),
