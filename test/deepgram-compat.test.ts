@@ -323,6 +323,16 @@ describe("Deepgram /v1/listen with @deepgram/sdk", () => {
     );
     assert.equal(accepted.status, 101);
     assert.equal(accepted.headers["x-earshot-ignored-params"], "punctuate, diarize, tag");
+    // A parameter name is the client's: it cannot add a header to the answer.
+    const injected = await rawListen(
+      url,
+      "encoding=linear16&sample_rate=16000&a%0D%0Ax-injected:%20yes=1",
+      { headers: { authorization: `Token ${KEY}` } },
+      (ws) => ws.send(JSON.stringify({ type: "CloseStream" })),
+    );
+    assert.equal(injected.status, 101);
+    assert.equal(injected.headers["x-injected"], undefined);
+    assert.equal(injected.headers["x-earshot-ignored-params"], "a%0D%0Ax-injected%3A%20yes");
   });
 
   it("closes as Deepgram does: 1008 DATA-0000 for text that is not JSON and for audio that is not audio", async () => {

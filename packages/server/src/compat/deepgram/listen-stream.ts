@@ -107,10 +107,9 @@ export class DeepgramListenStream implements ListenChannelHost {
     ws.on("message", (data, isBinary) => this.#guarded("a message", () => this.#onMessage(data, isBinary)));
     ws.on("close", () => this.#guarded("the close", () => this.#end("client_closed")));
     ws.on("error", (error) => this.#log.debug({ err: error }, "deepgram socket error"));
-    const { idleTimeoutMs } = this.#context;
     this.#idleTimer = setTimeout(
-      () => this.#guarded("the idle timeout", () => this.#fail("idle_timeout")),
-      idleTimeoutMs,
+      () => this.#guarded("the idle timeout", () => this.#idle()),
+      this.#context.idleTimeoutMs,
     );
     this.#idleTimer.unref();
   }
@@ -208,6 +207,12 @@ export class DeepgramListenStream implements ListenChannelHost {
         );
         return;
     }
+  }
+
+  /** No frame for the idle timeout: NET-0001, unless it is the server that stopped reading (backlog). */
+  #idle(): void {
+    if (this.#paused.size > 0) this.#idleTimer?.refresh();
+    else this.#fail("idle_timeout");
   }
 
   /** `Finalize`: every channel's engine flushes (or the one named by `channel`). */

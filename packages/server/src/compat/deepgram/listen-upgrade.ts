@@ -33,6 +33,8 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DeepgramListenStream } from "./listen-stream.j
 
 export const LISTEN_PATH = "/v1/listen";
 const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
+/** Ignored parameters named in the 101 answer's header, at most. */
+const MAX_IGNORED_NAMED = 20;
 /** The subprotocols browsers authenticate with; the one offered is echoed. */
 const CREDENTIAL_SUBPROTOCOLS = ["token", "bearer"];
 
@@ -78,7 +80,7 @@ export class DeepgramUpgrades implements UpgradeRoute {
       const handshake = this.#handshakes.get(request);
       if (!handshake) return;
       headers.push(`dg-request-id: ${handshake.requestId}`);
-      if (handshake.ignored.length > 0) headers.push(`x-earshot-ignored-params: ${handshake.ignored.join(", ")}`);
+      if (handshake.ignored.length > 0) headers.push(`x-earshot-ignored-params: ${ignoredHeader(handshake.ignored)}`);
     });
   }
 
@@ -193,7 +195,7 @@ export class DeepgramUpgrades implements UpgradeRoute {
     const config: StreamConfig = { ...query.config, encoding };
     const resolved = resolveConfig(config, this.#context.engine, this.#context.settings.streamDefaults);
     if (resolved.ok) return config;
-    const code = resolved.code in DEEPGRAM_UPGRADE_ERRORS ? resolved.code : "engine_unavailable";
+    const code = Object.hasOwn(DEEPGRAM_UPGRADE_ERRORS, resolved.code) ? resolved.code : "engine_unavailable";
     throw new DeepgramUpgradeError(code as keyof typeof DEEPGRAM_UPGRADE_ERRORS, resolved.message);
   }
 
@@ -206,6 +208,15 @@ export class DeepgramUpgrades implements UpgradeRoute {
     sessions.add(session, key);
     return session.configure(config) ? session : "The engine could not open a stream.";
   }
+}
+
+/**
+ * The ignored parameters' names as a header value: URL-encoded (a name may hold any character,
+ * CR and LF included, and must not split the answer), at most `MAX_IGNORED_NAMED` of them.
+ */
+function ignoredHeader(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_IGNORED_NAMED).map((name) => encodeURIComponent(name.slice(0, 64)));
+  return names.length > MAX_IGNORED_NAMED ? `${shown.join(", ")}, ...` : shown.join(", ");
 }
 
 /** The credential of a Deepgram client: `Authorization: Token|Bearer <x>`, or a subprotocol pair. */
