@@ -1,22 +1,22 @@
 /**
  * One Deepgram live stream (one WebSocket on `/v1/listen`). Binary frames are audio, split or mixed
  * into the channels' sessions (`ListenAudio`, `ListenChannel`); text frames are `KeepAlive`,
- * `Finalize` and `CloseStream`. What the sessions say goes out as `Results`, `SpeechStarted` and
+ * `Finalize` and `CloseStream` (`readListenMessage`). What the sessions say goes out as `Results`, `SpeechStarted` and
  * `UtteranceEnd`; `CloseStream` (or, as Deepgram took it, an empty binary frame) sends the last
  * finals, then `Metadata`, then closes with 1000.
  *
  * A stream that cannot go on is closed as Deepgram closes it (`DEEPGRAM_CLOSE_ERRORS`): audio a
  * session cannot decode or a text frame that is not JSON with 1008 `DATA-0000`, no frame for
- * `idleTimeoutMs` with 1011 `NET-0001`, a failed session with 1011 `NET-0000`. Unknown message
- * types are ignored (Deepgram's SDKs send ones earshot has no use for, such as `Configure`).
+ * `idleTimeoutMs` with 1011 `NET-0001`, a failed session with 1011 `NET-0000`.
  */
 import { createHash, type Hash } from "node:crypto";
-import type { ErrorCode, TranscriptMessage } from "@earshot/protocol";
+import { defineError, type ErrorCode, type TranscriptMessage } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { type RawData, WebSocket } from "ws";
 import type { StreamSession } from "../../session.js";
 import { ListenAudio } from "./listen-audio.js";
 import { ListenChannel, type ListenChannelHost } from "./listen-channel.js";
+import { readListenMessage } from "./listen-client-message.js";
 import { DEEPGRAM_CLOSE_ERRORS, type DeepgramCloseErrorCode } from "./listen-errors.js";
 import { type ListenIdentity, metadata, results, speechStarted, utteranceEnd } from "./listen-messages.js";
 import type { ListenQuery } from "./listen-query.js";
@@ -29,7 +29,17 @@ const FINISH_TIMEOUT_MS = 10_000;
 /** How a stream ended: `ok` after `CloseStream`, `client_closed` when the socket closed first. */
 export type ListenResult = "ok" | "client_closed" | DeepgramCloseErrorCode;
 
+/** Sessions opened before the upgrade (`connecting`), streaming, sending its last finals, over. */
 export type ListenStreamState = "connecting" | "open" | "closing" | "closed";
+
+const TRANSITIONS: { readonly [S in ListenStreamState]: readonly ListenStreamState[] } = {
+  connecting: ["open", "closed"],
+  open: ["closing", "closed"],
+  closing: ["closed"],
+  closed: [],
+};
+
+export class ListenStreamStateError extends defineError("ListenStreamStateError", "invalid_state") {}
 
 export interface ListenStreamContext {
   readonly log: Logger;
@@ -69,10 +79,6 @@ export class DeepgramListenStream implements ListenChannelHost {
     return this.#audio.sessionEncoding;
   }
 
-  get state(): ListenStreamState {
-    return this.#state;
-  }
-
   /**
    * Opens every channel's session (before the upgrade, so a refusal is still an HTTP answer);
    * false, with those opened ended again, when one is refused.
@@ -92,7 +98,7 @@ export class DeepgramListenStream implements ListenChannelHost {
   /** The handshake failed after the sessions were opened: they end, nothing is counted. */
   abort(): void {
     if (this.#state !== "connecting") return;
-    this.#state = "closed";
+    this.#transition("closed");
     for (const channel of this.#channels) channel.drop();
   }
 
@@ -103,7 +109,7 @@ export class DeepgramListenStream implements ListenChannelHost {
       return;
     }
     this.#ws = ws;
-    this.#state = "open";
+    this.#transition("open");
     ws.on("message", (data, isBinary) => this.#guarded("a message", () => this.#onMessage(data, isBinary)));
     ws.on("close", () => this.#guarded("the close", () => this.#end("client_closed")));
     ws.on("error", (error) => this.#log.debug({ err: error }, "deepgram socket error"));
@@ -159,14 +165,26 @@ export class DeepgramListenStream implements ListenChannelHost {
     if (this.#state !== "open") return;
     // Any frame from the client, KeepAlive included, restarts the idle timeout.
     this.#idleTimer?.refresh();
-    const bytes = toBuffer(data);
-    if (isBinary) {
-      // An empty binary frame is how Deepgram's first clients ended a stream.
-      if (bytes.length === 0) this.#closeStream();
-      else this.#onAudio(bytes);
-      return;
+    const message = readListenMessage(data, isBinary);
+    switch (message.kind) {
+      case "audio":
+        this.#onAudio(message.bytes);
+        return;
+      case "keep_alive":
+        return;
+      case "finalize":
+        this.#finalize(message.channel);
+        return;
+      case "close_stream":
+        this.#closeStream();
+        return;
+      case "ignored":
+        this.#log.debug({ type: message.type }, "deepgram message ignored");
+        return;
+      case "invalid":
+        this.#fail("invalid_message");
+        return;
     }
-    this.#onText(bytes);
   }
 
   #onAudio(bytes: Buffer): void {
@@ -182,33 +200,6 @@ export class DeepgramListenStream implements ListenChannelHost {
     }
   }
 
-  #onText(bytes: Buffer): void {
-    let message: unknown;
-    try {
-      message = JSON.parse(bytes.toString("utf8"));
-    } catch {
-      this.#fail("invalid_message");
-      return;
-    }
-    const type = typeof message === "object" && message !== null ? (message as { type?: unknown }).type : undefined;
-    switch (type) {
-      case "KeepAlive":
-        return;
-      case "Finalize":
-        this.#finalize((message as { channel?: unknown }).channel);
-        return;
-      case "CloseStream":
-        this.#closeStream();
-        return;
-      default:
-        this.#log.debug(
-          { type: typeof type === "string" ? type.slice(0, 32) : typeof type },
-          "deepgram message ignored",
-        );
-        return;
-    }
-  }
-
   /** No frame for the idle timeout: NET-0001, unless it is the server that stopped reading (backlog). */
   #idle(): void {
     if (this.#paused.size > 0) this.#idleTimer?.refresh();
@@ -216,15 +207,15 @@ export class DeepgramListenStream implements ListenChannelHost {
   }
 
   /** `Finalize`: every channel's engine flushes (or the one named by `channel`). */
-  #finalize(channel: unknown): void {
-    const named = typeof channel === "number" ? this.#channels[channel] : undefined;
+  #finalize(channel: number | undefined): void {
+    const named = channel === undefined ? undefined : this.#channels[channel];
     for (const each of named ? [named] : this.#channels) each.finalize();
   }
 
   /** `CloseStream`: the last finals, `Metadata`, close 1000. */
   #closeStream(): void {
     if (this.#state !== "open") return;
-    this.#state = "closing";
+    this.#transition("closing");
     clearTimeout(this.#idleTimer);
     const tails = this.#audio.flush();
     for (const [index, channel] of this.#channels.entries()) {
@@ -268,7 +259,7 @@ export class DeepgramListenStream implements ListenChannelHost {
   /** The stream is over: the sessions end, the socket closes (with `closeCode` when still open). */
   #end(result: ListenResult, closeCode?: number, reason?: string): void {
     if (this.#state === "closed" || this.#state === "connecting") return;
-    this.#state = "closed";
+    this.#transition("closed");
     clearTimeout(this.#idleTimer);
     for (const channel of this.#channels) channel.drop();
     const ws = this.#ws;
@@ -287,6 +278,14 @@ export class DeepgramListenStream implements ListenChannelHost {
     ws.send(JSON.stringify(message));
   }
 
+  /** The one place the state changes: a move the table does not allow throws. */
+  #transition(to: ListenStreamState): void {
+    if (!TRANSITIONS[this.#state].includes(to)) {
+      throw new ListenStreamStateError(`Illegal Deepgram stream transition ${this.#state} → ${to}.`);
+    }
+    this.#state = to;
+  }
+
   /** A bug in handling this stream ends it (logged), never the process or another stream. */
   #guarded(what: string, work: () => void): void {
     try {
@@ -296,10 +295,4 @@ export class DeepgramListenStream implements ListenChannelHost {
       this.#fail("stream_failed");
     }
   }
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }
