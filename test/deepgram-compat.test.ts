@@ -289,30 +289,31 @@ describe("Deepgram /v1/listen with @deepgram/sdk", () => {
       assert.equal(run.status, 401);
       const body = JSON.parse(run.body) as { err_code: string; err_msg: string; request_id: string };
       assert.equal(body.err_code, "INVALID_AUTH");
+      assert.equal(body.err_msg, "Invalid credentials.");
       assert.equal(run.headers["dg-request-id"], body.request_id);
       assert.equal(run.headers["dg-error"], body.err_msg);
     }
   });
 
   it("refuses what Deepgram would refuse with its 400 answer, and names ignored parameters", async () => {
-    const refused = [
-      "sample_rate=16000",
-      "encoding=flac&sample_rate=16000",
-      "encoding=linear16",
-      "encoding=linear16&sample_rate=4000",
-      "encoding=mulaw&sample_rate=16000",
-      "encoding=opus&sample_rate=48000&channels=2",
-      "encoding=linear16&sample_rate=16000&channels=9",
-      "encoding=linear16&sample_rate=16000&redact=aggressive_numbers",
-      "encoding=linear16&sample_rate=16000&language=multi",
-      "encoding=linear16&sample_rate=16000&interim_results=yes",
-      "encoding=linear16&sample_rate=16000&model=a&model=b",
+    const refused: [string, string][] = [
+      ["sample_rate=16000", "Bad Request"],
+      ["encoding=flac&sample_rate=16000", "Bad Request"],
+      ["encoding=linear16", "INVALID_QUERY_PARAMETER"],
+      ["encoding=linear16&sample_rate=4000", "Bad Request"],
+      ["encoding=mulaw&sample_rate=16000", "Bad Request"],
+      ["encoding=opus&sample_rate=48000&channels=2", "Bad Request"],
+      ["encoding=linear16&sample_rate=16000&channels=9", "INVALID_QUERY_PARAMETER"],
+      ["encoding=linear16&sample_rate=16000&redact=aggressive_numbers", "Bad Request"],
+      ["encoding=linear16&sample_rate=16000&language=multi", "Bad Request"],
+      ["encoding=linear16&sample_rate=16000&interim_results=yes", "INVALID_QUERY_PARAMETER"],
+      ["encoding=linear16&sample_rate=16000&model=a&model=b", "INVALID_QUERY_PARAMETER"],
     ];
-    for (const query of refused) {
+    for (const [query, errCode] of refused) {
       const run = await rawListen(url, query, { headers: { authorization: `Token ${KEY}` } });
       assert.equal(run.status, 400, query);
       const body = JSON.parse(run.body) as { err_code: string; err_msg: string };
-      assert.equal(body.err_code, "Bad Request", query);
+      assert.equal(body.err_code, errCode, query);
       assert.ok(body.err_msg.length > 0);
     }
     const accepted = await rawListen(

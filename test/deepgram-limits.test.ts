@@ -53,7 +53,7 @@ async function open(url: string, query: string): Promise<Opened> {
 const errCode = (opened: Opened) => (JSON.parse(opened.body) as { err_code: string }).err_code;
 
 describe("Deepgram /v1/listen at the limits", () => {
-  it("503 SERVICE_UNAVAILABLE past admission; a refused multichannel stream leaves nothing behind", async () => {
+  it("503 Service Unavailable past admission; a refused multichannel stream leaves nothing behind", async () => {
     await using server = createServer({
       engine: new TestEngine(),
       apiKeys: [KEY],
@@ -64,7 +64,7 @@ describe("Deepgram /v1/listen at the limits", () => {
     await server.ready;
     const stereo = await open(url, "encoding=linear16&sample_rate=16000&channels=2&multichannel=true");
     assert.equal(stereo.status, 503);
-    assert.equal(errCode(stereo), "SERVICE_UNAVAILABLE");
+    assert.equal(errCode(stereo), "Service Unavailable");
     assert.ok(stereo.headers["retry-after"]);
     assert.equal(server.sessionCount, 0, "the first channel's session was ended again");
     const first = await open(url, "encoding=linear16&sample_rate=16000");

@@ -1,7 +1,7 @@
 /**
  * The Deepgram surface's errors, as Deepgram gives them. Refused upgrades are HTTP answers with
- * Deepgram's REST error body `{"err_code","err_msg","request_id"}` and its `dg-request-id` and
- * `dg-error` headers; a stream that fails once open ends with a WebSocket close code and a UTF-8
+ * Deepgram's REST error body `{"err_code","err_msg","request_id"}` (its `err_code`s as Deepgram's
+ * errors reference uses them) and its `dg-request-id` and `dg-error` headers; a stream that fails once open ends with a WebSocket close code and a UTF-8
  * reason, Deepgram's own payload (`DATA-0000`, `NET-0001`, …) where Deepgram has one.
  * docs/compatibility.md lists the same table; `listen-errors.test.ts` checks they agree.
  */
@@ -12,15 +12,15 @@ import { defineError } from "@earshot/protocol/define-error";
 /** Refused at the upgrade: the HTTP status and Deepgram's `err_code`. */
 export const DEEPGRAM_UPGRADE_ERRORS = {
   invalid_auth: { status: 401, errCode: "INVALID_AUTH" },
-  bad_request: { status: 400, errCode: "Bad Request" },
+  bad_request: { status: 400, errCode: "INVALID_QUERY_PARAMETER" },
   unsupported_encoding: { status: 400, errCode: "Bad Request" },
   unsupported_model: { status: 400, errCode: "Bad Request" },
   unsupported_language: { status: 400, errCode: "Bad Request" },
   unsupported_redaction: { status: 400, errCode: "Bad Request" },
   keyterms_unsupported: { status: 400, errCode: "Bad Request" },
   too_many_streams: { status: 429, errCode: "TOO_MANY_REQUESTS" },
-  over_capacity: { status: 503, errCode: "SERVICE_UNAVAILABLE" },
-  engine_unavailable: { status: 503, errCode: "SERVICE_UNAVAILABLE" },
+  over_capacity: { status: 503, errCode: "Service Unavailable" },
+  engine_unavailable: { status: 503, errCode: "Service Unavailable" },
 } as const satisfies Record<string, { status: number; errCode: string }>;
 
 /** Ends an open stream: the close code and its reason. */

@@ -38,7 +38,7 @@ describe("parseListenQuery", () => {
     const query = parse(
       "encoding=linear16&sample_rate=44100&channels=2&multichannel=true&interim_results=true&endpointing=300" +
         "&utterance_end_ms=1000&vad_events=true&language=en-US&keyterm=earshot&keyterm=deep%20gram&numerals=true" +
-        "&redact=pci&redact=ssn&redact=true",
+        "&redact=pci&redact=ssn&redact=true&redact=numbers",
     );
     assert.equal(query.sampleRate, 44_100);
     assert.equal(query.channels, 2);
@@ -51,7 +51,7 @@ describe("parseListenQuery", () => {
       endpointing_ms: 300,
       keyterms: ["earshot", "deep gram"],
       numerals: true,
-      redact: ["pci", "ssn"],
+      redact: ["pci", "ssn", "numbers"],
     });
   });
 

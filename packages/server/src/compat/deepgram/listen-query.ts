@@ -21,9 +21,12 @@ export const MAX_CHANNELS = 8;
 /** Deepgram's keyterm prompting takes up to this many terms. */
 const MAX_KEYTERMS = 100;
 
-/** Deepgram `redact` values and earshot's redaction kinds they mean (`true`: card numbers). */
+/**
+ * Deepgram `redact` values and earshot's redaction kinds they mean (Deepgram's redaction docs:
+ * `numbers`, "or `true`", is any sequence of three or more numerals, as earshot's `numbers`).
+ */
 const REDACT_VALUES: Readonly<Record<string, readonly string[]>> = {
-  true: ["pci"],
+  true: ["numbers"],
   false: [],
   pci: ["pci"],
   ssn: ["ssn"],

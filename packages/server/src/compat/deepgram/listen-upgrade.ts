@@ -184,10 +184,8 @@ export class DeepgramUpgrades implements UpgradeRoute {
       const checked = tokens.check(credential, null);
       if (checked.ok) return { key: checked.token.key, token: checked.token };
     }
-    throw new DeepgramUpgradeError(
-      "invalid_auth",
-      "Invalid credentials: send Authorization: Token <api key> (or the subprotocols token, <api key>).",
-    );
+    // Deepgram's own words: a client may match on them.
+    throw new DeepgramUpgradeError("invalid_auth", "Invalid credentials.");
   }
 
   /** Each channel's session config, checked now as the session would check it. */
