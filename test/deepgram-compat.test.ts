@@ -247,9 +247,12 @@ describe("Deepgram /v1/listen with @deepgram/sdk", () => {
       "encoding=linear16&sample_rate=16000",
       { headers: { authorization: `Token ${KEY}` } },
       async (ws, messages) => {
+        // Nothing is pending yet: this Finalize forces no final, and marks none.
+        ws.send(JSON.stringify({ type: "Finalize" }));
         ws.send(pcm.subarray(0, cut));
         ws.send(JSON.stringify({ type: "Finalize" }));
         while (!messages.some((m) => isResults(m) && m.is_final)) await new Promise((r) => setTimeout(r, 20));
+        ws.send(pcm.subarray(cut));
         ws.send(JSON.stringify({ type: "CloseStream" }));
       },
     );
@@ -257,6 +260,8 @@ describe("Deepgram /v1/listen with @deepgram/sdk", () => {
     const finals = run.messages.filter(isResults).filter((m) => m.is_final);
     assert.equal(finals[0]?.from_finalize, true);
     assert.equal(finals[0]?.speech_final, false);
+    assert.ok(finals.length >= 2, "the rest of the words came as a later final");
+    for (const later of finals.slice(1)) assert.equal(later.from_finalize, false);
   });
 
   it("authenticates with the subprotocols token, <key> (echoing token) and with a stream token as Bearer", async () => {

@@ -26,8 +26,8 @@ export class ListenChannel implements SessionConnection {
   #closed = false;
   /** Audio the session received, in ms, as its `stream_closed` says. */
   #audioMs = 0;
-  /** The next final was asked for by `Finalize`. */
-  #finalizing = false;
+  /** Where the audio stood at the last `Finalize`, in ms of the stream; undefined: none pending. */
+  #finalizedAtMs: number | undefined;
   /** The segment whose first words were heard (for `SpeechStarted`, once per segment). */
   #startedSegment = -1;
   readonly #ended: Promise<void>;
@@ -61,9 +61,10 @@ export class ListenChannel implements SessionConnection {
     return this.#session?.audio(bytes, false);
   }
 
-  finalize(): void {
+  /** `Finalize` with the audio received so far ending at `atMs` (Infinity: not known). */
+  finalize(atMs: number): void {
     if (this.#closed) return;
-    this.#finalizing = true;
+    this.#finalizedAtMs = atMs;
     this.#session?.finalize();
   }
 
@@ -83,11 +84,16 @@ export class ListenChannel implements SessionConnection {
     session?.detach(this, true);
   }
 
-  /** Whether this final was cut by `Finalize` (and the next one is not, unless asked again). */
-  takeFinalize(): boolean {
-    const finalizing = this.#finalizing;
-    this.#finalizing = false;
-    return finalizing;
+  /**
+   * Whether the final ending at `endMs` is the one `Finalize` forced: the first final after it, of
+   * audio sent before it. A `Finalize` with no words pending forces none, so a later final of later
+   * audio is not taken for it.
+   */
+  takeFinalize(endMs: number): boolean {
+    const at = this.#finalizedAtMs;
+    this.#finalizedAtMs = undefined;
+    // `at` counts the audio as sent, `endMs` as the session decoded it (rounded to the ms).
+    return at !== undefined && endMs <= at + 1;
   }
 
   /** Whether this segment's words are the first heard of it (and the next ones are not). */

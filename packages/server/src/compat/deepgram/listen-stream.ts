@@ -129,7 +129,7 @@ export class DeepgramListenStream implements ListenChannelHost {
       this.#send(speechStarted(message.start_ms, index));
     }
     if (!message.is_final && !query.interimResults) return;
-    const fromFinalize = message.is_final && channel.takeFinalize();
+    const fromFinalize = message.is_final && channel.takeFinalize(message.end_ms);
     this.#send(results(message, { ...identity, channel: index, endpointing: query.endpointing, fromFinalize }));
   }
 
@@ -209,7 +209,9 @@ export class DeepgramListenStream implements ListenChannelHost {
   /** `Finalize`: every channel's engine flushes (or the one named by `channel`). */
   #finalize(channel: number | undefined): void {
     const named = channel === undefined ? undefined : this.#channels[channel];
-    for (const each of named ? [named] : this.#channels) each.finalize();
+    // Opus packets are not measured here: any final may then be the forced one.
+    const atMs = this.#audio.sessionEncoding === "opus" ? Number.POSITIVE_INFINITY : this.#audio.receivedMs;
+    for (const each of named ? [named] : this.#channels) each.finalize(atMs);
   }
 
   /** `CloseStream`: the last finals, `Metadata`, close 1000. */
