@@ -1,8 +1,9 @@
 /**
  * Deepgram `/v1/listen` at the server's limits and through its failures, with the deterministic
  * test engine: per-key limits (429) and admission (503, each channel of a multichannel stream
- * admitted as a stream, none left behind when one is refused), an engine that fails mid-stream
- * (1011 NET-0000) and a server shutdown (the finals, then 1012), each in Deepgram's shape.
+ * admitted as a stream, none left behind when one is refused), a slow engine (the socket is not
+ * read meanwhile, nothing is lost), an engine that fails mid-stream (1011 NET-0000) and a server
+ * shutdown (the finals, then 1012), each in Deepgram's shape.
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -16,6 +17,9 @@ import { sample, scrape } from "./helpers/prometheus.js";
 import { bursts } from "./helpers/signals.js";
 
 const KEY = "deepgram-limits-key";
+const MAX_BACKLOG_MS = 1000;
+/** 12 s of speech-like bursts: far more than the backlog limit. */
+const LONG_SPEECH = bursts(Array.from({ length: 12 }, () => ({ toneMs: 600, silenceMs: 400 })));
 const SPEECH = bursts([
   { toneMs: 1000, silenceMs: 600 },
   { toneMs: 1000, silenceMs: 600 },
@@ -100,6 +104,32 @@ describe("Deepgram /v1/listen at the limits", () => {
     ws.send(linear16(SPEECH));
     const [code, reason] = await closed;
     assert.deepEqual([code, String(reason)], [1011, "NET-0000"]);
+  });
+
+  it("a slow engine holds the sender back (the socket is not read); the transcript is complete", async () => {
+    const engine = new TestEngine();
+    await using server = createServer({ engine, apiKeys: [KEY], maxEngineBacklogMs: MAX_BACKLOG_MS });
+    const { url } = await server.listen({ port: 0 });
+    await server.ready;
+    const transcribe = async (model: string) => {
+      const opened = await open(url, `encoding=linear16&sample_rate=16000&model=${model}`);
+      const ws = opened.ws as WebSocket;
+      const closed = once(ws, "close") as Promise<[number, Buffer]>;
+      const audio = linear16(LONG_SPEECH);
+      for (let at = 0; at < audio.length; at += 3200) ws.send(audio.subarray(at, at + 3200));
+      ws.send(JSON.stringify({ type: "CloseStream" }));
+      const [code] = await closed;
+      assert.equal(code, 1000);
+      return opened.messages
+        .filter(isResults)
+        .filter((m) => m.is_final)
+        .map((m) => `${m.start}+${m.duration} ${m.channel.alternatives[0]?.transcript}`);
+    };
+    const expected = await transcribe("test");
+    assert.equal(expected.length, 12);
+    assert.deepEqual(await transcribe("test-slow"), expected);
+    assert.ok(engine.peakBacklogMs > MAX_BACKLOG_MS, `the engine did fall behind (${engine.peakBacklogMs} ms)`);
+    assert.ok(engine.peakBacklogMs < MAX_BACKLOG_MS + 3000, `backlog peaked at ${engine.peakBacklogMs} ms`);
   });
 
   it("a server shutdown sends the finals it can, then closes with 1012", async () => {
