@@ -98,6 +98,8 @@ describe("parseListenQuery", () => {
       ["encoding=mulaw&keyterm=", "bad_request"],
       ["encoding=mulaw&language=x", "bad_request"],
       [`encoding=mulaw&keyterm=${"k".repeat(101)}`, "bad_request"],
+      [`encoding=mulaw&model=${"m".repeat(129)}`, "bad_request"],
+      ["encoding=mulaw&model=a%0Ab", "bad_request"],
     ];
     for (const [query, code] of cases) {
       const error = refusal(query);

@@ -18,6 +18,7 @@ const OPUS_SAMPLE_RATES = [8000, 12_000, 16_000, 24_000, 48_000];
 const MIN_LINEAR16_RATE = 8000;
 const MAX_LINEAR16_RATE = 48_000;
 export const MAX_CHANNELS = 8;
+const MAX_MODEL_CHARS = 128;
 /** Deepgram's keyterm prompting takes up to this many terms. */
 const MAX_KEYTERMS = 100;
 
@@ -94,6 +95,10 @@ export function parseListenQuery(params: URLSearchParams, servedModels: readonly
     throw invalid(`${name} must be true or false, not ${quote(value)}.`);
   };
   const model = one("model") ?? "default";
+  // Echoed in every Results: a name, not a payload.
+  if (model.length > MAX_MODEL_CHARS || /\p{Cc}/u.test(model)) {
+    throw invalid(`model must be a name of at most ${MAX_MODEL_CHARS} characters.`);
+  }
   const encoding = readEncoding(one("encoding"));
   const sampleRate = readSampleRate(encoding, one("sample_rate"));
   const channels = readInteger("channels", one("channels"), 1, MAX_CHANNELS) ?? 1;
