@@ -14,7 +14,7 @@ import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { loadEvalSet, loadMulaw, loadPcm, loadTelephoneSet, normalizeWords } from "@earshot/test-support";
 import { WebSocket } from "ws";
-import { type DeepgramMessage, finalText, isResults, linear16, listenWithSdk } from "./helpers/deepgram-live.js";
+import { type DeepgramMessage, finalText, isResults, linear16, listenWithSdk, until } from "./helpers/deepgram-live.js";
 import { viaEarshotProtocol } from "./helpers/earshot-wire.js";
 import { sample, scrape } from "./helpers/prometheus.js";
 
@@ -79,7 +79,7 @@ function resample(samples: Int16Array, outputRate: number): Int16Array {
 
 const words = (text: string) => normalizeWords(text).join(" ");
 
-describe("Deepgram /v1/listen with @deepgram/sdk", () => {
+describe("Deepgram /v1/listen with @deepgram/sdk", { timeout: 180_000 }, () => {
   let server: EarshotServer;
   let url: string;
 
@@ -244,14 +244,16 @@ describe("Deepgram /v1/listen with @deepgram/sdk", () => {
     const cut = 1.2 * 32_000;
     const run = await rawListen(
       url,
-      "encoding=linear16&sample_rate=16000",
+      "encoding=linear16&sample_rate=16000&interim_results=true",
       { headers: { authorization: `Token ${KEY}` } },
       async (ws, messages) => {
         // Nothing is pending yet: this Finalize forces no final, and marks none.
         ws.send(JSON.stringify({ type: "Finalize" }));
         ws.send(pcm.subarray(0, cut));
+        // Once the engine is hearing the words (a Finalize while its stream still opens is lost).
+        await until(() => messages.some((m) => isResults(m) && !m.is_final), "an interim result");
         ws.send(JSON.stringify({ type: "Finalize" }));
-        while (!messages.some((m) => isResults(m) && m.is_final)) await new Promise((r) => setTimeout(r, 20));
+        await until(() => messages.some((m) => isResults(m) && m.is_final), "the forced final");
         ws.send(pcm.subarray(cut));
         ws.send(JSON.stringify({ type: "CloseStream" }));
       },

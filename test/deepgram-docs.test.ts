@@ -69,7 +69,7 @@ await stt.close();
 process.exit(0);
 `;
 
-describe("docs/compatibility.md Deepgram examples", () => {
+describe("docs/compatibility.md Deepgram examples", { timeout: 120_000 }, () => {
   let server: EarshotServer;
   let wsUrl: string;
   const script = new URL("test/dist/deepgram-doc-example.mjs", ROOT);

@@ -156,7 +156,7 @@ async function open(url: string, query: string): Promise<Upgrade> {
   });
 }
 
-describe("Deepgram /v1/listen under hostile clients", () => {
+describe("Deepgram /v1/listen under hostile clients", { timeout: 240_000 }, () => {
   let server: EarshotServer;
   let url: string;
 

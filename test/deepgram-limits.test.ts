@@ -12,7 +12,7 @@ import { interleavePcm } from "@earshot/audio";
 import { TestEngine } from "@earshot/engines";
 import { createServer } from "@earshot/server";
 import { WebSocket } from "ws";
-import { type DeepgramMessage, isResults, linear16 } from "./helpers/deepgram-live.js";
+import { type DeepgramMessage, isResults, linear16, until } from "./helpers/deepgram-live.js";
 import { sample, scrape } from "./helpers/prometheus.js";
 import { bursts } from "./helpers/signals.js";
 
@@ -56,7 +56,7 @@ async function open(url: string, query: string): Promise<Opened> {
 
 const errCode = (opened: Opened) => (JSON.parse(opened.body) as { err_code: string }).err_code;
 
-describe("Deepgram /v1/listen at the limits", () => {
+describe("Deepgram /v1/listen at the limits", { timeout: 120_000 }, () => {
   it("503 Service Unavailable past admission; a refused multichannel stream leaves nothing behind", async () => {
     await using server = createServer({
       engine: new TestEngine(),
@@ -140,7 +140,7 @@ describe("Deepgram /v1/listen at the limits", () => {
     const ws = opened.ws as WebSocket;
     const closed = once(ws, "close") as Promise<[number, Buffer]>;
     ws.send(linear16(interleavePcm([SPEECH, SPEECH])));
-    while (!opened.messages.some((m) => isResults(m) && m.is_final)) await new Promise((r) => setTimeout(r, 20));
+    await until(() => opened.messages.some((m) => isResults(m) && m.is_final), "a final");
     await server.close();
     const [code, reason] = await closed;
     assert.deepEqual([code, String(reason)], [1012, "server_shutting_down"]);

@@ -19,7 +19,7 @@ import { viaEarshotProtocol } from "./helpers/earshot-wire.js";
 const KEY = "livekit-key";
 const FRAME_SAMPLES = 160; // 10 ms at 16 kHz, as LiveKit rooms deliver audio
 
-describe("LiveKit Agents' Deepgram STT against earshot", () => {
+describe("LiveKit Agents' Deepgram STT against earshot", { timeout: 120_000 }, () => {
   let server: EarshotServer;
   let url: string;
 

@@ -51,7 +51,7 @@ const CASES: Case[] = [
   },
 ];
 
-describe("Deepgram /v1/listen and earshot streaming give the same words", () => {
+describe("Deepgram /v1/listen and earshot streaming give the same words", { timeout: 300_000 }, () => {
   let server: EarshotServer;
   let url: string;
 

@@ -89,3 +89,12 @@ export function linear16(samples: Int16Array): Uint8Array {
   for (let i = 0; i < samples.length; i++) view.setInt16(i * 2, samples[i] as number, true);
   return bytes;
 }
+
+/** Resolves once `done()` holds; rejects after `timeoutMs` (a test waits, it never hangs). */
+export async function until(done: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
