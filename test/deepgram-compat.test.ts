@@ -250,7 +250,7 @@ describe("Deepgram /v1/listen with @deepgram/sdk", { timeout: 180_000 }, () => {
         // Nothing is pending yet: this Finalize forces no final, and marks none.
         ws.send(JSON.stringify({ type: "Finalize" }));
         ws.send(pcm.subarray(0, cut));
-        // Once the engine is hearing the words (a Finalize while its stream still opens is lost).
+        // Once the engine is hearing the words, so the final it forces is of some of them.
         await until(() => messages.some((m) => isResults(m) && !m.is_final), "an interim result");
         ws.send(JSON.stringify({ type: "Finalize" }));
         await until(() => messages.some((m) => isResults(m) && m.is_final), "the forced final");
