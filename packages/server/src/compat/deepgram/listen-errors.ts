@@ -14,7 +14,6 @@ export const DEEPGRAM_UPGRADE_ERRORS = {
   invalid_auth: { status: 401, errCode: "INVALID_AUTH" },
   bad_request: { status: 400, errCode: "INVALID_QUERY_PARAMETER" },
   unsupported_encoding: { status: 400, errCode: "Bad Request" },
-  unsupported_model: { status: 400, errCode: "Bad Request" },
   unsupported_language: { status: 400, errCode: "Bad Request" },
   unsupported_redaction: { status: 400, errCode: "Bad Request" },
   keyterms_unsupported: { status: 400, errCode: "Bad Request" },
