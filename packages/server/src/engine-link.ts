@@ -32,6 +32,8 @@ export class EngineLink {
   #stream: EngineStream | undefined;
   #closed = false;
   #pumpDone: Promise<void> = Promise.resolve();
+  /** A `flush` came while the stream opened (a client's `finalize` right after its first audio). */
+  #flushWhenOpen = false;
 
   /** Starts opening a stream at `startSample`; `maxPendingMs`: audio held meanwhile at most. */
   constructor(
@@ -84,8 +86,10 @@ export class EngineLink {
     return this.#pending.hold(pcm);
   }
 
+  /** Finalizes what the engine holds; asked while the stream opens, once the audio held is in. */
   flush(): void {
-    this.#stream?.flush();
+    if (this.#stream) this.#stream.flush();
+    else if (!this.#closed) this.#flushWhenOpen = true;
   }
 
   /** Ends the stream; resolves once its last event was relayed. */
@@ -137,6 +141,10 @@ export class EngineLink {
     this.#stream = stream;
     this.#pumpDone = this.#pump(stream);
     this.#pending.drainInto(stream);
+    if (this.#flushWhenOpen) {
+      this.#flushWhenOpen = false;
+      stream.flush();
+    }
     this.#events.opened(stream);
   }
 

@@ -5,6 +5,13 @@ export { AAI_TOKEN_RESULTS } from "./compat/assemblyai/aai-metrics.js";
 export { IGNORED as AAI_IGNORED_PARAMS, REFUSED as AAI_REFUSED_PARAMS } from "./compat/assemblyai/aai-params.js";
 export { AAI_TOKEN_PATH } from "./compat/assemblyai/aai-token-route.js";
 export { AAI_STREAM_PATH, IGNORED_PARAMS_HEADER } from "./compat/assemblyai/aai-upgrade.js";
+export {
+  DEEPGRAM_CLOSE_ERRORS,
+  DEEPGRAM_UPGRADE_ERRORS,
+  type DeepgramCloseErrorCode,
+  type DeepgramUpgradeErrorCode,
+} from "./compat/deepgram/listen-errors.js";
+export { LISTEN_PATH } from "./compat/deepgram/listen-upgrade.js";
 export { OPENAI_ERRORS, type OpenAiErrorCode } from "./compat/openai/openai-errors.js";
 export { TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
 export { createLogger, silentLogger } from "./logger.js";

@@ -10,6 +10,7 @@ import { assertServableEngine, type Engine } from "@earshot/engines";
 import { KeyRing } from "./auth.js";
 import { Capacity } from "./capacity.js";
 import { AssemblyAi } from "./compat/assemblyai/assemblyai.js";
+import { DeepgramUpgrades } from "./compat/deepgram/listen-upgrade.js";
 import { MAX_FILE_BYTES } from "./compat/openai/transcriptions-route.js";
 import { ConnectionCounts } from "./connection-counts.js";
 import { EngineLoading } from "./engine-loading.js";
@@ -70,7 +71,7 @@ export function createServer(options: ServerOptions): EarshotServer {
   const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
   const phone = phoneCalls(parts, options.twilio);
   const assemblyAi = new AssemblyAi(parts);
-  const upgrades = new StreamUpgrades(parts, [...phone.routes, assemblyAi.route]);
+  const upgrades = new StreamUpgrades(parts, [...phone.routes, assemblyAi.route, new DeepgramUpgrades(parts)]);
   const routes = httpRoutes({
     ...parts,
     assemblyAi,

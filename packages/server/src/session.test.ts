@@ -170,6 +170,20 @@ describe("StreamSession: the way through", () => {
   });
 });
 
+describe("StreamSession: finalize", () => {
+  it("a finalize while the engine stream opens is done once it is open: the final comes", async () => {
+    const engine = new GatedEngine();
+    const { session, connection } = await setup({ engine });
+    session.configure({ language: "en", model: "test" });
+    session.audio(speech(400, 0), false);
+    session.finalize();
+    assert.equal(session.state, "opening");
+    engine.pending[0]?.();
+    await until(() => connection.finals().length === 1, "the forced final");
+    assert.equal(connection.finals()[0]?.speech_final, false);
+  });
+});
+
 describe("StreamSession: waiting for a resume", () => {
   it("a drop moves it to waiting; a resume back to streaming, with the finals after last_segment_id", async () => {
     const { session, connection, waiting } = await streaming();

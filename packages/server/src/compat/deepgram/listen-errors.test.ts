@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { DEEPGRAM_CLOSE_ERRORS, DEEPGRAM_UPGRADE_ERRORS } from "./listen-errors.js";
+
+const doc = readFileSync(new URL("../../../../../docs/compatibility.md", import.meta.url), "utf8");
+
+/** The first three cells of each row of the table under `header`. */
+function table(header: string): string[][] {
+  const lines = doc.split("\n");
+  const start = lines.findIndex((line) => line.startsWith(header));
+  assert.ok(start >= 0, `docs/compatibility.md has the table ${header}`);
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith("|")) break;
+    rows.push(
+      line
+        .split("|")
+        .slice(1, 4)
+        .map((cell) => cell.trim().replace(/`/g, "")),
+    );
+  }
+  return rows;
+}
+
+describe("docs/compatibility.md, Deepgram", () => {
+  it("lists every upgrade refusal with its HTTP status and err_code, and no others", () => {
+    const rows = table("| code | HTTP | err_code |");
+    assert.deepEqual(rows.map((r) => r[0]).sort(), Object.keys(DEEPGRAM_UPGRADE_ERRORS).sort());
+    for (const [code, status, errCode] of rows) {
+      const spec = DEEPGRAM_UPGRADE_ERRORS[code as keyof typeof DEEPGRAM_UPGRADE_ERRORS];
+      assert.equal(status, String(spec.status), `${code} status`);
+      assert.equal(errCode, spec.errCode, `${code} err_code`);
+    }
+  });
+
+  it("lists every close with its code and reason, and no others", () => {
+    const rows = table("| code | close | reason |");
+    assert.deepEqual(rows.map((r) => r[0]).sort(), Object.keys(DEEPGRAM_CLOSE_ERRORS).sort());
+    for (const [code, close, reason] of rows) {
+      const spec = DEEPGRAM_CLOSE_ERRORS[code as keyof typeof DEEPGRAM_CLOSE_ERRORS];
+      assert.equal(close, String(spec.close), `${code} close`);
+      assert.equal(reason, spec.reason, `${code} reason`);
+    }
+  });
+});
