@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { createReadStream } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { loadEvalSet, loadPcm, normalizeWords, type Utterance, wer } from "@earshot/test-support";
+import { DEFAULT_ENDPOINTING_MS } from "@earshot/vad";
 import { initializeLogger, stt } from "@livekit/agents";
 import * as livekitDeepgram from "@livekit/agents-plugin-deepgram";
 import { AudioFrame } from "@livekit/rtc-node";
@@ -30,24 +31,46 @@ const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 async function viaOpenAi(http: string, utterance: Utterance): Promise<string> {
   const client = new OpenAI({ baseURL: `${http}/v1`, apiKey: KEY, maxRetries: 0 });
-  const { text } = await client.audio.transcriptions.create({ file: createReadStream(utterance.path), model: "whisper-1" });
+  const { text } = await client.audio.transcriptions.create({
+    file: createReadStream(utterance.path),
+    model: "whisper-1",
+  });
   return text;
 }
 
 async function viaDeepgram(ws: string, pcm: Int16Array): Promise<string> {
-  const run = await listenWithSdk(ws, KEY, { model: "nova-3", encoding: "linear16", sample_rate: 16_000 }, linear16(pcm), 3_200);
+  const run = await listenWithSdk(
+    ws,
+    KEY,
+    { model: "nova-3", encoding: "linear16", sample_rate: 16_000 },
+    linear16(pcm),
+    3_200,
+  );
   assert.equal(run.closeCode, 1000);
   return finalText(run.messages);
 }
 
-async function viaLiveKit(ws: string, pcm: Int16Array): Promise<string> {
-  const recognizer = new livekitDeepgram.STT({ apiKey: KEY, baseUrl: ws });
+/**
+ * LiveKit's stream has no end that waits for the last finals (its `endInput` closes the socket at
+ * the next message), so after `flush` (Deepgram's Finalize) the finals are read until their words
+ * are `expected`, or for at most 20 s; the caller compares them.
+ */
+async function viaLiveKit(ws: string, pcm: Int16Array, expected: string): Promise<string> {
+  // LiveKit's defaults differ from a plain stream's: smart_format turns "ten" into "10", and
+  // endpointing=25 ends utterances at every short pause. Set as earshot's own stream has them.
+  const recognizer = new livekitDeepgram.STT({
+    apiKey: KEY,
+    baseUrl: ws,
+    smartFormat: false,
+    endpointing: DEFAULT_ENDPOINTING_MS,
+  });
   const stream = recognizer.stream();
   const finals: string[] = [];
+  const heard = () => normalizeWords(finals.join(" ")).join(" ") === normalizeWords(expected).join(" ");
   const reading = (async () => {
     for await (const event of stream) {
       if (event.type === stt.SpeechEventType.FINAL_TRANSCRIPT) finals.push(event.alternatives?.[0]?.text ?? "");
-      if (event.type === stt.SpeechEventType.END_OF_SPEECH) break;
+      if (heard()) return;
     }
   })();
   for (let at = 0; at < pcm.length; at += LIVEKIT_FRAME) {
@@ -55,10 +78,11 @@ async function viaLiveKit(ws: string, pcm: Int16Array): Promise<string> {
     stream.pushFrame(new AudioFrame(samples, 16_000, 1, samples.length));
     if (at % (LIVEKIT_FRAME * 10) === 0) await pause();
   }
-  // A second of silence after the words, as a room sends, then the end.
-  for (let i = 0; i < 100; i++) stream.pushFrame(new AudioFrame(new Int16Array(LIVEKIT_FRAME), 16_000, 1, LIVEKIT_FRAME));
+  // A second of silence after the words, as a room sends, then Finalize.
+  for (let i = 0; i < 100; i++)
+    stream.pushFrame(new AudioFrame(new Int16Array(LIVEKIT_FRAME), 16_000, 1, LIVEKIT_FRAME));
   stream.flush();
-  await reading;
+  await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 20_000))]);
   stream.close();
   await recognizer.close();
   return finals.join(" ");
@@ -110,7 +134,7 @@ describe("the four vendors' SDKs against a real earshot serve", { timeout: 300_0
     const surfaces = {
       openai: (u: Utterance) => viaOpenAi(http, u),
       deepgram: (u: Utterance) => viaDeepgram(served.url, loadPcm(u.path)),
-      livekit: (u: Utterance) => viaLiveKit(served.url, loadPcm(u.path)),
+      livekit: (u: Utterance, own: string) => viaLiveKit(served.url, loadPcm(u.path), own),
       assemblyai: (u: Utterance) => viaAssemblyAi(http, wss, loadPcm(u.path)),
     };
     const own: [string, string][] = [];
@@ -121,7 +145,7 @@ describe("the four vendors' SDKs against a real earshot serve", { timeout: 300_0
       assert.ok(normalizeWords(ownText).length > 0, utterance.id);
       own.push([utterance.text, ownText]);
       for (const [name, transcribe] of Object.entries(surfaces)) {
-        const text = await transcribe(utterance);
+        const text = await transcribe(utterance, ownText);
         assert.deepEqual(normalizeWords(text), normalizeWords(ownText), `${name}, ${utterance.id}`);
         pairs.get(name)?.push([utterance.text, text]);
       }
