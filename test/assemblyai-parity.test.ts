@@ -9,7 +9,8 @@ import { EarshotClient } from "@earshot/client";
 import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { loadEvalSet, loadPcm, normalizeWords, wer } from "@earshot/test-support";
-import { AssemblyAI, type TurnEvent } from "assemblyai";
+import { AssemblyAI } from "assemblyai";
+import { transcribeWithAssemblyAi } from "./helpers/assemblyai-stream.js";
 import { type TlsFront, tlsFront, trustTestCertificate } from "./helpers/tls-front.js";
 
 const KEY = "parity-key";
@@ -31,29 +32,6 @@ async function viaEarshot(url: string, path: string): Promise<string> {
   const closed = await client.close();
   assert.equal(closed.code, 1000);
   return client.transcript.finalText;
-}
-
-async function viaAssemblyAi(client: AssemblyAI, wss: string, path: string): Promise<string> {
-  const transcriber = client.streaming.transcriber({
-    websocketBaseUrl: `${wss}/v3/ws`,
-    sampleRate: 16_000,
-    speechModel: "universal-streaming-english",
-    maxConnectionRetries: 0,
-    connectTimeout: 10_000,
-  });
-  const turns: TurnEvent[] = [];
-  transcriber.on("turn", (turn) => turns.push(turn));
-  await transcriber.connect();
-  const pcm = loadPcm(path);
-  for (let at = 0; at < pcm.length; at += CHUNK) {
-    transcriber.sendAudio(pcm.slice(at, at + CHUNK).buffer);
-    await pause();
-  }
-  await transcriber.close();
-  return turns
-    .filter((turn) => turn.end_of_turn && !turn.turn_is_formatted)
-    .map((turn) => turn.transcript)
-    .join(" ");
 }
 
 describe("AssemblyAI streaming and earshot streaming give the same words", () => {
@@ -81,7 +59,7 @@ describe("AssemblyAI streaming and earshot streaming give the same words", () =>
     const earshotPairs: [string, string][] = [];
     for (const utterance of utterances) {
       const [viaAai, viaOwn] = await Promise.all([
-        viaAssemblyAi(client, wss, utterance.path),
+        transcribeWithAssemblyAi(client, wss, loadPcm(utterance.path)),
         viaEarshot(url, utterance.path),
       ]);
       assert.ok(normalizeWords(viaAai).length > 0, utterance.id);

@@ -13,8 +13,9 @@ import { DEFAULT_ENDPOINTING_MS } from "@earshot/vad";
 import { initializeLogger, stt } from "@livekit/agents";
 import * as livekitDeepgram from "@livekit/agents-plugin-deepgram";
 import { AudioFrame } from "@livekit/rtc-node";
-import { AssemblyAI, type TurnEvent } from "assemblyai";
+import { AssemblyAI } from "assemblyai";
 import OpenAI from "openai";
+import { transcribeWithAssemblyAi } from "./helpers/assemblyai-stream.js";
 import { finalText, linear16, listenWithSdk } from "./helpers/deepgram-live.js";
 import { type Served, serveEarshot } from "./helpers/earshot-cli.js";
 import { viaEarshotProtocol } from "./helpers/earshot-wire.js";
@@ -22,7 +23,6 @@ import { type TlsFront, tlsFront, trustTestCertificate } from "./helpers/tls-fro
 
 const KEY = "drop-in-key";
 const IDS = ["ls-1089-134691-0000", "ps-goforward", "ps-librivox-0880"];
-const SAMPLES_PER_MESSAGE = 1_600;
 /** LiveKit rooms deliver 10 ms frames. */
 const LIVEKIT_FRAME = 160;
 
@@ -88,29 +88,6 @@ async function viaLiveKit(ws: string, pcm: Int16Array, expected: string): Promis
   return finals.join(" ");
 }
 
-async function viaAssemblyAi(http: string, wss: string, pcm: Int16Array): Promise<string> {
-  const client = new AssemblyAI({ apiKey: KEY, streamingBaseUrl: http });
-  const transcriber = client.streaming.transcriber({
-    websocketBaseUrl: `${wss}/v3/ws`,
-    sampleRate: 16_000,
-    speechModel: "universal-streaming-english",
-    maxConnectionRetries: 0,
-    connectTimeout: 10_000,
-  });
-  const turns: TurnEvent[] = [];
-  transcriber.on("turn", (turn) => turns.push(turn));
-  await transcriber.connect();
-  for (let at = 0; at < pcm.length; at += SAMPLES_PER_MESSAGE) {
-    transcriber.sendAudio(pcm.slice(at, at + SAMPLES_PER_MESSAGE).buffer);
-    await pause();
-  }
-  await transcriber.close();
-  return turns
-    .filter((turn) => turn.end_of_turn && !turn.turn_is_formatted)
-    .map((turn) => turn.transcript)
-    .join(" ");
-}
-
 describe("the four vendors' SDKs against a real earshot serve", { timeout: 300_000 }, () => {
   let served: Served;
   let front: TlsFront;
@@ -135,7 +112,8 @@ describe("the four vendors' SDKs against a real earshot serve", { timeout: 300_0
       openai: (u: Utterance) => viaOpenAi(http, u),
       deepgram: (u: Utterance) => viaDeepgram(served.url, loadPcm(u.path)),
       livekit: (u: Utterance, own: string) => viaLiveKit(served.url, loadPcm(u.path), own),
-      assemblyai: (u: Utterance) => viaAssemblyAi(http, wss, loadPcm(u.path)),
+      assemblyai: (u: Utterance) =>
+        transcribeWithAssemblyAi(new AssemblyAI({ apiKey: KEY, streamingBaseUrl: http }), wss, loadPcm(u.path)),
     };
     const own: [string, string][] = [];
     const pairs = new Map<string, [string, string][]>(Object.keys(surfaces).map((name) => [name, []]));

@@ -1,27 +1,9 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { COMPATIBILITY_MD, markdownTable } from "../doc-table.test.helper.js";
 import { DEEPGRAM_CLOSE_ERRORS, DEEPGRAM_UPGRADE_ERRORS } from "./listen-errors.js";
 
-const doc = readFileSync(new URL("../../../../../docs/compatibility.md", import.meta.url), "utf8");
-
-/** The first three cells of each row of the table under `header`. */
-function table(header: string): string[][] {
-  const lines = doc.split("\n");
-  const start = lines.findIndex((line) => line.startsWith(header));
-  assert.ok(start >= 0, `docs/compatibility.md has the table ${header}`);
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 2)) {
-    if (!line.startsWith("|")) break;
-    rows.push(
-      line
-        .split("|")
-        .slice(1, 4)
-        .map((cell) => cell.trim().replace(/`/g, "")),
-    );
-  }
-  return rows;
-}
+const table = (header: string) => markdownTable(COMPATIBILITY_MD, header);
 
 describe("docs/compatibility.md, Deepgram", () => {
   it("lists every upgrade refusal with its HTTP status and err_code, and no others", () => {
