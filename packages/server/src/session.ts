@@ -64,6 +64,8 @@ export interface SessionHooks {
   onWaiting?(session: StreamSession): void;
   /** A waiting session gave its engine stream back. */
   onReleased?(session: StreamSession, reason: ReleaseReason): void;
+  /** The session got its config, or made a final (cluster session records: see `progress`). */
+  onProgress?(session: StreamSession): void;
   readonly metrics: SessionMetrics;
 }
 
@@ -82,6 +84,8 @@ export class StreamSession {
   #state: SessionState = "idle";
   #connection: SessionConnection | undefined;
   #config: ResolvedConfig | undefined;
+  /** The config as the client sent it (validated): what a cluster session record keeps. */
+  #sentConfig: StreamConfig | undefined;
   #segments: TranscriptSegments | undefined;
   /** The engine stream being opened or held; a new link for each stream. */
   #link: EngineLink | undefined;
@@ -118,7 +122,10 @@ export class StreamSession {
     this.#relayOutput = {
       send: (message) => this.#deliver(message),
       flushEngine: () => this.#link?.flush(),
-      finalMade: (final) => this.#position.finalEndsAt(final.end_ms),
+      finalMade: (final) => {
+        this.#position.finalEndsAt(final.end_ms);
+        this.#hooks.onProgress?.(this);
+      },
       engineFailed: (error) => {
         this.#log.error({ err: error }, "engine stream failed");
         this.#closing.fail(engineErrorCode(error), error.message);
@@ -165,6 +172,13 @@ export class StreamSession {
     return this.#state === "finished";
   }
 
+  /** The config the client sent, the last final's segment id and where it ended; undefined before a config. */
+  get progress(): { config: StreamConfig; lastSegmentId: number; lastFinalEndMs: number } | undefined {
+    if (this.#sentConfig === undefined || this.#segments === undefined) return undefined;
+    const lastFinalEndMs = samplesToMs(this.#position.restart);
+    return { config: this.#sentConfig, lastSegmentId: this.#segments.lastFinalId, lastFinalEndMs };
+  }
+
   /** How far the engine is behind on this stream, in ms of audio. */
   get backlogMs(): number {
     return this.#link?.backlogMs ?? 0;
@@ -202,7 +216,9 @@ export class StreamSession {
       this.#heldFinalsTimer = setInterval(() => this.#guard("releasing held finals", tick), HELD_FINALS_TICK_MS);
       this.#heldFinalsTimer.unref();
     }
+    this.#sentConfig = config;
     this.#openEngineStream(startSample, true);
+    this.#hooks.onProgress?.(this);
     return true;
   }
 
