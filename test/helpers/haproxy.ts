@@ -1,8 +1,9 @@
 /**
  * A real `haproxy` (Debian package) for a test, running a copy of the shipped `deploy/haproxy.cfg`:
  * the same settings, with the frontend bound to a free loopback port, the backend's servers
- * replaced by the test's nodes, the stats socket in a temp dir, and the process-level lines a
- * test cannot use (chroot, user, group) left out. Waits until every server passed its health check.
+ * replaced by the test's nodes, the stats socket in a temp dir, the process-level lines a test
+ * cannot use (chroot, user, group) left out, and the global `maxconn` lowered (HAProxy raises its
+ * file limit to twice it at start, above what a test process may have). Waits until every server passed its health check.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -29,6 +30,10 @@ export function testConfig(nodes: readonly string[], port: number, socket: strin
     const trimmed = line.trim();
     if (/^(chroot|user|group)\s/.test(trimmed)) continue;
     if (/^server\s/.test(trimmed)) continue;
+    if (/^maxconn\s/.test(trimmed)) {
+      out.push("    maxconn 1000");
+      continue;
+    }
     if (/^bind\s/.test(trimmed)) {
       out.push(`    bind 127.0.0.1:${port}`);
       continue;
