@@ -13,12 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { startHaproxy, SHIPPED_HAPROXY_CFG, testConfig, type HaproxyProcess } from "./helpers/haproxy.js";
+import { type HaproxyProcess, SHIPPED_HAPROXY_CFG, startHaproxy, testConfig } from "./helpers/haproxy.js";
 import { upgradeAnswer, waitUntil } from "./helpers/http-probe.js";
-import { startRedis, type RedisProcess } from "./helpers/redis-server.js";
-import { kill9, killAllServers, serveEngine, type ServeProcess } from "./helpers/serve-process.js";
+import { type RedisProcess, startRedis } from "./helpers/redis-server.js";
+import { kill9, killAllServers, type ServeProcess, serveEngine } from "./helpers/serve-process.js";
 import { speechStream } from "./helpers/speech.js";
-import { type Received, WireClient } from "./helpers/ws-client.js";
+import { transcribeStream } from "./helpers/transcribe-stream.js";
+import { WireClient } from "./helpers/ws-client.js";
 
 const run = promisify(execFile);
 const KEY = "cluster-nodes-key";
@@ -28,19 +29,7 @@ const CLIPS = ["ps-goforward", "ps-cards-001"];
 
 const metrics = async (url: string): Promise<string> => (await fetch(`${url}/metrics`)).text();
 
-/** Streams `pcm` in 100 ms frames, closes the stream, and resolves with its finals' text. */
-export async function transcribe(url: string, pcm: Int16Array, config: unknown = CONFIG): Promise<string[]> {
-  const client = await WireClient.open(url, KEY);
-  client.sendJson(config);
-  await client.waitFor((m) => m.type === "session_started");
-  for (let at = 0; at < pcm.length; at += 1600) {
-    client.sendBinary(Buffer.from(pcm.buffer, pcm.byteOffset + at * 2, Math.min(1600, pcm.length - at) * 2));
-  }
-  client.sendJson({ type: "close_stream" });
-  await client.waitFor((m) => m.type === "stream_closed", 60_000, "stream_closed");
-  await client.closed;
-  return client.messages.filter((m: Received) => m.type === "transcript" && m.is_final === true).map((m) => String(m.text));
-}
+const transcribe = (url: string, pcm: Int16Array): Promise<string[]> => transcribeStream(url, KEY, pcm, CONFIG.config);
 
 async function configured(url: string): Promise<WireClient> {
   const client = await WireClient.open(url, KEY);
