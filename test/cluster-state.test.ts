@@ -7,6 +7,7 @@
  * streams already running go on.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
@@ -151,6 +152,11 @@ describe("cluster state in Redis", () => {
     assert.match(text, /earshot_cluster_nodes 2/);
     assert.match(text, /earshot_cluster_redis_up 1/);
     assert.match(text, /earshot_cluster_node_capacity\{node="node-a"\} \+Inf/);
+    // Each cluster metric has its row in the metrics table of docs/operations.md.
+    const docs = readFileSync(new URL("../../docs/operations.md", import.meta.url), "utf8");
+    const names = new Set([...text.matchAll(/^# TYPE (earshot_(?:node|cluster)_\w+)/gm)].map((m) => m[1]));
+    assert.equal(names.size, 6);
+    for (const name of names) assert.match(docs, new RegExp(`^\\| \`${name}[\`{]`, "m"), `${name} documented`);
     await closeAll(open);
   });
 
