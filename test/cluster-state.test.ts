@@ -194,3 +194,28 @@ describe("cluster state in Redis", () => {
     await closeAll([running, stream, ...more]);
   });
 });
+
+describe("a node whose Redis never answers", () => {
+  it("starts, serves streams and tokens alone, and says so on /metrics", async () => {
+    // Port 1 on loopback: nothing listens, every connection is refused.
+    const server = createServer({
+      engine: new TestEngine(),
+      apiKeys: [KEY],
+      cluster: { redisUrl: "redis://127.0.0.1:1", nodeId: "alone", leaseMs: LEASE_MS },
+    });
+    try {
+      const { url } = await server.listen({ port: 0 });
+      await server.ready;
+      const stream = await configured(url, await mint(url));
+      stream.sendBinary(toBytes(bursts([{ toneMs: 400, silenceMs: 600 }])));
+      await stream.waitFor((m) => m.type === "transcript" && m.is_final === true);
+      const text = await metrics(url);
+      assert.match(text, /earshot_cluster_redis_up 0/);
+      assert.match(text, /earshot_cluster_nodes 0/);
+      assert.match(text, /earshot_cluster_fallbacks_total\{operation="token_publish"\} 1/);
+      await closeAll([stream]);
+    } finally {
+      await server.close();
+    }
+  });
+});
