@@ -27,7 +27,8 @@ export function clusterOptions(flags: ClusterFlags): ClusterOptions | undefined 
     return undefined;
   }
   if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
-    throw new CliError(`invalid --redis "${redisUrl}": expected redis://host:port (or rediss:// for TLS)`);
+    // Not echoed: the URL may carry a password.
+    throw new CliError("invalid --redis (or EARSHOT_REDIS_URL): expected redis://host:port (or rediss:// for TLS)");
   }
   const nodeId = flags.nodeId ?? defaultNodeId(flags.port);
   if (!NODE_ID.test(nodeId)) throw new CliError(`invalid --node-id "${nodeId}": letters, digits, . _ - (at most 64)`);

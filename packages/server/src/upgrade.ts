@@ -120,6 +120,8 @@ export class StreamUpgrades {
     const who = this.#authenticate(request, resumeToken);
     if (!this.#authenticated(who, request, socket) || this.#tooMany(who.key, socket)) return;
     const { key, token } = who;
+    // Checked before Redis too, so that a full node does not spend a token's single use.
+    if (this.#overCapacity(key, resumeToken, socket)) return;
     const counted = connections.add(key);
     const giveBack = (): void => {
       counted.closed(false);
@@ -166,6 +168,20 @@ export class StreamUpgrades {
     return true;
   }
 
+  /** Refuses the upgrade (503) when the server is full, unless it resumes a live session of its key. */
+  #overCapacity(key: string, resumeToken: string | null, socket: Duplex): boolean {
+    const { log, metrics, capacity, sessions } = this.#context;
+    // A full server still lets in a connection that names (`?resume_token=`) a live session of its
+    // key: that session holds its share of the server already.
+    const refused = capacity.refusal("after_release");
+    const resuming = refused !== undefined && sessions.find(key, resumeToken) !== undefined;
+    if (!refused || resuming) return false;
+    log.info({ reason: refused.reason }, "upgrade refused: over capacity");
+    metrics.refused(refused.reason);
+    rejectUpgrade(socket, 503, "over_capacity", refused.message, capacity.retryAfterSeconds);
+    return true;
+  }
+
   /** The capacity check, then the WebSocket handshake; `counted` is given back when the socket closes. */
   #open(
     request: IncomingMessage,
@@ -177,17 +193,10 @@ export class StreamUpgrades {
     key: string,
     onReleased?: () => void,
   ): void {
-    const { log, metrics, capacity, sessions, tokens } = this.#context;
-    // A full server still lets in a connection that names (`?resume_token=`) a live session of its
-    // key: that session holds its share of the server already.
-    const refused = capacity.refusal("after_release");
-    const resuming = refused !== undefined && sessions.find(key, resumeToken) !== undefined;
-    if (refused && !resuming) {
+    const { log, tokens } = this.#context;
+    if (this.#overCapacity(key, resumeToken, socket)) {
       counted.closed(false);
       onReleased?.();
-      log.info({ reason: refused.reason }, "upgrade refused: over capacity");
-      metrics.refused(refused.reason);
-      rejectUpgrade(socket, 503, "over_capacity", refused.message, capacity.retryAfterSeconds);
       return;
     }
     const context = connectionContext(this.#context, key, token, counted);

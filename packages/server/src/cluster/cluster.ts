@@ -35,7 +35,6 @@ export class Cluster {
   readonly #keyStreams: KeyStreams;
   readonly #tokens: ClusterTokens;
   readonly #records: SessionRecords;
-
   readonly #keysByDigest: ReadonlyMap<string, string>;
 
   /** `apiKeys`: the node's keys (the same on every node), to know which one a token from Redis acts for. */

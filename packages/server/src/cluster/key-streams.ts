@@ -7,6 +7,7 @@
  * which is how a `kill -9`ed node's streams stop counting once its lease expires), and sets this
  * node's field only if the total stays within the limit.
  */
+import type { ChainableCommander } from "ioredis";
 import { clusterKeys, secretDigest } from "./cluster-keys.js";
 import type { RedisLink } from "./redis-link.js";
 
@@ -72,14 +73,14 @@ export class KeyStreams {
   }
 
   /** Rewrites every count this node holds (the heartbeat); `counts` are this node's, by API key. */
-  writeAll(multi: ReturnType<RedisLink["client"]["multi"]>, counts: ReadonlyMap<string, number>): void {
+  writeAll(multi: ChainableCommander, counts: ReadonlyMap<string, number>): void {
     const current = new Map<string, number>();
     for (const [key, count] of counts) current.set(secretDigest(key), count);
     for (const keyDigest of this.#written) if (!current.has(keyDigest)) current.set(keyDigest, 0);
     for (const [keyDigest, count] of current) this.#write(multi, keyDigest, count);
   }
 
-  #write(multi: ReturnType<RedisLink["client"]["multi"]>, keyDigest: string, count: number) {
+  #write(multi: ChainableCommander, keyDigest: string, count: number) {
     const hash = clusterKeys.keyStreams(keyDigest);
     if (count > 0) {
       this.#written.add(keyDigest);

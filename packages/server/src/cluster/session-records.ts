@@ -6,6 +6,7 @@
  * each final; its TTL (the resume window plus the node lease) is refreshed by the node's heartbeat
  * while the session lives here, so a record outlives its node by about one resume window.
  */
+import type { ChainableCommander } from "ioredis";
 import { clusterKeys, secretDigest } from "./cluster-keys.js";
 import type { RedisLink } from "./redis-link.js";
 
@@ -53,7 +54,7 @@ export class SessionRecords {
   }
 
   /** Keeps the records of sessions still live here (the heartbeat). */
-  refresh(multi: ReturnType<RedisLink["client"]["multi"]>, resumeTokens: Iterable<string>): void {
+  refresh(multi: ChainableCommander, resumeTokens: Iterable<string>): void {
     for (const token of resumeTokens) multi.pexpire(clusterKeys.session(secretDigest(token)), this.#ttlMs);
   }
 }
