@@ -117,6 +117,34 @@ describe("earshot serve --redis nodes behind HAProxy", () => {
     for (const line of lines) assert.equal((JSON.parse(line) as { node?: string }).node, "node-a", line);
   });
 
+  it("keeps streams through HAProxy running while Redis restarts, and decides node-locally meanwhile", async () => {
+    const pcm = speechStream(CLIPS, 600);
+    const direct = await transcribe(a.url, pcm);
+    const client = await configured(haproxy.url);
+    const half = Math.floor(pcm.length / 2 / 1600) * 1600;
+    client.sendBinary(Buffer.from(pcm.buffer, pcm.byteOffset, half * 2));
+    await client.waitFor((m) => m.type === "ack" && Number(m.received_samples) >= half, 10_000, "the first half acked");
+    await redis.stop();
+    client.sendBinary(Buffer.from(pcm.buffer, pcm.byteOffset + half * 2, (pcm.length - half) * 2));
+    // New streams still get in (node-locally), tokens minted while Redis is away work on their node.
+    const token = await (
+      await fetch(`${b.url}/v1/auth/token`, { method: "POST", headers: { authorization: `Bearer ${KEY}` } })
+    ).json();
+    assert.equal((await upgradeAnswer(b.url, (token as { token: string }).token)).status, 101);
+    assert.match(await metrics(b.url), /earshot_cluster_redis_up 0/);
+    await redis.restart();
+    client.sendJson({ type: "close_stream" });
+    await client.waitFor((m) => m.type === "stream_closed", 30_000, "stream_closed");
+    const finals = client.messages.filter((m) => m.type === "transcript" && m.is_final === true).map((m) => m.text);
+    assert.deepEqual(finals, direct, "the running stream was not touched");
+    for (const node of [a, b]) {
+      await waitUntil(async () => /earshot_cluster_nodes 2/.test(await metrics(node.url)), "both nodes back", 10_000);
+    }
+    const lines = b.stderr().split("\n");
+    assert.ok(lines.some((line) => line.includes('"code":"cluster_redis_unavailable"')));
+    assert.ok(lines.some((line) => line.includes('"code":"cluster_redis_restored"')));
+  });
+
   it("stops counting a kill -9ed node's streams once its lease runs out", async () => {
     const held = [await configured(a.url), await configured(a.url)];
     assert.equal((await upgradeAnswer(b.url, KEY)).status, 429, "node A holds the key's 2 streams");
