@@ -7,6 +7,7 @@
  * streams already running go on.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { TestEngine } from "@earshot/engines";
@@ -66,6 +67,13 @@ describe("cluster state in Redis", () => {
   let a: Node;
   let b: Node;
 
+  /** The key's open streams across the cluster, as Redis counts them. */
+  const keyStreamsInRedis = async (): Promise<number> => {
+    const digest = createHash("sha256").update(KEY).digest("hex").slice(0, 32);
+    const counts = await redis.client.hvals(`earshot:key:${digest}:streams`);
+    return counts.reduce((sum, count) => sum + Number(count), 0);
+  };
+
   before(async () => {
     redis = await startRedis();
     a = await startNode(redis, "node-a");
@@ -109,6 +117,22 @@ describe("cluster state in Redis", () => {
     await open[0]?.closed;
     await waitUntil(async () => (await upgradeAnswer(b.url, KEY)).status === 101, "a place freed on node A", 5000);
     await closeAll([...open.slice(1), other]);
+  });
+
+  it("admits exactly the limit, and a token exactly once, when upgrades race on both nodes", async () => {
+    const racing = await Promise.all([a, b, a, b, a, b].map((node) => upgradeAnswer(node.url, KEY)));
+    // upgradeAnswer lets go of each upgraded socket at once: count the winners, then wait for their places back.
+    assert.equal(
+      racing.filter((answer) => answer.status === 101).length,
+      3,
+      JSON.stringify(racing.map((r) => r.status)),
+    );
+    assert.equal(racing.filter((answer) => answer.status === 429).length, 3);
+    await waitUntil(async () => (await keyStreamsInRedis()) === 0, "the places came back");
+    const token = await mint(a.url);
+    // Three at once: within the key's limit (each counts while it is let in), so the token decides.
+    const uses = await Promise.all([a, b, a].map((node) => upgradeAnswer(node.url, token)));
+    assert.deepEqual(uses.map((use) => use.status).sort(), [101, 401, 401], uses.map((u) => u.body).join(" | "));
   });
 
   it("writes session records as sessions progress, and lets them expire", async () => {

@@ -120,6 +120,9 @@ export class StreamUpgrades {
     const who = this.#authenticate(request, resumeToken);
     if (!this.#authenticated(who, request, socket) || this.#tooMany(who.key, socket)) return;
     const { key, token } = who;
+    // Whether this upgrade is the token's first stream, as checked now: another upgrade may use it
+    // while this one waits on Redis.
+    const firstUse = token !== undefined && !token.used;
     // Checked before Redis too, so that a full node does not spend a token's single use.
     if (this.#overCapacity(key, resumeToken, socket)) return;
     const counted = connections.add(key);
@@ -135,11 +138,13 @@ export class StreamUpgrades {
       rejectUpgrade(socket, 429, "too_many_streams", why, TOO_MANY_STREAMS_RETRY_AFTER_S);
       return;
     }
-    // A token's first stream: claimed in Redis, so no other node lets one in with it.
-    if (token && !token.used && (await cluster.tokens.claim(credential as string)) === "taken") {
+    // A token's first stream: claimed in Redis, so no other node lets one in with it (and, should
+    // Redis be away, no other upgrade here did meanwhile).
+    const claimed = firstUse ? await cluster.tokens.claim(credential as string) : undefined;
+    if (firstUse && (claimed === "taken" || token?.used === true)) {
       giveBack();
       metrics.refused("invalid_token");
-      rejectUpgrade(socket, 401, "invalid_token", "The stream token was already used (on another node).");
+      rejectUpgrade(socket, 401, "invalid_token", "The stream token was already used (on this node or another).");
       return;
     }
     if (socket.destroyed) {
