@@ -11,6 +11,7 @@ APT_PACKAGES=(
   python3-websockets                                   # ../shared/tools/seed-check, the seed protocol client
   chromium                                             # the demo page's browser test (playwright-core drives it)
   bzip2                                                # `earshot models pull` unpacks .tar.bz2 model archives
+  redis-server haproxy                                 # `earshot serve --redis` cluster state; the load balancer in front (deploy/)
 )
 
 missing=()

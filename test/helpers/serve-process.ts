@@ -9,6 +9,8 @@ export interface ServeProcess {
   readonly process: ChildProcess;
   readonly port: number;
   readonly url: string;
+  /** What it wrote to stderr so far (its JSON log lines). */
+  stderr(): string;
 }
 
 const children = new Set<ChildProcess>();
@@ -60,11 +62,14 @@ export async function serveEngine(
   child.stdout?.on("data", (chunk: Buffer) => {
     stdout += chunk;
   });
-  child.stderr?.resume();
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk;
+  });
   const deadline = Date.now() + 20_000;
   for (;;) {
     const ready = /earshot ready on (http:\/\/127\.0\.0\.1:(\d+))/.exec(stdout);
-    if (ready) return { process: child, port: Number(ready[2]), url: ready[1] ?? "" };
+    if (ready) return { process: child, port: Number(ready[2]), url: ready[1] ?? "", stderr: () => stderr };
     if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stdout}`);
     if (Date.now() > deadline) throw new Error(`serve not ready: ${stdout}`);
     await new Promise((resolve) => setTimeout(resolve, 25));

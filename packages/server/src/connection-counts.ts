@@ -44,6 +44,16 @@ export class ConnectionCounts {
     return unconfigured;
   }
 
+  /** Open connections of `key`. */
+  connectionsOf(key: string): number {
+    return this.#perKey.get(key)?.connections ?? 0;
+  }
+
+  /** Open connections by key (keys with none are left out). */
+  perKey(): Map<string, number> {
+    return new Map([...this.#perKey].map(([key, counts]) => [key, counts.connections]));
+  }
+
   /** Why one more connection of `key` would be refused (`too_many_streams`), or undefined. */
   refusal(key: string): string | undefined {
     const counts = this.#perKey.get(key) ?? { connections: 0, unconfigured: 0 };

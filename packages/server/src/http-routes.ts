@@ -10,6 +10,7 @@ import { TOKEN_PATH } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { KeyRing } from "./auth.js";
 import type { Capacity } from "./capacity.js";
+import type { Cluster } from "./cluster/cluster.js";
 import { AAI_TOKEN_PATH } from "./compat/assemblyai/aai-token-route.js";
 import { AAI_STREAM_PATH } from "./compat/assemblyai/aai-upgrade.js";
 import type { AssemblyAi } from "./compat/assemblyai/assemblyai.js";
@@ -36,6 +37,7 @@ export interface HttpRoutesContext {
   readonly metricsOptions: MetricsOptions;
   readonly keys: KeyRing;
   readonly tokens: StreamTokens;
+  readonly cluster?: Cluster | undefined;
   readonly staticRoutes: StaticRoutes | undefined;
   readonly fileDecoder: FileDecoder | undefined;
   readonly maxUploadBytes: number;
@@ -46,7 +48,7 @@ type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Pr
 
 /** The request handler; it resolves once answered and rejects only on a bug (the request guard answers 500). */
 export function httpRoutes(context: HttpRoutesContext): RequestHandler {
-  const { engine, loading, capacity, metricsOptions, keys, tokens } = context;
+  const { engine, loading, capacity, metricsOptions, keys, tokens, cluster } = context;
   const serveMetrics = metricsRoute(context);
   const transcriptions = { ...context, metrics: new OpenAiMetrics(context.metrics.registry) };
   return async (request, response) => {
@@ -74,7 +76,7 @@ export function httpRoutes(context: HttpRoutesContext): RequestHandler {
     } else if (path === "/metrics" && metricsOptions.enabled !== false) {
       await serveMetrics(request, response);
     } else if (path === TOKEN_PATH) {
-      await handleTokenRequest(request, response, { keys, tokens });
+      await handleTokenRequest(request, response, { keys, tokens, cluster });
     } else if (path === TRANSCRIPTIONS_PATH) {
       await handleTranscriptions(request, response, transcriptions);
     } else if (path === AAI_TOKEN_PATH) {

@@ -1,5 +1,6 @@
 export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
 export { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
+export { type ClusterOptions, DEFAULT_NODE_LEASE_MS } from "./cluster/cluster.js";
 export { AAI_ERRORS, type AaiErrorCode } from "./compat/assemblyai/aai-errors.js";
 export { AAI_TOKEN_RESULTS } from "./compat/assemblyai/aai-metrics.js";
 export { IGNORED as AAI_IGNORED_PARAMS, REFUSED as AAI_REFUSED_PARAMS } from "./compat/assemblyai/aai-params.js";

@@ -1,10 +1,12 @@
 /**
  * What `createServer` takes, its defaults, and the settings it runs with once they are applied.
  */
+
 import type { Engine } from "@earshot/engines";
 import { MAX_BAND_EXTENSION_DB, MIN_BAND_EXTENSION_DB } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { AdmissionOptions } from "./admission.js";
+import type { ClusterOptions } from "./cluster/cluster.js";
 import type { SessionLimits } from "./session.js";
 import type { StaticRoutes } from "./static-routes.js";
 import { DEFAULT_STREAM_DEFAULTS, type StreamDefaults } from "./stream-config.js";
@@ -66,6 +68,11 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly bandExtensionDb?: number | "off";
   /** Phone calls: Twilio media streams (`/v1/twilio/media-stream`) and call events (docs/telephony.md). */
   readonly twilio?: TwilioOptions;
+  /**
+   * Join a cluster through Redis (docs/operations.md "Running several nodes"): stream tokens and
+   * per-key stream counts shared across nodes, heartbeats, session records. Default: alone.
+   */
+  readonly cluster?: ClusterOptions;
 }
 
 export interface MetricsOptions {

@@ -7,8 +7,10 @@ import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { assertServableEngine, type Engine } from "@earshot/engines";
+import type { Logger } from "pino";
 import { KeyRing } from "./auth.js";
 import { Capacity } from "./capacity.js";
+import { Cluster } from "./cluster/cluster.js";
 import { AssemblyAi } from "./compat/assemblyai/assemblyai.js";
 import { DeepgramUpgrades } from "./compat/deepgram/listen-upgrade.js";
 import { MAX_FILE_BYTES } from "./compat/openai/transcriptions-route.js";
@@ -18,8 +20,14 @@ import { HttpGuards } from "./http-guards.js";
 import { httpRoutes } from "./http-routes.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
-import { type ListenOptions, type MetricsOptions, resolveSettings, type ServerOptions } from "./server-options.js";
-import type { SessionHooks } from "./session.js";
+import {
+  type ListenOptions,
+  type MetricsOptions,
+  resolveSettings,
+  type ServerOptions,
+  type ServerSettings,
+} from "./server-options.js";
+import type { SessionHooks, StreamSession } from "./session.js";
 import { SessionRegistry } from "./session-registry.js";
 import { shutdown } from "./shutdown.js";
 import { StreamTokens } from "./stream-tokens.js";
@@ -61,13 +69,28 @@ export function createServer(options: ServerOptions): EarshotServer {
   });
   const metricsOptions = options.metrics ?? {};
   const metrics = serverMetrics(engine, metricsOptions, sessions, connections, capacity);
+  const cluster = joinCluster(options, settings, { sessions, connections, capacity }, log);
+  cluster?.defineMetrics(metrics.registry);
   const sessionHooks: SessionHooks = {
     ...sessions.hooks,
     onReleased: (_session, reason) => metrics.decoderReleased(reason),
+    ...(cluster === undefined ? {} : { onProgress: (session) => recordProgress(cluster, sessions, session) }),
     metrics,
   };
   const keys = new KeyRing(options.apiKeys);
-  const parts = { log, engine, settings, keys, sessions, sessionHooks, connections, tokens, capacity, metrics };
+  const parts = {
+    log,
+    engine,
+    settings,
+    keys,
+    sessions,
+    sessionHooks,
+    connections,
+    tokens,
+    capacity,
+    metrics,
+    cluster,
+  };
   const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
   const phone = phoneCalls(parts, options.twilio);
   const assemblyAi = new AssemblyAi(parts);
@@ -101,6 +124,7 @@ export function createServer(options: ServerOptions): EarshotServer {
       http.listen(port, host);
       await once(http, "listening");
       loading.start();
+      cluster?.start();
       const address = http.address() as AddressInfo;
       const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
       return { url: `http://${shownHost}:${address.port}`, port: address.port };
@@ -108,7 +132,10 @@ export function createServer(options: ServerOptions): EarshotServer {
     close() {
       const mainThread = capacity.mainThread;
       closing ??= shutdown({ http, upgrades, sessions, mainThread, engine, flushMs: settings.shutdownFlushMs }).finally(
-        () => phone.close(),
+        async () => {
+          phone.close();
+          await cluster?.close();
+        },
       );
       return closing;
     },
@@ -117,6 +144,34 @@ export function createServer(options: ServerOptions): EarshotServer {
     },
   };
   return server;
+}
+
+/** The server's membership in a cluster (`options.cluster`), or undefined: the node runs alone. */
+function joinCluster(
+  options: ServerOptions,
+  settings: ServerSettings,
+  parts: { sessions: SessionRegistry; connections: ConnectionCounts; capacity: Capacity },
+  log: Logger,
+): Cluster | undefined {
+  if (options.cluster === undefined) return undefined;
+  const { sessions, connections, capacity } = parts;
+  const state = {
+    load: () => ({
+      activeStreams: sessions.liveSessions() - sessions.waitingSessions(),
+      capacity: capacity.maxStreams,
+    }),
+    streamsPerKey: () => connections.perKey(),
+    liveSessions: () => sessions.all().map((session) => session.resumeToken),
+  };
+  return new Cluster(options.cluster, log, state, options.apiKeys, settings.limits.resumeGraceMs);
+}
+
+/** Writes a session's progress to its cluster record. */
+function recordProgress(cluster: Cluster, sessions: SessionRegistry, session: StreamSession): void {
+  const progress = session.progress;
+  const key = sessions.keyOf(session.resumeToken);
+  if (progress === undefined || key === undefined) return;
+  cluster.sessionProgress({ resumeToken: session.resumeToken, key, ...progress });
 }
 
 /** The metrics, reading the server's counts when scraped. */

@@ -64,6 +64,11 @@ export class SessionRegistry<S extends RegisteredSession = ClientSession> {
     return entry?.key === key ? entry.session : undefined;
   }
 
+  /** The API key that started the session `resumeToken` names. */
+  keyOf(resumeToken: string): string | undefined {
+    return this.#entries.get(resumeToken)?.key;
+  }
+
   /** Every session held. */
   all(): S[] {
     return [...this.#entries.values()].map((entry) => entry.session);

@@ -65,6 +65,8 @@ export interface SessionHooks {
   onWaiting?(session: ClientSession): void;
   /** A waiting session gave its engine stream back (a two-channel one: once per channel). */
   onReleased?(session: ClientSession, reason: ReleaseReason): void;
+  /** The session got its config, or made a final (cluster session records: see `progress`). */
+  onProgress?(session: StreamSession): void;
   readonly metrics: SessionMetrics;
 }
 
@@ -85,6 +87,8 @@ export class StreamSession implements ClientSession {
   #state: SessionState = "idle";
   #connection: SessionConnection | undefined;
   #config: ResolvedConfig | undefined;
+  /** The config as the client sent it (validated): what a cluster session record keeps. */
+  #sentConfig: StreamConfig | undefined;
   #segments: TranscriptSegments | undefined;
   /** The engine stream being opened or held; a new link for each stream. */
   #link: EngineLink | undefined;
@@ -121,7 +125,10 @@ export class StreamSession implements ClientSession {
     this.#relayOutput = {
       send: (message) => this.#deliver(message),
       flushEngine: () => this.#link?.flush(),
-      finalMade: (final) => this.#position.finalEndsAt(final.end_ms),
+      finalMade: (final) => {
+        this.#position.finalEndsAt(final.end_ms);
+        this.#hooks.onProgress?.(this);
+      },
       engineFailed: (error) => {
         this.#log.error({ err: error }, "engine stream failed");
         this.#closing.fail(engineErrorCode(error), error.message);
@@ -183,6 +190,13 @@ export class StreamSession implements ClientSession {
     return this.#state === "finished";
   }
 
+  /** The config the client sent, the last final's segment id and where it ended; undefined before a config. */
+  get progress(): { config: StreamConfig; lastSegmentId: number; lastFinalEndMs: number } | undefined {
+    if (this.#sentConfig === undefined || this.#segments === undefined) return undefined;
+    const lastFinalEndMs = samplesToMs(this.#position.restart);
+    return { config: this.#sentConfig, lastSegmentId: this.#segments.lastFinalId, lastFinalEndMs };
+  }
+
   /** How far the engine is behind on this stream, in ms of audio. */
   get backlogMs(): number {
     return this.#link?.backlogMs ?? 0;
@@ -225,7 +239,9 @@ export class StreamSession implements ClientSession {
       this.#heldFinalsTimer = setInterval(() => this.#guard("releasing held finals", tick), HELD_FINALS_TICK_MS);
       this.#heldFinalsTimer.unref();
     }
+    this.#sentConfig = config;
     this.#openEngineStream(startSample, true);
+    this.#hooks.onProgress?.(this);
     return true;
   }
 

@@ -79,6 +79,21 @@ export class StreamTokens {
   }
 
   /**
+   * Takes in a token minted on another node of the cluster (found in Redis), unused, so that
+   * `check` and `admit` treat it as one minted here. Its single use is claimed in Redis.
+   */
+  adopt(token: string, key: string, expiresAt: number): void {
+    const id = digest(token);
+    if (!this.#entries.has(id))
+      this.#entries.set(id, { key, expiresAt, used: false, session: undefined, connections: 0 });
+  }
+
+  /** Whether `token` was minted here (or adopted). */
+  knows(token: string): boolean {
+    return this.#entries.has(digest(token));
+  }
+
+  /**
    * May `token` open a connection now? Unused and unexpired: yes (a new stream). Used: only to
    * resume its own stream's live session, named by `resumeToken` (the upgrade's `?resume_token=`).
    * No side effect: `admit` once every other check has passed, so a refused upgrade burns nothing.

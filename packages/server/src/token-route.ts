@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DEFAULT_TOKEN_TTL_SECONDS, ERRORS, TokenRequestSchema, type TokenResponse } from "@earshot/protocol";
 import type { KeyRing } from "./auth.js";
+import type { Cluster } from "./cluster/cluster.js";
 import { httpError, json } from "./http-replies.js";
 import type { StreamTokens } from "./stream-tokens.js";
 
@@ -14,6 +15,8 @@ const MAX_BODY_BYTES = 1024;
 export interface TokenRouteContext {
   readonly keys: KeyRing;
   readonly tokens: StreamTokens;
+  /** In a cluster, a token is also published in Redis, so any node lets its stream in. */
+  readonly cluster?: Cluster | undefined;
 }
 
 /** Resolves once answered; rejects only on a bug (the server's request guard answers 500 then). */
@@ -47,10 +50,10 @@ export async function handleTokenRequest(
     httpError(response, 413, "invalid_message", `The body is limited to ${MAX_BODY_BYTES} bytes.`);
     return;
   }
-  mint(response, context, key as string, body);
+  await mint(response, context, key as string, body);
 }
 
-function mint(response: ServerResponse, context: TokenRouteContext, key: string, body: string): void {
+async function mint(response: ServerResponse, context: TokenRouteContext, key: string, body: string): Promise<void> {
   let raw: unknown = {};
   if (body.trim() !== "") {
     try {
@@ -74,6 +77,8 @@ function mint(response: ServerResponse, context: TokenRouteContext, key: string,
     });
     return;
   }
+  // Redis away: the token still works on this node (published: false, logged and counted there).
+  await context.cluster?.tokens.publish(minted.token, key, minted.expiresAt);
   const answer: TokenResponse = {
     token: minted.token,
     expires_at: new Date(minted.expiresAt).toISOString(),

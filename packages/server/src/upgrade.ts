@@ -10,9 +10,10 @@ import type { Duplex } from "node:stream";
 import { ERRORS, STREAM_TOKEN_PREFIX } from "@earshot/protocol";
 import { WebSocketServer } from "ws";
 import { credentialFromRequest, type KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
+import type { Cluster } from "./cluster/cluster.js";
 import { Connection } from "./connection.js";
 import { connectionContext, type SessionAccess } from "./connection-context.js";
-import type { ConnectionCounts } from "./connection-counts.js";
+import type { ConnectionCounts, CountedConnection } from "./connection-counts.js";
 import { rejectUpgrade } from "./http-replies.js";
 import { parseRequestTarget, type RequestTarget } from "./request-target.js";
 import type { StreamToken } from "./stream-tokens.js";
@@ -31,6 +32,8 @@ const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 export interface UpgradeContext extends SessionAccess {
   readonly keys: KeyRing;
   readonly connections: ConnectionCounts;
+  /** The cluster this node is in (`--redis`); undefined: alone. */
+  readonly cluster?: Cluster | undefined;
 }
 
 type Authenticated =
@@ -61,7 +64,7 @@ export class StreamUpgrades {
   }
 
   readonly handle = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const { log, metrics, capacity, sessions, connections, tokens } = this.#context;
+    const { log, metrics, connections } = this.#context;
     const url = parseRequestTarget(request.url);
     if (!url.ok) {
       metrics.refused("bad_request");
@@ -80,31 +83,127 @@ export class StreamUpgrades {
       return;
     }
     const resumeToken = url.searchParams.get("resume_token");
+    const cluster = this.#context.cluster;
+    if (cluster) {
+      void this.#clusterStream(cluster, request, socket, head, resumeToken).catch((error: unknown) => {
+        log.error({ err: error }, "cluster upgrade failed");
+        socket.destroy();
+      });
+      return;
+    }
     const who = this.#authenticate(request, resumeToken);
-    if (!who.ok) {
-      log.info({ remote: request.socket.remoteAddress }, `upgrade refused: ${who.code}`);
-      metrics.refused(who.code);
-      rejectUpgrade(socket, 401, who.code, who.why);
-      return;
+    if (!this.#authenticated(who, request, socket) || this.#tooMany(who.key, socket)) return;
+    this.#open(request, socket, head, resumeToken, who.token, connections.add(who.key), who.key);
+  };
+
+  /**
+   * The stream endpoint in a cluster: the same checks, with a stream token minted on another node
+   * looked up in Redis, the key's streams counted across nodes, and the token's single use claimed
+   * in Redis. When Redis does not answer, each step decides node-locally (redis-link.ts).
+   */
+  async #clusterStream(
+    cluster: Cluster,
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    resumeToken: string | null,
+  ): Promise<void> {
+    const { tokens, connections, settings, metrics } = this.#context;
+    const credential = credentialFromRequest(request);
+    const isToken = credential?.startsWith(STREAM_TOKEN_PREFIX) === true && !this.#context.keys.accepts(credential);
+    if (isToken && !tokens.knows(credential as string)) {
+      const published = await cluster.tokens.lookup(credential as string);
+      const key = published ? cluster.keyWithDigest(published.keyDigest) : undefined;
+      if (published && !published.used && key !== undefined)
+        tokens.adopt(credential as string, key, published.expiresAt);
     }
+    const who = this.#authenticate(request, resumeToken);
+    if (!this.#authenticated(who, request, socket) || this.#tooMany(who.key, socket)) return;
     const { key, token } = who;
-    const tooMany = connections.refusal(key);
-    if (tooMany) {
+    // Whether this upgrade is the token's first stream, as checked now: another upgrade may use it
+    // while this one waits on Redis.
+    const firstUse = token !== undefined && !token.used;
+    // Checked before Redis too, so that a full node does not spend a token's single use.
+    if (this.#overCapacity(key, resumeToken, socket)) return;
+    const counted = connections.add(key);
+    const giveBack = (): void => {
+      counted.closed(false);
+      cluster.streamClosed(key, connections.connectionsOf(key));
+    };
+    const admitted = await cluster.admitStream(key, connections.connectionsOf(key), settings.maxStreamsPerKey);
+    if (admitted?.ok === false) {
+      giveBack();
       metrics.refused("too_many_streams");
-      rejectUpgrade(socket, 429, "too_many_streams", tooMany, TOO_MANY_STREAMS_RETRY_AFTER_S);
+      const why = `This key has ${admitted.elsewhere} open streams on other nodes; the limit is ${settings.maxStreamsPerKey} across the cluster.`;
+      rejectUpgrade(socket, 429, "too_many_streams", why, TOO_MANY_STREAMS_RETRY_AFTER_S);
       return;
     }
+    // A token's first stream: claimed in Redis, so no other node lets one in with it (and, should
+    // Redis be away, no other upgrade here did meanwhile).
+    const claimed = firstUse ? await cluster.tokens.claim(credential as string) : undefined;
+    if (firstUse && (claimed === "taken" || token?.used === true)) {
+      giveBack();
+      metrics.refused("invalid_token");
+      rejectUpgrade(socket, 401, "invalid_token", "The stream token was already used (on this node or another).");
+      return;
+    }
+    if (socket.destroyed) {
+      giveBack();
+      return;
+    }
+    this.#open(request, socket, head, resumeToken, token, counted, key, () =>
+      cluster.streamClosed(key, connections.connectionsOf(key)),
+    );
+  }
+
+  #authenticated(who: Authenticated, request: IncomingMessage, socket: Duplex): who is Authenticated & { ok: true } {
+    if (who.ok) return true;
+    this.#context.log.info({ remote: request.socket.remoteAddress }, `upgrade refused: ${who.code}`);
+    this.#context.metrics.refused(who.code);
+    rejectUpgrade(socket, 401, who.code, who.why);
+    return false;
+  }
+
+  /** Refuses the upgrade when the key has too many connections on this node. */
+  #tooMany(key: string, socket: Duplex): boolean {
+    const tooMany = this.#context.connections.refusal(key);
+    if (!tooMany) return false;
+    this.#context.metrics.refused("too_many_streams");
+    rejectUpgrade(socket, 429, "too_many_streams", tooMany, TOO_MANY_STREAMS_RETRY_AFTER_S);
+    return true;
+  }
+
+  /** Refuses the upgrade (503) when the server is full, unless it resumes a live session of its key. */
+  #overCapacity(key: string, resumeToken: string | null, socket: Duplex): boolean {
+    const { log, metrics, capacity, sessions } = this.#context;
     // A full server still lets in a connection that names (`?resume_token=`) a live session of its
     // key: that session holds its share of the server already.
     const refused = capacity.refusal("after_release");
     const resuming = refused !== undefined && sessions.find(key, resumeToken) !== undefined;
-    if (refused && !resuming) {
-      log.info({ reason: refused.reason }, "upgrade refused: over capacity");
-      metrics.refused(refused.reason);
-      rejectUpgrade(socket, 503, "over_capacity", refused.message, capacity.retryAfterSeconds);
+    if (!refused || resuming) return false;
+    log.info({ reason: refused.reason }, "upgrade refused: over capacity");
+    metrics.refused(refused.reason);
+    rejectUpgrade(socket, 503, "over_capacity", refused.message, capacity.retryAfterSeconds);
+    return true;
+  }
+
+  /** The capacity check, then the WebSocket handshake; `counted` is given back when the socket closes. */
+  #open(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    resumeToken: string | null,
+    token: StreamToken | undefined,
+    counted: CountedConnection,
+    key: string,
+    onReleased?: () => void,
+  ): void {
+    const { log, tokens } = this.#context;
+    if (this.#overCapacity(key, resumeToken, socket)) {
+      counted.closed(false);
+      onReleased?.();
       return;
     }
-    const counted = connections.add(key);
     const context = connectionContext(this.#context, key, token, counted);
     if (token) tokens.admit(token);
     let upgraded = false;
@@ -112,6 +211,7 @@ export class StreamUpgrades {
     const release = (): void => {
       if (token) tokens.release(token);
       counted.closed(connection?.bound ?? false);
+      onReleased?.();
     };
     // A handshake that fails (ws answers 400 and never calls back) still gives its counts back.
     socket.once("close", () => {
@@ -128,7 +228,7 @@ export class StreamUpgrades {
       }
       log.info({ remote: request.socket.remoteAddress }, "stream connected");
     });
-  };
+  }
 
   /** The key an upgrade acts for: an API key, or the key that minted its stream token. */
   #authenticate(request: IncomingMessage, resumeToken: string | null): Authenticated {

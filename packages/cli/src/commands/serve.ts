@@ -16,6 +16,7 @@ import {
 } from "@earshot/server";
 import { DEFAULT_ENDPOINTING_MS } from "@earshot/vad";
 import { CliError } from "../cli-error.js";
+import { clusterOptions } from "../cluster-options.js";
 import { demoRoutes } from "../demo-assets.js";
 import { createEngine, sherpaModelDirs } from "../engines.js";
 import { uploadDecoder } from "../upload-decoder.js";
@@ -97,6 +98,11 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          --webhook-secret (HMAC-SHA256; also EARSHOT_WEBHOOK_SECRET)
   --no-demo              do not serve the demo page at / (microphone → live transcript; it mints a
                          stream token with the API key typed into it)
+  --redis                join a cluster: redis://host:port (also EARSHOT_REDIS_URL). Stream tokens
+                         and per-key stream counts are shared by every node on that Redis; see
+                         docs/operations.md "Running several nodes". Without it the node runs alone
+  --node-id              this node's id in logs, /metrics and Redis (default hostname-port-random)
+  --node-lease-ms        a node that stops heartbeating stops counting after this (default 15000)
   --log-level            pino level for the JSON logs on stderr (default info)`;
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -133,6 +139,9 @@ export async function serve(argv: string[]): Promise<number> {
       "max-utterance-ms": { type: "string" },
       "max-outbound-bytes": { type: "string" },
       "max-upload-bytes": { type: "string" },
+      redis: { type: "string" },
+      "node-id": { type: "string" },
+      "node-lease-ms": { type: "string" },
       "log-level": { type: "string", default: process.env.EARSHOT_LOG_LEVEL ?? "info" },
       "no-demo": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
@@ -209,7 +218,15 @@ export async function serve(argv: string[]): Promise<number> {
   });
   // Before the engine starts: a missing demo page stops here with its hint (--no-demo).
   const staticRoutes = values["no-demo"] ? undefined : demoRoutes();
-  const logger = createLogger(values["log-level"]);
+  const cluster = clusterOptions({
+    redis: values.redis,
+    nodeId: values["node-id"],
+    leaseMs: positiveInteger("--node-lease-ms", values["node-lease-ms"]),
+    port: Number(values.port),
+  });
+  // In a cluster every log line names its node.
+  const rootLogger = createLogger(values["log-level"]);
+  const logger = cluster ? rootLogger.child({ node: cluster.nodeId }) : rootLogger;
   const sherpa = values.engine.split(",").some((name) => name.trim() === "sherpa-onnx");
   if (!sherpa && (values.model || values["model-dir"] || values["decoding-method"])) {
     throw new CliError("--model, --model-dir and --decoding-method need --engine sherpa-onnx");
@@ -247,6 +264,7 @@ export async function serve(argv: string[]): Promise<number> {
     ...(staticRoutes ? { staticRoutes } : {}),
     twilio: { ...(twilioAuthToken ? { authToken: twilioAuthToken } : {}), ...webhook },
     ...(fileDecoder ? { fileDecoder } : {}),
+    ...(cluster ? { cluster } : {}),
   });
   logger.info({ maxStreams: Number.isFinite(server.maxStreams) ? server.maxStreams : "none" }, "stream limit");
   const { url } = await server.listen({ host: values.host, port });

@@ -1,0 +1,156 @@
+/**
+ * A node's membership in a cluster (`earshot serve --redis`): the Redis link, the heartbeat and
+ * cluster view, per-key stream counts, stream tokens and session records, composed; and their
+ * metrics. Without `cluster` options the server never builds one and runs alone, as always.
+ *
+ * When Redis is away every cluster decision falls back to the node's own (see redis-link.ts and
+ * docs/operations.md "Running several nodes"): streams already running never wait on Redis.
+ */
+import type { Logger } from "pino";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { secretDigest } from "./cluster-keys.js";
+import { ClusterTokens } from "./cluster-tokens.js";
+import { type KeyAdmission, KeyStreams } from "./key-streams.js";
+import { NodeHeartbeat, type NodeState } from "./node-heartbeat.js";
+import { CLUSTER_OPERATIONS, RedisLink } from "./redis-link.js";
+import { type SessionProgress, SessionRecords } from "./session-records.js";
+
+export const DEFAULT_NODE_LEASE_MS = 15_000;
+/** How long a used stream token stays in Redis (for resume on any node, a later slice). */
+const USED_TOKEN_TTL_MS = 3_600_000;
+
+export interface ClusterOptions {
+  /** `redis://host:port/db` (ioredis URL syntax). */
+  readonly redisUrl: string;
+  /** This node's id: in every log line, on `/metrics`, and in Redis. */
+  readonly nodeId: string;
+  /** How long the node counts without a heartbeat (default 15 s): a dead node's streams stop counting after it. */
+  readonly leaseMs?: number;
+}
+
+export class Cluster {
+  readonly nodeId: string;
+  readonly #link: RedisLink;
+  readonly #heartbeat: NodeHeartbeat;
+  readonly #keyStreams: KeyStreams;
+  readonly #tokens: ClusterTokens;
+  readonly #records: SessionRecords;
+  readonly #keysByDigest: ReadonlyMap<string, string>;
+
+  /** `apiKeys`: the node's keys (the same on every node), to know which one a token from Redis acts for. */
+  constructor(
+    options: ClusterOptions,
+    log: Logger,
+    state: NodeState,
+    apiKeys: readonly string[],
+    resumeWindowMs: number,
+  ) {
+    const leaseMs = options.leaseMs ?? DEFAULT_NODE_LEASE_MS;
+    this.nodeId = options.nodeId;
+    this.#keysByDigest = new Map(apiKeys.map((key) => [secretDigest(key), key]));
+    this.#link = new RedisLink(options.redisUrl, log);
+    this.#keyStreams = new KeyStreams(this.#link, this.nodeId, 3 * leaseMs);
+    this.#tokens = new ClusterTokens(this.#link, this.nodeId, USED_TOKEN_TTL_MS);
+    this.#records = new SessionRecords(this.#link, this.nodeId, resumeWindowMs + leaseMs);
+    this.#heartbeat = new NodeHeartbeat(this.#link, this.nodeId, leaseMs, state, {
+      keyStreams: this.#keyStreams,
+      records: this.#records,
+    });
+  }
+
+  get tokens(): ClusterTokens {
+    return this.#tokens;
+  }
+
+  /** The API key with this digest, if this node has it. */
+  keyWithDigest(keyDigest: string): string | undefined {
+    return this.#keysByDigest.get(keyDigest);
+  }
+
+  start(): void {
+    this.#heartbeat.start();
+  }
+
+  /** Cluster-wide per-key admission of one more stream (`localCount` includes it); undefined: Redis away. */
+  admitStream(key: string, localCount: number, limit: number): Promise<KeyAdmission> {
+    return this.#keyStreams.admit(key, localCount, limit);
+  }
+
+  /** A stream of `key` closed (or was refused): this node now holds `localCount` of its streams. */
+  streamClosed(key: string, localCount: number): void {
+    void this.#keyStreams.set(key, localCount);
+  }
+
+  sessionProgress(progress: SessionProgress): void {
+    void this.#records.write(progress);
+  }
+
+  /** `earshot_node_info`, the cluster view and the Redis link's health, read when scraped. */
+  defineMetrics(registry: Registry): void {
+    const nodeId = this.nodeId;
+    const heartbeat = this.#heartbeat;
+    const link = this.#link;
+    new Gauge({
+      name: "earshot_node_info",
+      help: "This node's id (always 1), for joining its metrics across a cluster.",
+      labelNames: ["node"],
+      registers: [registry],
+      collect() {
+        this.set({ node: nodeId }, 1);
+      },
+    });
+    new Gauge({
+      name: "earshot_cluster_redis_up",
+      help: "1 while the node's Redis connection is ready; 0 while it decides node-locally.",
+      registers: [registry],
+      collect() {
+        this.set(link.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "earshot_cluster_nodes",
+      help: "Nodes with a live heartbeat, as this node last read them from Redis (0 while Redis is away).",
+      registers: [registry],
+      collect() {
+        this.set(heartbeat.view.size);
+      },
+    });
+    const perNode = (name: string, help: string, read: (load: { activeStreams: number; capacity: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["node"],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const [node, load] of heartbeat.view) this.set({ node }, read(load));
+        },
+      });
+    perNode(
+      "earshot_cluster_node_active_streams",
+      "Active streams of each node, from its last heartbeat.",
+      (load) => load.activeStreams,
+    );
+    perNode(
+      "earshot_cluster_node_capacity",
+      "Streams each node may hold (+Inf: no limit), from its last heartbeat.",
+      (load) => load.capacity,
+    );
+    new Counter({
+      name: "earshot_cluster_fallbacks_total",
+      help: "Cluster operations decided node-locally because Redis did not answer, by operation.",
+      labelNames: ["operation"],
+      registers: [registry],
+      // Totals are kept by the link, as plain numbers; every operation is exported from 0.
+      collect() {
+        this.reset();
+        for (const operation of CLUSTER_OPERATIONS) this.inc({ operation }, link.fallbacks(operation));
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#heartbeat.stop();
+    await this.#link.close();
+  }
+}
