@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { mulawDecode } from "@earshot/audio";
 import { PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
 import type { Encoding } from "@earshot/protocol";
 import { createServer, type EarshotServer } from "@earshot/server";
@@ -30,6 +31,12 @@ interface Case {
   readonly query: Record<string, string | number>;
   readonly encoding: Encoding;
   readonly chunkBytes: number;
+  /** What earshot's own stream sends, when not `audio` in `encoding`. */
+  readonly own?: {
+    readonly audio: (path: string) => Uint8Array;
+    readonly encoding: Encoding;
+    readonly chunkBytes: number;
+  };
 }
 
 const CASES: Case[] = [
@@ -48,6 +55,17 @@ const CASES: Case[] = [
     query: { encoding: "mulaw", sample_rate: 8000 },
     encoding: "mulaw",
     chunkBytes: 800,
+  },
+  {
+    // Telephone audio as 8 kHz linear16: upsampled and band-extended by the adapter, then decoded
+    // with the telephone model, word for word as earshot's own μ-law stream of the same bytes.
+    name: "linear16 8 kHz (telephone audio)",
+    utterances: loadTelephoneSet,
+    audio: (path) => linear16(mulawDecode(loadMulaw(path))),
+    query: { encoding: "linear16", sample_rate: 8000 },
+    encoding: "pcm_s16le",
+    chunkBytes: 1600,
+    own: { audio: loadMulaw, encoding: "mulaw", chunkBytes: 800 },
   },
 ];
 
@@ -72,7 +90,15 @@ describe("Deepgram /v1/listen and earshot streaming give the same words", { time
         const audio = testCase.audio(utterance.path);
         const [deepgram, earshot] = await Promise.all([
           listenWithSdk(url, KEY, { model: "nova-3", ...testCase.query }, audio, testCase.chunkBytes),
-          viaEarshotProtocol(url, KEY, audio, testCase.encoding, testCase.chunkBytes),
+          testCase.own
+            ? viaEarshotProtocol(
+                url,
+                KEY,
+                testCase.own.audio(utterance.path),
+                testCase.own.encoding,
+                testCase.own.chunkBytes,
+              )
+            : viaEarshotProtocol(url, KEY, audio, testCase.encoding, testCase.chunkBytes),
         ]);
         assert.equal(deepgram.closeCode, 1000);
         const deepgramText = finalText(deepgram.messages);

@@ -41,6 +41,7 @@ import {
 } from "./session-states.js";
 import type { SessionConnection, SessionLimits, SessionMetrics } from "./session-types.js";
 import {
+  type AudioSource,
   announcedConfig,
   DEFAULT_STREAM_DEFAULTS,
   encodeResumeState,
@@ -212,13 +213,16 @@ export class StreamSession implements ClientSession {
     this.#closing.dispose();
   }
 
-  /** Validates the config (errors go to the connection) and starts opening the engine stream. */
-  configure(config: StreamConfig): boolean {
+  /**
+   * Validates the config (errors go to the connection) and starts opening the engine stream;
+   * `source`: what an adapter knows of the audio beyond the config (stream-config.ts).
+   */
+  configure(config: StreamConfig, source?: AudioSource): boolean {
     if (!this.#engine.ready) {
       this.#closing.fail("engine_unavailable", `The ${this.#engine.name} engine is not loaded.`);
       return false;
     }
-    const resolved = resolveConfig(config, this.#engine, this.#defaults);
+    const resolved = resolveConfig(config, this.#engine, this.#defaults, source);
     if (!resolved.ok) {
       this.#connection?.error(resolved.code, resolved.message);
       this.#closing.dispose();

@@ -55,10 +55,20 @@ export interface ResolvedConfig {
 
 export type ConfigResult = { ok: true; config: ResolvedConfig } | { ok: false; code: ErrorCode; message: string };
 
+/**
+ * What a surface knows of the audio that its wire config cannot say: `telephone`, 8 kHz audio it
+ * upsampled and band-extended itself before sending it on as 16 kHz PCM (Deepgram's 8 kHz
+ * `linear16`), which the engine then decodes as the server's own 8 kHz encodings.
+ */
+export interface AudioSource {
+  readonly telephone?: boolean;
+}
+
 export function resolveConfig(
   config: StreamConfig,
   engine: Engine,
   defaults: StreamDefaults = DEFAULT_STREAM_DEFAULTS,
+  source: AudioSource = {},
 ): ConfigResult {
   // Read once: a router computes its capabilities from its engines on every read.
   const capabilities = engine.capabilities;
@@ -173,7 +183,7 @@ export function resolveConfig(
         // Band-extended G.711: an engine with a model adapted to it uses it (docs/telephony.md). Not
         // without the extension: PocketSphinx's telephone model was made for extended audio, and on
         // audio without the image it is worse than the plain model (80.0% WER against 71.5%).
-        ...(sampleRate === 8000 && bandExtension !== "off" ? { telephone: true } : {}),
+        ...((sampleRate === 8000 && bandExtension !== "off") || source.telephone ? { telephone: true } : {}),
       },
       encoding,
       sampleRate,

@@ -21,7 +21,7 @@ import type { RequestTarget } from "../../request-target.js";
 import type { ServerSettings } from "../../server-options.js";
 import { type SessionHooks, StreamSession } from "../../session.js";
 import type { SessionRegistry } from "../../session-registry.js";
-import { resolveConfig } from "../../stream-config.js";
+import { type AudioSource, resolveConfig } from "../../stream-config.js";
 import type { StreamToken, StreamTokens } from "../../stream-tokens.js";
 import type { UpgradeRoute } from "../../upgrade.js";
 import type { ListenChannel } from "./listen-channel.js";
@@ -131,6 +131,9 @@ export class DeepgramUpgrades implements UpgradeRoute {
       ended: (result, audioMs) => this.#metrics.ended(result, audioMs),
     });
     const config = this.#checkedConfig(query, stream.sessionEncoding);
+    // 8 kHz linear16 is upsampled and band-extended here (listen-audio.ts), then sent on as 16 kHz
+    // PCM: the engine decodes it as earshot's own 8 kHz encodings (the telephone model).
+    const telephone = query.encoding === "linear16" && query.sampleRate === 8000 && bandExtension !== "off";
     const tooMany = connections.refusal(caller.key);
     if (tooMany) {
       throw new DeepgramUpgradeError("too_many_streams", tooMany, {
@@ -143,7 +146,7 @@ export class DeepgramUpgrades implements UpgradeRoute {
     if (refused) throw overCapacity(refused.message);
     let refusal: string | undefined;
     const opened = stream.openSessions((channel) => {
-      const session = this.#openSession(channel, caller.key, config);
+      const session = this.#openSession(channel, caller.key, config, { telephone });
       if (typeof session === "string") refusal = session;
       return typeof session === "string" ? undefined : session;
     });
@@ -198,13 +201,13 @@ export class DeepgramUpgrades implements UpgradeRoute {
   }
 
   /** A channel's stream session, admitted as a client's stream of `key` would be; or why not. */
-  #openSession(channel: ListenChannel, key: string, config: StreamConfig): StreamSession | string {
+  #openSession(channel: ListenChannel, key: string, config: StreamConfig, source: AudioSource): StreamSession | string {
     const { capacity, engine, settings, log, sessions, sessionHooks } = this.#context;
     const refused = capacity.admitNewSession(key);
     if (refused) return refused.message;
     const session = new StreamSession(channel, engine, settings.limits, log, sessionHooks, settings.streamDefaults);
     sessions.add(session, key);
-    return session.configure(config) ? session : "The engine could not open a stream.";
+    return session.configure(config, source) ? session : "The engine could not open a stream.";
   }
 }
 
