@@ -9,12 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { TestEngine } from "@earshot/engines";
-import { AAI_ERRORS, createLogger, createServer, type EarshotServer } from "@earshot/server";
+import { AAI_ERRORS, createServer, type EarshotServer } from "@earshot/server";
 import { between, mulberry32, pick, type Random } from "@earshot/test-support";
 import WebSocket from "ws";
+import { capturedLog } from "./helpers/captured-log.js";
 import { scrape } from "./helpers/prometheus.js";
 import { bursts } from "./helpers/signals.js";
 
@@ -150,21 +150,15 @@ async function cleanStream(url: string): Promise<string[]> {
 describe("AssemblyAI streaming v3 under hostile clients", () => {
   let server: EarshotServer;
   let url: string;
-  const log: string[] = [];
+  const log = capturedLog();
   const minted: string[] = [];
 
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        log.push(chunk.toString("utf8"));
-        done();
-      },
-    });
     server = createServer({
       engine: new TestEngine(),
       apiKeys: [KEY],
       maxStreamsPerKey: 1000,
-      logger: createLogger("debug", sink),
+      logger: log.logger,
     });
     ({ url } = await server.listen({ port: 0 }));
     await server.ready;
@@ -227,7 +221,7 @@ describe("AssemblyAI streaming v3 under hostile clients", () => {
       const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v3/ws?token=${token}&sample_rate=abc`);
       await once(ws, "close");
     }
-    const text = log.join("");
+    const text = log.text();
     assert.match(text, /assemblyai stream ended/);
     assert.match(text, /"code":"invalid_parameter"/);
     for (const secret of [KEY, ...minted]) assert.ok(!text.includes(secret), "a secret was logged");

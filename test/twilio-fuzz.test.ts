@@ -6,11 +6,11 @@
  * The log must carry the fault codes and never a secret (auth token, signature, stream token).
  */
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { TestEngine } from "@earshot/engines";
-import { createLogger, createServer, type EarshotServer } from "@earshot/server";
+import { createServer, type EarshotServer } from "@earshot/server";
 import { between, mulberry32, pick, type Random } from "@earshot/test-support";
+import { capturedLog } from "./helpers/captured-log.js";
 import { scrape } from "./helpers/prometheus.js";
 import { bursts } from "./helpers/signals.js";
 import { mulawFrames, TwilioSimulator, UpgradeRefused } from "./helpers/twilio-simulator.js";
@@ -105,20 +105,14 @@ function hostileFrame(random: Random, streamSid: string, callSid: string, sequen
 describe("Twilio media streams under hostile peers", () => {
   let server: EarshotServer;
   let url: string;
-  const log: string[] = [];
+  const log = capturedLog();
 
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        log.push(chunk.toString("utf8"));
-        done();
-      },
-    });
     server = createServer({
       engine: new TestEngine(),
       apiKeys: [KEY],
       twilio: { authToken: AUTH_TOKEN },
-      logger: createLogger("debug", sink),
+      logger: log.logger,
     });
     ({ url } = await server.listen({ port: 0 }));
     await server.ready;
@@ -175,7 +169,7 @@ describe("Twilio media streams under hostile peers", () => {
     const peer = await TwilioSimulator.connect({ baseUrl: url, authToken: AUTH_TOKEN });
     peer.start({ customParameters: { token } });
     assert.equal((await peer.closed).code, 1008);
-    const text = log.join("");
+    const text = log.text();
     assert.match(text, /X-Twilio-Signature does not match/);
     assert.match(text, /"code":"twilio_unauthorized"/);
     for (const secret of [AUTH_TOKEN, signature, token]) assert.ok(!text.includes(secret), "a secret was logged");
