@@ -13,11 +13,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
-import { type Engine, TestEngine } from "@earshot/engines";
-import { createServer, type EarshotServer } from "@earshot/server";
-import { VadGatedEngine } from "@earshot/vad";
-import { chaosRun, uninterruptedRun } from "./helpers/chaos-run.js";
+import { TestEngine } from "@earshot/engines";
+import type { EarshotServer } from "@earshot/server";
+import { chaosRun, type FaultEngine, faultServer, shippedEngine, uninterruptedRun } from "./helpers/chaos-run.js";
 import { assertExactlyOnce, reopenings, summary, transcriptText } from "./helpers/sdk-run.js";
 import { speechStream } from "./helpers/speech.js";
 
@@ -40,34 +38,26 @@ const MIN_CUTS = 20;
 /** Acks come every 250 ms of audio (125 ms at 2×): a stall longer than this drops the connection. */
 const HEARTBEAT_TIMEOUT_MS = 800;
 
-/** What `earshot serve` runs (packages/cli/src/engines.ts). */
-const shipped = () => new VadGatedEngine(new PocketSphinxEngine({ workers: 2, decoderArgs: FAST_DECODER_ARGS }));
-
-const ENGINES: { name: string; create: () => Engine; seed: number; holdDecoderMs?: number }[] = [
+const ENGINES: FaultEngine[] = [
   { name: "TestEngine", create: () => new TestEngine(), seed: 0x5eed_0001 },
-  { name: "PocketSphinx (shipped settings)", create: shipped, seed: 0x5eed_0002 },
+  { name: "PocketSphinx (shipped settings)", create: shippedEngine, seed: 0x5eed_0002 },
   {
     name: "PocketSphinx (shipped settings), decoders given back after 50 ms",
-    create: shipped,
+    create: shippedEngine,
     seed: 0x5eed_0004,
     holdDecoderMs: 50,
   },
 ];
 
-for (const { name, create, seed, holdDecoderMs } of ENGINES) {
+for (const entry of ENGINES) {
+  const { name, seed, holdDecoderMs } = entry;
   describe(`fault injection with ${name}`, () => {
     let server: EarshotServer;
     let port: number;
     let url: string;
 
     before(async () => {
-      server = createServer({
-        engine: create(),
-        apiKeys: [KEY],
-        ...(holdDecoderMs === undefined ? {} : { holdDecoderMs }),
-      });
-      ({ port, url } = await server.listen({ host: "127.0.0.1", port: 0 }));
-      await server.ready;
+      ({ server, port, url } = await faultServer(entry, KEY));
     });
 
     after(() => server.close());

@@ -11,12 +11,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { interleavePcm } from "@earshot/audio";
-import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
-import { type Engine, TestEngine } from "@earshot/engines";
+import { TestEngine } from "@earshot/engines";
 import type { TranscriptMessage } from "@earshot/protocol";
-import { createServer, type EarshotServer } from "@earshot/server";
-import { VadGatedEngine } from "@earshot/vad";
-import { chaosRun, uninterruptedRun } from "./helpers/chaos-run.js";
+import type { EarshotServer } from "@earshot/server";
+import { chaosRun, type FaultEngine, faultServer, shippedEngine, uninterruptedRun } from "./helpers/chaos-run.js";
 import { reopenings, summary, transcriptText } from "./helpers/sdk-run.js";
 import { speechStream } from "./helpers/speech.js";
 
@@ -36,13 +34,11 @@ const SPEED = 2;
 const MIN_CUTS = 20;
 const HEARTBEAT_TIMEOUT_MS = 800;
 
-const shipped = () => new VadGatedEngine(new PocketSphinxEngine({ workers: 2, decoderArgs: FAST_DECODER_ARGS }));
-
-const ENGINES: { name: string; create: () => Engine; seed: number; holdDecoderMs?: number }[] = [
+const ENGINES: FaultEngine[] = [
   { name: "TestEngine", create: () => new TestEngine(), seed: 0x5eed_1601 },
   {
     name: "PocketSphinx (shipped settings), decoders given back after 50 ms",
-    create: shipped,
+    create: shippedEngine,
     seed: 0x5eed_1602,
     holdDecoderMs: 50,
   },
@@ -51,20 +47,15 @@ const ENGINES: { name: string; create: () => Engine; seed: number; holdDecoderMs
 const ofChannel = (finals: readonly TranscriptMessage[], channel: number) =>
   finals.filter((f) => f.channel === channel);
 
-for (const { name, create, seed, holdDecoderMs } of ENGINES) {
+for (const entry of ENGINES) {
+  const { name, seed, holdDecoderMs } = entry;
   describe(`two-channel fault injection with ${name}`, () => {
     let server: EarshotServer;
     let port: number;
     let url: string;
 
     before(async () => {
-      server = createServer({
-        engine: create(),
-        apiKeys: [KEY],
-        ...(holdDecoderMs === undefined ? {} : { holdDecoderMs }),
-      });
-      ({ port, url } = await server.listen({ host: "127.0.0.1", port: 0 }));
-      await server.ready;
+      ({ server, port, url } = await faultServer(entry, KEY));
     });
 
     after(() => server.close());

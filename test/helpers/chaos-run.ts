@@ -4,8 +4,39 @@
  */
 import assert from "node:assert/strict";
 import type { CloseResult, EarshotClientOptions } from "@earshot/client";
+import { FAST_DECODER_ARGS, PocketSphinxEngine } from "@earshot/engine-pocketsphinx";
+import type { Engine } from "@earshot/engines";
+import { createServer, type EarshotServer } from "@earshot/server";
 import { type ChaosOptions, type FaultCounts, FaultProxy, mulberry32 } from "@earshot/test-support";
+import { VadGatedEngine } from "@earshot/vad";
 import { type SdkRun, sendPaced, sleep, startRun } from "./sdk-run.js";
+
+/** What `earshot serve` runs (packages/cli/src/engines.ts). */
+export const shippedEngine = () =>
+  new VadGatedEngine(new PocketSphinxEngine({ workers: 2, decoderArgs: FAST_DECODER_ARGS }));
+
+/** An engine the fault-injection tests run under, with its seed and the server's decoder hold. */
+export interface FaultEngine {
+  readonly name: string;
+  readonly create: () => Engine;
+  readonly seed: number;
+  readonly holdDecoderMs?: number;
+}
+
+/** A server on a loopback port for one `FaultEngine`, ready. */
+export async function faultServer(
+  { create, holdDecoderMs }: FaultEngine,
+  key: string,
+): Promise<{ server: EarshotServer; port: number; url: string }> {
+  const server = createServer({
+    engine: create(),
+    apiKeys: [key],
+    ...(holdDecoderMs === undefined ? {} : { holdDecoderMs }),
+  });
+  const { port, url } = await server.listen({ host: "127.0.0.1", port: 0 });
+  await server.ready;
+  return { server, port, url };
+}
 
 /** SDK options for these runs: fast reconnects with seeded jitter, word timestamps. */
 export function chaosClientOptions(
