@@ -11,7 +11,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { secretDigest } from "./cluster-keys.js";
 import { ClusterTokens } from "./cluster-tokens.js";
 import { type KeyAdmission, KeyStreams } from "./key-streams.js";
-import { NodeHeartbeat, type NodeState } from "./node-heartbeat.js";
+import { NodeHeartbeat, type NodeState, type NodeView } from "./node-heartbeat.js";
 import { CLUSTER_OPERATIONS, RedisLink } from "./redis-link.js";
 import { type SessionProgress, SessionRecords } from "./session-records.js";
 
@@ -85,6 +85,11 @@ export class Cluster {
     void this.#records.write(progress);
   }
 
+  /** The node drains (node-drain.ts): its hash says so at once. */
+  draining(): void {
+    void this.#heartbeat.markDraining();
+  }
+
   /** `earshot_node_info`, the cluster view and the Redis link's health, read when scraped. */
   defineMetrics(registry: Registry): void {
     const nodeId = this.nodeId;
@@ -115,7 +120,7 @@ export class Cluster {
         this.set(heartbeat.view.size);
       },
     });
-    const perNode = (name: string, help: string, read: (load: { activeStreams: number; capacity: number }) => number) =>
+    const perNode = (name: string, help: string, read: (load: NodeView) => number) =>
       new Gauge({
         name,
         help,
@@ -135,6 +140,11 @@ export class Cluster {
       "earshot_cluster_node_capacity",
       "Streams each node may hold (+Inf: no limit), from its last heartbeat.",
       (load) => load.capacity,
+    );
+    perNode(
+      "earshot_cluster_node_draining",
+      "1 for a node that drains (takes no new streams), from its last heartbeat.",
+      (load) => (load.draining ? 1 : 0),
     );
     new Counter({
       name: "earshot_cluster_fallbacks_total",
