@@ -15,10 +15,11 @@ import type { SessionState } from "./session-states.js";
 
 /**
  * How long after a final a checkpoint may still come, while the engine stream has shown none yet:
- * an engine that makes them (PocketSphinx) sends one with each final; one that does not (the test
- * engine) would keep the session waiting for nothing until the drain's bound.
+ * an engine that makes them (PocketSphinx) sends one right behind each final; one that does not
+ * (the test engine) would keep the session waiting for nothing. After one final with no checkpoint
+ * this soon the stream counts as one without them (until a checkpoint shows otherwise).
  */
-export const CHECKPOINT_SETTLE_MS = 500;
+export const CHECKPOINT_SETTLE_MS = 100;
 
 /** What the hand-off reads of its session and asks of it. */
 export interface HandOffHost {
@@ -43,8 +44,11 @@ export class SessionHandOff {
   #now = false;
   /** A final went out and the checkpoint that follows it has not come yet. */
   #checkpointOwed = false;
-  /** This engine stream sent a checkpoint: it will send one after each final. */
-  #checkpointsSeen = false;
+  /**
+   * Whether this engine stream sends a checkpoint after each final: true once one came, false once
+   * a final had none within CHECKPOINT_SETTLE_MS, undefined before either.
+   */
+  #checkpoints: boolean | undefined;
   #settleTimer: NodeJS.Timeout | undefined;
   #scheduled: NodeJS.Immediate | undefined;
 
@@ -76,9 +80,9 @@ export class SessionHandOff {
 
   /** A final was made (it goes out right after this). */
   finalMade(): void {
-    if (this.#host.wantsCheckpoints()) {
+    if (this.#host.wantsCheckpoints() && this.#checkpoints !== false) {
       this.#checkpointOwed = true;
-      if (!this.#checkpointsSeen) {
+      if (this.#checkpoints === undefined) {
         clearTimeout(this.#settleTimer);
         this.#settleTimer = setTimeout(() => this.#checkpointed(false), CHECKPOINT_SETTLE_MS);
         this.#settleTimer.unref();
@@ -100,7 +104,7 @@ export class SessionHandOff {
   /** A new engine stream (after a release): its checkpoints are its own. */
   restarted(): void {
     this.#checkpointOwed = false;
-    this.#checkpointsSeen = false;
+    this.#checkpoints = undefined;
     clearTimeout(this.#settleTimer);
   }
 
@@ -110,9 +114,10 @@ export class SessionHandOff {
     this.#scheduled = undefined;
   }
 
-  #checkpointed(seen: boolean): void {
+  /** `came`: a checkpoint came (else the settle time passed without one). */
+  #checkpointed(came: boolean): void {
     clearTimeout(this.#settleTimer);
-    this.#checkpointsSeen ||= seen;
+    this.#checkpoints = came;
     this.#checkpointOwed = false;
     this.#schedule();
   }
