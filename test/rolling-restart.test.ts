@@ -1,0 +1,147 @@
+/**
+ * Issue 18 part 3: `earshot rolling-restart` run for real against two `earshot serve --redis`
+ * nodes (test engine) behind a real `haproxy` (the shipped config) while SDK streams run through
+ * it. The test is the nodes' supervisor: a node that exits is started again on its port, as
+ * systemd, Kubernetes or compose would. Every node is restarted once, and every stream's transcript
+ * equals an uninterrupted run's: no final lost, none twice, no audio lost. `earshot drain --wait`
+ * (the Kubernetes preStop) is checked on its own.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type EarshotClientOptions, nodeTransport } from "@earshot/client";
+import { mulberry32 } from "@earshot/test-support";
+import { type HaproxyProcess, startHaproxy } from "./helpers/haproxy.js";
+import { type RedisProcess, startRedis } from "./helpers/redis-server.js";
+import { runEarshot } from "./helpers/run-cli.js";
+import { assertExactlyOnce, type SdkRun, sendPaced, startRun, summary, transcriptText } from "./helpers/sdk-run.js";
+import { killAllServers, type ServeProcess, serveEngine } from "./helpers/serve-process.js";
+import { bursts } from "./helpers/signals.js";
+
+const KEY = "rolling-key";
+const ADMIN = "rolling-admin";
+const STREAMS = 3;
+/** Twenty-four utterances with pauses, about 40 s: long enough for both nodes' restarts. */
+const SIGNAL = bursts(
+  Array.from({ length: 24 }, (_, i) => ({
+    toneMs: [900, 1300, 400, 1700, 700, 1100][i % 6] ?? 500,
+    silenceMs: 500 + (i % 3) * 300,
+  })),
+);
+
+after(killAllServers);
+
+/** Nodes started again on their port whenever they exit, until stopped: the supervisor. */
+class Supervisor {
+  readonly nodes: ServeProcess[] = [];
+  readonly starts: number[] = [];
+  #stopped = false;
+  readonly #redis: RedisProcess;
+
+  constructor(redis: RedisProcess) {
+    this.#redis = redis;
+  }
+
+  async start(index: number, port = 0): Promise<void> {
+    const served = await serveEngine("test", port, KEY, {
+      args: ["--no-demo", "--redis", this.#redis.url, "--node-id", `node${index + 1}`, "--admin-key", ADMIN],
+    });
+    this.nodes[index] = served;
+    this.starts[index] = (this.starts[index] ?? 0) + 1;
+    served.process.once("exit", () => {
+      // A start cut short by the test's end (after()) is no failure.
+      if (!this.#stopped)
+        this.start(index, served.port).catch((error: unknown) => {
+          if (!this.#stopped) throw error;
+        });
+    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+  }
+}
+
+const options = (url: string, seed: number): EarshotClientOptions => ({
+  url,
+  apiKey: KEY,
+  config: { language: "en", timestamp_granularity: "word" },
+  reconnect: { baseDelayMs: 50, maxDelayMs: 500, random: mulberry32(seed) },
+  heartbeatTimeoutMs: 2000,
+  closeTimeoutMs: 30_000,
+  transport: nodeTransport,
+});
+
+describe("earshot rolling-restart", () => {
+  let redis: RedisProcess;
+  let supervisor: Supervisor;
+  let haproxy: HaproxyProcess;
+
+  before(async () => {
+    redis = await startRedis();
+    supervisor = new Supervisor(redis);
+    await supervisor.start(0);
+    await supervisor.start(1);
+    haproxy = await startHaproxy(supervisor.nodes.map((node) => `127.0.0.1:${node.port}`));
+  });
+  after(async () => {
+    supervisor?.stop();
+    await haproxy?.stop();
+    killAllServers();
+    await redis?.dispose();
+  });
+
+  it("restarts both nodes under streams: every transcript as an uninterrupted run's", {
+    timeout: 180_000,
+  }, async (t) => {
+    const reference = startRun(options(haproxy.url, 1));
+    await reference.client.connect();
+    await sendPaced(reference, SIGNAL, { speed: Number.POSITIVE_INFINITY });
+    assert.equal((await reference.client.close()).code, 1000);
+
+    const runs: SdkRun[] = Array.from({ length: STREAMS }, (_, i) => startRun(options(haproxy.url, 100 + i)));
+    await Promise.all(runs.map((run) => run.client.connect()));
+    const sending = runs.map((run) => sendPaced(run, SIGNAL, { speed: 1 }));
+    const nodeArgs = supervisor.nodes.flatMap((node, i) => ["--node", `node${i + 1}=${node.url}`]);
+    const restart = await runEarshot([
+      "rolling-restart",
+      ...nodeArgs,
+      "--admin-key",
+      ADMIN,
+      "--haproxy-socket",
+      haproxy.socket,
+      "--node-timeout-ms",
+      "60000",
+    ]);
+    t.diagnostic(restart.stdout.trim());
+    assert.equal(restart.code, 0, restart.stderr);
+    assert.deepEqual(supervisor.starts, [2, 2], "each node was restarted once");
+    await Promise.all(sending);
+    const results = await Promise.all(runs.map((run) => run.client.close()));
+
+    for (const [i, run] of runs.entries()) {
+      assert.equal(results[i]?.code, 1000);
+      assert.equal(results[i]?.lostMs, 0);
+      assertExactlyOnce(run);
+      assert.equal(transcriptText(run.finals), transcriptText(reference.finals), `stream ${i}`);
+      assert.deepEqual(summary(run.finals), summary(reference.finals), `stream ${i}`);
+      assert.deepEqual(
+        run.errors.map((e) => e.code),
+        [],
+      );
+    }
+    const moves = runs.flatMap((run) => run.states.filter((s) => s.error?.code === "draining"));
+    assert.ok(moves.length >= STREAMS, `every stream moved at least once: ${moves.length} moves`);
+  });
+
+  it("earshot drain --wait returns once the node is gone (the preStop hook)", { timeout: 60_000 }, async () => {
+    const node = supervisor.nodes[0] as ServeProcess;
+    const refused = await runEarshot(["drain", "--url", node.url, "--admin-key", "wrong"]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /401/);
+    const drained = await runEarshot(["drain", "--url", node.url, "--wait"], { EARSHOT_ADMIN_KEY: ADMIN });
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.match(drained.stdout, /drained/);
+    assert.notEqual(node.process.exitCode, null, "the drained process exited");
+    assert.equal(node.process.exitCode, 0);
+  });
+});
