@@ -187,12 +187,15 @@ describe("the Kubernetes manifests (deploy/k8s)", () => {
     const args = list(container.args, "args");
     assert.deepEqual(args.slice(0, 5), ["serve", "--host", "0.0.0.0", "--port", String(SERVER_PORT)]);
 
+    // preStop drains the node (and waits until it exited), with the admin key from a Secret.
     const preStop = list(field(container, "lifecycle", "preStop", "exec", "command"), "preStop command");
-    assert.equal(preStop[0], "sleep");
-    const sleepSeconds = Number(preStop[1]);
-    assert.ok(sleepSeconds > 0);
+    assert.deepEqual(preStop.slice(0, 3), ["earshot", "drain", "--wait"]);
+    assert.ok(field(envValue(container, "EARSHOT_ADMIN_KEY"), "valueFrom", "secretKeyRef"), "admin key from a Secret");
+    const drainAt = args.indexOf("--drain-timeout-ms");
+    const drainSeconds = drainAt < 0 ? 30 : Number(args[drainAt + 1]) / 1000;
+    assert.ok(drainSeconds > 0);
     const grace = field(deployment, "spec", "template", "spec", "terminationGracePeriodSeconds") as number;
-    assert.ok(grace > sleepSeconds + SHUTDOWN_SECONDS, `grace ${grace} s ≤ preStop ${sleepSeconds} s + shutdown`);
+    assert.ok(grace > drainSeconds + SHUTDOWN_SECONDS, `grace ${grace} s ≤ drain ${drainSeconds} s + shutdown`);
 
     assert.equal(field(deployment, "spec", "template", "spec", "securityContext", "runAsNonRoot"), true);
     assert.notEqual(field(deployment, "spec", "template", "spec", "securityContext", "runAsUser"), 0);
