@@ -75,7 +75,12 @@ describe("draining one node", () => {
     await waitUntil(async () => (await readyz(served.url)).status === 503, "/readyz 503", 5000);
     assert.deepEqual((await readyz(served.url)).body.status, "draining");
     await assertRefusedDraining(served.url);
-    await assertRefusedDraining(served.url, "/v1/listen");
+    // The compatibility surfaces' streams too: Deepgram's, AssemblyAI's, Twilio's media streams.
+    for (const path of ["/v1/listen", "/v3/ws", "/v1/twilio/media-stream"])
+      await assertRefusedDraining(served.url, path);
+    // A call's events carry no stream: a subscription is still let in (to be told `not_found` here).
+    const events = await upgradeAnswer(served.url, KEY, "/v1/calls/CA0123456789abcdef0123456789abcdef/events");
+    assert.equal(events.status, 101);
     // A resume of a session of this node is refused too: its client must continue elsewhere.
     const resumeToken = String(speaking.messages.find((m) => m.type === "session_started")?.resume_token);
     await assertRefusedDraining(served.url, `/v1/audio/transcriptions/stream?resume_token=${resumeToken}`);
