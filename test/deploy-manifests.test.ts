@@ -285,6 +285,9 @@ describe("deploy/compose.yaml", () => {
       assert.equal(redisUrl.hostname, "redis");
       assert.equal(Number(redisUrl.port), redisPort);
       assert.ok(list(node.depends_on, `${name} depends_on`).includes("redis"));
+      // SIGTERM drains (30 s by default) before the shutdown (10 s): docker must not kill it sooner.
+      assert.ok(Number.parseInt(String(node.stop_grace_period), 10) > 30 + SHUTDOWN_SECONDS, "stop_grace_period");
+      assert.equal(node.restart, "unless-stopped", "a drained node is started again");
       return command[command.indexOf("--node-id") + 1];
     });
     assert.equal(new Set(nodeIds).size, nodes.length, "distinct node ids");
