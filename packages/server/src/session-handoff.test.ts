@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { CHECKPOINT_SETTLE_MS, type HandOffHost, SessionHandOff } from "./session-handoff.js";
+import { CHECKPOINT_SETTLE_MS, CHECKPOINT_WAIT_MS, type HandOffHost, SessionHandOff } from "./session-handoff.js";
 import type { SessionState } from "./session-states.js";
 
 interface FakeSession {
@@ -71,6 +71,22 @@ describe("SessionHandOff", () => {
     handOff.finalMade();
     await nextTurn();
     assert.deepEqual(session.asked, ["atBoundary"], "moved right after the final");
+  });
+
+  it("a stream that sends checkpoints but gave none after a final (a finalize) moves after a bounded wait", async () => {
+    const session = fakeSession("streaming");
+    const handOff = new SessionHandOff(session.host);
+    handOff.finalMade();
+    handOff.checkpoint(); // the stream sends checkpoints
+    handOff.request();
+    await nextTurn();
+    assert.deepEqual(session.asked, ["atBoundary"]);
+    session.asked.length = 0;
+    handOff.finalMade(); // a final with no checkpoint after it
+    await sleep(CHECKPOINT_SETTLE_MS + 50);
+    assert.deepEqual(session.asked, [], "still waiting for its checkpoint");
+    await sleep(CHECKPOINT_WAIT_MS);
+    assert.deepEqual(session.asked, ["atBoundary"]);
   });
 
   it("a client without checkpoints moves right after the final", async () => {

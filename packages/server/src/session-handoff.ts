@@ -1,8 +1,8 @@
 /**
  * A session's move off a draining node (`node-drain.ts`). The session ends at its next utterance
- * end: after the final and, when its client keeps checkpoints, the checkpoint that follows it, so
- * the client continues the stream exactly on another node (from that checkpoint, or from the end
- * of that final). A session between utterances moves at once; one still opening its engine stream
+ * end: after the final and, when its client keeps checkpoints, the checkpoint that follows it
+ * (waited for a bounded time: not every final has one), so the client continues the stream exactly
+ * on another node (from that checkpoint, or from the end of that final). A session between utterances moves at once; one still opening its engine stream
  * moves once it streams; one whose client asked to close (`close_stream`) ends as asked; one
  * waiting for a resume (no connection) or finished ends now, since its client must resume
  * elsewhere. At the drain's bound (`now()`) a session moves wherever it stands: its client replays
@@ -20,6 +20,12 @@ import type { SessionState } from "./session-states.js";
  * this soon the stream counts as one without them (until a checkpoint shows otherwise).
  */
 export const CHECKPOINT_SETTLE_MS = 100;
+/**
+ * How long after a final a checkpoint is waited for from a stream that sends them. Not every final
+ * has one (the VAD gate checkpoints at pauses, not after a client's `finalize` or a forced final):
+ * a stream that then goes silent moves after this, not at the drain's bound.
+ */
+export const CHECKPOINT_WAIT_MS = 2_000;
 
 /** What the hand-off reads of its session and asks of it. */
 export interface HandOffHost {
@@ -82,11 +88,10 @@ export class SessionHandOff {
   finalMade(): void {
     if (this.#host.wantsCheckpoints() && this.#checkpoints !== false) {
       this.#checkpointOwed = true;
-      if (this.#checkpoints === undefined) {
-        clearTimeout(this.#settleTimer);
-        this.#settleTimer = setTimeout(() => this.#checkpointed(false), CHECKPOINT_SETTLE_MS);
-        this.#settleTimer.unref();
-      }
+      clearTimeout(this.#settleTimer);
+      const waitMs = this.#checkpoints ? CHECKPOINT_WAIT_MS : CHECKPOINT_SETTLE_MS;
+      this.#settleTimer = setTimeout(() => this.#checkpointed(false), waitMs);
+      this.#settleTimer.unref();
     }
     this.#schedule();
   }
@@ -114,10 +119,10 @@ export class SessionHandOff {
     this.#scheduled = undefined;
   }
 
-  /** `came`: a checkpoint came (else the settle time passed without one). */
+  /** `came`: a checkpoint came (else the wait passed without one: a stream that sent one still does). */
   #checkpointed(came: boolean): void {
     clearTimeout(this.#settleTimer);
-    this.#checkpoints = came;
+    this.#checkpoints = came || this.#checkpoints === true;
     this.#checkpointOwed = false;
     this.#schedule();
   }
