@@ -129,6 +129,21 @@ describe("draining one node", () => {
     assert.equal(await exited(served), 0);
   });
 
+  it("SIGINT during a drain stops at once: the stream still in its utterance gets server_shutting_down", {
+    timeout: 60_000,
+  }, async () => {
+    const served = await serve();
+    const speaking = await configured(served.url);
+    speaking.sendBinary(toBytes(bursts([{ toneMs: 1500, silenceMs: 0 }])));
+    await speaking.waitFor((m) => m.type === "transcript" && m.is_final === false, 10_000, "a partial");
+    served.process.kill("SIGTERM");
+    await waitUntil(async () => (await readyz(served.url)).status === 503, "/readyz 503", 5000);
+    served.process.kill("SIGINT");
+    assert.equal((await speaking.closed).code, 1012);
+    await speaking.waitForError("server_shutting_down");
+    assert.equal(await exited(served), 0);
+  });
+
   it("without an admin key there is no admin call", async () => {
     const served = await serve();
     const answer = await admin(served.url, "POST", ADMIN);

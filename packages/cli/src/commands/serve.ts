@@ -298,9 +298,11 @@ export async function serve(argv: string[]): Promise<number> {
   if (!values["no-demo"]) process.stdout.write(`earshot demo page: ${url}/\n`);
 
   // SIGTERM (a deploy, `docker stop`, Kubernetes) drains first: the streams move to other nodes at
-  // their next utterance end. An admin drain ends the same way. SIGINT (Ctrl-C) stops at once.
+  // their next utterance end. An admin drain ends the same way. SIGINT (Ctrl-C) stops at once,
+  // during a drain too.
+  const interrupted = new Promise<string>((resolve) => process.once("SIGINT", () => resolve("SIGINT")));
   const stop = await Promise.race([stopSignal, server.drained.then(() => "admin drain")]);
-  if (stop === "SIGTERM") await server.drain();
+  if (stop === "SIGTERM") await Promise.race([server.drain(), interrupted]);
   logger.info({ stop }, "shutting down");
   const timer = setTimeout(() => {
     process.stderr.write("earshot: shutdown timed out; exiting\n");
