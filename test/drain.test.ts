@@ -19,8 +19,11 @@ const CONFIG = { type: "config", config: { model: "test", language: "en" } };
 
 after(killAllServers);
 
-const serve = (args: readonly string[] = []): Promise<ServeProcess> =>
-  serveEngine("test", 0, KEY, { args: ["--no-demo", "--drain-timeout-ms", "20000", ...args] });
+/** The drain's bound: long enough that every stream in these tests moves before it, unless set. */
+const DRAIN_MS = 20_000;
+
+const serve = (args: readonly string[] = [], drainMs = DRAIN_MS): Promise<ServeProcess> =>
+  serveEngine("test", 0, KEY, { args: ["--no-demo", "--drain-timeout-ms", String(drainMs), ...args] });
 
 const readyz = async (url: string) => {
   const response = await fetch(`${url}/readyz`);
@@ -90,6 +93,10 @@ describe("draining one node", () => {
     assert.deepEqual(silentClosed, { code: 1012, reason: "draining" });
     assert.equal((await silent.waitForError("draining")).retryable, true);
     assert.equal(speaking.finals().length, 0, "no final yet: the utterance goes on");
+    const metrics = await (await fetch(`${served.url}/metrics`)).text();
+    assert.match(metrics, /^earshot_draining 1$/m);
+    assert.match(metrics, /^earshot_drain_sessions_total\{moved="before_bound"\} 1$/m, "the silent stream went");
+    assert.match(metrics, /^earshot_connections_refused_total\{reason="draining"\} [1-9]/m);
 
     speaking.sendBinary(toBytes(rest));
     const closed = await speaking.closed;
@@ -126,6 +133,27 @@ describe("draining one node", () => {
     assert.equal((await readyz(served.url)).status, 503);
     await assertRefusedDraining(served.url);
     assert.deepEqual(await silent.closed, { code: 1012, reason: "draining" });
+    assert.equal(await exited(served), 0);
+  });
+
+  it("at the bound a speaker who never pauses is moved mid-utterance", { timeout: 60_000 }, async () => {
+    const served = await serve([], 1000);
+    const speaking = await configured(served.url);
+    const tone = toBytes(bursts([{ toneMs: 200, silenceMs: 0 }]));
+    speaking.sendBinary(tone);
+    await speaking.waitFor((m) => m.type === "transcript" && m.is_final === false, 10_000, "a partial");
+    // Speech goes on, without a pause, past the bound.
+    const talking = setInterval(() => speaking.sendBinary(tone), 150);
+    try {
+      const drainedAt = Date.now();
+      served.process.kill("SIGTERM");
+      assert.deepEqual(await speaking.closed, { code: 1012, reason: "draining" });
+      // Moved by the 1 s bound, not by an utterance end (there is none) or the default bound.
+      assert.ok(Date.now() - drainedAt < DRAIN_MS / 2, `closed after ${Date.now() - drainedAt} ms`);
+    } finally {
+      clearInterval(talking);
+    }
+    assert.equal(speaking.finals().length, 0, "moved mid-utterance: the client replays from its last final");
     assert.equal(await exited(served), 0);
   });
 

@@ -11,8 +11,10 @@
  * Lifecycle: serving → draining → drained, once.
  */
 import type { Logger } from "pino";
+import { Counter, type Registry } from "prom-client";
 import type { ClientSession } from "./client-session.js";
 import type { Cluster } from "./cluster/cluster.js";
+import { scrapedGauge } from "./metric-kinds.js";
 import type { SessionRegistry } from "./session-registry.js";
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -44,11 +46,37 @@ export class NodeDrain {
   readonly #handedOff = new WeakSet<ClientSession>();
   readonly #drained: Promise<void>;
   #resolveDrained: () => void = () => {};
+  /** Sessions the drain handed off, and of them those still there at the bound (undefined before it). */
+  #handedOffCount = 0;
+  #atBound: number | undefined;
 
   constructor(parts: NodeDrainParts) {
     this.#parts = parts;
     this.#drained = new Promise((resolve) => {
       this.#resolveDrained = resolve;
+    });
+  }
+
+  /** `earshot_draining` and `earshot_drain_sessions_total`, read when scraped. */
+  defineMetrics(registry: Registry): void {
+    scrapedGauge(registry, "earshot_draining", "1 from the start of this node's drain on.", () =>
+      this.draining ? 1 : 0,
+    );
+    const counts = (): { before_bound: number; at_bound: number } => {
+      // Before the bound: the sessions gone so far; after it, those still there then moved anyway.
+      const { sessions } = this.#parts;
+      const left = this.#atBound ?? sessions.all().filter((session) => this.#handedOff.has(session)).length;
+      return { before_bound: this.#handedOffCount - left, at_bound: this.#atBound ?? 0 };
+    };
+    new Counter({
+      name: "earshot_drain_sessions_total",
+      help: "Sessions the drain handed off, by when they went: before_bound (at an utterance end, or ended on their own), at_bound (moved mid-utterance).",
+      labelNames: ["moved"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [moved, count] of Object.entries(counts())) this.inc({ moved }, count);
+      },
     });
   }
 
@@ -83,6 +111,7 @@ export class NodeDrain {
     cluster?.draining();
     const bound = performance.now() + timeoutMs;
     const left = await this.#untilGone(bound, (session) => session.handOff());
+    this.#atBound = left;
     if (left > 0) {
       log.warn({ sessions: left }, "drain bound passed: moving the streams left mid-utterance");
       await this.#untilGone(performance.now() + AFTER_BOUND_MS, (session) => session.handOffNow(), true);
@@ -103,6 +132,7 @@ export class NodeDrain {
       if (live.length === 0) return 0;
       for (const session of live) {
         if (!again && this.#handedOff.has(session)) continue;
+        if (!this.#handedOff.has(session)) this.#handedOffCount += 1;
         this.#handedOff.add(session);
         handOff(session);
       }

@@ -81,6 +81,7 @@ export function createServer(options: ServerOptions): EarshotServer {
   const cluster = joinCluster(options, settings, { sessions, connections, capacity }, log);
   cluster?.defineMetrics(metrics.registry);
   const drain = new NodeDrain({ sessions, cluster, log, timeoutMs: settings.drainTimeoutMs });
+  drain.defineMetrics(metrics.registry);
   const sessionHooks: SessionHooks = {
     ...sessions.hooks,
     onReleased: (_session, reason) => metrics.decoderReleased(reason),
