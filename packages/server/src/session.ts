@@ -352,6 +352,10 @@ export class StreamSession implements ClientSession {
   moveAway(): void {
     if (this.#state === "closed") return;
     const told = this.#connection !== undefined && this.#state !== "finished";
+    this.#log.info(
+      { state: this.#state, told, receivedSamples: this.#position.received },
+      "moving off the draining node",
+    );
     if (told) this.#deliverAll(this.#segments?.flush() ?? []);
     this.#hooks.onProgress?.(this);
     if (told) this.#closing.fail("draining", DRAINING_MESSAGE);
