@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, describe, it } from "node:test";
+import { interleavePcm } from "@earshot/audio";
 import { upgradeAnswer, waitUntil } from "./helpers/http-probe.js";
 import { killAllServers, type ServeProcess, serveEngine } from "./helpers/serve-process.js";
 import { bursts, toBytes } from "./helpers/signals.js";
@@ -133,6 +134,28 @@ describe("draining one node", () => {
     assert.equal((await readyz(served.url)).status, 503);
     await assertRefusedDraining(served.url);
     assert.deepEqual(await silent.closed, { code: 1012, reason: "draining" });
+    assert.equal(await exited(served), 0);
+  });
+
+  it("a two-channel stream moves once both channels stand between utterances", { timeout: 60_000 }, async () => {
+    const served = await serve();
+    const client = await WireClient.open(served.url, KEY);
+    client.sendJson({ type: "config", config: { model: "test", language: "en", channels: 2 } });
+    await client.waitFor((m) => m.type === "session_started");
+    // Channel 1 speaks on (no pause yet); channel 0 is silent.
+    const speech = bursts([{ toneMs: 1500, silenceMs: 0 }]);
+    client.sendBinary(toBytes(interleavePcm([new Int16Array(speech.length), speech])));
+    await client.waitFor((m) => m.type === "transcript" && m.channel === 1, 10_000, "a partial on channel 1");
+    served.process.kill("SIGTERM");
+    await waitUntil(async () => (await readyz(served.url)).status === 503, "/readyz 503", 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(client.ws.readyState, client.ws.OPEN, "channel 1 is mid-utterance");
+    const rest = bursts([{ toneMs: 300, silenceMs: 1000 }]);
+    client.sendBinary(toBytes(interleavePcm([new Int16Array(rest.length), rest])));
+    assert.deepEqual(await client.closed, { code: 1012, reason: "draining" });
+    const finals = client.finals();
+    assert.equal(finals.length, 1);
+    assert.equal(finals[0]?.channel, 1);
     assert.equal(await exited(served), 0);
   });
 
