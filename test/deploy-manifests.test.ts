@@ -187,9 +187,9 @@ describe("the Kubernetes manifests (deploy/k8s)", () => {
     const args = list(container.args, "args");
     assert.deepEqual(args.slice(0, 5), ["serve", "--host", "0.0.0.0", "--port", String(SERVER_PORT)]);
 
-    // preStop drains the node (and waits until it exited), with the admin key from a Secret.
+    // preStop drains the node, with the admin key from a Secret.
     const preStop = list(field(container, "lifecycle", "preStop", "exec", "command"), "preStop command");
-    assert.deepEqual(preStop.slice(0, 3), ["earshot", "drain", "--wait"]);
+    assert.deepEqual(preStop.slice(0, 2), ["earshot", "drain"]);
     assert.ok(field(envValue(container, "EARSHOT_ADMIN_KEY"), "valueFrom", "secretKeyRef"), "admin key from a Secret");
     const drainAt = args.indexOf("--drain-timeout-ms");
     const drainSeconds = drainAt < 0 ? 30 : Number(args[drainAt + 1]) / 1000;

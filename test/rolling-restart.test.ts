@@ -3,18 +3,19 @@
  * nodes (test engine) behind a real `haproxy` (the shipped config) while SDK streams run through
  * it. The test is the nodes' supervisor: a node that exits is started again on its port, as
  * systemd, Kubernetes or compose would. Every node is restarted once, and every stream's transcript
- * equals an uninterrupted run's: no final lost, none twice, no audio lost. `earshot drain --wait`
- * (the Kubernetes preStop) is checked on its own.
+ * equals an uninterrupted run's: no final lost, none twice, no audio lost. `earshot drain` (the
+ * Kubernetes preStop hook) is checked on its own.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type EarshotClientOptions, nodeTransport } from "@earshot/client";
 import { mulberry32 } from "@earshot/test-support";
 import { type HaproxyProcess, startHaproxy } from "./helpers/haproxy.js";
+import { NodeSupervisor, type SupervisedNode } from "./helpers/node-supervisor.js";
 import { type RedisProcess, startRedis } from "./helpers/redis-server.js";
 import { runEarshot } from "./helpers/run-cli.js";
 import { assertExactlyOnce, type SdkRun, sendPaced, startRun, summary, transcriptText } from "./helpers/sdk-run.js";
-import { killAllServers, type ServeProcess, serveEngine } from "./helpers/serve-process.js";
+import { killAllServers, type ServeProcess } from "./helpers/serve-process.js";
 import { bursts } from "./helpers/signals.js";
 
 const KEY = "rolling-key";
@@ -30,36 +31,11 @@ const SIGNAL = bursts(
 
 after(killAllServers);
 
-/** Nodes started again on their port whenever they exit, until stopped: the supervisor. */
-class Supervisor {
-  readonly nodes: ServeProcess[] = [];
-  readonly starts: number[] = [];
-  #stopped = false;
-  readonly #redis: RedisProcess;
-
-  constructor(redis: RedisProcess) {
-    this.#redis = redis;
-  }
-
-  async start(index: number, port = 0): Promise<void> {
-    const served = await serveEngine("test", port, KEY, {
-      args: ["--no-demo", "--redis", this.#redis.url, "--node-id", `node${index + 1}`, "--admin-key", ADMIN],
-    });
-    this.nodes[index] = served;
-    this.starts[index] = (this.starts[index] ?? 0) + 1;
-    served.process.once("exit", () => {
-      // A start cut short by the test's end (after()) is no failure.
-      if (!this.#stopped)
-        this.start(index, served.port).catch((error: unknown) => {
-          if (!this.#stopped) throw error;
-        });
-    });
-  }
-
-  stop(): void {
-    this.#stopped = true;
-  }
-}
+const nodeOf = (redis: RedisProcess, index: number): SupervisedNode => ({
+  engine: "test",
+  apiKey: KEY,
+  options: { args: ["--no-demo", "--redis", redis.url, "--node-id", `node${index + 1}`, "--admin-key", ADMIN] },
+});
 
 const options = (url: string, seed: number): EarshotClientOptions => ({
   url,
@@ -73,14 +49,14 @@ const options = (url: string, seed: number): EarshotClientOptions => ({
 
 describe("earshot rolling-restart", () => {
   let redis: RedisProcess;
-  let supervisor: Supervisor;
+  let supervisor: NodeSupervisor;
   let haproxy: HaproxyProcess;
 
   before(async () => {
     redis = await startRedis();
-    supervisor = new Supervisor(redis);
-    await supervisor.start(0);
-    await supervisor.start(1);
+    supervisor = new NodeSupervisor();
+    await supervisor.start(0, nodeOf(redis, 0));
+    await supervisor.start(1, nodeOf(redis, 1));
     haproxy = await startHaproxy(supervisor.nodes.map((node) => `127.0.0.1:${node.port}`));
   });
   after(async () => {
@@ -133,7 +109,7 @@ describe("earshot rolling-restart", () => {
     assert.ok(moves.length >= STREAMS, `every stream moved at least once: ${moves.length} moves`);
   });
 
-  it("earshot drain --wait returns once the node is gone (the preStop hook)", { timeout: 60_000 }, async () => {
+  it("earshot drain (the preStop hook) with --wait returns once the node is gone", { timeout: 60_000 }, async () => {
     const node = supervisor.nodes[0] as ServeProcess;
     const refused = await runEarshot(["drain", "--url", node.url, "--admin-key", "wrong"]);
     assert.equal(refused.code, 1);

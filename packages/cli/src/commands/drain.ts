@@ -1,6 +1,7 @@
 /**
- * `earshot drain`: drains one node (its admin call, `POST /v1/admin/drain`) and, with `--wait`,
- * waits until it exited: the Kubernetes `preStop` hook (deploy/k8s/deployment.yaml).
+ * `earshot drain`: drains one node (its admin call, `POST /v1/admin/drain`), as the Kubernetes
+ * `preStop` hook does (deploy/k8s/deployment.yaml); with `--wait`, for scripts, it returns once the
+ * node exited.
  */
 import { parseArgs } from "node:util";
 import { CliError } from "../cli-error.js";
