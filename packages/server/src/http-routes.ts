@@ -84,7 +84,8 @@ export function httpRoutes(context: HttpRoutesContext): RequestHandler {
     } else if (path === TOKEN_PATH) {
       await handleTokenRequest(request, response, { keys, tokens, cluster });
     } else if (path === TRANSCRIPTIONS_PATH) {
-      await handleTranscriptions(request, response, transcriptions);
+      // A file being decoded when the node drains is let finish (up to the drain's bound).
+      await drain.whileRequest(() => handleTranscriptions(request, response, transcriptions));
     } else if (path === AAI_TOKEN_PATH) {
       context.assemblyAi.handleToken(request, response, target.searchParams);
     } else if (path === STREAM_PATH || path === AAI_STREAM_PATH) {

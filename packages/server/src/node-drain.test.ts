@@ -55,6 +55,24 @@ describe("NodeDrain", () => {
     assert.match(text, /^earshot_drain_sessions_total\{moved="at_bound"\} 1$/m);
   });
 
+  it("waits for a request in flight (a file transcription)", async () => {
+    const drain = new NodeDrain({
+      sessions: newRegistry(),
+      cluster: undefined,
+      log: silentLogger(),
+      timeoutMs: 10_000,
+    });
+    let finish: () => void = () => {};
+    const request = drain.whileRequest(() => new Promise<string>((resolve) => (finish = () => resolve("done"))));
+    const drained = drain.start("signal");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(drain.state, "draining");
+    finish();
+    assert.equal(await request, "done");
+    await drained;
+    assert.equal(drain.state, "drained");
+  });
+
   it("with no session, is drained at once", async () => {
     const drain = new NodeDrain({
       sessions: newRegistry(),

@@ -5,8 +5,9 @@
  * with 503 `draining` (the balancer tries another node), the node's Redis hash says `draining`, and
  * every session moves away at its next utterance end (`session-handoff.ts`): its client is told
  * `draining`, closed with 1012, and continues on another node. At the bound (`timeoutMs`) the
- * sessions left move wherever they stand. The drain is over when no session is left; the owner
- * (`earshot serve`) then closes the server and exits.
+ * sessions left move wherever they stand. The drain is over when no session is left (and no file
+ * transcription, OpenAI's POST, is in flight); the owner (`earshot serve`) then closes the server
+ * and exits.
  *
  * Lifecycle: serving → draining → drained, once.
  */
@@ -49,6 +50,8 @@ export class NodeDrain {
   /** Sessions the drain handed off, and of them those still there at the bound (undefined before it). */
   #handedOffCount = 0;
   #atBound: number | undefined;
+  /** HTTP requests that decode a file (`whileRequest`): the drain waits for them too, up to its bound. */
+  #requestsInFlight = 0;
 
   constructor(parts: NodeDrainParts) {
     this.#parts = parts;
@@ -98,6 +101,16 @@ export class NodeDrain {
     return this.#parts.timeoutMs;
   }
 
+  /** Runs a request the drain must let finish (a file transcription), counted while it runs. */
+  async whileRequest<T>(work: () => Promise<T>): Promise<T> {
+    this.#requestsInFlight += 1;
+    try {
+      return await work();
+    } finally {
+      this.#requestsInFlight -= 1;
+    }
+  }
+
   /** Starts the drain (a second call joins the first); resolves once no session is left. */
   start(trigger: DrainTrigger): Promise<void> {
     this.#done ??= this.#drain(trigger);
@@ -122,14 +135,14 @@ export class NodeDrain {
   }
 
   /**
-   * Hands each session off (new ones too) until none is left or `until` passes; `again`: ask every
-   * session each round, not only once. Returns how many are left.
+   * Hands each session off (new ones too) until none is left, and no request in flight, or `until`
+   * passes; `again`: ask every session each round, not only once. Returns how many sessions are left.
    */
   async #untilGone(until: number, handOff: (session: ClientSession) => void, again = false): Promise<number> {
     const { sessions } = this.#parts;
     for (;;) {
       const live = sessions.all();
-      if (live.length === 0) return 0;
+      if (live.length === 0 && this.#requestsInFlight === 0) return 0;
       for (const session of live) {
         if (!again && this.#handedOff.has(session)) continue;
         if (!this.#handedOff.has(session)) this.#handedOffCount += 1;
