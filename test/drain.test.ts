@@ -82,6 +82,14 @@ describe("draining one node", () => {
     // The compatibility surfaces' streams too: Deepgram's, AssemblyAI's, Twilio's media streams.
     for (const path of ["/v1/listen", "/v3/ws", "/v1/twilio/media-stream"])
       await assertRefusedDraining(served.url, path);
+    // OpenAI's file transcriptions too, in OpenAI's shape.
+    const upload = await fetch(`${served.url}/v1/audio/transcriptions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "multipart/form-data; boundary=x" },
+      body: "--x--\r\n",
+    });
+    assert.equal(upload.status, 503);
+    assert.equal(((await upload.json()) as { error: { type: string } }).error.type, "server_error");
     // A call's events carry no stream: a subscription is still let in (to be told `not_found` here).
     const events = await upgradeAnswer(served.url, KEY, "/v1/calls/CA0123456789abcdef0123456789abcdef/events");
     assert.equal(events.status, 101);
