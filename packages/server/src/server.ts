@@ -18,6 +18,7 @@ import { ConnectionCounts } from "./connection-counts.js";
 import { EngineLoading } from "./engine-loading.js";
 import { HttpGuards } from "./http-guards.js";
 import { httpRoutes } from "./http-routes.js";
+import { KeyStreamLimit } from "./key-stream-limit.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import {
@@ -78,6 +79,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     metrics,
   };
   const keys = new KeyRing(options.apiKeys);
+  const keyStreamLimit = new KeyStreamLimit(connections, cluster, settings.maxStreamsPerKey);
   const parts = {
     log,
     engine,
@@ -86,6 +88,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     sessions,
     sessionHooks,
     connections,
+    keyStreamLimit,
     tokens,
     capacity,
     metrics,

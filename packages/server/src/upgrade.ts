@@ -11,6 +11,7 @@ import { ERRORS, STREAM_TOKEN_PREFIX } from "@earshot/protocol";
 import { WebSocketServer } from "ws";
 import { credentialFromRequest, type KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 import type { Cluster } from "./cluster/cluster.js";
+import { fullNodeAnswer } from "./cluster/cluster-room.js";
 import { Connection } from "./connection.js";
 import { connectionContext, type SessionAccess } from "./connection-context.js";
 import type { ConnectionCounts, CountedConnection } from "./connection-counts.js";
@@ -183,7 +184,9 @@ export class StreamUpgrades {
     if (!refused || resuming) return false;
     log.info({ reason: refused.reason }, "upgrade refused: over capacity");
     metrics.refused(refused.reason);
-    rejectUpgrade(socket, 503, "over_capacity", refused.message, capacity.retryAfterSeconds);
+    const others = this.#context.cluster?.otherNodes();
+    const answer = fullNodeAnswer(refused.message, capacity.retryAfterSeconds, others);
+    rejectUpgrade(socket, 503, "over_capacity", answer.message, answer.retryAfterSeconds);
     return true;
   }
 

@@ -9,6 +9,7 @@
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { secretDigest } from "./cluster-keys.js";
+import type { OtherNodes } from "./cluster-room.js";
 import { ClusterTokens } from "./cluster-tokens.js";
 import { type KeyAdmission, KeyStreams } from "./key-streams.js";
 import { NodeHeartbeat, type NodeState } from "./node-heartbeat.js";
@@ -69,6 +70,23 @@ export class Cluster {
 
   start(): void {
     this.#heartbeat.start();
+  }
+
+  /**
+   * The other nodes of the cluster view and how many had room (active streams below capacity) at
+   * their last heartbeat; undefined without a view (Redis away, or before the first beat).
+   */
+  otherNodes(): OtherNodes | undefined {
+    const view = this.#heartbeat.view;
+    if (view.size === 0) return undefined;
+    let nodes = 0;
+    let withRoom = 0;
+    for (const [id, load] of view) {
+      if (id === this.nodeId) continue;
+      nodes += 1;
+      if (load.activeStreams < load.capacity) withRoom += 1;
+    }
+    return { nodes, withRoom };
   }
 
   /** Cluster-wide per-key admission of one more stream (`localCount` includes it); undefined: Redis away. */

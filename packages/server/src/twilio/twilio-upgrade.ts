@@ -14,8 +14,8 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { CallRegistry } from "../calls/call-registry.js";
 import type { Capacity } from "../capacity.js";
-import type { ConnectionCounts } from "../connection-counts.js";
 import { rejectUpgrade } from "../http-replies.js";
+import type { KeyStreamLimit } from "../key-stream-limit.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { RequestTarget } from "../request-target.js";
 import type { ServerSettings } from "../server-options.js";
@@ -45,7 +45,7 @@ export interface TwilioUpgradeContext {
   readonly tokens: StreamTokens;
   readonly metrics: ServerMetrics;
   readonly calls: CallRegistry;
-  readonly connections: ConnectionCounts;
+  readonly keyStreamLimit: KeyStreamLimit;
   /** Twilio's auth token: set, every upgrade must be signed with it. */
   readonly authToken: string | undefined;
 }
@@ -123,12 +123,9 @@ export class TwilioUpgrades implements UpgradeRoute {
       livenessTimeoutMs: settings.livenessTimeoutMs,
       faults: this.#faults,
       peerDropped: (reason) => metrics.peerDropped(reason),
-      countConnection: (key) => {
-        const tooMany = this.#context.connections.refusal(key);
-        if (tooMany) return { ok: false, why: tooMany };
-        const counted = this.#context.connections.add(key);
-        counted.bound();
-        return { ok: true, closed: () => counted.closed(true) };
+      countConnection: async (key, streams) => {
+        const counted = await this.#context.keyStreamLimit.count(key, streams);
+        return counted.ok ? { ok: true, closed: counted.release } : counted;
       },
       channelConfig: (parameters) => callConfig(parameters, this.#context.engine),
       openSession: (connection, key, config, startSample, firstSegmentId) =>

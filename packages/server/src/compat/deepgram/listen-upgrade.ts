@@ -2,9 +2,10 @@
  * Upgrades at `/v1/listen`, Deepgram's live endpoint, as a thin adapter: the credential (an API key
  * as `Authorization: Token <key>`, or a stream token as `Bearer`; browsers send either as the
  * subprotocols `token, <key>` / `bearer, <token>`, and the chosen one is echoed), the query read and
- * checked as a session's config would be, the key's connection limit, then one admitted session per
- * channel, all before the handshake, so every refusal is Deepgram's HTTP error answer. The stream
- * then runs in `DeepgramListenStream`.
+ * checked as a session's config would be, the key's stream limit (on this node and, in a cluster,
+ * across nodes: a stream counts one per channel), then one admitted session per channel, all before
+ * the handshake, so every refusal is Deepgram's HTTP error answer. The stream then runs in
+ * `DeepgramListenStream`.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -15,7 +16,9 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { KeyRing } from "../../auth.js";
 import type { Capacity } from "../../capacity.js";
-import type { ConnectionCounts } from "../../connection-counts.js";
+import type { Cluster } from "../../cluster/cluster.js";
+import { fullNodeAnswer } from "../../cluster/cluster-room.js";
+import type { KeyStreamLimit } from "../../key-stream-limit.js";
 import type { ServerMetrics } from "../../metrics.js";
 import type { RequestTarget } from "../../request-target.js";
 import type { ServerSettings } from "../../server-options.js";
@@ -47,7 +50,9 @@ export interface ListenUpgradeContext {
   readonly sessions: SessionRegistry;
   readonly sessionHooks: SessionHooks;
   readonly capacity: Capacity;
-  readonly connections: ConnectionCounts;
+  readonly keyStreamLimit: KeyStreamLimit;
+  /** The cluster this node is in (`--redis`), for what a refusal says of the other nodes; undefined: alone. */
+  readonly cluster?: Cluster | undefined;
   readonly metrics: ServerMetrics;
 }
 
@@ -95,28 +100,31 @@ export class DeepgramUpgrades implements UpgradeRoute {
   handle(request: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget & { ok: true }): void {
     const requestId = randomUUID();
     const log = this.#context.log.child({ request_id: requestId });
-    try {
-      this.#upgrade(request, socket, head, target, requestId, log);
-    } catch (error) {
-      if (!(error instanceof DeepgramUpgradeError)) throw error;
+    this.#upgrade(request, socket, head, target, requestId, log).catch((error: unknown) => {
+      if (!(error instanceof DeepgramUpgradeError)) {
+        log.error({ err: error }, "deepgram upgrade failed");
+        socket.destroy();
+        return;
+      }
       log.info(
         { remote: request.socket.remoteAddress, code: error.code },
         `deepgram upgrade refused: ${error.message}`,
       );
       this.#metrics.refused(error.code);
       rejectListenUpgrade(socket, error, requestId);
-    }
+    });
   }
 
-  #upgrade(
+  /** Rejects with a `DeepgramUpgradeError` to answer. */
+  async #upgrade(
     request: IncomingMessage,
     socket: Duplex,
     head: Buffer,
     target: RequestTarget & { ok: true },
     requestId: string,
     log: Logger,
-  ): void {
-    const { engine, capacity, connections, tokens, settings } = this.#context;
+  ): Promise<void> {
+    const { engine, capacity, keyStreamLimit, tokens, settings, cluster } = this.#context;
     const bandExtension = settings.streamDefaults.bandExtensionDb;
     const caller = this.#authenticate(request);
     const query = parseListenQuery(target.searchParams, engine.capabilities.models);
@@ -134,14 +142,27 @@ export class DeepgramUpgrades implements UpgradeRoute {
     // 8 kHz linear16 is upsampled and band-extended here (listen-audio.ts), then sent on as 16 kHz
     // PCM: the engine decodes it as earshot's own 8 kHz encodings (the telephone model).
     const telephone = query.encoding === "linear16" && query.sampleRate === 8000 && bandExtension !== "off";
-    const tooMany = connections.refusal(caller.key);
-    if (tooMany) {
-      throw new DeepgramUpgradeError("too_many_streams", tooMany, {
+    // Each channel is a stream of the key, as a two-channel stream of earshot's protocol is.
+    const counted = await keyStreamLimit.count(caller.key, stream.channelCount);
+    if (!counted.ok) {
+      throw new DeepgramUpgradeError("too_many_streams", counted.why, {
         retryAfterSeconds: TOO_MANY_STREAMS_RETRY_AFTER_S,
       });
     }
-    const overCapacity = (message: string) =>
-      new DeepgramUpgradeError("over_capacity", message, { retryAfterSeconds: capacity.retryAfterSeconds });
+    if (socket.destroyed) {
+      counted.release();
+      return;
+    }
+    // Another upgrade may have used the stream token while this one was being counted.
+    if (caller.token?.used === true) {
+      counted.release();
+      throw new DeepgramUpgradeError("invalid_auth", "Invalid credentials.");
+    }
+    const overCapacity = (message: string) => {
+      counted.release();
+      const answer = fullNodeAnswer(message, capacity.retryAfterSeconds, cluster?.otherNodes());
+      return new DeepgramUpgradeError("over_capacity", answer.message, { retryAfterSeconds: answer.retryAfterSeconds });
+    };
     const refused = capacity.refusal("after_release");
     if (refused) throw overCapacity(refused.message);
     let refusal: string | undefined;
@@ -152,13 +173,11 @@ export class DeepgramUpgrades implements UpgradeRoute {
     });
     if (!opened) throw overCapacity(refusal ?? "No engine stream for this stream now.");
 
-    const counted = connections.add(caller.key);
-    counted.bound();
     if (caller.token) tokens.admit(caller.token);
     let upgraded = false;
     const release = (): void => {
       if (caller.token) tokens.release(caller.token);
-      counted.closed(true);
+      counted.release();
     };
     // A handshake that fails (ws answers 400 and never calls back) ends the sessions it opened.
     socket.once("close", () => {
