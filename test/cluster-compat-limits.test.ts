@@ -5,7 +5,8 @@
  * 3009), a Twilio media stream with a stream token (closed 1008 at `start`, before any audio is
  * decoded) and OpenAI's batch route (the SDK's RateLimitError) each refuse the stream that would
  * take the key past its limit on the other node; a multichannel Deepgram stream and a two-track
- * Twilio call count a stream per channel; a stream let go gives its place back across the cluster.
+ * Twilio call count a stream per channel, and so does earshot's own two-channel stream, in Redis
+ * from its `config`; a stream let go gives its place back across the cluster.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -20,6 +21,7 @@ import { type RedisProcess, startRedis } from "./helpers/redis-server.js";
 import { killAllServers, type ServeProcess, serveEngine } from "./helpers/serve-process.js";
 import { bursts } from "./helpers/signals.js";
 import { mulawFrames, TwilioSimulator } from "./helpers/twilio-simulator.js";
+import { WireClient } from "./helpers/ws-client.js";
 
 const KEY = "cluster-compat-key";
 const LIMIT = 2;
@@ -200,5 +202,21 @@ describe("the per-key stream limit across nodes, on every compatibility surface"
     await counted(0);
     const result = await client.audio.transcriptions.create({ file: await file(), model: "whisper-1" });
     assert.equal(typeof result.text, "string");
+  });
+
+  it("earshot's own two-channel stream: its second stream is in the cluster's count at once, not at the next heartbeat", async () => {
+    await counted(0);
+    // A node whose heartbeat comes every 20 s: only the write at `config` can show the second stream.
+    const slow = await serveEngine("test", 0, KEY, {
+      args: [...["--redis", redis.url, "--node-id", "node-slow", "--node-lease-ms", "60000"]],
+    });
+    const client = await WireClient.open(slow.url, KEY);
+    client.sendJson({ type: "config", config: { model: "test", language: "en", channels: 2 } });
+    await client.waitFor((m) => m.type === "session_started");
+    await counted(2);
+    assert.equal((await deepgram(a.url)).status, 429, "the key's two streams are on the slow node");
+    client.ws.close();
+    await client.closed;
+    await counted(0);
   });
 });

@@ -42,7 +42,7 @@ export class KeyStreamLimit {
       if (released) return;
       released = true;
       counted.closed(true);
-      cluster?.streamClosed(key, connections.connectionsOf(key));
+      cluster?.keyStreamsChanged(key, connections.connectionsOf(key));
     };
     if (!cluster) return { ok: true, release };
     // The count written for this node includes this connection; a refusal writes it back without.

@@ -126,10 +126,12 @@ export class StreamUpgrades {
     const firstUse = token !== undefined && !token.used;
     // Checked before Redis too, so that a full node does not spend a token's single use.
     if (this.#overCapacity(key, resumeToken, socket)) return;
-    const counted = connections.add(key);
+    const counted = published(connections.add(key), () =>
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key)),
+    );
     const giveBack = (): void => {
       counted.closed(false);
-      cluster.streamClosed(key, connections.connectionsOf(key));
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key));
     };
     const admitted = await cluster.admitStream(key, connections.connectionsOf(key), settings.maxStreamsPerKey);
     if (admitted?.ok === false) {
@@ -153,7 +155,7 @@ export class StreamUpgrades {
       return;
     }
     this.#open(request, socket, head, resumeToken, token, counted, key, () =>
-      cluster.streamClosed(key, connections.connectionsOf(key)),
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key)),
     );
   }
 
@@ -244,4 +246,22 @@ export class StreamUpgrades {
     if (!checked.ok) return { ok: false, code: "invalid_token", why: checked.why };
     return { ok: true, key: checked.token.key, token: checked.token };
   }
+}
+
+/**
+ * `counted`, with each change of the streams it holds (a two-channel `config` takes a second) told
+ * to `changed`, so the cluster's count of its key follows at once rather than at the next heartbeat.
+ * The second stream is checked against the limit on this node only (the `config` is not kept
+ * waiting on Redis).
+ */
+function published(counted: CountedConnection, changed: () => void): CountedConnection {
+  return {
+    bound: () => counted.bound(),
+    holds: (streams, force) => {
+      const refused = counted.holds(streams, force);
+      if (refused === undefined) changed();
+      return refused;
+    },
+    closed: (bound) => counted.closed(bound),
+  };
 }

@@ -94,8 +94,11 @@ export class Cluster {
     return this.#keyStreams.admit(key, localCount, limit);
   }
 
-  /** A stream of `key` closed (or was refused): this node now holds `localCount` of its streams. */
-  streamClosed(key: string, localCount: number): void {
+  /**
+   * This node now holds `localCount` streams of `key` (one closed or was refused, or a two-channel
+   * stream took its second): written at once, not checked against the limit.
+   */
+  keyStreamsChanged(key: string, localCount: number): void {
     void this.#keyStreams.set(key, localCount);
   }
 
