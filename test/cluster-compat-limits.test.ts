@@ -35,10 +35,12 @@ interface Opened {
 }
 
 /** A Deepgram `/v1/listen` upgrade: the open socket, or the refusal's status and body. */
-function deepgram(url: string, query = "encoding=linear16&sample_rate=16000"): Promise<Opened> {
-  const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/listen?${query}`, {
-    headers: { authorization: `Token ${KEY}` },
-  });
+function deepgram(
+  url: string,
+  query = "encoding=linear16&sample_rate=16000",
+  authorization = `Token ${KEY}`,
+): Promise<Opened> {
+  const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/listen?${query}`, { headers: { authorization } });
   ws.on("error", () => {});
   return new Promise((resolve) => {
     ws.once("open", () => resolve({ status: 101, body: "", ws }));
@@ -202,6 +204,32 @@ describe("the per-key stream limit across nodes, on every compatibility surface"
     await counted(0);
     const result = await client.audio.transcriptions.create({ file: await file(), model: "whisper-1" });
     assert.equal(typeof result.text, "string");
+  });
+
+  it("a stream token minted on one node opens a Deepgram stream or a Twilio call on the other, once", async () => {
+    await counted(0);
+    const forDeepgram = await mint(a.url);
+    const opened = await deepgram(b.url, undefined, `Bearer ${forDeepgram}`);
+    assert.equal(opened.status, 101);
+    const reused = await deepgram(a.url, undefined, `Bearer ${forDeepgram}`);
+    assert.equal(reused.status, 401, "used on node B: refused on node A");
+    assert.equal((JSON.parse(reused.body) as { err_code: string }).err_code, "INVALID_AUTH");
+    await closeAll([opened.ws]);
+    await counted(0);
+
+    const before = await scrape(a.url);
+    const forTwilio = await mint(b.url);
+    const call = await TwilioSimulator.connect({ baseUrl: a.url });
+    call.start({ customParameters: { token: forTwilio }, tracks: ["inbound"] });
+    await counted(1);
+    const again = await TwilioSimulator.connect({ baseUrl: b.url });
+    again.start({ customParameters: { token: forTwilio }, tracks: ["inbound"] });
+    assert.equal((await again.closed).code, 1008, "used on node A: refused on node B");
+    call.stop();
+    assert.equal((await call.closed).code, 1000);
+    const fault = 'earshot_twilio_faults_total{code="twilio_unauthorized"}';
+    assert.equal(sample(await scrape(a.url), fault), sample(before, fault), "node A let its call in");
+    await counted(0);
   });
 
   it("earshot's own two-channel stream: its second stream is in the cluster's count at once, not at the next heartbeat", async () => {

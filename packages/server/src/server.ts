@@ -30,6 +30,7 @@ import {
 } from "./server-options.js";
 import type { SessionHooks, StreamSession } from "./session.js";
 import { SessionRegistry } from "./session-registry.js";
+import { SharedTokens } from "./shared-tokens.js";
 import { shutdown } from "./shutdown.js";
 import { StreamTokens } from "./stream-tokens.js";
 import { phoneCalls } from "./twilio/phone-calls.js";
@@ -80,6 +81,7 @@ export function createServer(options: ServerOptions): EarshotServer {
   };
   const keys = new KeyRing(options.apiKeys);
   const keyStreamLimit = new KeyStreamLimit(connections, cluster, settings.maxStreamsPerKey);
+  const sharedTokens = new SharedTokens(tokens, keys, cluster);
   const parts = {
     log,
     engine,
@@ -89,6 +91,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     sessionHooks,
     connections,
     keyStreamLimit,
+    sharedTokens,
     tokens,
     capacity,
     metrics,

@@ -17,6 +17,7 @@ import { connectionContext, type SessionAccess } from "./connection-context.js";
 import type { ConnectionCounts, CountedConnection } from "./connection-counts.js";
 import { rejectUpgrade } from "./http-replies.js";
 import { parseRequestTarget, type RequestTarget } from "./request-target.js";
+import type { SharedTokens } from "./shared-tokens.js";
 import type { StreamToken } from "./stream-tokens.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
@@ -33,6 +34,7 @@ const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 export interface UpgradeContext extends SessionAccess {
   readonly keys: KeyRing;
   readonly connections: ConnectionCounts;
+  readonly sharedTokens: SharedTokens;
   /** The cluster this node is in (`--redis`); undefined: alone. */
   readonly cluster?: Cluster | undefined;
 }
@@ -109,15 +111,9 @@ export class StreamUpgrades {
     head: Buffer,
     resumeToken: string | null,
   ): Promise<void> {
-    const { tokens, connections, settings, metrics } = this.#context;
+    const { sharedTokens, connections, settings, metrics } = this.#context;
     const credential = credentialFromRequest(request);
-    const isToken = credential?.startsWith(STREAM_TOKEN_PREFIX) === true && !this.#context.keys.accepts(credential);
-    if (isToken && !tokens.knows(credential as string)) {
-      const published = await cluster.tokens.lookup(credential as string);
-      const key = published ? cluster.keyWithDigest(published.keyDigest) : undefined;
-      if (published && !published.used && key !== undefined)
-        tokens.adopt(credential as string, key, published.expiresAt);
-    }
+    await sharedTokens.adopt(credential);
     const who = this.#authenticate(request, resumeToken);
     if (!this.#authenticated(who, request, socket) || this.#tooMany(who.key, socket)) return;
     const { key, token } = who;

@@ -35,6 +35,7 @@ import type { DropReason } from "../metrics.js";
 import { type LivenessTiming, PeerLiveness } from "../peer-liveness.js";
 import type { StreamSession } from "../session.js";
 import type { SessionConnection } from "../session-types.js";
+import type { SharedTokens } from "../shared-tokens.js";
 import type { StreamTokens } from "../stream-tokens.js";
 import type { CallConfig } from "./call-config.js";
 import {
@@ -62,6 +63,8 @@ export interface MediaStreamContext extends LivenessTiming {
   readonly log: Logger;
   readonly calls: CallRegistry;
   readonly tokens: StreamTokens;
+  /** Tokens minted on other nodes of a cluster, and single use across it. */
+  readonly sharedTokens: Pick<SharedTokens, "adopt" | "use">;
   /** The upgrade carried a valid `X-Twilio-Signature`. */
   readonly signed: boolean;
   /** A stream that sends no `start` this soon is closed. */
@@ -211,11 +214,11 @@ export class TwilioMediaStream {
     }
     const { token, ...parameters } = start.customParameters ?? {};
     const tracks = this.#tracks(start.tracks);
-    const { tokens, signed, countConnection } = this.#context;
+    const { tokens, sharedTokens, signed, countConnection } = this.#context;
     this.#held = [];
     this.#ws.pause();
     // A call holds a decoder per track: it counts that many streams of its key.
-    streamCredential(token, signed, tokens, countConnection, Math.max(1, tracks.length)).then(
+    streamCredential(token, signed, tokens, sharedTokens, countConnection, Math.max(1, tracks.length)).then(
       (checked) => this.#guarded("the start", () => this.#started(message, tracks, parameters, checked)),
       (error: unknown) => {
         this.#log.error({ err: error }, "twilio stream: counting its key failed");

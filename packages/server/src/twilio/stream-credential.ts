@@ -6,6 +6,7 @@
  * only a signed upgrade gets in, for no key in particular (any key may read the call); its streams
  * count against `TWILIO_SIGNED_KEY` for admission, and no per-key limit applies.
  */
+import type { SharedTokens } from "../shared-tokens.js";
 import type { StreamTokens } from "../stream-tokens.js";
 import type { TwilioFaultCode } from "./twilio-faults.js";
 
@@ -35,11 +36,15 @@ export type CountConnection = (
   streams: number,
 ) => Promise<{ readonly ok: true; readonly closed: () => void } | { readonly ok: false; readonly why: string }>;
 
-/** `streams`: the decoders the call will hold (its tracks). */
+/**
+ * `streams`: the decoders the call will hold (its tracks). `shared`: a token minted on another node
+ * of a cluster is taken, and its single use claimed cluster-wide.
+ */
 export async function streamCredential(
   token: string | undefined,
   signed: boolean,
   tokens: StreamTokens,
+  shared: Pick<SharedTokens, "adopt" | "use">,
   countConnection: CountConnection,
   streams: number,
 ): Promise<CredentialCheck> {
@@ -53,17 +58,17 @@ export async function streamCredential(
     }
     return { ok: true, credential: { key: TWILIO_SIGNED_KEY, owner: undefined, by: "signature", release: () => {} } };
   }
+  await shared.adopt(token);
   const checked = tokens.check(token, null);
   if (!checked.ok) return { ok: false, code: "twilio_unauthorized", why: `token parameter refused: ${checked.why}` };
   const streamToken = checked.token;
   const counted = await countConnection(streamToken.key, streams);
   if (!counted.ok) return { ok: false, code: "twilio_too_many_streams", why: counted.why };
-  // Another stream may have used the token while this one was being counted.
-  if (streamToken.used) {
+  // Another stream, here or on another node, may have used the token while this one was being counted.
+  if (!(await shared.use(token, streamToken))) {
     counted.closed();
     return { ok: false, code: "twilio_unauthorized", why: "token parameter refused: the token was already used" };
   }
-  tokens.admit(streamToken);
   let released = false;
   return {
     ok: true,

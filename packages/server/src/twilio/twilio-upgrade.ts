@@ -22,6 +22,7 @@ import type { ServerSettings } from "../server-options.js";
 import { type SessionHooks, StreamSession } from "../session.js";
 import type { SessionRegistry } from "../session-registry.js";
 import type { SessionConnection } from "../session-types.js";
+import type { SharedTokens } from "../shared-tokens.js";
 import type { StreamTokens } from "../stream-tokens.js";
 import type { UpgradeRoute } from "../upgrade.js";
 import { callConfig } from "./call-config.js";
@@ -46,6 +47,7 @@ export interface TwilioUpgradeContext {
   readonly metrics: ServerMetrics;
   readonly calls: CallRegistry;
   readonly keyStreamLimit: KeyStreamLimit;
+  readonly sharedTokens: SharedTokens;
   /** Twilio's auth token: set, every upgrade must be signed with it. */
   readonly authToken: string | undefined;
 }
@@ -112,11 +114,12 @@ export class TwilioUpgrades implements UpgradeRoute {
   }
 
   #streamContext(signed: boolean): MediaStreamContext {
-    const { log, calls, tokens, settings, metrics } = this.#context;
+    const { log, calls, tokens, sharedTokens, settings, metrics } = this.#context;
     return {
       log,
       calls,
       tokens,
+      sharedTokens,
       signed,
       startTimeoutMs: settings.configTimeoutMs,
       pingIntervalMs: settings.pingIntervalMs,

@@ -1,7 +1,8 @@
 /**
  * Upgrades at `/v1/listen`, Deepgram's live endpoint, as a thin adapter: the credential (an API key
- * as `Authorization: Token <key>`, or a stream token as `Bearer`; browsers send either as the
- * subprotocols `token, <key>` / `bearer, <token>`, and the chosen one is echoed), the query read and
+ * as `Authorization: Token <key>`, or a stream token as `Bearer`, minted on any node of a cluster;
+ * browsers send either as the subprotocols `token, <key>` / `bearer, <token>`, and the chosen one
+ * is echoed), the query read and
  * checked as a session's config would be, the key's stream limit (on this node and, in a cluster,
  * across nodes: a stream counts one per channel), then one admitted session per channel, all before
  * the handshake, so every refusal is Deepgram's HTTP error answer. The stream then runs in
@@ -24,6 +25,7 @@ import type { RequestTarget } from "../../request-target.js";
 import type { ServerSettings } from "../../server-options.js";
 import { type SessionHooks, StreamSession } from "../../session.js";
 import type { SessionRegistry } from "../../session-registry.js";
+import type { SharedTokens } from "../../shared-tokens.js";
 import { type AudioSource, resolveConfig } from "../../stream-config.js";
 import type { StreamToken, StreamTokens } from "../../stream-tokens.js";
 import type { UpgradeRoute } from "../../upgrade.js";
@@ -51,6 +53,7 @@ export interface ListenUpgradeContext {
   readonly sessionHooks: SessionHooks;
   readonly capacity: Capacity;
   readonly keyStreamLimit: KeyStreamLimit;
+  readonly sharedTokens: SharedTokens;
   /** The cluster this node is in (`--redis`), for what a refusal says of the other nodes; undefined: alone. */
   readonly cluster?: Cluster | undefined;
   readonly metrics: ServerMetrics;
@@ -124,9 +127,11 @@ export class DeepgramUpgrades implements UpgradeRoute {
     requestId: string,
     log: Logger,
   ): Promise<void> {
-    const { engine, capacity, keyStreamLimit, tokens, settings, cluster } = this.#context;
+    const { engine, capacity, keyStreamLimit, sharedTokens, tokens, settings, cluster } = this.#context;
     const bandExtension = settings.streamDefaults.bandExtensionDb;
-    const caller = this.#authenticate(request);
+    const credential = listenCredential(request);
+    await sharedTokens.adopt(credential);
+    const caller = this.#authenticate(credential);
     const query = parseListenQuery(target.searchParams, engine.capabilities.models);
     if (!engine.ready) throw new DeepgramUpgradeError("engine_unavailable", "The speech engine is not loaded yet.");
     const stream = new DeepgramListenStream({
@@ -153,32 +158,44 @@ export class DeepgramUpgrades implements UpgradeRoute {
       counted.release();
       return;
     }
-    // Another upgrade may have used the stream token while this one was being counted.
-    if (caller.token?.used === true) {
-      counted.release();
-      throw new DeepgramUpgradeError("invalid_auth", "Invalid credentials.");
-    }
     const overCapacity = (message: string) => {
-      counted.release();
       const answer = fullNodeAnswer(message, capacity.retryAfterSeconds, cluster?.otherNodes());
       return new DeepgramUpgradeError("over_capacity", answer.message, { retryAfterSeconds: answer.retryAfterSeconds });
     };
+    // Before the token's single use is spent: a full node does not spend it.
     const refused = capacity.refusal("after_release");
-    if (refused) throw overCapacity(refused.message);
+    if (refused) {
+      counted.release();
+      throw overCapacity(refused.message);
+    }
+    // Another stream, here or on another node, may have used the stream token meanwhile.
+    const token = caller.token;
+    if (token && !(await sharedTokens.use(credential as string, token))) {
+      counted.release();
+      throw new DeepgramUpgradeError("invalid_auth", "Invalid credentials.");
+    }
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      if (token) tokens.release(token);
+      counted.release();
+    };
+    if (socket.destroyed) {
+      release();
+      return;
+    }
     let refusal: string | undefined;
     const opened = stream.openSessions((channel) => {
       const session = this.#openSession(channel, caller.key, config, { telephone });
       if (typeof session === "string") refusal = session;
       return typeof session === "string" ? undefined : session;
     });
-    if (!opened) throw overCapacity(refusal ?? "No engine stream for this stream now.");
-
-    if (caller.token) tokens.admit(caller.token);
+    if (!opened) {
+      release();
+      throw overCapacity(refusal ?? "No engine stream for this stream now.");
+    }
     let upgraded = false;
-    const release = (): void => {
-      if (caller.token) tokens.release(caller.token);
-      counted.release();
-    };
     // A handshake that fails (ws answers 400 and never calls back) ends the sessions it opened.
     socket.once("close", () => {
       if (upgraded) return;
@@ -198,9 +215,8 @@ export class DeepgramUpgrades implements UpgradeRoute {
   }
 
   /** The key an upgrade acts for: an API key, or the key that minted its stream token. */
-  #authenticate(request: IncomingMessage): Caller {
+  #authenticate(credential: string | undefined): Caller {
     const { keys, tokens } = this.#context;
-    const credential = listenCredential(request);
     if (keys.accepts(credential)) return { key: credential as string, token: undefined };
     if (credential?.startsWith(STREAM_TOKEN_PREFIX)) {
       const checked = tokens.check(credential, null);
