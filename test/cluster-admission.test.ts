@@ -80,12 +80,14 @@ describe("cluster-wide admission through HAProxy", () => {
     open.push(await configured(a.url));
     assert.equal((await fetch(`${a.url}/readyz`)).status, 503, "node A is full");
     const refusedBefore = sample(await scrape(a.url), REFUSED_FULL);
+    const redispatchedBefore = await redispatched(haproxy);
     for (let stream = 0; stream < B_STREAMS; stream++) open.push(await configured(haproxy.url));
     assert.equal(sample(await scrape(b.url), "earshot_active_streams"), B_STREAMS, "every stream is on node B");
     assert.equal(sample(await scrape(a.url), "earshot_active_streams"), A_STREAMS);
     // Node A refused them first (all but, perhaps, the first, when HAProxy counted both nodes empty).
     const refusedByA = sample(await scrape(a.url), REFUSED_FULL) - refusedBefore;
     assert.ok(refusedByA >= B_STREAMS - 1, `node A refused ${refusedByA} upgrades`);
+    assert.ok((await redispatched(haproxy)) - redispatchedBefore >= refusedByA, "HAProxy sent each on to B");
   });
 
   it("refuses a stream only when every node is full: 503 over_capacity with Retry-After, saying so", async () => {
@@ -145,3 +147,12 @@ describe("cluster-wide admission through HAProxy", () => {
     assert.equal(sample(await scrape(b.url), "earshot_active_streams"), B_STREAMS);
   });
 });
+
+/** Requests HAProxy sent on to another server after a failed attempt (`wredis` of the backend in `show stat`). */
+async function redispatched(haproxy: HaproxyProcess): Promise<number> {
+  const [header = "", ...rows] = (await haproxy.command("show stat")).split("\n");
+  const columns = header.replace(/^# /, "").split(",");
+  const backend = rows.map((line) => line.split(",")).find((f) => f[0] === "earshot_nodes" && f[1] === "BACKEND");
+  assert.ok(backend, "no BACKEND row in show stat");
+  return Number(backend[columns.indexOf("wredis")]);
+}
