@@ -2,7 +2,8 @@
  * Cluster-wide admission through the shipped HAProxy config, with real processes on loopback (a
  * `redis-server`, `haproxy`, two `earshot serve --redis` nodes of the test engine with small
  * `--max-streams`): a node that is full answers the upgrade 503 and HAProxy retries it on the
- * other node, so every new stream gets in while one node has room; once every node is full the
+ * other node, so every new stream gets in while one node has room (a client that reaches the full
+ * node itself is told to retry at once); once every node is full the
  * client gets the 503 with its Retry-After, saying that every node is full; once HAProxy's health
  * checks have taken every full node out, HAProxy answers the same way itself; a node with room
  * again takes new streams.
@@ -79,6 +80,12 @@ describe("cluster-wide admission through HAProxy", () => {
     // Filled directly, so HAProxy counts no connection on A: leastconn picks A first for every stream.
     open.push(await configured(a.url));
     assert.equal((await fetch(`${a.url}/readyz`)).status, 503, "node A is full");
+    // Straight to node A (no HAProxy to retry it): its refusal says node B had room, retry at once.
+    await waitUntil(async () => sample(await scrape(a.url), "earshot_cluster_nodes") === 2, "A sees B");
+    const direct = await upgradeAnswer(a.url, KEY);
+    assert.equal(direct.status, 503);
+    assert.equal(direct.headers["retry-after"], "1");
+    assert.match((JSON.parse(direct.body) as { message: string }).message, /1 other node had room/);
     const refusedBefore = sample(await scrape(a.url), REFUSED_FULL);
     const redispatchedBefore = await redispatched(haproxy);
     for (let stream = 0; stream < B_STREAMS; stream++) open.push(await configured(haproxy.url));

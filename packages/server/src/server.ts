@@ -165,6 +165,7 @@ function joinCluster(
     load: () => ({
       activeStreams: sessions.liveSessions() - sessions.waitingSessions(),
       capacity: capacity.maxStreams,
+      refusing: !options.engine.ready || capacity.refusal("after_release") !== undefined,
     }),
     streamsPerKey: () => connections.perKey(),
     liveSessions: () => sessions.all().map((session) => session.resumeToken),

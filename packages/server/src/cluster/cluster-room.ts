@@ -1,7 +1,7 @@
 /**
  * What a full node says when it refuses a new stream (503 `over_capacity`) in a cluster: whether
- * the other nodes had room at their last heartbeat (the cluster view: each node's active streams
- * and capacity), and so when to retry. HAProxy retries the 503 on other nodes (deploy/haproxy.cfg),
+ * the other nodes had room at their last heartbeat (the cluster view: whether each node refused new
+ * streams, full by count or by load, and its active streams and capacity), and so when to retry. HAProxy retries the 503 on other nodes (deploy/haproxy.cfg),
  * so a client sees it only when the nodes it tried were full: when the view shows every node full,
  * the refusal says so and keeps the configured `Retry-After`; when another node had room (HAProxy
  * tried only full ones, or the client came straight to this node), a retry at once can get in.

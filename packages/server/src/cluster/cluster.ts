@@ -73,8 +73,8 @@ export class Cluster {
   }
 
   /**
-   * The other nodes of the cluster view and how many had room (active streams below capacity) at
-   * their last heartbeat; undefined without a view (Redis away, or before the first beat).
+   * The other nodes of the cluster view and how many had room (took new streams, below their
+   * capacity) at their last heartbeat; undefined without a view (Redis away, or before the first beat).
    */
   otherNodes(): OtherNodes | undefined {
     const view = this.#heartbeat.view;
@@ -84,7 +84,7 @@ export class Cluster {
     for (const [id, load] of view) {
       if (id === this.nodeId) continue;
       nodes += 1;
-      if (load.activeStreams < load.capacity) withRoom += 1;
+      if (!load.refusing && load.activeStreams < load.capacity) withRoom += 1;
     }
     return { nodes, withRoom };
   }

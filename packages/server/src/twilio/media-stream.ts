@@ -6,8 +6,7 @@
  * `start` is where the stream is authenticated when the upgrade carried no valid signature (a
  * `token` parameter: a stream token, whose call counts against its key's stream limit, in a cluster
  * across nodes: the messages after `start` wait until that is decided), its format checked, and the
- * call started; each track then
- * feeds its own channel (`CallChannel`). The stream ends with `stop` or with the socket (Twilio does
+ * call started; each track then feeds its own channel (`CallChannel`). The stream ends with `stop` or with the socket (Twilio does
  * not reconnect a media stream): every channel's last finals go out, then `call_ended` with the
  * reason. A message that cannot be used is a fault (`TWILIO_FAULTS`): logged with its code, counted,
  * and the stream goes on where it can.
