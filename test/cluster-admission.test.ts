@@ -3,7 +3,8 @@
  * `redis-server`, `haproxy`, two `earshot serve --redis` nodes of the test engine with small
  * `--max-streams`): a node that is full answers the upgrade 503 and HAProxy retries it on the
  * other node, so every new stream gets in while one node has room (a client that reaches the full
- * node itself is told to retry at once); once every node is full the
+ * node itself is told to retry at once), AssemblyAI streams and Twilio calls included (whose
+ * upgrades a node otherwise takes before it admits them); once every node is full the
  * client gets the 503 with its Retry-After, saying that every node is full; once HAProxy's health
  * checks have taken every full node out, HAProxy answers the same way itself; a node with room
  * again takes new streams.
@@ -13,20 +14,24 @@
  * nodes new streams and only the retry can get them in, as in the seconds before a check notices.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
+import WebSocket from "ws";
 import { type HaproxyProcess, startHaproxy } from "./helpers/haproxy.js";
 import { upgradeAnswer, waitUntil } from "./helpers/http-probe.js";
 import { sample, scrape } from "./helpers/prometheus.js";
 import { type RedisProcess, startRedis } from "./helpers/redis-server.js";
 import { killAllServers, type ServeProcess, serveEngine } from "./helpers/serve-process.js";
+import { mulawFrames, TwilioSimulator } from "./helpers/twilio-simulator.js";
 import { WireClient } from "./helpers/ws-client.js";
 
 const KEY = "cluster-admission-key";
 const LEASE_MS = 1500;
 const CONFIG = { type: "config", config: { model: "test", language: "en" } };
-/** Node A holds one stream, node B three. */
+/** Node A holds one stream, node B five: three of earshot's protocol, an AssemblyAI stream, a Twilio call. */
 const A_STREAMS = 1;
-const B_STREAMS = 3;
+const B_STREAMS = 5;
+const OWN_STREAMS = 3;
 const REFUSED_FULL = 'earshot_connections_refused_total{reason="max_streams"}';
 
 /** Servers up in `show servers state` (field 6 of a server's line: its operational state, 2 = up). */
@@ -59,6 +64,7 @@ describe("cluster-wide admission through HAProxy", () => {
   let b: ServeProcess;
   let haproxy: HaproxyProcess;
   const open: WireClient[] = [];
+  const sockets: WebSocket[] = [];
 
   before(async () => {
     redis = await startRedis();
@@ -71,6 +77,7 @@ describe("cluster-wide admission through HAProxy", () => {
   });
   after(async () => {
     for (const client of open) client.ws.terminate();
+    for (const ws of sockets) ws.terminate();
     await haproxy?.stop();
     killAllServers();
     await redis?.dispose();
@@ -88,13 +95,33 @@ describe("cluster-wide admission through HAProxy", () => {
     assert.match((JSON.parse(direct.body) as { message: string }).message, /1 other node had room/);
     const refusedBefore = sample(await scrape(a.url), REFUSED_FULL);
     const redispatchedBefore = await redispatched(haproxy);
-    for (let stream = 0; stream < B_STREAMS; stream++) open.push(await configured(haproxy.url));
-    assert.equal(sample(await scrape(b.url), "earshot_active_streams"), B_STREAMS, "every stream is on node B");
+    for (let stream = 0; stream < OWN_STREAMS; stream++) open.push(await configured(haproxy.url));
+    assert.equal(sample(await scrape(b.url), "earshot_active_streams"), OWN_STREAMS, "every stream is on node B");
     assert.equal(sample(await scrape(a.url), "earshot_active_streams"), A_STREAMS);
     // Node A refused them first (all but, perhaps, the first, when HAProxy counted both nodes empty).
     const refusedByA = sample(await scrape(a.url), REFUSED_FULL) - refusedBefore;
-    assert.ok(refusedByA >= B_STREAMS - 1, `node A refused ${refusedByA} upgrades`);
+    assert.ok(refusedByA >= OWN_STREAMS - 1, `node A refused ${refusedByA} upgrades`);
     assert.ok((await redispatched(haproxy)) - redispatchedBefore >= refusedByA, "HAProxy sent each on to B");
+  });
+
+  it("sends AssemblyAI streams and Twilio calls on to node B too: node A refuses their upgrade while B has room", async () => {
+    const refusedBefore = sample(await scrape(a.url), REFUSED_FULL);
+    const aai = new WebSocket(`${haproxy.url.replace(/^http/, "ws")}/v3/ws?sample_rate=16000`, {
+      headers: { Authorization: KEY },
+    });
+    const [begin] = await once(aai, "message");
+    assert.equal((JSON.parse(String(begin)) as { type: string }).type, "Begin");
+    sockets.push(aai);
+    const token = (await (
+      await fetch(`${haproxy.url}/v1/auth/token`, { method: "POST", headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as { token: string };
+    const call = await TwilioSimulator.connect({ baseUrl: haproxy.url });
+    call.start({ customParameters: { token: token.token }, tracks: ["inbound"] });
+    for (const [i, frame] of mulawFrames(new Int16Array(16_000)).entries()) call.media("inbound", i + 1, i * 20, frame);
+    sockets.push(call.ws);
+    await waitUntil(async () => sample(await scrape(b.url), "earshot_active_streams") === B_STREAMS, "both on B");
+    const refusedByA = sample(await scrape(a.url), REFUSED_FULL) - refusedBefore;
+    assert.equal(refusedByA, 2, "node A passed both on");
   });
 
   it("refuses a stream only when every node is full: 503 over_capacity with Retry-After, saying so", async () => {

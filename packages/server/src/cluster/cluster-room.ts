@@ -6,6 +6,7 @@
  * the refusal says so and keeps the configured `Retry-After`; when another node had room (HAProxy
  * tried only full ones, or the client came straight to this node), a retry at once can get in.
  */
+import type { Refusal } from "../admission.js";
 
 /** `Retry-After` when another node had room. */
 export const ROOM_ELSEWHERE_RETRY_AFTER_S = 1;
@@ -39,4 +40,26 @@ export function fullNodeAnswer(
     message: `${message} ${others.withRoom} other node${others.withRoom === 1 ? "" : "s"} had room at the last heartbeat: retry now, through the load balancer.`,
     retryAfterSeconds: ROOM_ELSEWHERE_RETRY_AFTER_S,
   };
+}
+
+/** What a node knows of its own room (`Capacity`). */
+export interface NodeRoom {
+  refusal(room: "after_release"): Refusal | undefined;
+  readonly retryAfterSeconds: number;
+}
+
+/**
+ * A full node's 503 for an upgrade it would otherwise take and fail later (AssemblyAI refuses
+ * after the handshake, a Twilio track is admitted at its first audio): only while the view shows
+ * another node with room, so that HAProxy retries the upgrade there. Undefined: take it, and refuse
+ * it in the surface's own way if it comes to that.
+ */
+export function passOnWhileFull(
+  node: NodeRoom,
+  others: OtherNodes | undefined,
+): (FullNodeAnswer & { readonly reason: Refusal["reason"] }) | undefined {
+  if (others === undefined || others.withRoom === 0) return undefined;
+  const refused = node.refusal("after_release");
+  if (refused === undefined) return undefined;
+  return { reason: refused.reason, ...fullNodeAnswer(refused.message, node.retryAfterSeconds, others) };
 }

@@ -4,7 +4,9 @@
  * Twilio auth token set, the upgrade's `X-Twilio-Signature` (checked here: 401 without one, 403
  * with a wrong one); without it, a stream token in the `token` parameter (checked at `start`, by
  * the stream). Either way nothing is decoded before. Streams that have not started are bounded.
- * Each channel of a call gets a stream session as a client's stream would (`openSession`).
+ * Each channel of a call gets a stream session as a client's stream would (`openSession`). A full
+ * node of a cluster whose other nodes have room refuses the upgrade (503), so that HAProxy retries
+ * it on one of them rather than let the call in with no decoder for its tracks.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -14,6 +16,8 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { CallRegistry } from "../calls/call-registry.js";
 import type { Capacity } from "../capacity.js";
+import type { Cluster } from "../cluster/cluster.js";
+import { passOnWhileFull } from "../cluster/cluster-room.js";
 import { rejectUpgrade } from "../http-replies.js";
 import type { KeyStreamLimit } from "../key-stream-limit.js";
 import type { ServerMetrics } from "../metrics.js";
@@ -43,6 +47,8 @@ export interface TwilioUpgradeContext {
   readonly sessions: SessionRegistry;
   readonly sessionHooks: SessionHooks;
   readonly capacity: Capacity;
+  /** The cluster this node is in (`--redis`); undefined: alone. */
+  readonly cluster?: Cluster | undefined;
   readonly tokens: StreamTokens;
   readonly metrics: ServerMetrics;
   readonly calls: CallRegistry;
@@ -92,6 +98,13 @@ export class TwilioUpgrades implements UpgradeRoute {
         rejectUpgrade(socket, 403, "invalid_signature", `X-Twilio-Signature is not Twilio's for ${url}.`);
         return;
       }
+    }
+    const passOn = passOnWhileFull(this.#context.capacity, this.#context.cluster?.otherNodes());
+    if (passOn) {
+      log.info({ remote, reason: passOn.reason }, "twilio upgrade refused: full, another node has room");
+      metrics.refused(passOn.reason);
+      rejectUpgrade(socket, 503, "over_capacity", passOn.message, passOn.retryAfterSeconds);
+      return;
     }
     const unstarted = [...this.#streams].filter((stream) => stream.state === "connected").length;
     if (unstarted >= MAX_UNSTARTED_STREAMS) {

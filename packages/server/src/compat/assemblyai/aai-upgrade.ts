@@ -6,7 +6,8 @@
  * `token` parameter (an earshot stream token from `GET /v3/token`: used up by its stream). Then the
  * key's stream limit (on this node and, in a cluster, across nodes), the query parameters
  * (aai-params.ts), and admission of a new stream, as for a client of earshot's own protocol; the
- * stream then runs in an `AaiStream`.
+ * stream then runs in an `AaiStream`. One refusal comes first, as an HTTP 503: a full node of a
+ * cluster whose other nodes have room, so that HAProxy retries the upgrade on one of them.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -16,6 +17,9 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { KeyRing } from "../../auth.js";
 import type { Capacity } from "../../capacity.js";
+import type { Cluster } from "../../cluster/cluster.js";
+import { passOnWhileFull } from "../../cluster/cluster-room.js";
+import { rejectUpgrade } from "../../http-replies.js";
 import type { KeyStreamLimit } from "../../key-stream-limit.js";
 import type { ServerMetrics } from "../../metrics.js";
 import type { RequestTarget } from "../../request-target.js";
@@ -46,6 +50,8 @@ export interface AaiUpgradeContext {
   readonly tokens: StreamTokens;
   readonly keyStreamLimit: KeyStreamLimit;
   readonly capacity: Capacity;
+  /** The cluster this node is in (`--redis`); undefined: alone. */
+  readonly cluster?: Cluster | undefined;
   readonly sessions: SessionRegistry;
   readonly sessionHooks: SessionHooks;
   readonly metrics: ServerMetrics;
@@ -83,6 +89,13 @@ export class AaiUpgrades implements UpgradeRoute {
   }
 
   handle(request: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget & { ok: true }): void {
+    const { capacity, cluster, metrics } = this.#context;
+    const passOn = passOnWhileFull(capacity, cluster?.otherNodes());
+    if (passOn) {
+      metrics.refused(passOn.reason);
+      rejectUpgrade(socket, 503, "over_capacity", passOn.message, passOn.retryAfterSeconds);
+      return;
+    }
     this.#setup(request, target.searchParams).then(
       (setup) => this.#upgrade(request, socket, head, setup),
       (error: unknown) => {
