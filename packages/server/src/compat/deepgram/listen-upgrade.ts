@@ -2,11 +2,10 @@
  * Upgrades at `/v1/listen`, Deepgram's live endpoint, as a thin adapter: the credential (an API key
  * as `Authorization: Token <key>`, or a stream token as `Bearer`, minted on any node of a cluster;
  * browsers send either as the subprotocols `token, <key>` / `bearer, <token>`, and the chosen one
- * is echoed), the query read and
- * checked as a session's config would be, the key's stream limit (on this node and, in a cluster,
- * across nodes: a stream counts one per channel), then one admitted session per channel, all before
- * the handshake, so every refusal is Deepgram's HTTP error answer. The stream then runs in
- * `DeepgramListenStream`.
+ * is echoed), the query read and checked as a session's config would be, the key's stream limit (on
+ * this node and, in a cluster, across nodes: a stream counts one per channel), then one admitted
+ * session per channel, all before the handshake, so every refusal is Deepgram's HTTP error answer.
+ * The stream then runs in `DeepgramListenStream`.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";

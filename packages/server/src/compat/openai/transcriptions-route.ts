@@ -92,7 +92,8 @@ async function transcribe(
   }
   const apiKey = key as string;
   if (!engine.ready) throw new OpenAiError("engine_unavailable", "The speech engine is not loaded yet.");
-  refuseTooMany(connections.refusal(apiKey));
+  const tooMany = connections.refusal(apiKey);
+  if (tooMany) throw tooManyStreams(tooMany);
   // A quick look before taking the upload; the stream is admitted for real once the file is in.
   refuseOverCapacity(capacity.refusal("after_release")?.message, capacity);
   const form = await readForm(request, context.maxUploadBytes);
@@ -103,7 +104,7 @@ async function transcribe(
   }
   const options = parseTranscriptionRequest(form, engine);
   const counted = await keyStreamLimit.count(apiKey, 1);
-  if (!counted.ok) refuseTooMany(counted.why);
+  if (!counted.ok) throw tooManyStreams(counted.why);
   try {
     const pcm = await decodeFile(form.file, context.fileDecoder);
     refuseOverCapacity(capacity.admitNewSession(apiKey)?.message, capacity);
@@ -136,13 +137,12 @@ async function transcribe(
       .end(rendered.body);
     return durationMs;
   } finally {
-    if (counted.ok) counted.release();
+    counted.release();
   }
 }
 
-function refuseTooMany(refusal: string | undefined): void {
-  if (refusal === undefined) return;
-  throw new OpenAiError("too_many_streams", refusal, {
+function tooManyStreams(why: string): OpenAiError {
+  return new OpenAiError("too_many_streams", why, {
     param: null,
     headers: { "retry-after": String(TOO_MANY_STREAMS_RETRY_AFTER_S) },
   });
