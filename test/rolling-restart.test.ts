@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type EarshotClientOptions, nodeTransport } from "@earshot/client";
 import { mulberry32 } from "@earshot/test-support";
+import { freePort } from "./helpers/free-port.js";
 import { type HaproxyProcess, startHaproxy } from "./helpers/haproxy.js";
 import { NodeSupervisor, type SupervisedNode } from "./helpers/node-supervisor.js";
 import { type RedisProcess, startRedis } from "./helpers/redis-server.js";
@@ -119,5 +120,26 @@ describe("earshot rolling-restart", () => {
     assert.match(drained.stdout, /drained/);
     assert.notEqual(node.process.exitCode, null, "the drained process exited");
     assert.equal(node.process.exitCode, 0);
+  });
+});
+
+describe("earshot rolling-restart refuses to start", () => {
+  it("without nodes, or with a node that does not serve", async () => {
+    const usage = await runEarshot(["rolling-restart", "--admin-key", ADMIN]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /no --node/);
+    const malformed = await runEarshot(["rolling-restart", "--node", "node1", "--admin-key", ADMIN]);
+    assert.equal(malformed.code, 2);
+    assert.match(malformed.stderr, /NAME=http/);
+    const port = await freePort();
+    const down = await runEarshot([
+      "rolling-restart",
+      "--node",
+      `node1=http://127.0.0.1:${port}`,
+      "--admin-key",
+      ADMIN,
+    ]);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /node1 .* is not serving \(not answering\): stopping/);
   });
 });

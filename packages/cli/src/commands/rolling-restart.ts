@@ -62,10 +62,14 @@ export async function rollingRestart(argv: string[]): Promise<number> {
   const socket = values["haproxy-socket"];
   const haproxy = socket === undefined ? undefined : new HaproxyRuntime(socket);
   const backend = values.backend;
+  // Every node serving before the first is taken out (a full node serves: its streams must move too).
   for (const node of nodes) {
     const ready = await readiness(node.url);
-    if (!ready.up || ready.status !== 200)
-      throw new CliError(`${node.name} (${node.url}) is not ready: stopping`, { exitCode: 1 });
+    const serving = ready.up && (ready.status === 200 || ready.state === "at_capacity");
+    if (!serving) {
+      const state = ready.up ? ready.state : "not answering";
+      throw new CliError(`${node.name} (${node.url}) is not serving (${state}): stopping`, { exitCode: 1 });
+    }
   }
   for (const node of nodes) {
     const deadline = performance.now() + timeoutMs;
