@@ -145,6 +145,25 @@ describe("draining one node", () => {
     assert.equal(await exited(served), 0);
   });
 
+  it("a Deepgram stream mid-utterance gets its final, then Deepgram's 1012", { timeout: 60_000 }, async () => {
+    const served = await serve();
+    const path = "/v1/listen?encoding=linear16&sample_rate=16000&interim_results=true";
+    const client = await WireClient.open(served.url, KEY, { path });
+    client.sendBinary(toBytes(bursts([{ toneMs: 1500, silenceMs: 0 }])));
+    await client.waitFor((m) => m.type === "Results" && m.is_final === false, 10_000, "an interim result");
+    served.process.kill("SIGTERM");
+    await waitUntil(async () => (await readyz(served.url)).status === 503, "/readyz 503", 5000);
+    assert.ok(!client.messages.some((m) => m.is_final === true), "no final yet: the utterance goes on");
+    client.sendBinary(toBytes(bursts([{ toneMs: 300, silenceMs: 1000 }])));
+    assert.deepEqual(await client.closed, { code: 1012, reason: "server_shutting_down" });
+    const final = client.messages.find((m) => m.type === "Results" && m.is_final === true) as
+      | { channel?: { alternatives?: Array<{ words?: unknown[] }> } }
+      | undefined;
+    assert.ok(final, "the utterance's final came before the close");
+    assert.ok((final.channel?.alternatives?.[0]?.words?.length ?? 0) > 0);
+    assert.equal(await exited(served), 0);
+  });
+
   it("a two-channel stream moves once both channels stand between utterances", { timeout: 60_000 }, async () => {
     const served = await serve();
     const client = await WireClient.open(served.url, KEY);
