@@ -16,7 +16,7 @@ import { NodeSupervisor, type SupervisedNode } from "./helpers/node-supervisor.j
 import { type RedisProcess, startRedis } from "./helpers/redis-server.js";
 import { runEarshot } from "./helpers/run-cli.js";
 import { assertExactlyOnce, type SdkRun, sendPaced, startRun, summary, transcriptText } from "./helpers/sdk-run.js";
-import { killAllServers, type ServeProcess } from "./helpers/serve-process.js";
+import { killAllServers, type ServeProcess, serveEngine } from "./helpers/serve-process.js";
 import { bursts } from "./helpers/signals.js";
 
 const KEY = "rolling-key";
@@ -141,5 +141,33 @@ describe("earshot rolling-restart refuses to start", () => {
     ]);
     assert.equal(down.code, 1);
     assert.match(down.stderr, /node1 .* is not serving \(not answering\): stopping/);
+  });
+});
+
+describe("earshot rolling-restart with commands", () => {
+  it("drains with --drain-command and starts the node again with --restart-command", { timeout: 120_000 }, async () => {
+    const node = await serveEngine("test", 0, KEY, { args: ["--no-demo", "--admin-key", ADMIN] });
+    const bin = new URL("../../packages/cli/bin/earshot.js", import.meta.url).pathname;
+    const restart = [process.execPath, bin, "serve", "--engine", "test", "--host", "127.0.0.1", "--port", "{port}"]
+      .concat(["--api-key", KEY, "--admin-key", ADMIN, "--no-demo"])
+      .join(" ");
+    const run = await runEarshot([
+      "rolling-restart",
+      "--node",
+      `solo=${node.url}`,
+      "--drain-command",
+      `kill -TERM ${node.process.pid}`,
+      "--restart-command",
+      restart,
+      "--node-timeout-ms",
+      "60000",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /solo: exited[\s\S]*solo: back/);
+    assert.equal(node.process.exitCode, 0, "the first process drained and exited");
+    // The process the restart command started serves on the same port; drain it away.
+    assert.equal((await fetch(`${node.url}/readyz`)).status, 200);
+    const stopped = await runEarshot(["drain", "--url", node.url, "--admin-key", ADMIN, "--wait"]);
+    assert.equal(stopped.code, 0, stopped.stderr);
   });
 });
