@@ -123,6 +123,15 @@ describe("draining a node of two behind HAProxy", () => {
     );
   });
 
+  it("HAProxy does not pass admin calls on: they are for the nodes' own network", async () => {
+    const through = await fetch(`${haproxy.url}/v1/admin/drain`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    assert.equal(through.status, 403);
+    for (const n of [a, b]) if (n.process.exitCode === null) assert.equal((await fetch(`${n.url}/readyz`)).status, 200);
+  });
+
   it("a draining node's Redis hash says draining, and the other nodes export it", { timeout: 60_000 }, async () => {
     const live = [a, b].find((n) => n.process.exitCode === null) as ServeProcess;
     const c = await node(redis, "node-c");
