@@ -44,6 +44,8 @@ export interface ClientSession {
   releaseDecoder(reason: ReleaseReason): boolean;
   /** End it if it waits for a resume: its token stops working. */
   expire(): void;
+  /** End it now, whatever its state, without telling its connection (another node took it over). */
+  dispose(): void;
 }
 
 /**

@@ -4,16 +4,18 @@
  * yet; or resume a live one of its key (with a stream token: only the session that token opened).
  */
 import type { Engine } from "@earshot/engines";
-import type { ErrorCode, StreamConfig } from "@earshot/protocol";
+import type { ErrorCode, ResumeMessage, StreamConfig } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { Capacity } from "./capacity.js";
 import { TwoChannelSession } from "./channels/two-channel-session.js";
 import type { ClientSession } from "./client-session.js";
+import type { Cluster } from "./cluster/cluster.js";
+import { takeOverSession } from "./cluster/session-takeover.js";
 import type { CountedConnection } from "./connection-counts.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { LivenessTiming } from "./peer-liveness.js";
 import type { ServerSettings } from "./server-options.js";
-import { type SessionHooks, StreamSession } from "./session.js";
+import { type SessionHooks, type SessionIdentity, StreamSession } from "./session.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { SessionConnection } from "./session-types.js";
 import type { StreamToken, StreamTokens } from "./stream-tokens.js";
@@ -34,6 +36,11 @@ export interface ConnectionContext extends LivenessTiming {
   createSession(connection: ServedConnection, config: StreamConfig): ClientSession | undefined;
   /** The live session a resume token names, if any. */
   findSession(resumeToken: string): ClientSession | undefined;
+  /**
+   * In a cluster: continues the session a resume token names that another node held (resume on any
+   * node, `cluster/session-takeover.ts`); undefined when it cannot (the error was sent).
+   */
+  takeOver?(connection: ServedConnection, message: ResumeMessage): Promise<ClientSession | undefined>;
   /** Whether the session may be taken over now (one that released its decoders needs room); else the error was sent. */
   admitResume(connection: ServedConnection, session: ClientSession): boolean;
   /** The session's config was refused: the connection counts one stream again. */
@@ -57,6 +64,8 @@ export interface SessionAccess {
   readonly metrics: ServerMetrics;
   readonly settings: ServerSettings;
   readonly log: Logger;
+  /** The cluster this node is in (`--redis`); undefined: alone. */
+  readonly cluster?: Cluster | undefined;
 }
 
 /**
@@ -125,9 +134,52 @@ export function connectionContext(
     },
     findSession(resumeToken: string): ClientSession | undefined {
       const found = token === undefined || token.session === resumeToken ? sessions.find(key, resumeToken) : undefined;
-      metrics.resume(found ? "resumed" : "not_found");
+      if (found) metrics.resume("resumed");
       return found;
     },
+    ...(access.cluster === undefined
+      ? {}
+      : {
+          takeOver(connection: ServedConnection, message: ResumeMessage): Promise<ClientSession | undefined> {
+            const cluster = access.cluster as Cluster;
+            // A stream token resumes only the session it opened: not one it never saw.
+            if (token !== undefined && token.session !== message.resume_token) {
+              cluster.resumeOutcome("not_found");
+              connection.error("session_not_found");
+              return Promise.resolve(undefined);
+            }
+            return takeOverSession(
+              {
+                cluster,
+                key,
+                log,
+                admit(): boolean {
+                  const refused = capacity.admitNewSession(key, 1);
+                  if (!refused) return true;
+                  log.info({ reason: refused.reason }, "resume from another node refused: over capacity");
+                  connection.error("over_capacity", refused.message);
+                  return false;
+                },
+                open(identity: SessionIdentity): StreamSession {
+                  const { limits, streamDefaults } = settings;
+                  const session = new StreamSession(
+                    connection,
+                    engine,
+                    limits,
+                    log,
+                    access.sessionHooks,
+                    streamDefaults,
+                    identity,
+                  );
+                  sessions.add(session, key);
+                  return session;
+                },
+                notFound: () => connection.error("session_not_found"),
+              },
+              message,
+            );
+          },
+        }),
     admitResume(connection: ServedConnection, session: ClientSession): boolean {
       // Let in as its first connection was: a two-channel session counts two for its key.
       counted.holds(session.channels, true);

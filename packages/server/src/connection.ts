@@ -9,6 +9,7 @@ import {
   CloseCode,
   ERRORS,
   type ErrorCode,
+  type ResumeMessage,
   type ServerMessage,
   type TranscriptMessage,
   type WarningCode,
@@ -34,6 +35,8 @@ export class Connection {
   #closed = false;
   /** Set when the client asked to end the stream: the close that follows is not a drop. */
   #closeRequested = false;
+  /** A `resume` is being looked up in the cluster (another node held the session). */
+  #resuming = false;
 
   constructor(ws: WebSocket, context: ConnectionContext) {
     this.#ws = ws;
@@ -210,6 +213,10 @@ export class Connection {
     const session = this.#session;
     switch (message.type) {
       case "config": {
+        if (this.#resuming) {
+          this.error("invalid_message", "Wait for the answer to resume before sending config.");
+          return;
+        }
         if (session) {
           this.error("config_already_set", "The stream is already configured; open a new connection to change it.");
           return;
@@ -221,13 +228,13 @@ export class Connection {
         return;
       }
       case "resume": {
-        if (session) {
+        if (session || this.#resuming) {
           this.error("invalid_message", "resume must be the first message on a connection.");
           return;
         }
         const found = this.#context.findSession(message.resume_token);
         if (!found) {
-          this.error("session_not_found", "No session to resume; send config with start_sample to start a new one.");
+          this.#resumeElsewhere(message);
           return;
         }
         const lastSegmentIds = lastSegmentIdsOf(message, found.channels);
@@ -255,6 +262,35 @@ export class Connection {
       case "keepalive":
         return;
     }
+  }
+
+  /**
+   * A resume for a session this node does not hold: in a cluster, another node may have held it
+   * (`ConnectionContext.takeOver`); alone, it is gone.
+   */
+  #resumeElsewhere(message: ResumeMessage): void {
+    const takeOver = this.#context.takeOver;
+    if (!takeOver) {
+      this.#context.metrics.resume("not_found");
+      this.error("session_not_found", "No session to resume; send config with start_sample to start a new one.");
+      return;
+    }
+    this.#resuming = true;
+    takeOver(this, message).then(
+      (session) => {
+        this.#resuming = false;
+        this.#context.metrics.resume(session ? "resumed" : "not_found");
+        if (!session) return;
+        this.#bind(session);
+        // The client left while the session was looked up: the session now waits for it.
+        if (this.#closed) session.detach(this, this.#closeRequested);
+      },
+      (error: unknown) => {
+        this.#resuming = false;
+        this.#context.log.error({ err: error }, "resume from another node failed");
+        this.error("internal_error");
+      },
+    );
   }
 
   #bind(session: ClientSession): void {

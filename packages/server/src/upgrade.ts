@@ -3,7 +3,9 @@
  * their own (`UpgradeRoute`), handed the upgrades on their paths. On the stream endpoint: the credential (an API key, or a stream
  * token, in the `Authorization` header or the `token` subprotocol), then the key's connection
  * limits, then a quick capacity check; a connection let in is counted until its socket closes and
- * handed to a `Connection`. Every refusal is an HTTP error on the raw socket, counted in the metrics.
+ * handed to a `Connection`. In a cluster, a connection that resumes a session another node held
+ * (`?resume_token=`, found in the session records) is not checked against its key's cluster-wide
+ * limit again, only against this node's capacity. Every refusal is an HTTP error on the raw socket, counted in the metrics.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -11,6 +13,7 @@ import { ERRORS, STREAM_TOKEN_PREFIX } from "@earshot/protocol";
 import { WebSocketServer } from "ws";
 import { credentialFromRequest, type KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 import type { Cluster } from "./cluster/cluster.js";
+import { secretDigest } from "./cluster/cluster-keys.js";
 import { Connection } from "./connection.js";
 import { connectionContext, type SessionAccess } from "./connection-context.js";
 import type { ConnectionCounts, CountedConnection } from "./connection-counts.js";
@@ -130,7 +133,13 @@ export class StreamUpgrades {
       counted.closed(false);
       cluster.streamClosed(key, connections.connectionsOf(key));
     };
-    const admitted = await cluster.admitStream(key, connections.connectionsOf(key), settings.maxStreamsPerKey);
+    // A resume of a session another node held: the stream already holds its share of the key's
+    // limit (on the node it leaves); it is only counted here from now on.
+    const moving = await this.#resumesMovedSession(cluster, key, resumeToken);
+    if (moving) cluster.countStreams(key, connections.connectionsOf(key));
+    const admitted = moving
+      ? undefined
+      : await cluster.admitStream(key, connections.connectionsOf(key), settings.maxStreamsPerKey);
     if (admitted?.ok === false) {
       giveBack();
       metrics.refused("too_many_streams");
@@ -154,6 +163,13 @@ export class StreamUpgrades {
     this.#open(request, socket, head, resumeToken, token, counted, key, () =>
       cluster.streamClosed(key, connections.connectionsOf(key)),
     );
+  }
+
+  /** Whether `resumeToken` names a session of `key` that this node does not hold but the cluster's records do. */
+  async #resumesMovedSession(cluster: Cluster, key: string, resumeToken: string | null): Promise<boolean> {
+    if (resumeToken === null || this.#context.sessions.has(resumeToken)) return false;
+    const record = await cluster.sessionRecord(resumeToken);
+    return record?.keyDigest === secretDigest(key);
   }
 
   #authenticated(who: Authenticated, request: IncomingMessage, socket: Duplex): who is Authenticated & { ok: true } {
