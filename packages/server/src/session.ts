@@ -16,6 +16,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Engine } from "@earshot/engines";
 import {
   type CheckpointMessage,
+  CloseCode,
   MAX_RESUME_STATE_CHARS,
   PROTOCOL_VERSION,
   type ServerMessage,
@@ -228,6 +229,12 @@ export class StreamSession implements ClientSession {
   /** End a session that waits for a resume: its token stops working. */
   expire(): void {
     if (this.waiting) this.#closing.dispose();
+  }
+
+  /** Another node took the session over: it ends here, and a connection it still has is closed as a resume elsewhere closes it. */
+  movedAway(): void {
+    this.#connection?.close(CloseCode.goingAway, "resumed elsewhere");
+    this.#closing.dispose();
   }
 
   /** End the session for good, whatever its state, without telling its connection (its channel pair ended). */

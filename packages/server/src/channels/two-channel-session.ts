@@ -107,7 +107,7 @@ export class TwoChannelSession implements ClientSession {
     const startSample = config.start_sample ?? 0;
     if (startSamples?.some((start) => start < startSample)) {
       this.#connection?.error("invalid_message", "config: start_samples must not be before start_sample.");
-      this.dispose();
+      this.#dispose();
       return false;
     }
     // The channels' configs are the same but for where each starts (a successor of a lost session):
@@ -119,7 +119,7 @@ export class TwoChannelSession implements ClientSession {
         first_segment_id: firstSegmentIds?.[channel] ?? config.first_segment_id ?? 0,
       };
       if (!session.configure(own)) {
-        this.dispose();
+        this.#dispose();
         return false;
       }
     }
@@ -189,7 +189,7 @@ export class TwoChannelSession implements ClientSession {
   }
 
   expire(): void {
-    if (this.waiting) this.dispose();
+    if (this.waiting) this.#dispose();
   }
 
   /** A channel's session ended for good: the other ends with it; once both did, the stream is over. */
@@ -198,11 +198,16 @@ export class TwoChannelSession implements ClientSession {
       this.#hooks.onClosed(this);
       return;
     }
-    this.dispose();
+    this.#dispose();
   }
 
-  /** Ends both channels' sessions now. */
-  dispose(): void {
+  /** Not continued on another node (its sessions write no records); ends like any session moved away. */
+  movedAway(): void {
+    this.#connection?.close(CloseCode.goingAway, "resumed elsewhere");
+    this.#dispose();
+  }
+
+  #dispose(): void {
     for (const session of this.#sessions) session.dispose();
   }
 
