@@ -356,6 +356,28 @@ describe("resume on another node: keys, races, Redis away (in-process nodes)", (
     for (const racer of racers) racer.ws.close();
   });
 
+  it("never resumes a copy another node took over: the node takes the session back from its record", async () => {
+    const [a, b] = nodes;
+    assert.ok(a && b);
+    const session = await droppedSession(a.url);
+    const onB = await resumeOn(b.url, KEY, session.token, session.lastSegmentId);
+    assert.equal(onB.messages[0]?.moved, true);
+    onB.ws.terminate();
+    await onB.closed;
+    // Straight back to node A, before its heartbeat could tell it that its copy moved.
+    const back = await resumeOn(a.url, KEY, session.token, session.lastSegmentId);
+    const answer = back.messages[0];
+    assert.equal(answer?.type, "session_resumed", JSON.stringify(back.messages));
+    assert.equal(answer?.session_id, session.id);
+    assert.equal(answer?.moved, true, "continued from the record, not from node A's stale copy");
+    assert.equal(await redis.client.hget(await recordName(session.token), "node"), "node-a");
+    back.sendBinary(toBytes(bursts([{ toneMs: 400, silenceMs: 600 }])));
+    const final = await back.waitFor((m) => m.type === "transcript" && m.is_final === true);
+    assert.equal(final.segment_id, session.lastSegmentId + 1);
+    back.sendJson({ type: "close_stream" });
+    await back.waitFor((m) => m.type === "stream_closed");
+  });
+
   it("answers session_not_found while Redis is away, as a node alone does", async () => {
     const [a, b] = nodes;
     assert.ok(a && b);

@@ -17,7 +17,7 @@ import {
 import type { RawData, WebSocket } from "ws";
 import { readClientFrame } from "./client-frame.js";
 import { type ClientSession, lastSegmentIdsOf } from "./client-session.js";
-import type { ConnectionContext } from "./connection-context.js";
+import type { ClusterResume, ConnectionContext } from "./connection-context.js";
 import type { DropReason } from "./metrics.js";
 import { OutboundQueue, outboundLimits } from "./outbound-queue.js";
 import { PeerLiveness } from "./peer-liveness.js";
@@ -233,18 +233,10 @@ export class Connection {
           return;
         }
         const found = this.#context.findSession(message.resume_token);
-        if (!found) {
-          this.#resumeElsewhere(message);
-          return;
-        }
-        const lastSegmentIds = lastSegmentIdsOf(message, found.channels);
-        if (!lastSegmentIds.ok) {
-          this.error("invalid_message", lastSegmentIds.message);
-          return;
-        }
-        if (!this.#context.admitResume(this, found)) return;
-        this.#bind(found);
-        found.resume(this, lastSegmentIds.ids);
+        const clusterResume = this.#context.clusterResume;
+        if (clusterResume) this.#resumeInCluster(clusterResume, found, message);
+        else if (found) this.#resumeHere(found, message);
+        else this.#sessionNotFound();
         return;
       }
       case "audio_chunk":
@@ -264,33 +256,53 @@ export class Connection {
     }
   }
 
-  /**
-   * A resume for a session this node does not hold: in a cluster, another node may have held it
-   * (`ConnectionContext.takeOver`); alone, it is gone.
-   */
-  #resumeElsewhere(message: ResumeMessage): void {
-    const takeOver = this.#context.takeOver;
-    if (!takeOver) {
-      this.#context.metrics.resume("not_found");
-      this.error("session_not_found", "No session to resume; send config with start_sample to start a new one.");
+  /** Takes over a session held here. */
+  #resumeHere(found: ClientSession, message: ResumeMessage): void {
+    const lastSegmentIds = lastSegmentIdsOf(message, found.channels);
+    if (!lastSegmentIds.ok) {
+      this.error("invalid_message", lastSegmentIds.message);
       return;
     }
+    this.#context.metrics.resume("resumed");
+    if (!this.#context.admitResume(this, found)) return;
+    this.#bind(found);
+    found.resume(this, lastSegmentIds.ids);
+  }
+
+  #sessionNotFound(): void {
+    this.#context.metrics.resume("not_found");
+    this.error("session_not_found", "No session to resume; send config with start_sample to start a new one.");
+  }
+
+  /**
+   * A resume in a cluster: a session held here is resumed here unless another node took it over
+   * meanwhile (then this copy ends); a session not held here may be continued from its record
+   * (`ClusterResume`). Messages that come while Redis is asked are refused (`#resuming`).
+   */
+  #resumeInCluster(cluster: ClusterResume, found: ClientSession | undefined, message: ResumeMessage): void {
     this.#resuming = true;
-    takeOver(this, message).then(
-      (session) => {
+    const resume = async (): Promise<void> => {
+      if (found && (await cluster.stillHere(found, message.resume_token))) {
         this.#resuming = false;
-        this.#context.metrics.resume(session ? "resumed" : "not_found");
-        if (!session) return;
-        this.#bind(session);
-        // The client left while the session was looked up: the session now waits for it.
-        if (this.#closed) session.detach(this, this.#closeRequested);
-      },
-      (error: unknown) => {
-        this.#resuming = false;
-        this.#context.log.error({ err: error }, "resume from another node failed");
-        this.error("internal_error");
-      },
-    );
+        // It may have ended while Redis was asked.
+        if (this.#closed) return;
+        if (this.#context.findSession(message.resume_token) === found) this.#resumeHere(found, message);
+        else this.#sessionNotFound();
+        return;
+      }
+      const session = await cluster.takeOver(this, message);
+      this.#resuming = false;
+      this.#context.metrics.resume(session ? "resumed" : "not_found");
+      if (!session) return;
+      this.#bind(session);
+      // The client left while the session was looked up: the session now waits for it.
+      if (this.#closed) session.detach(this, this.#closeRequested);
+    };
+    resume().catch((error: unknown) => {
+      this.#resuming = false;
+      this.#context.log.error({ err: error }, "resume in the cluster failed");
+      this.error("internal_error");
+    });
   }
 
   #bind(session: ClientSession): void {
