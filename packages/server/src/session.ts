@@ -12,7 +12,6 @@
  * close_stream, shutdown, errors), flow control (`flow-control.ts`: acks, backlog pauses) and the
  * stream position (`stream-position.ts`). Every state change goes through its one `#transition`.
  */
-import { randomBytes, randomUUID } from "node:crypto";
 import type { Engine } from "@earshot/engines";
 import {
   type CheckpointMessage,
@@ -29,6 +28,7 @@ import { engineErrorCode } from "./engine-error-code.js";
 import { EngineLink } from "./engine-link.js";
 import { SessionFlow } from "./flow-control.js";
 import { type ClosingHost, SessionClosing } from "./session-closing.js";
+import { newSessionIdentity, type SessionIdentity } from "./session-identity.js";
 import { type ResumeHost, SessionResume } from "./session-resume.js";
 import {
   acksAudio,
@@ -74,17 +74,6 @@ export interface SessionHooks {
   onProgress?(session: StreamSession, checkpoint?: CheckpointMessage): void;
   readonly metrics: SessionMetrics;
 }
-
-/** A session's names: new ones for a new session; a session continued from another node keeps its own. */
-export interface SessionIdentity {
-  readonly id: string;
-  readonly resumeToken: string;
-}
-
-export const newSessionIdentity = (): SessionIdentity => ({
-  id: randomUUID(),
-  resumeToken: `rt_${randomBytes(24).toString("base64url")}`,
-});
 
 export class StreamSession implements ClientSession {
   readonly id: string;

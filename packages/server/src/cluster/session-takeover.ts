@@ -13,7 +13,8 @@
 import { type ResumeMessage, type StreamConfig, StreamConfigSchema } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { lastSegmentIdsOf } from "../client-session.js";
-import type { SessionIdentity, StreamSession } from "../session.js";
+import type { StreamSession } from "../session.js";
+import type { SessionIdentity } from "../session-identity.js";
 import type { Cluster, ClusterResumeOutcome } from "./cluster.js";
 import { secretDigest } from "./cluster-keys.js";
 import type { SessionRecord } from "./session-records.js";
