@@ -158,8 +158,10 @@ describe("a node killed with kill -9: its sessions continue on another node (tes
       run.errors.map((e) => e.code),
       [],
     );
-    // The records were used (not the SDK's fallback to a new session): the node that continued says so.
+    // The records were used (not the SDK's fallback to a new session): the node that continued says
+    // so, and both continued where the client's last final ended (the test engine makes no checkpoints).
     assert.equal(await resumesOn(a.url, "resumed"), 1);
+    for (const continued of [b, a]) assert.match(continued.stderr(), /"startFrom":"client_final"/);
     await kill9(a);
   });
 });
