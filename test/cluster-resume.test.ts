@@ -10,8 +10,9 @@
  *   with the shipped engine (PocketSphinx) from the checkpoint in the record, word for word.
  * - in-process nodes (`createServer` with `cluster` options): a resume token of one key is refused
  *   for another on another node; two nodes taking the same session over at once, exactly one wins,
- *   and the node that held it ends its copy; with Redis away a resume on another node is
- *   `session_not_found`, as on a node alone.
+ *   and the node that held it ends its copy (and never resumes it afterwards); a resume is let in
+ *   at the key's cluster-wide limit, a new stream is not; with Redis away a resume on another node
+ *   is `session_not_found`, as on a node alone.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -20,7 +21,7 @@ import { type EarshotClientOptions, nodeTransport, type TransportFactory } from 
 import { TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { loadEvalSet, loadPcm, mulberry32 } from "@earshot/test-support";
-import { waitUntil } from "./helpers/http-probe.js";
+import { upgradeAnswer, waitUntil } from "./helpers/http-probe.js";
 import { type RedisProcess, startRedis } from "./helpers/redis-server.js";
 import {
   assertExactlyOnce,
@@ -255,10 +256,11 @@ describe("resume on another node: keys, races, Redis away (in-process nodes)", (
   let redis: RedisProcess;
   const nodes: Array<{ server: EarshotServer; url: string }> = [];
 
-  async function startNode(id: string): Promise<{ server: EarshotServer; url: string }> {
+  async function startNode(id: string, maxStreamsPerKey = 64): Promise<{ server: EarshotServer; url: string }> {
     const server = createServer({
       engine: new TestEngine(),
       apiKeys: [KEY, OTHER_KEY],
+      maxStreamsPerKey,
       resumeGraceMs: 30_000,
       cluster: { redisUrl: redis.url, nodeId: id, leaseMs: LEASE_MS },
     });
@@ -270,8 +272,8 @@ describe("resume on another node: keys, races, Redis away (in-process nodes)", (
   }
 
   /** A session on `url` with one final, whose connection then drops (it waits for a resume there). */
-  async function droppedSession(url: string): Promise<{ token: string; id: string; lastSegmentId: number }> {
-    const client = await WireClient.open(url, KEY);
+  async function droppedSession(url: string, key = KEY): Promise<{ token: string; id: string; lastSegmentId: number }> {
+    const client = await WireClient.open(url, key);
     client.sendJson(CONFIG);
     const started = await client.waitFor((m) => m.type === "session_started");
     client.sendBinary(toBytes(bursts([{ toneMs: 400, silenceMs: 600 }])));
@@ -378,6 +380,24 @@ describe("resume on another node: keys, races, Redis away (in-process nodes)", (
     assert.equal(final.segment_id, session.lastSegmentId + 1);
     back.sendJson({ type: "close_stream" });
     await back.waitFor((m) => m.type === "stream_closed");
+  });
+
+  it("lets a resume in at the key's cluster-wide limit, and only a resume", async () => {
+    // The key may hold two streams across these two nodes (and two on each).
+    const [d, e] = [await startNode("node-d", 2), await startNode("node-e", 2)];
+    const session = await droppedSession(d.url, OTHER_KEY);
+    await waitUntil(async () => /earshot_websocket_connections 0/.test(await metrics(d.url)), "node D saw the drop");
+    const live = [await WireClient.open(d.url, OTHER_KEY), await WireClient.open(d.url, OTHER_KEY)];
+    assert.equal((await upgradeAnswer(e.url, OTHER_KEY)).status, 429, "a new stream is refused");
+    // Let in with the session's resume token, but starting a new stream: over the limit.
+    const path = `/v1/audio/transcriptions/stream?resume_token=${session.token}`;
+    const sneaky = await WireClient.open(e.url, OTHER_KEY, { path });
+    sneaky.sendJson(CONFIG);
+    await sneaky.waitForError("too_many_streams");
+    const resumed = await resumeOn(e.url, OTHER_KEY, session.token, session.lastSegmentId);
+    assert.equal(resumed.messages[0]?.type, "session_resumed", JSON.stringify(resumed.messages));
+    assert.equal(resumed.messages[0]?.moved, true);
+    for (const client of [...live, resumed, sneaky]) client.ws.close();
   });
 
   it("answers session_not_found while Redis is away, as a node alone does", async () => {

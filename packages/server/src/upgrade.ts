@@ -4,8 +4,8 @@
  * token, in the `Authorization` header or the `token` subprotocol), then the key's connection
  * limits, then a quick capacity check; a connection let in is counted until its socket closes and
  * handed to a `Connection`. In a cluster, a connection that resumes a session another node held
- * (`?resume_token=`, found in the session records) is not checked against its key's cluster-wide
- * limit again, only against this node's capacity. Every refusal is an HTTP error on the raw socket, counted in the metrics.
+ * (`?resume_token=`, found in the session records) is let in past its key's cluster-wide limit
+ * (to resume only), not past this node's capacity. Every refusal is an HTTP error on the raw socket, counted in the metrics.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -128,19 +128,22 @@ export class StreamUpgrades {
     const firstUse = token !== undefined && !token.used;
     // Checked before Redis too, so that a full node does not spend a token's single use.
     if (this.#overCapacity(key, resumeToken, socket)) return;
-    const counted = connections.add(key);
+    let counted = connections.add(key);
     const giveBack = (): void => {
       counted.closed(false);
       cluster.streamClosed(key, connections.connectionsOf(key));
     };
-    // A resume of a session another node held: the stream already holds its share of the key's
-    // limit (on the node it leaves); it is only counted here from now on.
-    const moving = await this.#resumesMovedSession(cluster, key, resumeToken);
-    if (moving) cluster.countStreams(key, connections.connectionsOf(key));
-    const admitted = moving
-      ? undefined
-      : await cluster.admitStream(key, connections.connectionsOf(key), settings.maxStreamsPerKey);
-    if (admitted?.ok === false) {
+    const admitted = await cluster.admitStream(key, connections.connectionsOf(key), settings.maxStreamsPerKey);
+    // A resume of a session another node held is let in even at the key's limit: the stream holds
+    // its share already (on the node it leaves, until that node's count drops). It is counted here,
+    // and may only resume: a `config` on it is refused as one beyond the limit.
+    if (admitted?.ok === false && (await this.#resumesMovedSession(cluster, key, resumeToken))) {
+      cluster.countStreams(key, connections.connectionsOf(key));
+      counted = resumeOnly(
+        counted,
+        `This key holds its limit of ${settings.maxStreamsPerKey} streams across the cluster; this connection may only resume.`,
+      );
+    } else if (admitted?.ok === false) {
       giveBack();
       metrics.refused("too_many_streams");
       const why = `This key has ${admitted.elsewhere} open streams on other nodes; the limit is ${settings.maxStreamsPerKey} across the cluster.`;
@@ -257,4 +260,16 @@ export class StreamUpgrades {
     if (!checked.ok) return { ok: false, code: "invalid_token", why: checked.why };
     return { ok: true, key: checked.token.key, token: checked.token };
   }
+}
+
+/**
+ * `counted` for a connection let in past its key's cluster-wide limit because it resumes a session
+ * held elsewhere: a resume takes it over as counted, a new stream (`config`) is refused with `why`.
+ */
+function resumeOnly(counted: CountedConnection, why: string): CountedConnection {
+  return {
+    bound: () => counted.bound(),
+    holds: (streams, force = false) => (force ? counted.holds(streams, force) : why),
+    closed: (bound) => counted.closed(bound),
+  };
 }
