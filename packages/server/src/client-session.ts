@@ -48,7 +48,7 @@ export interface ClientSession {
    * Another node took it over (resume on any node): it ends here now, whatever its state, and a
    * connection it still has is closed as a resume elsewhere closes it on one node.
    */
-  movedAway(): void;
+  takenOver(): void;
 }
 
 /**

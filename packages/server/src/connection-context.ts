@@ -172,7 +172,7 @@ function clusterResume(
       const record = await cluster.sessionRecord(resumeToken);
       if (!record || record.node === cluster.nodeId) return true;
       log.info({ session: session.id, node: record.node }, "session taken over by another node; ending it here");
-      session.movedAway();
+      session.takenOver();
       return false;
     },
     takeOver(connection: ServedConnection, message: ResumeMessage): Promise<ClientSession | undefined> {

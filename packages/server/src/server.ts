@@ -170,7 +170,7 @@ function joinCluster(
         const session = sessions.find(sessions.keyOf(resumeToken) ?? "", resumeToken);
         if (!session) continue;
         log.info({ session: session.id }, "session taken over by another node; ending it here");
-        session.movedAway();
+        session.takenOver();
       }
     },
   };

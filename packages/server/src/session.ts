@@ -221,7 +221,7 @@ export class StreamSession implements ClientSession {
   }
 
   /** Another node took the session over: it ends here, and a connection it still has is closed as a resume elsewhere closes it. */
-  movedAway(): void {
+  takenOver(): void {
     this.#connection?.close(CloseCode.goingAway, "resumed elsewhere");
     this.#closing.dispose();
   }

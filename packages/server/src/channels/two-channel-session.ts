@@ -205,7 +205,7 @@ export class TwoChannelSession implements ClientSession {
   }
 
   /** Not continued on another node (its sessions write no records); ends like any session moved away. */
-  movedAway(): void {
+  takenOver(): void {
     this.#connection?.close(CloseCode.goingAway, "resumed elsewhere");
     this.#dispose();
   }

@@ -113,7 +113,7 @@ export class Cluster {
   }
 
   /** Takes the session's record over from `fromNode`, atomically: false when another node was first. */
-  async takeOverSession(resumeToken: string, fromNode: string): Promise<boolean> {
+  async claimSession(resumeToken: string, fromNode: string): Promise<boolean> {
     return (await this.#records.takeOver(resumeToken, fromNode)) === true;
   }
 

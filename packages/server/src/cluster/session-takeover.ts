@@ -48,7 +48,7 @@ export async function takeOverSession(host: TakeoverHost, message: ResumeMessage
   if (record.keyDigest !== secretDigest(host.key)) return refused("other_key", "the session is another key's");
   const continued = continuedConfig(record, message);
   if (!continued.ok) return refused("unresumable", continued.why);
-  if (!(await cluster.takeOverSession(resumeToken, record.node))) {
+  if (!(await cluster.claimSession(resumeToken, record.node))) {
     return refused("lost_race", "another node took it over first");
   }
   // After the takeover, so that two resumes racing here are counted one after the other.
