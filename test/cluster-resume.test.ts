@@ -6,8 +6,9 @@
  *   as a client behind HAProxy would land on another node), which finds the session in Redis and
  *   continues it: the same session id (`session_resumed`, `moved: true`, no new session), finals
  *   equal to an uninterrupted run's, segment ids strictly increasing, nothing lost. With the test
- *   engine the stream continues where the client's last final ended (`last_final_end_sample`);
- *   with the shipped engine (PocketSphinx) from the checkpoint in the record, word for word.
+ *   engine the stream continues where the client's last final ended (`last_final_end_sample`),
+ *   across two kills and a cut connection to a node that stays up (it ends its copy); with the
+ *   shipped engine (PocketSphinx) from the checkpoint in the record, word for word.
  * - in-process nodes (`createServer` with `cluster` options): a resume token of one key is refused
  *   for another on another node; two nodes taking the same session over at once, exactly one wins,
  *   and the node that held it ends its copy (and never resumes it afterwards); a resume is let in
@@ -17,7 +18,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { type EarshotClientOptions, nodeTransport, type TransportFactory } from "@earshot/client";
+import { type EarshotClientOptions, nodeTransport, type Transport, type TransportFactory } from "@earshot/client";
 import { TestEngine } from "@earshot/engines";
 import { createServer, type EarshotServer } from "@earshot/server";
 import { loadEvalSet, loadPcm, mulberry32 } from "@earshot/test-support";
@@ -46,12 +47,14 @@ const resumesOn = async (url: string, outcome: string): Promise<number> =>
   Number(new RegExp(`earshot_cluster_resumes_total\\{outcome="${outcome}"\\} (\\d+)`).exec(await metrics(url))?.[1]);
 
 /**
- * A client whose connections go to whichever node `target()` names at the time it dials (the
- * test's stand-in for a balancer), recording each `session_resumed` it gets.
+ * A client's transport whose connections go to whichever node `target()` names at the time it
+ * dials (the test's stand-in for a balancer), recording each `session_resumed` it gets; `cut()`
+ * drops the current connection (a network fault: the node stays up).
  */
-function followingTransport(target: () => string, resumed: Received[]): TransportFactory {
-  return (request, handlers) =>
-    nodeTransport(
+function following(target: () => string, resumed: Received[]): { transport: TransportFactory; cut(): void } {
+  let current: Transport | undefined;
+  const transport: TransportFactory = (request, handlers) => {
+    current = nodeTransport(
       { ...request, url: request.url.replace(/^ws:\/\/[^/]+/, target().replace(/^http/, "ws")) },
       {
         ...handlers,
@@ -62,6 +65,9 @@ function followingTransport(target: () => string, resumed: Received[]): Transpor
         },
       },
     );
+    return current;
+  };
+  return { transport, cut: () => current?.terminate?.() };
 }
 
 const clientOptions = (url: string): EarshotClientOptions => ({
@@ -112,11 +118,12 @@ describe("a node killed with kill -9: its sessions continue on another node (tes
     await redis?.dispose();
   });
 
-  it("continues where the client's last final ended, twice: the same finals, none twice, nothing lost", {
+  it("continues where the client's last final ended, after two kills and a cut: the same finals, none twice, nothing lost", {
     timeout: 90_000,
   }, async (t) => {
-    let a = await node(redis, "test", "node-a");
+    const a = await node(redis, "test", "node-a");
     const b = await node(redis, "test", "node-b");
+    const c = await node(redis, "test", "node-c");
     const reference = startRun(clientOptions(b.url));
     await reference.client.connect();
     await sendPaced(reference, SIGNAL, { speed: Number.POSITIVE_INFINITY });
@@ -125,11 +132,15 @@ describe("a node killed with kill -9: its sessions continue on another node (tes
 
     let target = a.url;
     const resumed: Received[] = [];
-    const run = startRun({ ...clientOptions(a.url), transport: followingTransport(() => target, resumed) });
+    const link = following(() => target, resumed);
+    const run = startRun({ ...clientOptions(a.url), transport: link.transport });
     await run.client.connect();
-    // Mid-utterance (the 5th tone runs 6.8–7.5 s): A dies, the client lands on B. Then just after
-    // the 10th tone (ends 15.7 s), before its final: B dies, the client lands on A again (restarted
-    // as a new process under a new id).
+    const onNode = (moves: number) =>
+      waitUntil(() => resumed.length === moves && run.client.state === "open", `the client's move ${moves}`, 20_000);
+    // Mid-utterance (the 5th tone runs 6.8–7.5 s): A dies, the client lands on B. Mid-utterance
+    // again (the 8th tone runs 11.3–12.8 s): the client's connection to B is cut, B stays up, the
+    // client lands on C. Just after the 10th tone (ends 15.7 s), before its final: C dies, the
+    // client lands on B again, which no longer holds the session it gave up.
     await sendPaced(run, SIGNAL, {
       speed: 4,
       before: async (i) => {
@@ -138,11 +149,15 @@ describe("a node killed with kill -9: its sessions continue on another node (tes
           await kill9(a);
           target = b.url;
         }
+        if (i === 120) {
+          await onNode(1);
+          target = c.url;
+          link.cut();
+        }
         if (i === 158) {
-          await waitUntil(() => resumed.length === 1 && run.client.state === "open", "the client on node B", 20_000);
-          a = await node(redis, "test", "node-c");
-          await kill9(b);
-          target = a.url;
+          await onNode(2);
+          await kill9(c);
+          target = b.url;
         }
       },
     });
@@ -154,16 +169,18 @@ describe("a node killed with kill -9: its sessions continue on another node (tes
     assertExactlyOnce(run);
     assert.equal(transcriptText(run.finals), transcriptText(reference.finals));
     assert.deepEqual(summary(run.finals), summary(reference.finals));
-    assertOneSession(run, resumed, 2);
+    assertOneSession(run, resumed, 3);
     assert.deepEqual(
       run.errors.map((e) => e.code),
       [],
     );
-    // The records were used (not the SDK's fallback to a new session): the node that continued says
-    // so, and both continued where the client's last final ended (the test engine makes no checkpoints).
-    assert.equal(await resumesOn(a.url, "resumed"), 1);
-    for (const continued of [b, a]) assert.match(continued.stderr(), /"startFrom":"client_final"/);
-    await kill9(a);
+    // The records were used (not the SDK's fallback to a new session): the nodes that continued say
+    // so, each where the client's last final ended (the test engine makes no checkpoints); B ended
+    // its copy once C took the session over.
+    assert.equal(await resumesOn(b.url, "resumed"), 2);
+    for (const continued of [b, c]) assert.match(continued.stderr(), /"startFrom":"client_final"/);
+    assert.match(b.stderr(), /session taken over by another node; ending it here/);
+    await kill9(b);
   });
 });
 
@@ -205,11 +222,11 @@ describe("a node killed with kill -9: the shipped engine continues from the reco
     let target = a.url;
     const resumed: Received[] = [];
     const checkpoints: Array<{ sample: number; last_segment_id: number }> = [];
-    const following = followingTransport(() => target, resumed);
+    const link = following(() => target, resumed);
     const run = startRun({
       ...clientOptions(a.url),
       transport: (request, handlers) =>
-        following(request, {
+        link.transport(request, {
           ...handlers,
           message(data) {
             if (typeof data === "string" && data.includes('"checkpoint"')) checkpoints.push(JSON.parse(data));
