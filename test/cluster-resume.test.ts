@@ -289,8 +289,11 @@ describe("resume on another node: keys, races, Redis away (in-process nodes)", (
   }
 
   /** A session on `url` with one final, whose connection then drops (it waits for a resume there). */
-  async function droppedSession(url: string, key = KEY): Promise<{ token: string; id: string; lastSegmentId: number }> {
-    const client = await WireClient.open(url, key);
+  async function droppedSession(
+    url: string,
+    credential = KEY,
+  ): Promise<{ token: string; id: string; lastSegmentId: number }> {
+    const client = await WireClient.open(url, credential);
     client.sendJson(CONFIG);
     const started = await client.waitFor((m) => m.type === "session_started");
     client.sendBinary(toBytes(bursts([{ toneMs: 400, silenceMs: 600 }])));
@@ -312,8 +315,10 @@ describe("resume on another node: keys, races, Redis away (in-process nodes)", (
   const recordName = async (token: string): Promise<string> =>
     `earshot:session:${createHash("sha256").update(token).digest("hex").slice(0, 32)}`;
 
-  async function resumeOn(url: string, key: string, token: string, lastSegmentId: number): Promise<WireClient> {
-    const client = await WireClient.open(url, key, { path: `/v1/audio/transcriptions/stream?resume_token=${token}` });
+  async function resumeOn(url: string, credential: string, token: string, lastSegmentId: number): Promise<WireClient> {
+    const client = await WireClient.open(url, credential, {
+      path: `/v1/audio/transcriptions/stream?resume_token=${token}`,
+    });
     client.sendJson({ type: "resume", resume_token: token, last_segment_id: lastSegmentId });
     await client.waitFor((m) => m.type === "session_resumed" || m.type === "error");
     return client;
@@ -415,6 +420,29 @@ describe("resume on another node: keys, races, Redis away (in-process nodes)", (
     assert.equal(resumed.messages[0]?.type, "session_resumed", JSON.stringify(resumed.messages));
     assert.equal(resumed.messages[0]?.moved, true);
     for (const client of [...live, resumed, sneaky]) client.ws.close();
+  });
+
+  it("continues a session opened with a stream token on another node, with the same token, for that session only", async () => {
+    const [a, b] = nodes;
+    assert.ok(a && b);
+    const minted = await fetch(`${a.url}/v1/auth/token`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    const { token } = (await minted.json()) as { token: string };
+    const session = await droppedSession(a.url, token);
+    const resumed = await resumeOn(b.url, token, session.token, session.lastSegmentId);
+    assert.equal(resumed.messages[0]?.type, "session_resumed", JSON.stringify(resumed.messages));
+    assert.equal(resumed.messages[0]?.session_id, session.id);
+    assert.equal(resumed.messages[0]?.moved, true);
+    resumed.sendJson({ type: "close_stream" });
+    await resumed.waitFor((m) => m.type === "stream_closed");
+    // The used token names its session: with another session's resume token it is refused.
+    const other = await droppedSession(a.url);
+    const path = `/v1/audio/transcriptions/stream?resume_token=${other.token}`;
+    const refused = await upgradeAnswer(b.url, token, path);
+    assert.equal(refused.status, 401);
+    assert.equal(JSON.parse(refused.body).code, "invalid_token");
   });
 
   it("answers session_not_found while Redis is away, as a node alone does", async () => {

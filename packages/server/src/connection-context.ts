@@ -132,7 +132,11 @@ export function connectionContext(
         settings.streamDefaults,
       );
       sessions.add(session, key);
-      if (token) access.tokens.bind(token, session.resumeToken);
+      if (token) {
+        access.tokens.bind(token, session.resumeToken);
+        // So that another node lets the token in to continue this session (resume on any node).
+        void access.cluster?.tokens.bindSession(token.clusterId, session.resumeToken);
+      }
       return session;
     },
     onSessionBound(): void {
@@ -176,7 +180,7 @@ function clusterResume(
       return false;
     },
     takeOver(connection: ServedConnection, message: ResumeMessage): Promise<ClientSession | undefined> {
-      // A stream token resumes only the session it opened: not one it never saw.
+      // A stream token resumes only the session it opened (adopted for it, see SharedTokens.adopt).
       if (token !== undefined && token.session !== message.resume_token) {
         cluster.resumeOutcome("not_found");
         connection.error("session_not_found");

@@ -116,7 +116,7 @@ export class StreamUpgrades {
   ): Promise<void> {
     const { sharedTokens, connections, settings, metrics } = this.#context;
     const credential = credentialFromRequest(request);
-    await sharedTokens.adopt(credential);
+    await sharedTokens.adopt(credential, resumeToken);
     const who = this.#authenticate(request, resumeToken);
     if (!this.#authenticated(who, request, socket) || this.#tooMany(who.key, socket)) return;
     const { key, token } = who;
