@@ -79,7 +79,8 @@ export class ClusterTokens {
    * another node lets the used token in to continue that session (resume on any node).
    */
   async bindSession(clusterId: string, resumeToken: string): Promise<void> {
-    await this.#link.attempt("token_publish", (client) =>
+    // Part of the session's record keeping: counted with it when Redis is away.
+    await this.#link.attempt("session_record", (client) =>
       client.eval(BIND_SCRIPT, 1, clusterKeys.token(clusterId), secretDigest(resumeToken)),
     );
   }
