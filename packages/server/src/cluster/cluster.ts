@@ -28,7 +28,7 @@ export const CLUSTER_RESUME_OUTCOMES = [
 export type ClusterResumeOutcome = (typeof CLUSTER_RESUME_OUTCOMES)[number];
 
 export const DEFAULT_NODE_LEASE_MS = 15_000;
-/** How long a used stream token stays in Redis (for resume on any node, a later slice). */
+/** How long a used stream token stays in Redis: its stream may resume on any node with it meanwhile. */
 const USED_TOKEN_TTL_MS = 3_600_000;
 
 export interface ClusterOptions {
