@@ -97,6 +97,7 @@ function assertOneSession(run: SdkRun, resumed: readonly Received[], moves: numb
   const reopened = reopenings(run);
   assert.ok(reopened.length >= moves);
   assert.ok(reopened.every((s) => s.resumed === true));
+  assert.equal(reopened.filter((s) => s.moved === true).length, moves, "the client saw each move");
 }
 
 after(killAllServers);
