@@ -239,7 +239,10 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     if (this.#state === "connecting") {
       this.#transition({ to: "open" });
       if (this.#session) this.#connect?.resolve(this.#session);
-    } else this.#transition({ to: "open", resumed });
+    } else {
+      const moved = established.kind === "resumed" && established.resumed.moved === true;
+      this.#transition({ to: "open", resumed, ...(moved ? { moved } : {}) });
+    }
     if (!resumed && this.#session) this.emit("session", this.#session);
     if (this.#closeRequested) this.#transition({ to: "closing" });
   }

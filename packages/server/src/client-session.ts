@@ -51,6 +51,11 @@ export interface ClientSession {
   releaseDecoder(reason: ReleaseReason): boolean;
   /** End it if it waits for a resume: its token stops working. */
   expire(): void;
+  /**
+   * Another node took it over (resume on any node): it ends here now, whatever its state, and a
+   * connection it still has is closed as a resume elsewhere closes it on one node.
+   */
+  takenOver(): void;
 }
 
 /**

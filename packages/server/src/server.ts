@@ -7,6 +7,7 @@ import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { assertServableEngine, type Engine } from "@earshot/engines";
+import type { CheckpointMessage } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { KeyRing } from "./auth.js";
 import { Capacity } from "./capacity.js";
@@ -87,7 +88,9 @@ export function createServer(options: ServerOptions): EarshotServer {
   const sessionHooks: SessionHooks = {
     ...sessions.hooks,
     onReleased: (_session, reason) => metrics.decoderReleased(reason),
-    ...(cluster === undefined ? {} : { onProgress: (session) => recordProgress(cluster, sessions, session) }),
+    ...(cluster === undefined
+      ? {}
+      : { onProgress: (session, checkpoint) => recordProgress(cluster, sessions, session, checkpoint) }),
     metrics,
   };
   const keys = new KeyRing(options.apiKeys);
@@ -187,16 +190,43 @@ function joinCluster(
     }),
     streamsPerKey: () => connections.perKey(),
     liveSessions: () => sessions.all().map((session) => session.resumeToken),
+    sessionsMoved: (resumeTokens: readonly string[]) => {
+      for (const resumeToken of resumeTokens) {
+        const session = sessions.find(sessions.keyOf(resumeToken) ?? "", resumeToken);
+        if (!session) continue;
+        log.info({ session: session.id }, "session taken over by another node; ending it here");
+        session.takenOver();
+      }
+    },
   };
   return new Cluster(options.cluster, log, state, options.apiKeys, settings.limits.resumeGraceMs);
 }
 
-/** Writes a session's progress to its cluster record. */
-function recordProgress(cluster: Cluster, sessions: SessionRegistry, session: StreamSession): void {
+/** Writes a session's progress (and the checkpoint it just sent, if any) to its cluster record. */
+function recordProgress(
+  cluster: Cluster,
+  sessions: SessionRegistry,
+  session: StreamSession,
+  checkpoint: CheckpointMessage | undefined,
+): void {
   const progress = session.progress;
   const key = sessions.keyOf(session.resumeToken);
   if (progress === undefined || key === undefined) return;
-  cluster.sessionProgress({ resumeToken: session.resumeToken, key, ...progress });
+  cluster.sessionProgress({
+    resumeToken: session.resumeToken,
+    sessionId: session.id,
+    key,
+    ...progress,
+    ...(checkpoint === undefined
+      ? {}
+      : {
+          checkpoint: {
+            sample: checkpoint.sample,
+            state: checkpoint.state,
+            last_segment_id: checkpoint.last_segment_id,
+          },
+        }),
+  });
 }
 
 /** The metrics, reading the server's counts when scraped. */

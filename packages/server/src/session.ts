@@ -12,10 +12,10 @@
  * close_stream, shutdown, errors), flow control (`flow-control.ts`: acks, backlog pauses) and the
  * stream position (`stream-position.ts`). Every state change goes through its one `#transition`.
  */
-import { randomBytes, randomUUID } from "node:crypto";
 import type { Engine } from "@earshot/engines";
 import {
   type CheckpointMessage,
+  CloseCode,
   MAX_RESUME_STATE_CHARS,
   PROTOCOL_VERSION,
   type ServerMessage,
@@ -29,6 +29,7 @@ import { EngineLink } from "./engine-link.js";
 import { SessionFlow } from "./flow-control.js";
 import { type ClosingHost, SessionClosing } from "./session-closing.js";
 import { SessionHandOff } from "./session-handoff.js";
+import { newSessionIdentity, type SessionIdentity } from "./session-identity.js";
 import { type ResumeHost, SessionResume } from "./session-resume.js";
 import {
   acksAudio,
@@ -69,16 +70,19 @@ export interface SessionHooks {
   onWaiting?(session: ClientSession): void;
   /** A waiting session gave its engine stream back (a two-channel one: once per channel). */
   onReleased?(session: ClientSession, reason: ReleaseReason): void;
-  /** The session got its config, or made a final (cluster session records: see `progress`). */
-  onProgress?(session: StreamSession): void;
+  /**
+   * The session got its config, made a final, or sent a checkpoint (`checkpoint`, for clients that
+   * keep them): cluster session records, see `progress`.
+   */
+  onProgress?(session: StreamSession, checkpoint?: CheckpointMessage): void;
   readonly metrics: SessionMetrics;
 }
 
 export class StreamSession implements ClientSession {
-  readonly id = randomUUID();
+  readonly id: string;
   /** One channel; a two-channel stream is a `TwoChannelSession` of two of these. */
   readonly channels = 1;
-  readonly resumeToken = `rt_${randomBytes(24).toString("base64url")}`;
+  readonly resumeToken: string;
   readonly #engine: Engine;
   readonly #limits: SessionLimits;
   readonly #defaults: StreamDefaults;
@@ -117,7 +121,10 @@ export class StreamSession implements ClientSession {
     log: Logger,
     hooks: SessionHooks,
     defaults: StreamDefaults = DEFAULT_STREAM_DEFAULTS,
+    identity: SessionIdentity = newSessionIdentity(),
   ) {
+    this.id = identity.id;
+    this.resumeToken = identity.resumeToken;
     this.#connection = connection;
     this.#engine = engine;
     this.#limits = limits;
@@ -209,11 +216,16 @@ export class StreamSession implements ClientSession {
     return this.#state === "finished";
   }
 
-  /** The config the client sent, the last final's segment id and where it ended; undefined before a config. */
+  /**
+   * The config the client sent (without `resume_state`: it served the start only), the last final's
+   * segment id and where it ended; undefined before a config.
+   */
   get progress(): { config: StreamConfig; lastSegmentId: number; lastFinalEndMs: number } | undefined {
     if (this.#sentConfig === undefined || this.#segments === undefined) return undefined;
+    const config = { ...this.#sentConfig };
+    delete config.resume_state;
     const lastFinalEndMs = samplesToMs(this.#position.restart);
-    return { config: this.#sentConfig, lastSegmentId: this.#segments.lastFinalId, lastFinalEndMs };
+    return { config, lastSegmentId: this.#segments.lastFinalId, lastFinalEndMs };
   }
 
   /** How far the engine is behind on this stream, in ms of audio. */
@@ -226,6 +238,12 @@ export class StreamSession implements ClientSession {
     if (this.waiting) this.#closing.dispose();
   }
 
+  /** Another node took the session over: it ends here, and a connection it still has is closed as a resume elsewhere closes it. */
+  takenOver(): void {
+    this.#connection?.close(CloseCode.goingAway, "resumed elsewhere");
+    this.#closing.dispose();
+  }
+
   /** End the session for good, whatever its state, without telling its connection (its channel pair ended). */
   dispose(): void {
     this.#closing.dispose();
@@ -236,6 +254,28 @@ export class StreamSession implements ClientSession {
    * `source`: what an adapter knows of the audio beyond the config (stream-config.ts).
    */
   configure(config: StreamConfig, source?: AudioSource): boolean {
+    return this.#configure(config, source, true);
+  }
+
+  /**
+   * Continues a session another node held (resume on any node, `cluster/session-takeover.ts`):
+   * `config` is the client's, positioned where the stream continues (`start_sample`,
+   * `first_segment_id`, and `resume_state` for an exact continuation). Answers `session_resumed`
+   * with `received_samples` = that position (the client replays from it) instead of `session_started`.
+   */
+  continueMoved(config: StreamConfig): boolean {
+    if (!this.#configure(config, undefined, false)) return false;
+    const receivedSamples = config.start_sample ?? 0;
+    this.#connection?.send({
+      type: "session_resumed",
+      session_id: this.id,
+      received_samples: receivedSamples,
+      moved: true,
+    });
+    return true;
+  }
+
+  #configure(config: StreamConfig, source: AudioSource | undefined, announce: boolean): boolean {
     if (!this.#engine.ready) {
       this.#closing.fail("engine_unavailable", `The ${this.#engine.name} engine is not loaded.`);
       return false;
@@ -262,7 +302,7 @@ export class StreamSession implements ClientSession {
       this.#heldFinalsTimer.unref();
     }
     this.#sentConfig = config;
-    this.#openEngineStream(startSample, true);
+    this.#openEngineStream(startSample, announce);
     this.#hooks.onProgress?.(this);
     return true;
   }
@@ -390,6 +430,7 @@ export class StreamSession implements ClientSession {
     if (message.type === "checkpoint") {
       if (!this.#queuedCheckpoints.delete(message)) return false;
       this.#checkpoint = message;
+      this.#hooks.onProgress?.(this, message);
     }
     this.#connection?.send(message);
     return this.#connection !== undefined;

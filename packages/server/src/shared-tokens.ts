@@ -9,6 +9,7 @@
 import { STREAM_TOKEN_PREFIX } from "@earshot/protocol";
 import type { KeyRing } from "./auth.js";
 import type { Cluster } from "./cluster/cluster.js";
+import { secretDigest } from "./cluster/cluster-keys.js";
 import type { StreamToken, StreamTokens } from "./stream-tokens.js";
 
 export class SharedTokens {
@@ -22,14 +23,22 @@ export class SharedTokens {
     this.#cluster = cluster;
   }
 
-  /** Before `credential` is checked here: a token published by another node, unused, of a key this node has, is adopted. */
-  async adopt(credential: string | undefined): Promise<void> {
+  /**
+   * Before `credential` is checked here: a token published by another node, of a key this node has,
+   * is adopted when unused, or when used by the session `resumeToken` (the upgrade's
+   * `?resume_token=`) names, to continue that session here.
+   */
+  async adopt(credential: string | undefined, resumeToken: string | null = null): Promise<void> {
     const cluster = this.#cluster;
     if (!cluster || credential === undefined || !credential.startsWith(STREAM_TOKEN_PREFIX)) return;
     if (this.#keys.accepts(credential) || this.#tokens.knows(credential)) return;
     const published = await cluster.tokens.lookup(credential);
     const key = published ? cluster.keyWithDigest(published.keyDigest) : undefined;
-    if (published && !published.used && key !== undefined) this.#tokens.adopt(credential, key, published.expiresAt);
+    if (!published || key === undefined) return;
+    if (!published.used) this.#tokens.adopt(credential, key, published.expiresAt);
+    else if (resumeToken !== null && published.sessionDigest === secretDigest(resumeToken)) {
+      this.#tokens.adoptForResume(credential, key, published.expiresAt, resumeToken);
+    }
   }
 
   /**

@@ -3,7 +3,9 @@
  * their own (`UpgradeRoute`), handed the upgrades on their paths. On the stream endpoint: the credential (an API key, or a stream
  * token, in the `Authorization` header or the `token` subprotocol), then the key's connection
  * limits, then a quick capacity check; a connection let in is counted until its socket closes and
- * handed to a `Connection`. Every refusal is an HTTP error on the raw socket, counted in the metrics.
+ * handed to a `Connection`. In a cluster, a connection that resumes a session another node held
+ * (`?resume_token=`, found in the session records) is let in past its key's cluster-wide limit
+ * (to resume only), not past this node's capacity. Every refusal is an HTTP error on the raw socket, counted in the metrics.
  * While the node drains, every stream upgrade (a resume too, and the compatibility surfaces' streams)
  * is refused first, with 503 `draining`, so a balancer in front tries another node.
  */
@@ -13,6 +15,7 @@ import { ERRORS, STREAM_TOKEN_PREFIX } from "@earshot/protocol";
 import { WebSocketServer } from "ws";
 import { credentialFromRequest, type KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 import type { Cluster } from "./cluster/cluster.js";
+import { secretDigest } from "./cluster/cluster-keys.js";
 import { fullNodeAnswer } from "./cluster/cluster-room.js";
 import { Connection } from "./connection.js";
 import { connectionContext, type SessionAccess } from "./connection-context.js";
@@ -133,7 +136,7 @@ export class StreamUpgrades {
   ): Promise<void> {
     const { sharedTokens, connections, settings, metrics } = this.#context;
     const credential = credentialFromRequest(request);
-    await sharedTokens.adopt(credential);
+    await sharedTokens.adopt(credential, resumeToken);
     const who = this.#authenticate(request, resumeToken);
     if (!this.#authenticated(who, request, socket) || this.#tooMany(who.key, socket)) return;
     const { key, token } = who;
@@ -142,15 +145,22 @@ export class StreamUpgrades {
     const firstUse = token !== undefined && !token.used;
     // Checked before Redis too, so that a full node does not spend a token's single use.
     if (this.#overCapacity(key, resumeToken, socket)) return;
-    const counted = published(connections.add(key), () =>
-      cluster.keyStreamsChanged(key, connections.connectionsOf(key)),
-    );
+    let counted = published(connections.add(key), () => cluster.keyStreamsChanged(key, connections.connectionsOf(key)));
     const giveBack = (): void => {
       counted.closed(false);
       cluster.keyStreamsChanged(key, connections.connectionsOf(key));
     };
     const admitted = await cluster.admitStream(key, connections.connectionsOf(key), settings.maxStreamsPerKey);
-    if (admitted?.ok === false) {
+    // A resume of a session another node held is let in even at the key's limit: the stream holds
+    // its share already (on the node it leaves, until that node's count drops). It is counted here,
+    // and may only resume: a `config` on it is refused as one beyond the limit.
+    if (admitted?.ok === false && (await this.#resumesMovedSession(cluster, key, resumeToken))) {
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key));
+      counted = resumeOnly(
+        counted,
+        `This key holds its limit of ${settings.maxStreamsPerKey} streams across the cluster; this connection may only resume.`,
+      );
+    } else if (admitted?.ok === false) {
       giveBack();
       metrics.refused("too_many_streams");
       const why = `This key has ${admitted.elsewhere} open streams on other nodes; the limit is ${settings.maxStreamsPerKey} across the cluster.`;
@@ -173,6 +183,13 @@ export class StreamUpgrades {
     this.#open(request, socket, head, resumeToken, token, counted, key, () =>
       cluster.keyStreamsChanged(key, connections.connectionsOf(key)),
     );
+  }
+
+  /** Whether `resumeToken` names a session of `key` that this node does not hold but the cluster's records do. */
+  async #resumesMovedSession(cluster: Cluster, key: string, resumeToken: string | null): Promise<boolean> {
+    if (resumeToken === null || this.#context.sessions.has(resumeToken)) return false;
+    const record = await cluster.sessionRecord(resumeToken);
+    return record?.keyDigest === secretDigest(key);
   }
 
   #authenticated(who: Authenticated, request: IncomingMessage, socket: Duplex): who is Authenticated & { ok: true } {
@@ -278,6 +295,18 @@ function published(counted: CountedConnection, changed: () => void): CountedConn
       if (refused === undefined) changed();
       return refused;
     },
+    closed: (bound) => counted.closed(bound),
+  };
+}
+
+/**
+ * `counted` for a connection let in past its key's cluster-wide limit because it resumes a session
+ * held elsewhere: a resume takes it over as counted, a new stream (`config`) is refused with `why`.
+ */
+function resumeOnly(counted: CountedConnection, why: string): CountedConnection {
+  return {
+    bound: () => counted.bound(),
+    holds: (streams, force = false) => (force ? counted.holds(streams, force) : why),
     closed: (bound) => counted.closed(bound),
   };
 }

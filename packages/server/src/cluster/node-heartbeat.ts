@@ -1,8 +1,9 @@
 /**
  * The node's heartbeat: every third of its lease it writes its key (load: active streams, capacity
- * and whether it refuses new streams) with the lease as TTL, rewrites its per-key stream counts and refreshes its sessions'
- * records, in one MULTI; then it reads the cluster view (every node that heartbeats and its load)
- * for `/metrics`. A node that stops (crash, `kill -9`, lost network) disappears when its lease
+ * and whether it refuses new streams) with the lease as TTL and rewrites its per-key stream counts,
+ * in one MULTI; then it refreshes its sessions' records (and learns which of its sessions another
+ * node took over: they end here) and reads the cluster view (every node that heartbeats and its
+ * load) for `/metrics`. A node that stops (crash, `kill -9`, lost network) disappears when its lease
  * runs out, and with it its per-key counts (key-streams.ts). After a Redis restart the next beat
  * writes everything back. A draining node (node-drain.ts) says so in its hash (`draining` = 1),
  * written at once when the drain starts.
@@ -32,7 +33,9 @@ export interface NodeState {
   /** Open streams by API key. */
   streamsPerKey(): ReadonlyMap<string, number>;
   /** Resume tokens of the sessions live here. */
-  liveSessions(): Iterable<string>;
+  liveSessions(): readonly string[];
+  /** Another node took these sessions (by resume token) over: their copies here must end. */
+  sessionsMoved(resumeTokens: readonly string[]): void;
 }
 
 export class NodeHeartbeat {
@@ -101,13 +104,14 @@ export class NodeHeartbeat {
         .pexpire(nodeKey, this.#leaseMs)
         .sadd(clusterKeys.nodes, this.#nodeId);
       this.#keyStreams.writeAll(multi, this.#state.streamsPerKey());
-      this.#records.refresh(multi, this.#state.liveSessions());
       return multi.exec();
     });
     if (wrote === undefined) {
       this.#view = new Map();
       return;
     }
+    const moved = await this.#records.refresh(this.#state.liveSessions());
+    if (moved.length > 0) this.#state.sessionsMoved(moved);
     const view = await this.#link.attempt("heartbeat", (client) => readView(client));
     this.#view = view ?? new Map();
   }
