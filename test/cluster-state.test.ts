@@ -180,7 +180,7 @@ describe("cluster state in Redis", () => {
     // Each cluster metric has its row in the metrics table of docs/operations.md.
     const docs = readFileSync(new URL("../../docs/operations.md", import.meta.url), "utf8");
     const names = new Set([...text.matchAll(/^# TYPE (earshot_(?:node|cluster)_\w+)/gm)].map((m) => m[1]));
-    assert.equal(names.size, 7);
+    assert.equal(names.size, 8);
     for (const name of names) assert.match(docs, new RegExp(`^\\| \`${name}[\`{]`, "m"), `${name} documented`);
     await closeAll(open);
   });
