@@ -56,6 +56,29 @@ const IN_THE_PAUSE = 36;
 
 after(killAllServers);
 
+/**
+ * One node's turn in a rolling restart as it can be done today: HAProxy sends it no new streams
+ * (`set server … state drain` on the runtime API), SIGTERM (the node flushes its finals and closes
+ * its streams with 1012; they reconnect through HAProxy to the others), then the node is started
+ * again on its port and set `ready`. Resolves once the old process is gone, with its exit code and
+ * `back`, which resolves once HAProxy has the node up again (with how long each part took). The drain engineer's rolling-restart
+ * script walks the nodes the same way with a drain that lets utterances finish: once merged, it
+ * replaces this (and the stops need no longer fall in pauses).
+ */
+async function restartInTurn(
+  fleet: ClusterFleet,
+  name: string,
+): Promise<{ exitCode: number | null; back: Promise<string> }> {
+  await fleet.setState(name, "drain");
+  const stopping = Date.now();
+  const exitCode = await fleet.terminate(name);
+  const starting = Date.now();
+  const back = fleet
+    .restart(name)
+    .then(() => `${name}: stopped in ${starting - stopping} ms, back in ${Date.now() - starting} ms`);
+  return { exitCode, back };
+}
+
 describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
   let fleet: ClusterFleet;
   let audios: Int16Array[];
@@ -86,6 +109,29 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
     for (const name of fleet.names) {
       if (fleet.node(name).served === undefined) await fleet.restart(name);
       await fleet.waitUntilUp(name, 60_000);
+    }
+  }
+
+  /** `atMs` of stream `index` falls inside one of its reference finals: the stream is mid-speech there. */
+  function assertMidSpeech(index: number, atMs: number): void {
+    const finals = reference[index]?.run.finals ?? [];
+    assert.ok(
+      finals.some((f) => f.start_ms < atMs && atMs < f.end_ms),
+      `stream ${index} speaks at ${atMs} ms`,
+    );
+  }
+
+  /**
+   * Every stream's audio is digital silence from 400 ms before `atMs` (past the VAD's 200 ms
+   * endpoint of the clip before) to 300 ms after: every stream is between utterances there.
+   */
+  function assertInAPause(atMs: number): void {
+    for (const [index, audio] of audios.entries()) {
+      const around = audio.subarray((atMs - 400) * 16, (atMs + 300) * 16);
+      assert.ok(
+        around.every((s) => s === 0),
+        `stream ${index} is silent at ${atMs} ms`,
+      );
     }
   }
 
@@ -178,11 +224,13 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
       (a, b) => before.filter((h) => h === b).length - before.filter((h) => h === a).length,
     );
     const victims = streams.filter((_, i) => before[i] === victim);
+    const killAt = PIECES_PER_SLOT + MID_SPEECH;
+    for (const stream of victims) assertMidSpeech(stream.index, killAt * PIECE_MS);
     await sendInLockstep(streams, {
       speed: 1,
       pieceMs: PIECE_MS,
       before: async (i) => {
-        if (i !== PIECES_PER_SLOT + MID_SPEECH) return;
+        if (i !== killAt) return;
         // The first slot's utterance was decoded and checkpointed: an exact continuation exists.
         await waitUntil(
           () => victims.every((s) => receivedOfType(s, "checkpoint").length > 0),
@@ -213,11 +261,13 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
     const streams = await openStreams(fleet.url, KEY, audios, 0x18_0002);
     opened.push(...streams);
     const held: string[][] = [await holders(streams)];
-    // Node k stops in the pause of slot k (today's SIGTERM ends the engine streams at once: in
-    // speech that would cut an utterance short, which a drain that lets utterances finish will not).
+    // Node k stops in the pause of slot k: today's SIGTERM ends the engine streams at once, which in
+    // speech would cut an utterance short (a drain that lets utterances finish will not).
     const stops = new Map(fleet.names.map((name, k) => [k * PIECES_PER_SLOT + IN_THE_PAUSE, name]));
+    for (const [piece] of stops) assertInAPause(piece * PIECE_MS);
     let restarting: Promise<void> = Promise.resolve();
     const exitCodes: Array<number | null> = [];
+    const turns: string[] = [];
     await sendInLockstep(streams, {
       speed: 1,
       pieceMs: PIECE_MS,
@@ -226,15 +276,18 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
         if (name === undefined) return;
         await restarting;
         held.push(await holders(streams));
-        await fleet.setState(name, "drain");
-        exitCodes.push(await fleet.terminate(name));
-        restarting = fleet.restart(name);
+        const turn = await restartInTurn(fleet, name);
+        exitCodes.push(turn.exitCode);
+        restarting = turn.back.then((timing) => {
+          turns.push(timing);
+        });
       },
     });
     await restarting;
     held.push(await holders(streams));
     const results = await closeStreams(streams);
     t.diagnostic(`held by: ${held.map((h) => h.join(",")).join(" → ")}`);
+    t.diagnostic(`turns (SIGTERM to exit, start to up in HAProxy): ${turns.join("; ")}`);
     t.diagnostic(`continuations: ${continuations(streams)}`);
 
     assert.deepEqual(exitCodes, [0, 0, 0], "each node stopped cleanly on SIGTERM");

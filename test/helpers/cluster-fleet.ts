@@ -46,6 +46,7 @@ export class ClusterFleet {
   readonly redis: RedisProcess;
   readonly haproxy: HaproxyProcess;
   readonly #options: FleetOptions;
+  /** By name, in name order (`node1`, `node2`, …). */
   readonly #nodes: Map<string, { port: number; served: ServeProcess | undefined }>;
 
   private constructor(
@@ -75,7 +76,8 @@ export class ClusterFleet {
         }),
       );
       const haproxy = await startHaproxy(started.map((served) => `127.0.0.1:${served.port}`));
-      const fleet = new ClusterFleet(options, redis, haproxy, nodes);
+      const inOrder = new Map(names.map((name) => [name, nodes.get(name) ?? { port: 0, served: undefined }]));
+      const fleet = new ClusterFleet(options, redis, haproxy, inOrder);
       await fleet.waitForClusterView(names.length);
       return fleet;
     } catch (error) {
