@@ -19,6 +19,7 @@ import { handleTranscriptions, TRANSCRIPTIONS_PATH } from "./compat/openai/trans
 import type { ConnectionCounts } from "./connection-counts.js";
 import type { EngineLoading } from "./engine-loading.js";
 import { httpError, json } from "./http-replies.js";
+import type { KeyStreamLimit } from "./key-stream-limit.js";
 import type { ServerMetrics } from "./metrics.js";
 import { parseRequestTarget } from "./request-target.js";
 import type { FileDecoder, MetricsOptions } from "./server-options.js";
@@ -32,6 +33,7 @@ export interface HttpRoutesContext {
   readonly loading: EngineLoading;
   readonly capacity: Capacity;
   readonly connections: ConnectionCounts;
+  readonly keyStreamLimit: KeyStreamLimit;
   readonly metrics: ServerMetrics;
   readonly assemblyAi: AssemblyAi;
   readonly metricsOptions: MetricsOptions;

@@ -18,6 +18,7 @@ import { ConnectionCounts } from "./connection-counts.js";
 import { EngineLoading } from "./engine-loading.js";
 import { HttpGuards } from "./http-guards.js";
 import { httpRoutes } from "./http-routes.js";
+import { KeyStreamLimit } from "./key-stream-limit.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import {
@@ -29,6 +30,7 @@ import {
 } from "./server-options.js";
 import type { SessionHooks, StreamSession } from "./session.js";
 import { SessionRegistry } from "./session-registry.js";
+import { SharedTokens } from "./shared-tokens.js";
 import { shutdown } from "./shutdown.js";
 import { StreamTokens } from "./stream-tokens.js";
 import { phoneCalls } from "./twilio/phone-calls.js";
@@ -78,6 +80,8 @@ export function createServer(options: ServerOptions): EarshotServer {
     metrics,
   };
   const keys = new KeyRing(options.apiKeys);
+  const keyStreamLimit = new KeyStreamLimit(connections, cluster, settings.maxStreamsPerKey);
+  const sharedTokens = new SharedTokens(tokens, keys, cluster);
   const parts = {
     log,
     engine,
@@ -86,6 +90,8 @@ export function createServer(options: ServerOptions): EarshotServer {
     sessions,
     sessionHooks,
     connections,
+    keyStreamLimit,
+    sharedTokens,
     tokens,
     capacity,
     metrics,
@@ -159,6 +165,7 @@ function joinCluster(
     load: () => ({
       activeStreams: sessions.liveSessions() - sessions.waitingSessions(),
       capacity: capacity.maxStreams,
+      refusing: !options.engine.ready || capacity.refusal("after_release") !== undefined,
     }),
     streamsPerKey: () => connections.perKey(),
     liveSessions: () => sessions.all().map((session) => session.resumeToken),

@@ -11,11 +11,13 @@ import { ERRORS, STREAM_TOKEN_PREFIX } from "@earshot/protocol";
 import { WebSocketServer } from "ws";
 import { credentialFromRequest, type KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 import type { Cluster } from "./cluster/cluster.js";
+import { fullNodeAnswer } from "./cluster/cluster-room.js";
 import { Connection } from "./connection.js";
 import { connectionContext, type SessionAccess } from "./connection-context.js";
 import type { ConnectionCounts, CountedConnection } from "./connection-counts.js";
 import { rejectUpgrade } from "./http-replies.js";
 import { parseRequestTarget, type RequestTarget } from "./request-target.js";
+import type { SharedTokens } from "./shared-tokens.js";
 import type { StreamToken } from "./stream-tokens.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
@@ -32,6 +34,7 @@ const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 export interface UpgradeContext extends SessionAccess {
   readonly keys: KeyRing;
   readonly connections: ConnectionCounts;
+  readonly sharedTokens: SharedTokens;
   /** The cluster this node is in (`--redis`); undefined: alone. */
   readonly cluster?: Cluster | undefined;
 }
@@ -108,15 +111,9 @@ export class StreamUpgrades {
     head: Buffer,
     resumeToken: string | null,
   ): Promise<void> {
-    const { tokens, connections, settings, metrics } = this.#context;
+    const { sharedTokens, connections, settings, metrics } = this.#context;
     const credential = credentialFromRequest(request);
-    const isToken = credential?.startsWith(STREAM_TOKEN_PREFIX) === true && !this.#context.keys.accepts(credential);
-    if (isToken && !tokens.knows(credential as string)) {
-      const published = await cluster.tokens.lookup(credential as string);
-      const key = published ? cluster.keyWithDigest(published.keyDigest) : undefined;
-      if (published && !published.used && key !== undefined)
-        tokens.adopt(credential as string, key, published.expiresAt);
-    }
+    await sharedTokens.adopt(credential);
     const who = this.#authenticate(request, resumeToken);
     if (!this.#authenticated(who, request, socket) || this.#tooMany(who.key, socket)) return;
     const { key, token } = who;
@@ -125,10 +122,12 @@ export class StreamUpgrades {
     const firstUse = token !== undefined && !token.used;
     // Checked before Redis too, so that a full node does not spend a token's single use.
     if (this.#overCapacity(key, resumeToken, socket)) return;
-    const counted = connections.add(key);
+    const counted = published(connections.add(key), () =>
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key)),
+    );
     const giveBack = (): void => {
       counted.closed(false);
-      cluster.streamClosed(key, connections.connectionsOf(key));
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key));
     };
     const admitted = await cluster.admitStream(key, connections.connectionsOf(key), settings.maxStreamsPerKey);
     if (admitted?.ok === false) {
@@ -152,7 +151,7 @@ export class StreamUpgrades {
       return;
     }
     this.#open(request, socket, head, resumeToken, token, counted, key, () =>
-      cluster.streamClosed(key, connections.connectionsOf(key)),
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key)),
     );
   }
 
@@ -183,7 +182,9 @@ export class StreamUpgrades {
     if (!refused || resuming) return false;
     log.info({ reason: refused.reason }, "upgrade refused: over capacity");
     metrics.refused(refused.reason);
-    rejectUpgrade(socket, 503, "over_capacity", refused.message, capacity.retryAfterSeconds);
+    const others = this.#context.cluster?.otherNodes();
+    const answer = fullNodeAnswer(refused.message, capacity.retryAfterSeconds, others);
+    rejectUpgrade(socket, 503, "over_capacity", answer.message, answer.retryAfterSeconds);
     return true;
   }
 
@@ -241,4 +242,22 @@ export class StreamUpgrades {
     if (!checked.ok) return { ok: false, code: "invalid_token", why: checked.why };
     return { ok: true, key: checked.token.key, token: checked.token };
   }
+}
+
+/**
+ * `counted`, with each change of the streams it holds (a two-channel `config` takes a second) told
+ * to `changed`, so the cluster's count of its key follows at once rather than at the next heartbeat.
+ * The second stream is checked against the limit on this node only (the `config` is not kept
+ * waiting on Redis).
+ */
+function published(counted: CountedConnection, changed: () => void): CountedConnection {
+  return {
+    bound: () => counted.bound(),
+    holds: (streams, force) => {
+      const refused = counted.holds(streams, force);
+      if (refused === undefined) changed();
+      return refused;
+    },
+    closed: (bound) => counted.closed(bound),
+  };
 }

@@ -9,6 +9,7 @@
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { secretDigest } from "./cluster-keys.js";
+import type { OtherNodes } from "./cluster-room.js";
 import { ClusterTokens } from "./cluster-tokens.js";
 import { type KeyAdmission, KeyStreams } from "./key-streams.js";
 import { NodeHeartbeat, type NodeState } from "./node-heartbeat.js";
@@ -71,13 +72,33 @@ export class Cluster {
     this.#heartbeat.start();
   }
 
+  /**
+   * The other nodes of the cluster view and how many had room (took new streams, below their
+   * capacity) at their last heartbeat; undefined without a view (Redis away, or before the first beat).
+   */
+  otherNodes(): OtherNodes | undefined {
+    const view = this.#heartbeat.view;
+    if (view.size === 0) return undefined;
+    let nodes = 0;
+    let withRoom = 0;
+    for (const [id, load] of view) {
+      if (id === this.nodeId) continue;
+      nodes += 1;
+      if (!load.refusing && load.activeStreams < load.capacity) withRoom += 1;
+    }
+    return { nodes, withRoom };
+  }
+
   /** Cluster-wide per-key admission of one more stream (`localCount` includes it); undefined: Redis away. */
   admitStream(key: string, localCount: number, limit: number): Promise<KeyAdmission> {
     return this.#keyStreams.admit(key, localCount, limit);
   }
 
-  /** A stream of `key` closed (or was refused): this node now holds `localCount` of its streams. */
-  streamClosed(key: string, localCount: number): void {
+  /**
+   * This node now holds `localCount` streams of `key` (one closed or was refused, or a two-channel
+   * stream took its second): written at once, not checked against the limit.
+   */
+  keyStreamsChanged(key: string, localCount: number): void {
     void this.#keyStreams.set(key, localCount);
   }
 

@@ -1,6 +1,6 @@
 /**
- * The node's heartbeat: every third of its lease it writes its key (load: active streams and
- * capacity) with the lease as TTL, rewrites its per-key stream counts and refreshes its sessions'
+ * The node's heartbeat: every third of its lease it writes its key (load: active streams, capacity
+ * and whether it refuses new streams) with the lease as TTL, rewrites its per-key stream counts and refreshes its sessions'
  * records, in one MULTI; then it reads the cluster view (every node that heartbeats and its load)
  * for `/metrics`. A node that stops (crash, `kill -9`, lost network) disappears when its lease
  * runs out, and with it its per-key counts (key-streams.ts). After a Redis restart the next beat
@@ -16,6 +16,8 @@ export interface NodeLoad {
   readonly activeStreams: number;
   /** Streams it may hold (Infinity: no limit). */
   readonly capacity: number;
+  /** It refuses new streams now (full by count or by load, or its engine not loaded): `/readyz` 503. */
+  readonly refusing: boolean;
 }
 
 /** What the heartbeat reads from the node each beat. */
@@ -70,7 +72,7 @@ export class NodeHeartbeat {
   }
 
   async beat(): Promise<void> {
-    const { activeStreams, capacity } = this.#state.load();
+    const { activeStreams, capacity, refusing } = this.#state.load();
     const nodeKey = clusterKeys.node(this.#nodeId);
     const wrote = await this.#link.attempt("heartbeat", (client) => {
       const multi = client
@@ -78,6 +80,7 @@ export class NodeHeartbeat {
         .hset(nodeKey, {
           active: activeStreams,
           capacity: Number.isFinite(capacity) ? capacity : "inf",
+          refusing: refusing ? 1 : 0,
           started_at: this.#startedAt,
           updated_at: Date.now(),
         })
@@ -118,7 +121,7 @@ async function readView(client: RedisLink["client"]): Promise<Map<string, NodeLo
       return;
     }
     const capacity = fields.capacity === "inf" ? Number.POSITIVE_INFINITY : Number(fields.capacity);
-    view.set(id, { activeStreams: Number(fields.active), capacity });
+    view.set(id, { activeStreams: Number(fields.active), capacity, refusing: fields.refusing === "1" });
   });
   if (dead.length > 0) await client.srem(clusterKeys.nodes, ...dead);
   return view;

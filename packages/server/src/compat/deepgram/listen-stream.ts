@@ -74,6 +74,11 @@ export class DeepgramListenStream implements ListenChannelHost {
     this.#channels = Array.from({ length: this.#audio.outputs }, (_, index) => new ListenChannel(index, this));
   }
 
+  /** Its channels, each a session with a decoder of its own (multichannel: one per channel, else one). */
+  get channelCount(): number {
+    return this.#channels.length;
+  }
+
   /** The session encoding each channel's config needs. */
   get sessionEncoding(): ListenAudio["sessionEncoding"] {
     return this.#audio.sessionEncoding;
