@@ -187,8 +187,11 @@ describe("3 nodes behind HAProxy sharing Redis", () => {
     };
     const digest = (secret: string) => createHash("sha256").update(secret).digest("hex").slice(0, 32);
     const first = await mint();
-    const minter = await fleet.redis.client.hget(`earshot:token:${digest(first)}`, "node");
-    assert.ok(minter && fleet.names.includes(minter), `minted by ${minter}`);
+    const tokenNode = () => fleet.redis.client.hget(`earshot:token:${digest(first)}`, "node");
+    // The minting node publishes the token after answering.
+    await waitUntil(async () => (await tokenNode()) !== null, "the token published");
+    const minter = (await tokenNode()) ?? "";
+    assert.ok(fleet.names.includes(minter), `minted by ${minter}`);
     await fleet.setState(minter, "maint");
     const minted: string[] = [first];
     const sent: string[] = [];
@@ -202,7 +205,7 @@ describe("3 nodes behind HAProxy sharing Redis", () => {
     await run.client.connect();
     const user = await fleet.holder(resumeToken(stream));
     assert.ok(user && user !== minter, `the stream is on ${user}, the token was minted on ${minter}`);
-    assert.equal(await fleet.redis.client.hget(`earshot:token:${digest(first)}`, "node"), user, "claimed by its user");
+    assert.equal(await tokenNode(), user, "claimed by its user");
     await fleet.setState(minter, "ready");
     await sendInLockstep([stream], {
       speed: SPEED,
