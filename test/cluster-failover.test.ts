@@ -33,6 +33,7 @@ import { ClusterFleet } from "./helpers/cluster-fleet.js";
 import {
   assertSameFinals,
   closeStreams,
+  continuations,
   type FleetStream,
   isOpen,
   openStreams,
@@ -166,22 +167,21 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
         what,
       );
       assert.equal(transcriptText(stream.run.finals), transcriptText(expected.run.finals), what);
-      // No gap: each later session began where a checkpoint of the stream said the one before had
-      // decoded everything (its resume_state continues it exactly from there).
-      const starts = sessionStarts(stream);
+      // No gap: the stream went on (in a new session, or taken over by another node) exactly where
+      // a checkpoint of the stream said everything before had been decoded.
       const checkpoints = receivedOfType(stream, "checkpoint").map((c) => c.sample);
-      for (const start of starts.slice(1)) {
-        assert.ok(checkpoints.includes(start), `${what}: a session began at ${start}`);
-      }
+      const continuedAt = continuations(stream);
+      for (const at of continuedAt) assert.ok(checkpoints.includes(at), `${what}: went on at ${at}`);
       // Segment ids, words, spans and word times: no final lost, none moved.
-      const continuedAtMs = starts.slice(1).map((sample) => sample / 16);
+      const continuedAtMs = continuedAt.map((at) => at / 16);
       const comparison = assertSameFinals(stream.run.finals, expected.run.finals, what, continuedAtMs);
       frameApart += comparison.frameApart;
       laterStarts.push(...comparison.laterStarts);
       // And the last session consumed the stream to its end (`audio_ms` counts from where it began);
       // a session resumed on another node from Redis counts as its node decides: not checked here.
       const resumedLast = reopenings(stream.run).at(-1)?.resumed === true;
-      if (!resumedLast) assert.equal((starts.at(-1) ?? 0) / 16 + (result.audioMs ?? 0), stream.audio.length / 16, what);
+      const lastStart = sessionStarts(stream).at(-1) ?? 0;
+      if (!resumedLast) assert.equal(lastStart / 16 + (result.audioMs ?? 0), stream.audio.length / 16, what);
     }
     t.diagnostic(`${frameApart} segment or word times one frame (10 ms) from the reference's`);
     t.diagnostic(
@@ -201,13 +201,13 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
     return names;
   }
 
-  /** How each stream went on after its node went away: a resumed session, or a new one from a checkpoint. */
-  function continuations(streams: readonly FleetStream[]): string {
+  /** How each stream went on after its node went away: taken over from Redis, or a new session from a checkpoint. */
+  function howTheyWentOn(streams: readonly FleetStream[]): string {
     return streams
       .map((s) => {
-        const checkpointed = s.sent.filter((m) => m.includes('"resume_state"')).length;
-        const resumed = reopenings(s.run).filter((r) => r.resumed === true).length;
-        return `${s.index}: ${resumed} resumed, ${checkpointed} from checkpoint`;
+        const checkpointed = new Set(s.sent.filter((m) => m.includes('"resume_state"'))).size;
+        const moved = receivedOfType(s, "session_resumed").filter((m) => m.moved === true).length;
+        return `${s.index}: ${moved} taken over, ${checkpointed} new sessions from a checkpoint`;
       })
       .join("; ");
   }
@@ -249,7 +249,7 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
     const after = await holders(streams);
     const results = await closeStreams(streams);
     t.diagnostic(`held by ${before.join(",")} before the kill, ${after.join(",")} after`);
-    t.diagnostic(`continuations: ${continuations(victims)}`);
+    t.diagnostic(`how they went on: ${howTheyWentOn(victims)}`);
 
     assertSameAsReference(t, streams, results);
     for (const stream of streams) {
@@ -294,7 +294,7 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
     const results = await closeStreams(streams);
     t.diagnostic(`held by: ${held.map((h) => h.join(",")).join(" → ")}`);
     t.diagnostic(`turns (SIGTERM to exit, start to up in HAProxy): ${turns.join("; ")}`);
-    t.diagnostic(`continuations: ${continuations(streams)}`);
+    t.diagnostic(`how they went on: ${howTheyWentOn(streams)}`);
 
     assert.deepEqual(exitCodes, [0, 0, 0], "each node stopped cleanly on SIGTERM");
     assertSameAsReference(t, streams, results);

@@ -95,6 +95,18 @@ export function sessionStarts(stream: FleetStream): number[] {
     .map((message) => message.config?.start_sample ?? 0);
 }
 
+/**
+ * Where the stream went on in a new decoder after losing its node, in samples: each later session's
+ * `start_sample` (a new session after `session_not_found`) and each `session_resumed` with
+ * `moved: true` (another node took the session over from Redis: it goes on at `received_samples`).
+ */
+export function continuations(stream: FleetStream): number[] {
+  const moved = receivedOfType(stream, "session_resumed")
+    .filter((message) => message.moved === true)
+    .map((message) => Number(message.received_samples));
+  return [...sessionStarts(stream).slice(1), ...moved];
+}
+
 /** Messages of `type` the server sent this stream. */
 export function receivedOfType(stream: FleetStream, type: string): Array<Record<string, unknown>> {
   return stream.received
