@@ -21,10 +21,12 @@ import { after, before, describe, it } from "node:test";
 import { ClusterFleet } from "./helpers/cluster-fleet.js";
 import {
   closeStreams,
+  continuations,
   type FleetStream,
   fleetClientOptions,
   isOpen,
   openStreams,
+  receivedOfType,
   recording,
   resumeToken,
   sendInLockstep,
@@ -147,6 +149,11 @@ describe("3 nodes behind HAProxy sharing Redis", () => {
     t.diagnostic(
       `held by ${before.join(",")}; after Redis restarted ${afterRestart.join(",")}; after ${victim} died ${afterKill.join(",")}`,
     );
+    const movedStreams = streams.filter((s) => before[s.index] === victim);
+    const takenOver = movedStreams.filter((s) => receivedOfType(s, "session_resumed").some((m) => m.moved === true));
+    t.diagnostic(
+      `${victim}'s ${movedStreams.length} streams went on at samples ${movedStreams.map((s) => continuations(s).join("/")).join(", ")}, ${takenOver.length} of them taken over from Redis`,
+    );
 
     assert.ok((sessions.whileDown ?? 0) > 0, "a session opened while Redis was down got its final");
     assert.ok((sessions.afterRestart ?? 0) > 0);
@@ -176,8 +183,10 @@ describe("3 nodes behind HAProxy sharing Redis", () => {
 
   it("a stream token minted through HAProxy opens a stream on another node, and the stream outlives that node", {
     timeout: 60_000,
-  }, async () => {
+  }, async (t) => {
+    let mints = 0;
     const mint = async (): Promise<string> => {
+      mints += 1;
       const response = await fetch(`${fleet.url}/v1/auth/token`, {
         method: "POST",
         headers: { authorization: `Bearer ${KEY}` },
@@ -216,6 +225,10 @@ describe("3 nodes behind HAProxy sharing Redis", () => {
     const result = await run.client.close();
     await fleet.restart(user);
 
+    const moved = receivedOfType(stream, "session_resumed").some((m) => m.moved === true);
+    t.diagnostic(
+      `${mints} tokens minted; after its node died the stream was ${moved ? "taken over with its used token" : "continued in a new session"}`,
+    );
     assert.equal(result.code, 1000);
     assert.equal(result.lostMs, 0);
     assertExactlyOnce(run);
