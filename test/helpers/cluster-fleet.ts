@@ -26,6 +26,12 @@ export interface FleetOptions {
   readonly args?: readonly string[];
   /** `--node-lease-ms` (default 1500: a dead node stops counting soon). */
   readonly leaseMs?: number;
+  /**
+   * Start a node again on its port whenever it exits on its own (not by `kill`, `terminate` or
+   * `stop`), as systemd's `Restart=always` or Kubernetes would: for tools that drain a node and
+   * wait for its supervisor to bring it back (a rolling-restart script). Default off.
+   */
+  readonly restartOnExit?: boolean;
 }
 
 /** HAProxy's administrative states for a server (`set server … state`). */
@@ -42,18 +48,26 @@ export interface FleetNode {
 
 const secretDigest = (secret: string): string => createHash("sha256").update(secret).digest("hex").slice(0, 32);
 
+interface NodeEntry {
+  readonly port: number;
+  served: ServeProcess | undefined;
+  /** Times the node was started again after exiting on its own (`restartOnExit`). */
+  restartsOnExit: number;
+}
+
 export class ClusterFleet {
   readonly redis: RedisProcess;
   readonly haproxy: HaproxyProcess;
   readonly #options: FleetOptions;
   /** By name, in name order (`node1`, `node2`, …). */
-  readonly #nodes: Map<string, { port: number; served: ServeProcess | undefined }>;
+  readonly #nodes: Map<string, NodeEntry>;
+  #stopping = false;
 
   private constructor(
     options: FleetOptions,
     redis: RedisProcess,
     haproxy: HaproxyProcess,
-    nodes: Map<string, { port: number; served: ServeProcess | undefined }>,
+    nodes: Map<string, NodeEntry>,
   ) {
     this.#options = options;
     this.redis = redis;
@@ -65,19 +79,25 @@ export class ClusterFleet {
   static async start(options: FleetOptions): Promise<ClusterFleet> {
     const redis = await startRedis();
     const names = Array.from({ length: options.nodes ?? 3 }, (_, i) => `node${i + 1}`);
-    const nodes = new Map<string, { port: number; served: ServeProcess | undefined }>();
+    const nodes = new Map<string, NodeEntry>();
     try {
       // Each records itself once up, so a failure stops every node that started.
       const started = await Promise.all(
         names.map(async (name) => {
           const served = await launch(options, redis, name, 0);
-          nodes.set(name, { port: served.port, served });
+          nodes.set(name, { port: served.port, served, restartsOnExit: 0 });
           return served;
         }),
       );
       const haproxy = await startHaproxy(started.map((served) => `127.0.0.1:${served.port}`));
-      const inOrder = new Map(names.map((name) => [name, nodes.get(name) ?? { port: 0, served: undefined }]));
+      const inOrder = new Map<string, NodeEntry>();
+      for (const name of names) {
+        const node = nodes.get(name);
+        assert.ok(node);
+        inOrder.set(name, node);
+      }
       const fleet = new ClusterFleet(options, redis, haproxy, inOrder);
+      for (const name of names) fleet.#superviseExit(name);
       await fleet.waitForClusterView(names.length);
       return fleet;
     } catch (error) {
@@ -97,16 +117,21 @@ export class ClusterFleet {
   }
 
   node(name: string): FleetNode {
-    const node = this.#nodes.get(name);
-    assert.ok(node, `no node ${name}`);
+    const node = this.#entry(name);
     return { name, port: node.port, url: `http://127.0.0.1:${node.port}`, served: node.served };
+  }
+
+  /** Times node `name` exited on its own and was started again (`restartOnExit`). */
+  restartsOnExit(name: string): number {
+    return this.#entry(name).restartsOnExit;
   }
 
   /** `kill -9`: no goodbye, no flushed finals; HAProxy finds out by itself (failed connects, checks). */
   async kill(name: string): Promise<void> {
     const node = this.#entry(name);
-    if (node.served) await kill9(node.served);
+    const served = node.served;
     node.served = undefined;
+    if (served) await kill9(served);
   }
 
   /** SIGTERM, then waits for the process to exit (bounded by `timeoutMs`, then SIGKILL); its exit code. */
@@ -132,6 +157,7 @@ export class ClusterFleet {
     const node = this.#entry(name);
     assert.equal(node.served, undefined, `${name} still runs`);
     node.served = await launch(this.#options, this.redis, name, node.port);
+    this.#superviseExit(name);
     await this.setState(name, "ready");
     await this.waitUntilUp(name);
   }
@@ -183,15 +209,44 @@ export class ClusterFleet {
 
   /** Stops everything (SIGKILL) and removes the temp dirs. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     await this.haproxy.stop();
     for (const name of this.names) await this.kill(name);
     await this.redis.dispose();
   }
 
-  #entry(name: string): { port: number; served: ServeProcess | undefined } {
+  #entry(name: string): NodeEntry {
     const node = this.#nodes.get(name);
     assert.ok(node, `no node ${name}`);
     return node;
+  }
+
+  /**
+   * With `restartOnExit`: when the node's current process exits while the fleet still counts it as
+   * running (`kill` and `terminate` forget it first), starts it again on its port.
+   */
+  #superviseExit(name: string): void {
+    const node = this.#entry(name);
+    const served = node.served;
+    if (!this.#options.restartOnExit || !served) return;
+    served.process.once("exit", () => {
+      if (this.#stopping || node.served !== served) return;
+      node.served = undefined;
+      launch(this.#options, this.redis, name, node.port)
+        .then((next) => {
+          if (this.#stopping) {
+            next.process.kill("SIGKILL");
+            return;
+          }
+          node.served = next;
+          node.restartsOnExit += 1;
+          this.#superviseExit(name);
+        })
+        .catch((error: unknown) => {
+          // A start cut short by stop() is no failure; any other fails the test run.
+          if (!this.#stopping) throw error;
+        });
+    });
   }
 }
 
