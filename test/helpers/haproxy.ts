@@ -18,7 +18,7 @@ export const SHIPPED_HAPROXY_CFG = new URL("../../../deploy/haproxy.cfg", import
 export interface HaproxyProcess {
   /** http://127.0.0.1:<port> */
   readonly url: string;
-  /** The runtime API's socket (level admin), for tools that talk to it themselves. */
+  /** The stats socket's path (runtime API, level admin). */
   readonly socket: string;
   /** Sends one command to the runtime API; resolves with its answer. */
   command(line: string): Promise<string>;
