@@ -31,7 +31,6 @@ import { after, before, describe, it, type TestContext } from "node:test";
 import type { CloseResult } from "@earshot/client";
 import { ClusterFleet } from "./helpers/cluster-fleet.js";
 import {
-  assertSameFinals,
   closeStreams,
   continuations,
   type FleetStream,
@@ -46,6 +45,7 @@ import {
   uninterrupted,
 } from "./helpers/fleet-streams.js";
 import { waitUntil } from "./helpers/http-probe.js";
+import { assertSameFinals } from "./helpers/same-finals.js";
 import { assertExactlyOnce, reopenings, transcriptText } from "./helpers/sdk-run.js";
 import { killAllServers } from "./helpers/serve-process.js";
 
