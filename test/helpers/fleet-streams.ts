@@ -3,7 +3,7 @@
  * stream its own order of short eval clips, one clip per slot of fixed length (so every stream is
  * silent at the same moments: the end of each slot), sent in lockstep on one absolute clock, every
  * message each way recorded. The uninterrupted run of the same audio is the reference each stream
- * is compared with, word for word.
+ * is compared with, word for word (same-finals.ts).
  */
 import assert from "node:assert/strict";
 import {

@@ -27,9 +27,10 @@ export interface FinalsComparison {
  * the previous utterance's audio ended (found here: "four queen of clubs" at 1978 ms, its audio
  * at 4000 ms, 220 ms after the previous final's last word); a stream continued from a checkpoint
  * in that pause has no previous audio to join, and gives the word its start in its own audio. So
- * the first segment after each of `continuedAtMs` (where later sessions began) may start, with its
- * first word, later than the reference's, but no later than that word's end, which must match.
- * Everything else is exact.
+ * the first segment after each of `continuedAtMs` (where the stream went on in a new decoder: a new
+ * session, or a session another node took over) may start, with its first word, later than the
+ * reference's, but no later than that word's end, which must match. Every other time is within a
+ * frame.
  */
 export function assertSameFinals(
   actual: readonly TranscriptMessage[],
