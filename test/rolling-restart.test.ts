@@ -1,22 +1,21 @@
 /**
  * Issue 18 part 3: `earshot rolling-restart` run for real against two `earshot serve --redis`
  * nodes (test engine) behind a real `haproxy` (the shipped config) while SDK streams run through
- * it. The test is the nodes' supervisor: a node that exits is started again on its port, as
- * systemd, Kubernetes or compose would. Every node is restarted once, and every stream's transcript
- * equals an uninterrupted run's: no final lost, none twice, no audio lost. `earshot drain` (the
- * Kubernetes preStop hook) is checked on its own.
+ * it. The fleet is the nodes' supervisor (`restartOnExit`): a node that exits is started again on
+ * its port, as systemd, Kubernetes or compose would. Every node is restarted once, and every
+ * stream's transcript equals an uninterrupted run's: no final lost, none twice, no audio lost.
+ * `earshot drain` (the Kubernetes preStop hook) is checked on its own.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { type EarshotClientOptions, nodeTransport } from "@earshot/client";
 import { mulberry32 } from "@earshot/test-support";
+import { ClusterFleet } from "./helpers/cluster-fleet.js";
 import { freePort } from "./helpers/free-port.js";
-import { type HaproxyProcess, startHaproxy } from "./helpers/haproxy.js";
-import { NodeSupervisor, type SupervisedNode } from "./helpers/node-supervisor.js";
-import { type RedisProcess, startRedis } from "./helpers/redis-server.js";
 import { runEarshot } from "./helpers/run-cli.js";
 import { assertExactlyOnce, type SdkRun, sendPaced, startRun, summary, transcriptText } from "./helpers/sdk-run.js";
-import { killAllServers, type ServeProcess, serveEngine } from "./helpers/serve-process.js";
+import { killAllServers, serveEngine } from "./helpers/serve-process.js";
 import { bursts } from "./helpers/signals.js";
 
 const KEY = "rolling-key";
@@ -32,12 +31,6 @@ const SIGNAL = bursts(
 
 after(killAllServers);
 
-const nodeOf = (redis: RedisProcess, index: number): SupervisedNode => ({
-  engine: "test",
-  apiKey: KEY,
-  options: { args: ["--no-demo", "--redis", redis.url, "--node-id", `node${index + 1}`, "--admin-key", ADMIN] },
-});
-
 const options = (url: string, seed: number): EarshotClientOptions => ({
   url,
   apiKey: KEY,
@@ -49,49 +42,51 @@ const options = (url: string, seed: number): EarshotClientOptions => ({
 });
 
 describe("earshot rolling-restart", () => {
-  let redis: RedisProcess;
-  let supervisor: NodeSupervisor;
-  let haproxy: HaproxyProcess;
+  let fleet: ClusterFleet;
 
   before(async () => {
-    redis = await startRedis();
-    supervisor = new NodeSupervisor();
-    await supervisor.start(0, nodeOf(redis, 0));
-    await supervisor.start(1, nodeOf(redis, 1));
-    haproxy = await startHaproxy(supervisor.nodes.map((node) => `127.0.0.1:${node.port}`));
+    fleet = await ClusterFleet.start({
+      engine: "test",
+      apiKeys: [KEY],
+      nodes: 2,
+      args: ["--no-demo", "--admin-key", ADMIN],
+      restartOnExit: true,
+    });
   });
   after(async () => {
-    supervisor?.stop();
-    await haproxy?.stop();
-    killAllServers();
-    await redis?.dispose();
+    await fleet?.stop();
   });
 
   it("restarts both nodes under streams: every transcript as an uninterrupted run's", {
     timeout: 180_000,
   }, async (t) => {
-    const reference = startRun(options(haproxy.url, 1));
+    const reference = startRun(options(fleet.url, 1));
     await reference.client.connect();
     await sendPaced(reference, SIGNAL, { speed: Number.POSITIVE_INFINITY });
     assert.equal((await reference.client.close()).code, 1000);
 
-    const runs: SdkRun[] = Array.from({ length: STREAMS }, (_, i) => startRun(options(haproxy.url, 100 + i)));
+    const runs: SdkRun[] = Array.from({ length: STREAMS }, (_, i) => startRun(options(fleet.url, 100 + i)));
     await Promise.all(runs.map((run) => run.client.connect()));
     const sending = runs.map((run) => sendPaced(run, SIGNAL, { speed: 1 }));
-    const nodeArgs = supervisor.nodes.flatMap((node, i) => ["--node", `node${i + 1}=${node.url}`]);
+    // How a test invokes the script: each node by its HAProxy server name and URL.
+    const nodeArgs = fleet.names.flatMap((name) => ["--node", `${name}=${fleet.node(name).url}`]);
     const restart = await runEarshot([
       "rolling-restart",
       ...nodeArgs,
       "--admin-key",
       ADMIN,
       "--haproxy-socket",
-      haproxy.socket,
+      fleet.haproxy.socket,
       "--node-timeout-ms",
       "60000",
     ]);
     t.diagnostic(restart.stdout.trim());
     assert.equal(restart.code, 0, restart.stderr);
-    assert.deepEqual(supervisor.starts, [2, 2], "each node was restarted once");
+    assert.deepEqual(
+      fleet.names.map((name) => fleet.restartsOnExit(name)),
+      [1, 1],
+      "each node was restarted once",
+    );
     await Promise.all(sending);
     const results = await Promise.all(runs.map((run) => run.client.close()));
 
@@ -111,15 +106,17 @@ describe("earshot rolling-restart", () => {
   });
 
   it("earshot drain (the preStop hook) with --wait returns once the node is gone", { timeout: 60_000 }, async () => {
-    const node = supervisor.nodes[0] as ServeProcess;
+    const node = fleet.node("node1");
+    const served = node.served;
+    assert.ok(served);
     const refused = await runEarshot(["drain", "--url", node.url, "--admin-key", "wrong"]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /401/);
     const drained = await runEarshot(["drain", "--url", node.url, "--wait"], { EARSHOT_ADMIN_KEY: ADMIN });
     assert.equal(drained.code, 0, drained.stderr);
     assert.match(drained.stdout, /drained/);
-    assert.notEqual(node.process.exitCode, null, "the drained process exited");
-    assert.equal(node.process.exitCode, 0);
+    const exitCode = served.process.exitCode ?? (await once(served.process, "exit"))[0];
+    assert.equal(exitCode, 0, "the drained process exited cleanly");
   });
 });
 
