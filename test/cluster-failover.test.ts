@@ -10,10 +10,9 @@
  *   last one consumes the stream to its end).
  * - A rolling restart of all 3 nodes while the 12 streams run: the same.
  *
- * How a stream goes on elsewhere is the SDK's and the nodes' business, and this test holds for
- * both ways: today the other node answers `session_not_found` and the SDK starts a new session
- * from its last checkpoint (exact for PocketSphinx); with resume on any node (design/cluster.md) the
- * other node takes the session over from its Redis record. Each reopening is reported either way.
+ * Every move is resume on any node (design/cluster.md): the other node takes the session over from
+ * its Redis record (`session_resumed` with `moved: true`, the same session), never a new session
+ * from the SDK's own checkpoint (what a client does when no record is found).
  *
  * Pacing: 12 PocketSphinx streams need about 1.5 of this machine's 2 cores in real time (12.5% of a
  * core each, docs/benchmarks.md), more than the machine, shared with other work, reliably has, and
@@ -194,15 +193,30 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
     return names;
   }
 
-  /** How each stream went on after its node went away: taken over from Redis, or a new session from a checkpoint. */
+  /** How a stream went on after its node went away: taken over from Redis, or a new session from a checkpoint. */
+  function wentOn(s: FleetStream): { takenOver: number; newSessions: number } {
+    return {
+      takenOver: receivedOfType(s, "session_resumed").filter((m) => m.moved === true).length,
+      newSessions: new Set(s.sent.filter((m) => m.includes('"resume_state"'))).size,
+    };
+  }
+
   function howTheyWentOn(streams: readonly FleetStream[]): string {
     return streams
       .map((s) => {
-        const checkpointed = new Set(s.sent.filter((m) => m.includes('"resume_state"'))).size;
-        const moved = receivedOfType(s, "session_resumed").filter((m) => m.moved === true).length;
-        return `${s.index}: ${moved} taken over, ${checkpointed} new sessions from a checkpoint`;
+        const { takenOver, newSessions } = wentOn(s);
+        return `${s.index}: ${takenOver} taken over, ${newSessions} new sessions from a checkpoint`;
       })
       .join("; ");
+  }
+
+  /** Every move of every stream was another node taking the session over from Redis (resume on any node). */
+  function assertTakenOver(streams: readonly FleetStream[]): void {
+    for (const stream of streams) {
+      const { takenOver, newSessions } = wentOn(stream);
+      assert.ok(takenOver > 0, `stream ${stream.index} was taken over from its Redis record`);
+      assert.equal(newSessions, 0, `stream ${stream.index} needed no new session`);
+    }
   }
 
   it("kill -9 of the node holding a third of the streams, mid-speech: every stream goes on elsewhere, word for word", {
@@ -245,6 +259,7 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
     t.diagnostic(`how they went on: ${howTheyWentOn(victims)}`);
 
     assertSameAsReference(t, streams, results);
+    assertTakenOver(victims);
     for (const stream of streams) {
       const moved = victims.includes(stream);
       assert.equal(reopenings(stream.run).length > 0, moved, `stream ${stream.index} reconnected iff its node died`);
@@ -298,5 +313,6 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
         assert.notEqual(held[k + 2]?.[stream.index], name, `stream ${stream.index} left ${name}`);
     });
     for (const stream of streams) assert.ok(reopenings(stream.run).length > 0, `stream ${stream.index} moved`);
+    assertTakenOver(streams);
   });
 });

@@ -158,6 +158,8 @@ describe("3 nodes behind HAProxy sharing Redis", () => {
     assert.ok((sessions.whileDown ?? 0) > 0, "a session opened while Redis was down got its final");
     assert.ok((sessions.afterRestart ?? 0) > 0);
     assert.deepEqual(afterRestart, before, "the records name the same nodes as before the outage");
+    // Records written again after the outage are what the other nodes took the streams over from.
+    assert.equal(takenOver.length, movedStreams.length, "every stream of the killed node was taken over from Redis");
     for (const stream of streams) {
       const what = `stream ${stream.index}`;
       const result = results[stream.index];
@@ -234,6 +236,7 @@ describe("3 nodes behind HAProxy sharing Redis", () => {
     assertExactlyOnce(run);
     assert.deepEqual(summary(run.finals), summary(reference[0]?.run.finals ?? []));
     assert.equal(reopenings(run).length, 1, "it went on on another node");
+    assert.ok(moved, "another node took the token's session over from Redis");
     assert.deepEqual(
       run.errors.map((e) => e.code),
       [],
