@@ -89,6 +89,25 @@ describe("SessionHandOff", () => {
     assert.deepEqual(session.asked, ["atBoundary"]);
   });
 
+  it("a stream of an engine whose other streams sent checkpoints waits for its own (bounded)", async () => {
+    const engine = {};
+    const first = fakeSession("streaming");
+    const firstHandOff = new SessionHandOff(first.host, engine);
+    firstHandOff.finalMade();
+    firstHandOff.checkpoint();
+    const second = fakeSession("streaming");
+    const handOff = new SessionHandOff(second.host, engine);
+    handOff.request();
+    await nextTurn();
+    second.asked.length = 0;
+    handOff.finalMade(); // its first final: the engine is known to send checkpoints
+    await sleep(CHECKPOINT_SETTLE_MS + 50);
+    assert.deepEqual(second.asked, [], "waits past the settle time for its checkpoint");
+    handOff.checkpoint();
+    await nextTurn();
+    assert.deepEqual(second.asked, ["atBoundary"]);
+  });
+
   it("a client without checkpoints moves right after the final", async () => {
     const session = fakeSession("streaming", false);
     session.speaking = true;

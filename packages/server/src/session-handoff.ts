@@ -14,12 +14,13 @@
 import type { SessionState } from "./session-states.js";
 
 /**
- * How long after a final a checkpoint may still come, while the engine stream has shown none yet:
- * an engine that makes them (PocketSphinx) sends one right behind each final; one that does not
- * (the test engine) would keep the session waiting for nothing. After one final with no checkpoint
- * this soon the stream counts as one without them (until a checkpoint shows otherwise).
+ * How long after a final a checkpoint may still come, while neither the engine stream nor any other
+ * stream of its engine has shown one yet: an engine that makes them (PocketSphinx) sends one right
+ * behind each final (from its decoding process: late by what a busy machine adds); one that does
+ * not (the test engine) would keep the session waiting for nothing. After one final with no
+ * checkpoint this soon the stream counts as one without them (until a checkpoint shows otherwise).
  */
-export const CHECKPOINT_SETTLE_MS = 100;
+export const CHECKPOINT_SETTLE_MS = 500;
 /**
  * How long after a final a checkpoint is waited for from a stream that sends them. Not every final
  * has one (the VAD gate checkpoints at pauses, not after a client's `finalize` or a forced final):
@@ -43,8 +44,13 @@ export interface HandOffHost {
   move(): void;
 }
 
+/** Engines one of whose streams sent a checkpoint: their streams wait for one after each final. */
+const checkpointingEngines = new WeakSet<object>();
+
 export class SessionHandOff {
   readonly #host: HandOffHost;
+  /** The engine the stream runs on (what `checkpointingEngines` knows it by). */
+  readonly #engine: object;
   #requested = false;
   /** The drain's bound passed: move wherever the stream stands. */
   #now = false;
@@ -58,8 +64,9 @@ export class SessionHandOff {
   #settleTimer: NodeJS.Timeout | undefined;
   #scheduled: NodeJS.Immediate | undefined;
 
-  constructor(host: HandOffHost) {
+  constructor(host: HandOffHost, engine: object = host) {
     this.#host = host;
+    this.#engine = engine;
   }
 
   get requested(): boolean {
@@ -86,10 +93,12 @@ export class SessionHandOff {
 
   /** A final was made (it goes out right after this). */
   finalMade(): void {
-    if (this.#host.wantsCheckpoints() && this.#checkpoints !== false) {
+    // What the stream showed, else what its engine's other streams did.
+    const sends = this.#checkpoints ?? (checkpointingEngines.has(this.#engine) ? true : undefined);
+    if (this.#host.wantsCheckpoints() && sends !== false) {
       this.#checkpointOwed = true;
       clearTimeout(this.#settleTimer);
-      const waitMs = this.#checkpoints ? CHECKPOINT_WAIT_MS : CHECKPOINT_SETTLE_MS;
+      const waitMs = sends ? CHECKPOINT_WAIT_MS : CHECKPOINT_SETTLE_MS;
       this.#settleTimer = setTimeout(() => this.#checkpointed(false), waitMs);
       this.#settleTimer.unref();
     }
@@ -98,6 +107,7 @@ export class SessionHandOff {
 
   /** A checkpoint was made (after the final it follows). */
   checkpoint(): void {
+    checkpointingEngines.add(this.#engine);
     this.#checkpointed(true);
   }
 
@@ -122,7 +132,9 @@ export class SessionHandOff {
   /** `came`: a checkpoint came (else the wait passed without one: a stream that sent one still does). */
   #checkpointed(came: boolean): void {
     clearTimeout(this.#settleTimer);
-    this.#checkpoints = came || this.#checkpoints === true;
+    if (came) this.#checkpoints = true;
+    // None within the wait, from a stream of an engine that never showed one: it sends none.
+    else if (this.#checkpoints === undefined && !checkpointingEngines.has(this.#engine)) this.#checkpoints = false;
     this.#checkpointOwed = false;
     this.#schedule();
   }

@@ -137,13 +137,16 @@ export class StreamSession implements ClientSession {
     const host = this.#host();
     this.#resume = new SessionResume(host, limits, guard);
     this.#closing = new SessionClosing(host, this.#resume, limits, guard);
-    this.#handOff = new SessionHandOff({
-      state: () => this.#state,
-      inUtterance: () => this.#link?.relay.inUtterance ?? false,
-      wantsCheckpoints: () => this.#config?.checkpoints ?? false,
-      atBoundary: () => (this.#atHandOffBoundary ?? (() => this.moveAway()))(),
-      move: () => this.moveAway(),
-    });
+    this.#handOff = new SessionHandOff(
+      {
+        state: () => this.#state,
+        inUtterance: () => this.#link?.relay.inUtterance ?? false,
+        wantsCheckpoints: () => this.#config?.checkpoints ?? false,
+        atBoundary: () => (this.#atHandOffBoundary ?? (() => this.moveAway()))(),
+        move: () => this.moveAway(),
+      },
+      engine,
+    );
     this.#relayOutput = {
       send: (message) => this.#deliver(message),
       flushEngine: () => this.#link?.flush(),
