@@ -13,6 +13,7 @@ import type { Cluster } from "./cluster/cluster.js";
 import { takeOverSession } from "./cluster/session-takeover.js";
 import type { CountedConnection } from "./connection-counts.js";
 import type { ServerMetrics } from "./metrics.js";
+import { DRAINING_REFUSAL } from "./node-drain.js";
 import type { LivenessTiming } from "./peer-liveness.js";
 import type { ServerSettings } from "./server-options.js";
 import { type SessionHooks, StreamSession } from "./session.js";
@@ -119,7 +120,7 @@ export function connectionContext(
       const refused = capacity.admitNewSession(key, channels);
       if (refused) {
         log.info({ reason: refused.reason, channels }, "new session refused: over capacity");
-        connection.error("over_capacity", refused.message);
+        connection.error(refused.reason === "draining" ? "draining" : "over_capacity", refused.message);
         return undefined;
       }
       const Session = channels === 2 ? TwoChannelSession : StreamSession;
@@ -150,6 +151,12 @@ export function connectionContext(
     },
     ...(access.cluster === undefined ? {} : { clusterResume: clusterResume(access, access.cluster, key, token) }),
     admitResume(connection: ServedConnection, session: ClientSession): boolean {
+      // A draining node moves its sessions away: the client resumes on another node.
+      if (capacity.draining) {
+        log.info({ session: session.id }, "resume refused: draining");
+        connection.error("draining", DRAINING_REFUSAL);
+        return false;
+      }
       // Let in as its first connection was: a two-channel session counts two for its key.
       counted.holds(session.channels, true);
       // A session that gave its decoders back needs them again, like a new stream.

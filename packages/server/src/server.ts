@@ -1,7 +1,7 @@
 /**
  * The HTTP + WebSocket server. `createServer()` builds it (tests drive the object); `listen()`
  * binds and starts loading the engine. It composes the parts, each in its own file: the session
- * registry, capacity (admission), the HTTP routes, the WebSocket upgrades, and shutdown.
+ * registry, capacity (admission), the HTTP routes, the WebSocket upgrades, the drain and shutdown.
  */
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
@@ -22,6 +22,7 @@ import { httpRoutes } from "./http-routes.js";
 import { KeyStreamLimit } from "./key-stream-limit.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
+import { NodeDrain } from "./node-drain.js";
 import {
   type ListenOptions,
   type MetricsOptions,
@@ -46,6 +47,13 @@ export interface EarshotServer extends AsyncDisposable {
   readonly sessionCount: number;
   /** The stream limit in force (`admission.maxStreams`, or the one derived from memory); Infinity for none. */
   readonly maxStreams: number;
+  /**
+   * Drains the node (node-drain.ts): `/readyz` 503, new streams and resumes refused, each stream
+   * moved to another node at its next utterance end. Resolves once no stream is left; then close().
+   */
+  drain(): Promise<void>;
+  /** Resolves once a drain is over, whatever started it (`drain()` or the admin call). */
+  readonly drained: Promise<void>;
   /** Stops accepting, tells open streams to reconnect (1012), closes the engine. Idempotent. */
   close(): Promise<void>;
 }
@@ -68,12 +76,15 @@ export function createServer(options: ServerOptions): EarshotServer {
     admission,
     cores,
     maxStreamsPerKey: settings.maxStreamsPerKey,
+    draining: () => drain.draining,
     log,
   });
   const metricsOptions = options.metrics ?? {};
   const metrics = serverMetrics(engine, metricsOptions, sessions, connections, capacity);
   const cluster = joinCluster(options, settings, { sessions, connections, capacity }, log);
   cluster?.defineMetrics(metrics.registry);
+  const drain = new NodeDrain({ sessions, cluster, log, timeoutMs: settings.drainTimeoutMs });
+  drain.defineMetrics(metrics.registry);
   const sessionHooks: SessionHooks = {
     ...sessions.hooks,
     onReleased: (_session, reason) => metrics.decoderReleased(reason),
@@ -99,6 +110,7 @@ export function createServer(options: ServerOptions): EarshotServer {
     capacity,
     metrics,
     cluster,
+    drain,
   };
   const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
   const phone = phoneCalls(parts, options.twilio);
@@ -112,6 +124,8 @@ export function createServer(options: ServerOptions): EarshotServer {
     staticRoutes: options.staticRoutes,
     fileDecoder: options.fileDecoder,
     maxUploadBytes: options.maxUploadBytes ?? MAX_FILE_BYTES,
+    adminKeys: options.adminKey ? new KeyRing([options.adminKey]) : undefined,
+    sessionCount: () => sessions.all().length,
   });
   // Each entry point answers its own failure on its own socket (http-guards.ts): no request can
   // end the process.
@@ -128,6 +142,10 @@ export function createServer(options: ServerOptions): EarshotServer {
     },
     get maxStreams() {
       return capacity.maxStreams;
+    },
+    drained: drain.drained,
+    drain() {
+      return drain.start("signal");
     },
     async listen({ host = "127.0.0.1", port = 8787 } = {}) {
       http.listen(port, host);

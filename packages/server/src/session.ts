@@ -28,6 +28,7 @@ import { engineErrorCode } from "./engine-error-code.js";
 import { EngineLink } from "./engine-link.js";
 import { SessionFlow } from "./flow-control.js";
 import { type ClosingHost, SessionClosing } from "./session-closing.js";
+import { SessionHandOff } from "./session-handoff.js";
 import { newSessionIdentity, type SessionIdentity } from "./session-identity.js";
 import { type ResumeHost, SessionResume } from "./session-resume.js";
 import {
@@ -59,6 +60,8 @@ export type { SessionConnection, SessionLimits } from "./session-types.js";
 
 /** How often a session that holds finals back for redaction checks whether to release them. */
 const HELD_FINALS_TICK_MS = 250;
+const DRAINING_MESSAGE =
+  "This node is draining: continue the stream on another node (resume, or from your last checkpoint).";
 
 export interface SessionHooks {
   /** The session is over: forget its resume token. */
@@ -88,6 +91,8 @@ export class StreamSession implements ClientSession {
   readonly #flow: SessionFlow;
   readonly #resume: SessionResume;
   readonly #closing: SessionClosing;
+  /** Moves the stream off a draining node at its next utterance end. */
+  readonly #handOff: SessionHandOff;
   readonly #relayOutput: RelayOutput;
   #state: SessionState = "idle";
   #connection: SessionConnection | undefined;
@@ -106,6 +111,8 @@ export class StreamSession implements ClientSession {
   /** Releases finals held for redaction once no speech followed them; while redaction is on. */
   #heldFinalsTimer: NodeJS.Timeout | undefined;
   readonly #position = new StreamPosition();
+  /** What a hand-off does between utterances instead of moving (`handOff`). */
+  #atHandOffBoundary: (() => void) | undefined;
 
   constructor(
     connection: SessionConnection,
@@ -130,18 +137,32 @@ export class StreamSession implements ClientSession {
     const host = this.#host();
     this.#resume = new SessionResume(host, limits, guard);
     this.#closing = new SessionClosing(host, this.#resume, limits, guard);
+    this.#handOff = new SessionHandOff(
+      {
+        state: () => this.#state,
+        inUtterance: () => this.#link?.relay.inUtterance ?? false,
+        wantsCheckpoints: () => this.#config?.checkpoints ?? false,
+        atBoundary: () => (this.#atHandOffBoundary ?? (() => this.moveAway()))(),
+        move: () => this.moveAway(),
+      },
+      engine,
+    );
     this.#relayOutput = {
       send: (message) => this.#deliver(message),
       flushEngine: () => this.#link?.flush(),
       finalMade: (final) => {
         this.#position.finalEndsAt(final.end_ms);
         this.#hooks.onProgress?.(this);
+        this.#handOff.finalMade();
       },
       engineFailed: (error) => {
         this.#log.error({ err: error }, "engine stream failed");
         this.#closing.fail(engineErrorCode(error), error.message);
       },
-      checkpoint: (atSample, state) => this.#checkpointed(atSample, state),
+      checkpoint: (atSample, state) => {
+        this.#checkpointed(atSample, state);
+        this.#handOff.checkpoint();
+      },
     };
   }
 
@@ -346,6 +367,44 @@ export class StreamSession implements ClientSession {
     await this.#closing.shutdown(timeoutMs);
   }
 
+  /**
+   * The node drains: move the stream away at its next utterance end (`SessionHandOff`).
+   * `atBoundary`: what to do there instead of moving (a two-channel stream waits for both channels).
+   */
+  handOff(atBoundary?: () => void): void {
+    this.#atHandOffBoundary = atBoundary;
+    this.#handOff.request();
+  }
+
+  /** The drain's bound passed: move the stream now, mid-utterance if need be (the client replays from its last final). */
+  handOffNow(): void {
+    this.#handOff.now();
+  }
+
+  /** Streaming between utterances, no checkpoint owed: it can move without cutting a word. */
+  get atHandOffBoundary(): boolean {
+    return this.#handOff.atBoundary;
+  }
+
+  /**
+   * Moves the stream off this node now: finals held for redaction go out (the next words are
+   * decoded elsewhere), the cluster record is written one last time, the client is told `draining`
+   * (close 1012) unless it is owed only stream_closed, and the session ends: it does not wait for a
+   * resume here.
+   */
+  moveAway(): void {
+    if (this.#state === "closed") return;
+    const told = this.#connection !== undefined && this.#state !== "finished";
+    this.#log.info(
+      { state: this.#state, told, receivedSamples: this.#position.received },
+      "moving off the draining node",
+    );
+    if (told) this.#deliverAll(this.#segments?.flush() ?? []);
+    this.#hooks.onProgress?.(this);
+    if (told) this.#closing.fail("draining", DRAINING_MESSAGE);
+    else this.#closing.dispose();
+  }
+
   /** The engine stream can be continued from `atSample`: tell a client that keeps checkpoints. */
   #checkpointed(atSample: number, state: unknown): void {
     if (!this.#config?.checkpoints || !this.#segments) return;
@@ -389,6 +448,7 @@ export class StreamSession implements ClientSession {
     const from = this.#state;
     this.#state = checkTransition(from, to);
     this.#log.debug({ from, to }, "session state");
+    this.#handOff.stateChanged();
   }
 
   /**
@@ -463,6 +523,7 @@ export class StreamSession implements ClientSession {
         // The fresh stream that follows departs from the old one: its checkpoints no longer apply.
         this.#checkpoint = undefined;
         this.#queuedCheckpoints.clear();
+        this.#handOff.restarted();
         this.#closeEngineStream();
         this.#segments?.restartUtterance();
       },

@@ -6,6 +6,8 @@
  * handed to a `Connection`. In a cluster, a connection that resumes a session another node held
  * (`?resume_token=`, found in the session records) is let in past its key's cluster-wide limit
  * (to resume only), not past this node's capacity. Every refusal is an HTTP error on the raw socket, counted in the metrics.
+ * While the node drains, every stream upgrade (a resume too, and the compatibility surfaces' streams)
+ * is refused first, with 503 `draining`, so a balancer in front tries another node.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -19,6 +21,7 @@ import { Connection } from "./connection.js";
 import { connectionContext, type SessionAccess } from "./connection-context.js";
 import type { ConnectionCounts, CountedConnection } from "./connection-counts.js";
 import { rejectUpgrade } from "./http-replies.js";
+import { DRAINING_REFUSAL, DRAINING_RETRY_AFTER_S, type NodeDrain } from "./node-drain.js";
 import { parseRequestTarget, type RequestTarget } from "./request-target.js";
 import type { SharedTokens } from "./shared-tokens.js";
 import type { StreamToken } from "./stream-tokens.js";
@@ -31,6 +34,11 @@ export interface UpgradeRoute {
   handle(request: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget & { ok: true }): void;
   /** Cuts its sockets (at shutdown). */
   terminateAll(): void;
+  /**
+   * While the node drains: "admit" for a route that carries no stream (call events), or the
+   * surface's own 503 refusal; by default earshot's 503 `draining` with `Retry-After`.
+   */
+  readonly whileDraining?: "admit" | ((request: IncomingMessage, socket: Duplex, retryAfterSeconds: number) => void);
 }
 const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 
@@ -40,6 +48,7 @@ export interface UpgradeContext extends SessionAccess {
   readonly sharedTokens: SharedTokens;
   /** The cluster this node is in (`--redis`); undefined: alone. */
   readonly cluster?: Cluster | undefined;
+  readonly drain: NodeDrain;
 }
 
 type Authenticated =
@@ -79,6 +88,17 @@ export class StreamUpgrades {
     }
     const path = url.pathname;
     const route = this.#routes.find((candidate) => candidate.matches(path));
+    if (
+      this.#context.drain.draining &&
+      (route !== undefined || path === STREAM_PATH) &&
+      route?.whileDraining !== "admit"
+    ) {
+      log.info({ path }, "upgrade refused: draining");
+      metrics.refused("draining");
+      if (typeof route?.whileDraining === "function") route.whileDraining(request, socket, DRAINING_RETRY_AFTER_S);
+      else rejectUpgrade(socket, 503, "draining", DRAINING_REFUSAL, DRAINING_RETRY_AFTER_S);
+      return;
+    }
     if (route) {
       route.handle(request, socket, head, url);
       return;

@@ -185,6 +185,19 @@ export class TwoChannelSession implements ClientSession {
     await Promise.all(this.#sessions.map((session) => session.shutdown(timeoutMs)));
   }
 
+  handOff(): void {
+    const [first, second] = this.#sessions;
+    // The stream moves once both channels stand between utterances; moving one ends both.
+    const atBoundary = (): void => {
+      if (first.atHandOffBoundary && second.atHandOffBoundary) first.moveAway();
+    };
+    for (const session of this.#sessions) session.handOff(atBoundary);
+  }
+
+  handOffNow(): void {
+    for (const session of this.#sessions) session.handOffNow();
+  }
+
   releaseDecoder(reason: ReleaseReason): boolean {
     let released = false;
     for (const session of this.#sessions) released = session.releaseDecoder(reason) || released;

@@ -12,7 +12,7 @@ import { secretDigest } from "./cluster-keys.js";
 import type { OtherNodes } from "./cluster-room.js";
 import { ClusterTokens } from "./cluster-tokens.js";
 import { type KeyAdmission, KeyStreams } from "./key-streams.js";
-import { NodeHeartbeat, type NodeState } from "./node-heartbeat.js";
+import { NodeHeartbeat, type NodeState, type NodeView } from "./node-heartbeat.js";
 import { CLUSTER_OPERATIONS, RedisLink } from "./redis-link.js";
 import { type SessionProgress, type SessionRecord, SessionRecords } from "./session-records.js";
 
@@ -139,6 +139,11 @@ export class Cluster {
     this.#resumes.set(outcome, (this.#resumes.get(outcome) ?? 0) + 1);
   }
 
+  /** The node drains (node-drain.ts): its hash says so at once. */
+  draining(): void {
+    void this.#heartbeat.markDraining();
+  }
+
   /** `earshot_node_info`, the cluster view and the Redis link's health, read when scraped. */
   defineMetrics(registry: Registry): void {
     const nodeId = this.nodeId;
@@ -169,7 +174,7 @@ export class Cluster {
         this.set(heartbeat.view.size);
       },
     });
-    const perNode = (name: string, help: string, read: (load: { activeStreams: number; capacity: number }) => number) =>
+    const perNode = (name: string, help: string, read: (load: NodeView) => number) =>
       new Gauge({
         name,
         help,
@@ -189,6 +194,11 @@ export class Cluster {
       "earshot_cluster_node_capacity",
       "Streams each node may hold (+Inf: no limit), from its last heartbeat.",
       (load) => load.capacity,
+    );
+    perNode(
+      "earshot_cluster_node_draining",
+      "1 for a node that drains (takes no new streams), from its last heartbeat.",
+      (load) => (load.draining ? 1 : 0),
     );
     const resumes = this.#resumes;
     new Counter({

@@ -5,7 +5,8 @@
  * node took over: they end here) and reads the cluster view (every node that heartbeats and its
  * load) for `/metrics`. A node that stops (crash, `kill -9`, lost network) disappears when its lease
  * runs out, and with it its per-key counts (key-streams.ts). After a Redis restart the next beat
- * writes everything back.
+ * writes everything back. A draining node (node-drain.ts) says so in its hash (`draining` = 1),
+ * written at once when the drain starts.
  */
 import { clusterKeys } from "./cluster-keys.js";
 import type { KeyStreams } from "./key-streams.js";
@@ -19,6 +20,11 @@ export interface NodeLoad {
   readonly capacity: number;
   /** It refuses new streams now (full by count or by load, or its engine not loaded): `/readyz` 503. */
   readonly refusing: boolean;
+}
+
+/** A node as the cluster view shows it: its load, and whether it drains. */
+export interface NodeView extends NodeLoad {
+  readonly draining: boolean;
 }
 
 /** What the heartbeat reads from the node each beat. */
@@ -41,7 +47,8 @@ export class NodeHeartbeat {
   readonly #records: SessionRecords;
   readonly #startedAt = Date.now();
   #timer: NodeJS.Timeout | undefined;
-  #view: ReadonlyMap<string, NodeLoad> = new Map();
+  #view: ReadonlyMap<string, NodeView> = new Map();
+  #draining = false;
 
   constructor(
     link: RedisLink,
@@ -59,8 +66,14 @@ export class NodeHeartbeat {
   }
 
   /** The nodes seen at the last beat (this one included once it beat), by id; none while Redis is away. */
-  get view(): ReadonlyMap<string, NodeLoad> {
+  get view(): ReadonlyMap<string, NodeView> {
     return this.#link.up ? this.#view : new Map();
+  }
+
+  /** The node drains: say so now (and at every beat after). */
+  async markDraining(): Promise<void> {
+    this.#draining = true;
+    await this.beat();
   }
 
   start(): void {
@@ -86,6 +99,7 @@ export class NodeHeartbeat {
           refusing: refusing ? 1 : 0,
           started_at: this.#startedAt,
           updated_at: Date.now(),
+          draining: this.#draining ? 1 : 0,
         })
         .pexpire(nodeKey, this.#leaseMs)
         .sadd(clusterKeys.nodes, this.#nodeId);
@@ -111,12 +125,12 @@ export class NodeHeartbeat {
   }
 }
 
-async function readView(client: RedisLink["client"]): Promise<Map<string, NodeLoad>> {
+async function readView(client: RedisLink["client"]): Promise<Map<string, NodeView>> {
   const ids = await client.smembers(clusterKeys.nodes);
   const pipeline = client.pipeline();
   for (const id of ids) pipeline.hgetall(clusterKeys.node(id));
   const replies = (await pipeline.exec()) ?? [];
-  const view = new Map<string, NodeLoad>();
+  const view = new Map<string, NodeView>();
   const dead: string[] = [];
   ids.forEach((id, index) => {
     const fields = replies[index]?.[1] as Record<string, string> | undefined;
@@ -125,7 +139,12 @@ async function readView(client: RedisLink["client"]): Promise<Map<string, NodeLo
       return;
     }
     const capacity = fields.capacity === "inf" ? Number.POSITIVE_INFINITY : Number(fields.capacity);
-    view.set(id, { activeStreams: Number(fields.active), capacity, refusing: fields.refusing === "1" });
+    view.set(id, {
+      activeStreams: Number(fields.active),
+      capacity,
+      refusing: fields.refusing === "1",
+      draining: fields.draining === "1",
+    });
   });
   if (dead.length > 0) await client.srem(clusterKeys.nodes, ...dead);
   return view;

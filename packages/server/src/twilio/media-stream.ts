@@ -330,10 +330,12 @@ export class TwilioMediaStream {
     };
   }
 
-  /** A channel's session ended on its own. A shutdown ends the call; anything else only that channel. */
+  /** A channel's session ended on its own. A shutdown or drain ends the call; anything else only that channel. */
   #channelFailed(channel: ChannelNumber, code: ErrorCode): void {
-    if (code === "server_shutting_down") this.#end("server_shutting_down", CloseCode.serviceRestart);
-    else this.#log.warn({ channel, code }, "channel no longer transcribed; the call goes on");
+    // A node that drains ends its calls' streams as a shutdown does (Twilio cannot move a media stream).
+    if (code === "server_shutting_down" || code === "draining") {
+      this.#end("server_shutting_down", CloseCode.serviceRestart);
+    } else this.#log.warn({ channel, code }, "channel no longer transcribed; the call goes on");
   }
 
   #pause(channel: ChannelNumber, paused: boolean): void {

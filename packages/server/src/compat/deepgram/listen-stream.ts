@@ -145,7 +145,9 @@ export class DeepgramListenStream implements ListenChannelHost {
 
   failed(channel: ListenChannel, code: ErrorCode, message: string): void {
     this.#log.warn({ channel: channel.index, code }, `deepgram channel stream ended: ${message}`);
-    this.#fail(code === "server_shutting_down" ? "server_shutting_down" : "stream_failed");
+    // A node that drains ends its streams as a shutdown does: Deepgram clients reconnect on 1012.
+    const restart = code === "server_shutting_down" || code === "draining";
+    this.#fail(restart ? "server_shutting_down" : "stream_failed");
   }
 
   pause(channel: ListenChannel, paused: boolean): void {

@@ -20,6 +20,7 @@ import type { Cluster } from "../../cluster/cluster.js";
 import { fullNodeAnswer } from "../../cluster/cluster-room.js";
 import type { KeyStreamLimit } from "../../key-stream-limit.js";
 import type { ServerMetrics } from "../../metrics.js";
+import { DRAINING_REFUSAL } from "../../node-drain.js";
 import type { RequestTarget } from "../../request-target.js";
 import type { ServerSettings } from "../../server-options.js";
 import { type SessionHooks, StreamSession } from "../../session.js";
@@ -94,6 +95,12 @@ export class DeepgramUpgrades implements UpgradeRoute {
   matches(pathname: string): boolean {
     return pathname === LISTEN_PATH;
   }
+
+  /** A draining node refuses in Deepgram's words (503, as when full), so a balancer tries another. */
+  readonly whileDraining = (_request: IncomingMessage, socket: Duplex, retryAfterSeconds: number): void => {
+    const error = new DeepgramUpgradeError("over_capacity", DRAINING_REFUSAL, { retryAfterSeconds });
+    rejectListenUpgrade(socket, error, randomUUID());
+  };
 
   terminateAll(): void {
     for (const client of this.#wss.clients) client.terminate();
