@@ -8,7 +8,9 @@
  *   time (`assertSameFinals`: within a frame), segment ids increase with
  *   no duplicate, no audio is lost (each new session begins at a checkpoint of the old, and the
  *   last one consumes the stream to its end).
- * - A rolling restart of all 3 nodes while the 12 streams run: the same.
+ * - A rolling restart of all 3 nodes while the 12 streams run (`earshot rolling-restart`: HAProxy
+ *   drain, the node's drain, its exit and restart by the fleet, HAProxy ready; started mid-speech):
+ *   the same.
  *
  * Every move is resume on any node (design/cluster.md): the other node takes the session over from
  * its Redis record (`session_resumed` with `moved: true`, the same session), never a new session
@@ -44,6 +46,7 @@ import {
   uninterrupted,
 } from "./helpers/fleet-streams.js";
 import { waitUntil } from "./helpers/http-probe.js";
+import { type CliRun, runEarshot } from "./helpers/run-cli.js";
 import { assertSameFinals } from "./helpers/same-finals.js";
 import { assertExactlyOnce, reopenings, transcriptText } from "./helpers/sdk-run.js";
 import { killAllServers } from "./helpers/serve-process.js";
@@ -62,28 +65,7 @@ const IN_THE_PAUSE = 36;
 
 after(killAllServers);
 
-/**
- * One node's turn in a rolling restart as it can be done today: HAProxy sends it no new streams
- * (`set server … state drain` on the runtime API), SIGTERM (the node flushes its finals and closes
- * its streams with 1012; they reconnect through HAProxy to the others), then the node is started
- * again on its port and set `ready`. Resolves once the old process is gone, with its exit code and
- * `back`, which resolves once HAProxy has the node up again (with how long each part took). The
- * drain engineer's rolling-restart script walks the nodes the same way with a drain that lets
- * utterances finish: once merged, it replaces this (and the stops need no longer fall in pauses).
- */
-async function restartInTurn(
-  fleet: ClusterFleet,
-  name: string,
-): Promise<{ exitCode: number | null; back: Promise<string> }> {
-  await fleet.setState(name, "drain");
-  const stopping = Date.now();
-  const exitCode = await fleet.terminate(name);
-  const starting = Date.now();
-  const back = fleet
-    .restart(name)
-    .then(() => `${name}: stopped in ${starting - stopping} ms, back in ${Date.now() - starting} ms`);
-  return { exitCode, back };
-}
+const ADMIN = "failover-admin-key";
 
 describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
   let fleet: ClusterFleet;
@@ -96,7 +78,9 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
     fleet = await ClusterFleet.start({
       engine: "pocketsphinx",
       apiKeys: [KEY],
-      args: ["--decoders", "3", "--max-decoders", "3", "--max-utilization", "1"],
+      args: ["--decoders", "3", "--max-decoders", "3", "--max-utilization", "1", "--admin-key", ADMIN],
+      // The nodes' supervisor: a node that exits (drained) is started again on its port.
+      restartOnExit: true,
     });
     audios = Array.from({ length: STREAMS }, (_, i) => slottedSpeech(streamClips(i, SLOTS), SLOT_MS));
     reference = await uninterrupted(
@@ -269,50 +253,62 @@ describe("12 PocketSphinx streams through HAProxy to 3 nodes", () => {
   });
 
   it("a rolling restart of all 3 nodes while the 12 streams run: every stream goes on, word for word", {
-    timeout: 120_000,
+    timeout: 180_000,
   }, async (t) => {
     await allUp();
     const streams = await openStreams(fleet.url, KEY, audios, 0x18_0002);
     opened.push(...streams);
-    const held: string[][] = [await holders(streams)];
-    // Node k stops in the pause of slot k: today's SIGTERM ends the engine streams at once, which in
-    // speech would cut an utterance short (a drain that lets utterances finish will not).
-    const stops = new Map(fleet.names.map((name, k) => [k * PIECES_PER_SLOT + IN_THE_PAUSE, name]));
-    for (const [piece] of stops) assertInAPause(piece * PIECE_MS);
-    let restarting: Promise<void> = Promise.resolve();
-    const exitCodes: Array<number | null> = [];
-    const turns: string[] = [];
+    const before = await holders(streams);
+    // `earshot rolling-restart` starts mid-speech: the first node's drain lets its utterances finish.
+    const startAt = PIECES_PER_SLOT + MID_SPEECH;
+    for (const [index, holder] of before.entries())
+      if (holder === fleet.names[0]) assertMidSpeech(index, startAt * PIECE_MS);
+    // Before the last slot's end the clock waits, in a pause, for the script to have walked every node.
+    const lastPause = (SLOTS - 1) * PIECES_PER_SLOT + IN_THE_PAUSE;
+    assertInAPause(lastPause * PIECE_MS);
+    let script: Promise<CliRun> | undefined;
     await sendInLockstep(streams, {
       speed: 1,
       pieceMs: PIECE_MS,
       before: async (i) => {
-        const name = stops.get(i);
-        if (name === undefined) return;
-        await restarting;
-        held.push(await holders(streams));
-        const turn = await restartInTurn(fleet, name);
-        exitCodes.push(turn.exitCode);
-        restarting = turn.back.then((timing) => {
-          turns.push(timing);
-        });
+        if (i === startAt) {
+          script = runEarshot([
+            "rolling-restart",
+            ...fleet.names.flatMap((name) => ["--node", `${name}=${fleet.node(name).url}`]),
+            "--admin-key",
+            ADMIN,
+            "--haproxy-socket",
+            fleet.haproxy.socket,
+            "--node-timeout-ms",
+            "120000",
+          ]);
+        }
+        if (i === lastPause) await script;
       },
     });
-    await restarting;
-    held.push(await holders(streams));
+    const restart = await script;
+    assert.ok(restart);
+    const after = await holders(streams);
     const results = await closeStreams(streams);
-    t.diagnostic(`held by: ${held.map((h) => h.join(",")).join(" → ")}`);
-    t.diagnostic(`turns (SIGTERM to exit, start to up in HAProxy): ${turns.join("; ")}`);
+    t.diagnostic(`held by ${before.join(",")} before, ${after.join(",")} after`);
+    t.diagnostic(restart.stdout.trim());
     t.diagnostic(`how they went on: ${howTheyWentOn(streams)}`);
 
-    assert.deepEqual(exitCodes, [0, 0, 0], "each node stopped cleanly on SIGTERM");
+    assert.equal(restart.code, 0, restart.stderr);
+    assert.deepEqual(
+      fleet.names.map((name) => fleet.restartsOnExit(name)),
+      [1, 1, 1],
+      "each node drained, exited and was started again once",
+    );
     assertSameAsReference(t, streams, results);
-    // Every stream whose node stopped went on on another one.
-    fleet.names.forEach((name, k) => {
-      const onIt = streams.filter((_, i) => held[k + 1]?.[i] === name);
-      for (const stream of onIt)
-        assert.notEqual(held[k + 2]?.[stream.index], name, `stream ${stream.index} left ${name}`);
-    });
-    for (const stream of streams) assert.ok(reopenings(stream.run).length > 0, `stream ${stream.index} moved`);
+    // Every stream was on a node when it drained: each moved, every time taken over from Redis.
+    for (const stream of streams) {
+      assert.ok(reopenings(stream.run).length > 0, `stream ${stream.index} moved`);
+      assert.ok(
+        stream.run.states.some((s) => s.error?.code === "draining"),
+        `stream ${stream.index} was told its node drains`,
+      );
+    }
     assertTakenOver(streams);
   });
 });
