@@ -57,6 +57,16 @@ export interface StreamTokensOptions {
 
 const digest = (token: string): string => createHash("sha256").update(token).digest("base64url");
 
+/** A token of `key` not used yet, known here by its digest and in the cluster by `secretDigest`. */
+const unusedEntry = (token: string, key: string, expiresAt: number): StreamToken => ({
+  key,
+  expiresAt,
+  used: false,
+  session: undefined,
+  connections: 0,
+  clusterId: secretDigest(token),
+});
+
 export class StreamTokens {
   readonly #entries = new Map<string, StreamToken>();
   readonly #options: StreamTokensOptions;
@@ -82,14 +92,7 @@ export class StreamTokens {
     }
     const token = `${STREAM_TOKEN_PREFIX}${randomBytes(18).toString("base64url")}`;
     const expiresAt = now + ttlSeconds * 1000;
-    this.#entries.set(digest(token), {
-      key,
-      expiresAt,
-      used: false,
-      session: undefined,
-      connections: 0,
-      clusterId: secretDigest(token),
-    });
+    this.#entries.set(digest(token), unusedEntry(token, key, expiresAt));
     return { ok: true, token, expiresAt };
   }
 
@@ -99,15 +102,7 @@ export class StreamTokens {
    */
   adopt(token: string, key: string, expiresAt: number): void {
     const id = digest(token);
-    if (!this.#entries.has(id))
-      this.#entries.set(id, {
-        key,
-        expiresAt,
-        used: false,
-        session: undefined,
-        connections: 0,
-        clusterId: secretDigest(token),
-      });
+    if (!this.#entries.has(id)) this.#entries.set(id, unusedEntry(token, key, expiresAt));
   }
 
   /**
