@@ -8,10 +8,10 @@
  * and renders the "Cluster" section of docs/benchmarks.md from it.
  *
  *   node bench/dist/cluster/cluster-run.js [--engines pocketsphinx,test] [--nodes 1,2,3]
- *     [--pocketsphinx-stairs 8,12,16,…] [--test-stairs 500,1000,…] [--pocketsphinx-seconds 15] [--test-seconds 12]
+ *     [--pocketsphinx-stairs 12,14,16,…] [--test-stairs 500,1000,…] [--pocketsphinx-seconds 15] [--test-seconds 12]
  *     [--warmup 4] [--seed 1] [--frame-ms 100] [--pin auto|none] [--server-maxconn 5000] [--serve-arg=…]
  *     [--all] [--out FILE] [--doc FILE|none]
- *   node bench/dist/cluster/cluster-run.js --quick      (a smoke check: one small stair per size; writes nothing)
+ *   node bench/dist/cluster/cluster-run.js --quick      (a smoke check, about 2 minutes: one small stair per size; writes nothing)
  *   node bench/dist/cluster/cluster-run.js --render-only
  */
 import { execFileSync } from "node:child_process";
@@ -43,7 +43,7 @@ const TEST_ENDPOINTING_MS = 300;
  */
 const PLAYLISTS: Record<Engine, string> = { pocketsphinx: "callcentre", test: "steps" };
 const FULL = {
-  stairs: { pocketsphinx: "8,12,16,20,24,28,32,40", test: "500,1000,1500,2000,2500,3000" },
+  stairs: { pocketsphinx: "12,14,16,18,20,24,28,32,40", test: "500,1000,1250,1500,1750,2000,2500,3000" },
   seconds: { pocketsphinx: 15, test: 12 },
   warmup: 4,
 };
@@ -151,11 +151,13 @@ async function measureSize(engine: Engine, nodes: number, clips: readonly Clip[]
   return { nodes, pins, stairs: results, capacity, loadBefore, loadAfter };
 }
 
-function version(command: string, args: readonly string[]): string {
+/** "HAProxy 2.6.12-1+deb12u4", "Redis 7.0.15": the first version-like word of the program's banner. */
+function version(name: string, command: string, args: readonly string[]): string {
   try {
-    return execFileSync(command, args, { encoding: "utf8" }).split("\n")[0]?.trim() ?? "unknown";
+    const banner = execFileSync(command, args, { encoding: "utf8" });
+    return `${name} ${/(?:version |v=)(\S+)/.exec(banner)?.[1] ?? "unknown"}`;
   } catch {
-    return "not installed";
+    return `${name} not installed`;
   }
 }
 
@@ -182,9 +184,9 @@ async function main(): Promise<void> {
     haproxy: {
       ...haproxyLimitsFor(serverMaxconn),
       shippedServerMaxconn: shippedServerMaxconn(readFileSync(SHIPPED_HAPROXY_CFG, "utf8")),
-      version: version("haproxy", ["-v"]),
+      version: version("HAProxy", "haproxy", ["-v"]),
     },
-    redisVersion: version("redis-server", ["--version"]),
+    redisVersion: version("Redis", "redis-server", ["--version"]),
     engines: runs,
   };
   for (const engine of runs) {
