@@ -52,8 +52,8 @@ npm run bench:cluster -- --engines pocketsphinx --nodes 1,2 --pocketsphinx-stair
 npm run bench:cluster -- --render-only                  # rebuild this section from the saved results
 \`\`\`
 
-Options: \`--engines pocketsphinx,test\`, \`--nodes 1,2,3\`, \`--pocketsphinx-stairs 12,14,16,…\` and \`--test-stairs 500,1000,…\` (streams in all
-per stair), \`--pocketsphinx-seconds 15\` and \`--test-seconds 12\` (window per stair), \`--warmup 4\`, \`--seed 1\`, \`--frame-ms 100\`,
+Options: \`--engines pocketsphinx,test\`, \`--nodes 1,2,3\`, \`--pocketsphinx-stairs 4,6,8,…\` and \`--test-stairs 500,1000,…\` (streams in all
+per stair), \`--pocketsphinx-seconds 20\` and \`--test-seconds 10\` (window per stair), \`--warmup 3\`, \`--seed 1\`, \`--frame-ms 100\`,
 \`--pin auto|none\`, \`--server-maxconn 5000\`, \`--serve-arg=…\` (every node), \`--all\` (climb past a stair that failed on latency),
 \`--out <json>\`, \`--doc <md>|none\`.
 

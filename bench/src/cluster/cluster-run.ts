@@ -8,8 +8,8 @@
  * and renders the "Cluster" section of docs/benchmarks.md from it.
  *
  *   node bench/dist/cluster/cluster-run.js [--engines pocketsphinx,test] [--nodes 1,2,3]
- *     [--pocketsphinx-stairs 12,14,16,…] [--test-stairs 500,1000,…] [--pocketsphinx-seconds 15] [--test-seconds 12]
- *     [--warmup 4] [--seed 1] [--frame-ms 100] [--pin auto|none] [--server-maxconn 5000] [--serve-arg=…]
+ *     [--pocketsphinx-stairs 4,6,8,…] [--test-stairs 500,1000,…] [--pocketsphinx-seconds 20] [--test-seconds 10]
+ *     [--warmup 3] [--seed 1] [--frame-ms 100] [--pin auto|none] [--server-maxconn 5000] [--serve-arg=…]
  *     [--all] [--out FILE] [--doc FILE|none]
  *   node bench/dist/cluster/cluster-run.js --quick      (a smoke check, about 2 minutes: one small stair per size; writes nothing)
  *   node bench/dist/cluster/cluster-run.js --render-only
@@ -43,9 +43,10 @@ const TEST_ENDPOINTING_MS = 300;
  */
 const PLAYLISTS: Record<Engine, string> = { pocketsphinx: "callcentre", test: "steps" };
 const FULL = {
-  stairs: { pocketsphinx: "12,14,16,18,20,24,28,32,40", test: "500,1000,1250,1500,1750,2000,2500,3000" },
-  seconds: { pocketsphinx: 15, test: 12 },
-  warmup: 4,
+  stairs: { pocketsphinx: "4,6,8,10,12,14,16,18,20,24,28,32", test: "500,750,1000,1250,1500,2000,2500,3000" },
+  /** PocketSphinx streams finish a file about every 13 s: 20 s × 12 streams gives about 18 files per window. */
+  seconds: { pocketsphinx: 20, test: 10 },
+  warmup: 3,
 };
 const QUICK = { stairs: { pocketsphinx: "4", test: "100" }, seconds: { pocketsphinx: 5, test: 5 }, warmup: 1 };
 

@@ -129,6 +129,11 @@ export async function climbStairs(cluster: Cluster, options: StairOptions): Prom
       const result = complete(partial, streams, window);
       const failure = stairFailure(options.engine, result);
       options.log(`  ${describeStair(result)} → ${failure ?? "pass"}`);
+      if (result.failed > 0) {
+        cluster.nodes.forEach((node, i) => {
+          for (const line of node.stderrTail().slice(-3)) options.log(`    node${i + 1}: ${line}`);
+        });
+      }
       if (failure !== undefined && !options.all) break;
     }
   } finally {
