@@ -15,5 +15,6 @@ export function pinPlan(nodes: number, cores: number, pin: boolean): CpuList[] {
 
 /** "node1: cpu 0, node2: cpu 1, node3: any" */
 export function describePins(plan: readonly CpuList[]): string {
-  return plan.map((cpus, i) => `node${i + 1}: ${cpus === undefined ? "any" : `cpu ${cpus}`}`).join(", ");
+  // Saved results hold null where the plan held undefined.
+  return plan.map((cpus, i) => `node${i + 1}: ${cpus ? `cpu ${cpus}` : "any"}`).join(", ");
 }
