@@ -21,7 +21,10 @@ export interface NodeStair {
   readonly exited: string | undefined;
 }
 
-export interface StairResult extends UtteranceStats {
+/** The load bench's utterance statistics, without the per-file lists (thousands of entries per test-engine stair). */
+export type StairStats = Omit<UtteranceStats, "finalMsByClip" | "finalTimeline">;
+
+export interface StairResult extends StairStats {
   /** Streams in all on this stair. */
   readonly streams: number;
   /** Of the streams that joined on this stair: refused at connect (the stair then ends the staircase). */

@@ -14,9 +14,9 @@ import { Pacer } from "../load/pacer.js";
 import type { Playlist } from "../load/playlist.js";
 import { machineBusy, machineCpu, processCpuMs, treeCpuMs, treeRssMb } from "../load/proc-stats.js";
 import { metricValue, sleep } from "../load/server-process.js";
-import { talkRatioIn, type UtteranceStats, utteranceStats } from "../load/utterance-stats.js";
+import { talkRatioIn, utteranceStats } from "../load/utterance-stats.js";
 import type { Cluster } from "./cluster-processes.js";
-import { type StairResult, stairFailure } from "./cluster-results.js";
+import { type StairResult, type StairStats, stairFailure } from "./cluster-results.js";
 
 export interface StairOptions {
   readonly engine: string;
@@ -45,7 +45,7 @@ export async function climbStairs(cluster: Cluster, options: StairOptions): Prom
   const measured: {
     stair: number;
     window: { from: number; to: number };
-    partial: Omit<StairResult, keyof UtteranceStats | "talkRatio">;
+    partial: Omit<StairResult, keyof StairStats | "talkRatio">;
   }[] = [];
   try {
     for (const target of options.stairs) {
@@ -144,18 +144,19 @@ export async function climbStairs(cluster: Cluster, options: StairOptions): Prom
 }
 
 function complete(
-  partial: Omit<StairResult, keyof UtteranceStats | "talkRatio">,
+  partial: Omit<StairResult, keyof StairStats | "talkRatio">,
   streams: readonly LoadStream[],
   window: { from: number; to: number },
 ): StairResult {
-  return { ...partial, ...utteranceStats(streams, window), talkRatio: talkRatioIn(streams, window) };
+  const { finalMsByClip: _byClip, finalTimeline: _timeline, ...stats } = utteranceStats(streams, window);
+  return { ...partial, ...stats, talkRatio: talkRatioIn(streams, window) };
 }
 
 function emptyStair(
   streams: number,
   refused: number,
   failures: readonly string[],
-): Omit<StairResult, keyof UtteranceStats | "talkRatio"> {
+): Omit<StairResult, keyof StairStats | "talkRatio"> {
   return {
     streams,
     refused,
