@@ -176,10 +176,11 @@ describe("cluster state in Redis", () => {
     assert.match(text, /earshot_cluster_nodes 2/);
     assert.match(text, /earshot_cluster_redis_up 1/);
     assert.match(text, /earshot_cluster_node_capacity\{node="node-a"\} \+Inf/);
+    assert.match(text, /earshot_cluster_node_draining\{node="node-a"\} 0/);
     // Each cluster metric has its row in the metrics table of docs/operations.md.
     const docs = readFileSync(new URL("../../docs/operations.md", import.meta.url), "utf8");
     const names = new Set([...text.matchAll(/^# TYPE (earshot_(?:node|cluster)_\w+)/gm)].map((m) => m[1]));
-    assert.equal(names.size, 6);
+    assert.equal(names.size, 8);
     for (const name of names) assert.match(docs, new RegExp(`^\\| \`${name}[\`{]`, "m"), `${name} documented`);
     await closeAll(open);
   });

@@ -187,12 +187,15 @@ describe("the Kubernetes manifests (deploy/k8s)", () => {
     const args = list(container.args, "args");
     assert.deepEqual(args.slice(0, 5), ["serve", "--host", "0.0.0.0", "--port", String(SERVER_PORT)]);
 
+    // preStop drains the node, with the admin key from a Secret.
     const preStop = list(field(container, "lifecycle", "preStop", "exec", "command"), "preStop command");
-    assert.equal(preStop[0], "sleep");
-    const sleepSeconds = Number(preStop[1]);
-    assert.ok(sleepSeconds > 0);
+    assert.deepEqual(preStop.slice(0, 2), ["earshot", "drain"]);
+    assert.ok(field(envValue(container, "EARSHOT_ADMIN_KEY"), "valueFrom", "secretKeyRef"), "admin key from a Secret");
+    const drainAt = args.indexOf("--drain-timeout-ms");
+    const drainSeconds = drainAt < 0 ? 30 : Number(args[drainAt + 1]) / 1000;
+    assert.ok(drainSeconds > 0);
     const grace = field(deployment, "spec", "template", "spec", "terminationGracePeriodSeconds") as number;
-    assert.ok(grace > sleepSeconds + SHUTDOWN_SECONDS, `grace ${grace} s ≤ preStop ${sleepSeconds} s + shutdown`);
+    assert.ok(grace > drainSeconds + SHUTDOWN_SECONDS, `grace ${grace} s ≤ drain ${drainSeconds} s + shutdown`);
 
     assert.equal(field(deployment, "spec", "template", "spec", "securityContext", "runAsNonRoot"), true);
     assert.notEqual(field(deployment, "spec", "template", "spec", "securityContext", "runAsUser"), 0);
@@ -282,6 +285,9 @@ describe("deploy/compose.yaml", () => {
       assert.equal(redisUrl.hostname, "redis");
       assert.equal(Number(redisUrl.port), redisPort);
       assert.ok(list(node.depends_on, `${name} depends_on`).includes("redis"));
+      // SIGTERM drains (30 s by default) before the shutdown (10 s): docker must not kill it sooner.
+      assert.ok(Number.parseInt(String(node.stop_grace_period), 10) > 30 + SHUTDOWN_SECONDS, "stop_grace_period");
+      assert.equal(node.restart, "unless-stopped", "a drained node is started again");
       return command[command.indexOf("--node-id") + 1];
     });
     assert.equal(new Set(nodeIds).size, nodes.length, "distinct node ids");

@@ -450,6 +450,26 @@ describe("error codes", () => {
     await expectError("server_shutting_down", client);
   });
 
+  it("draining: a draining server refuses upgrades with 503, moves its streams and refuses late configs with 1012", async () => {
+    const local = createServer({ engine: new TestEngine(), apiKeys: [KEY] });
+    const { url: localUrl } = await local.listen({ port: 0 });
+    await local.ready;
+    const streaming = await WireClient.open(localUrl, KEY);
+    streaming.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+    await streaming.waitFor((m) => m.type === "session_started");
+    const late = await WireClient.open(localUrl, KEY);
+    const drained = local.drain();
+    const { status, body } = await rawUpgrade(localUrl, undefined, { authorization: `Bearer ${KEY}` });
+    assert.equal(status, 503);
+    assert.equal(JSON.parse(body).code, "draining");
+    await expectError("draining", streaming);
+    assert.equal((await streaming.closed).reason, "draining");
+    late.sendJson({ type: "config", config: { ...SEED_CONFIG, model: "test" } });
+    await expectError("draining", late);
+    await drained;
+    await local.close();
+  });
+
   it("covers every error code", () => {
     // internal_error is the catch-all for server bugs: no valid or invalid input reaches it once the
     // bugs it caught are fixed (test/fuzz.test.ts throws 10,000+ hostile inputs and expects none).

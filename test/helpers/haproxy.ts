@@ -18,6 +18,8 @@ export const SHIPPED_HAPROXY_CFG = new URL("../../../deploy/haproxy.cfg", import
 export interface HaproxyProcess {
   /** http://127.0.0.1:<port> */
   readonly url: string;
+  /** The stats socket's path (runtime API, level admin). */
+  readonly socket: string;
   /** Sends one command to the runtime API; resolves with its answer. */
   command(line: string): Promise<string>;
   stop(): Promise<void>;
@@ -97,6 +99,7 @@ export async function startHaproxy(nodes: readonly string[]): Promise<HaproxyPro
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    socket,
     command,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

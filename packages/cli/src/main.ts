@@ -12,6 +12,9 @@ commands:
   mic          stream a microphone to a server
   devices      list the microphones mic can use
   models       list, pull, verify or remove neural models (sherpa-onnx)
+  drain        drain a node: its streams move to other nodes, then it exits
+  rolling-restart
+               restart a cluster's nodes one at a time (HAProxy + drain), losing no word
 
 run "earshot <command> --help" for a command's options`;
 
@@ -26,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./commands/mic.js")).mic(rest);
     case "models":
       return (await import("./commands/models.js")).models(rest);
+    case "drain":
+      return (await import("./commands/drain.js")).drain(rest);
+    case "rolling-restart":
+      return (await import("./commands/rolling-restart.js")).rollingRestart(rest);
     case "devices":
       return (await import("./commands/devices.js")).devices(rest);
     case undefined:

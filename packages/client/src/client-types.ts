@@ -40,6 +40,11 @@ export interface StateChange {
   readonly error?: EarshotClientError;
   /** `open` after `reconnecting`: true if the server resumed the session, false if a new one started. */
   readonly resumed?: boolean;
+  /**
+   * `open` after `reconnecting`, resumed: true when another node of a cluster continued the session
+   * (`session_resumed.moved`: its node was gone or draining).
+   */
+  readonly moved?: boolean;
   /** `closed`: a short description of how the stream ended. */
   readonly reason?: string;
 }

@@ -239,7 +239,10 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     if (this.#state === "connecting") {
       this.#transition({ to: "open" });
       if (this.#session) this.#connect?.resolve(this.#session);
-    } else this.#transition({ to: "open", resumed });
+    } else {
+      const moved = established.kind === "resumed" && established.resumed.moved === true;
+      this.#transition({ to: "open", resumed, ...(moved ? { moved } : {}) });
+    }
     if (!resumed && this.#session) this.emit("session", this.#session);
     if (this.#closeRequested) this.#transition({ to: "closing" });
   }
@@ -278,7 +281,10 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
       this.#retry(cause);
       return;
     }
-    if (this.#reconnect.resumable && cause.retryable && !isNormalClose(end)) this.#retry(cause);
+    // A draining node closed a stream it served (1012 `draining`): move at once. Its refusals of
+    // later attempts (503 `draining`: no balancer picked another node) back off as usual.
+    const move = end.established && cause.code === "draining";
+    if (this.#reconnect.resumable && cause.retryable && !isNormalClose(end)) this.#retry(cause, move);
     else this.#fail(cause, end.code);
   }
 
@@ -291,7 +297,8 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
     else this.#fail(error, code);
   }
 
-  #retry(cause: EarshotClientError): void {
+  /** `now`: skip the backoff's wait (a draining node asked for the move). */
+  #retry(cause: EarshotClientError, now = false): void {
     const next = this.#reconnect.next();
     if (next === undefined) {
       const attempts = this.#reconnect.attempt;
@@ -301,8 +308,9 @@ export class EarshotClient extends TypedEmitter<ClientEvents> implements AsyncDi
       );
       return;
     }
-    this.#transition({ to: "reconnecting", attempt: next.attempt, delayMs: next.delayMs, error: cause });
-    this.#reconnect.resumeAfter(next.delayMs, (handshake) => this.#dialer.dial(handshake));
+    const delayMs = now ? 0 : next.delayMs;
+    this.#transition({ to: "reconnecting", attempt: next.attempt, delayMs, error: cause });
+    this.#reconnect.resumeAfter(delayMs, (handshake) => this.#dialer.dial(handshake));
   }
 
   /** Keeps what a resume (unacknowledged audio) or a new session (audio after the last final) may need. */

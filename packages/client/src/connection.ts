@@ -29,6 +29,8 @@ export type Handshake =
       readonly token: string;
       /** Per channel (one for a one-channel stream): the last final segment_id delivered. */
       readonly lastSegmentIds: readonly number[];
+      /** Where the last final delivered ends (stream position): where another node may continue the session. */
+      readonly lastFinalEndSample: number;
       /** The `config` for a new session, asked for when the server no longer has this one. */
       readonly config: () => string;
     };
@@ -159,6 +161,7 @@ export class Connection {
           ...(handshake.lastSegmentIds.length === 1
             ? { last_segment_id: handshake.lastSegmentIds[0] ?? -1 }
             : { last_segment_ids: [...handshake.lastSegmentIds] }),
+          last_final_end_sample: handshake.lastFinalEndSample,
         }),
       );
     }

@@ -52,7 +52,7 @@ describe("Dialer", () => {
   test("a start goes to the stream URL, a resume to the resume URL, with the API key", () => {
     const { dial, opened } = dialer();
     dial.dial(START);
-    dial.dial({ kind: "resume", token: "rt_9", lastSegmentIds: [2], config: START.config });
+    dial.dial({ kind: "resume", token: "rt_9", lastSegmentIds: [2], lastFinalEndSample: 0, config: START.config });
     assert.deepEqual(
       opened.map((o) => o.request),
       [

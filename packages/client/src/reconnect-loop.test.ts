@@ -84,6 +84,8 @@ describe("ReconnectLoop", () => {
     assert.ok(handshake?.kind === "resume");
     assert.equal(handshake.token, "rt_1");
     assert.deepEqual(handshake.lastSegmentIds, [3]);
+    // Where that final ended: where another node of a cluster may continue the session.
+    assert.equal(handshake.lastFinalEndSample, 32_000);
     assert.equal(handshake.config(), "config 32000");
     assert.deepEqual(configs, [{ startSample: 32_000, firstSegmentId: 4 }]);
     // The new session's own start_sample wins; without one, it starts where it was asked to.

@@ -88,6 +88,7 @@ export class ReconnectLoop {
         kind: "resume",
         token,
         lastSegmentIds: progress.lastFinalIds,
+        lastFinalEndSample: progress.finalEndSample,
         config: () => {
           this.#sessionStart = progress.newSession(endSample());
           return config(this.#sessionStart);

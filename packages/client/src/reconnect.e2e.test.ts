@@ -310,6 +310,39 @@ describe("server restarts", () => {
     assert.deepEqual(run.errors, []);
   });
 
+  test("a draining server: reconnect at once after 1012 draining, back off on its 503s, go on elsewhere", async () => {
+    const first = createServer({ engine: new TestEngine(), apiKeys: [KEY] });
+    const { port: samePort, url } = await first.listen({ host: "127.0.0.1", port: 0 });
+    const run = start(url);
+    const sessions: string[] = [];
+    run.client.on("session", (s) => sessions.push(s.session_id));
+    await run.client.connect();
+    await stream(run, 0, 48); // three utterances, into the silence after the third
+    while (run.finals.length < 3) await sleep(10);
+    const moved = waitFor(run.client, (s) => s.to === "reconnecting");
+    const refused = waitFor(run.client, (s) => s.to === "reconnecting" && s.attempt === 2);
+    const drained = first.drain(); // silent: the stream moves at once
+    const move = await moved;
+    assert.equal(move.error?.code, "draining");
+    assert.equal(move.delayMs, 0, "no backoff wait after 1012 draining");
+    // The draining server refuses the attempt (503 draining): that one backs off.
+    const refusal = await refused;
+    assert.equal(refusal.error?.code, "draining");
+    assert.ok((refusal.delayMs ?? 0) > 0, "503 draining backs off");
+    await drained;
+    await first.close();
+    await stream(run, 48, 60); // captured while no server runs
+    const second = createServer({ engine: new TestEngine(), apiKeys: [KEY] });
+    await second.listen({ host: "127.0.0.1", port: samePort });
+    await stream(run, 60, PIECES);
+    const result = await run.client.close();
+    await second.close();
+    assert.equal(result.code, 1000);
+    assertSameTranscript(run);
+    assert.equal(sessions.length, 2);
+    assert.deepEqual(run.errors, []);
+  });
+
   test("no reconnect after the key is refused (401) on a reconnect", async () => {
     const first = createServer({ engine: new TestEngine(), apiKeys: [KEY] });
     const { port: samePort, url } = await first.listen({ host: "127.0.0.1", port: 0 });

@@ -153,6 +153,13 @@ export const ERRORS = {
     retryable: true,
     close: CloseCode.tryAgainLater,
   },
+  draining: {
+    summary:
+      "This node is draining (a deploy or restart): it takes no new streams or resumes; reconnect at once, to another node.",
+    retryable: true,
+    httpStatus: 503,
+    close: CloseCode.serviceRestart,
+  },
   server_shutting_down: {
     summary: "The server is restarting; reconnect.",
     retryable: true,

@@ -152,6 +152,12 @@ export const ResumeMessageSchema = z.object({
   last_segment_id: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
   /** Per channel, the highest final segment_id the client has received (-1 for none). Two-channel sessions. */
   last_segment_ids: z.array(z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER)).min(1).max(2).optional(),
+  /**
+   * Where the client's last final ended (stream position, samples; 0 before any): a node that does
+   * not hold the session but finds it in the cluster continues it from there when it has no better
+   * point. One-channel sessions; optional.
+   */
+  last_final_end_sample: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export type ResumeMessage = z.infer<typeof ResumeMessageSchema>;
 
@@ -248,6 +254,11 @@ export interface SessionResumedMessage {
   type: "session_resumed";
   session_id: string;
   received_samples: number;
+  /**
+   * Informational: true when another node of a cluster continued the session (its node was gone or
+   * draining); `received_samples` is then where the new decoder starts. Absent otherwise.
+   */
+  moved?: true;
 }
 
 /**

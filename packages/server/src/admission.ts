@@ -52,7 +52,8 @@ export interface Load {
 }
 
 export interface Refusal {
-  readonly reason: Extract<RefusalReason, "max_streams" | "utilization" | "backlog">;
+  /** `draining`: the node drains (node-drain.ts), whatever its load. */
+  readonly reason: Extract<RefusalReason, "max_streams" | "utilization" | "backlog" | "draining">;
   readonly message: string;
 }
 

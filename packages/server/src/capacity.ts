@@ -1,11 +1,13 @@
 /**
  * Whether the server has room for one more stream: measures its load (the engine's snapshot, the
  * main thread, the sessions held) and asks `Admission`; and makes room, when a key or the server is
- * at its stream limit, by taking decoders back from sessions waiting for a resume.
+ * at its stream limit, by taking decoders back from sessions waiting for a resume. A draining node
+ * has no room at all (node-drain.ts).
  */
 import type { Engine, EngineLoad } from "@earshot/engines";
 import type { Logger } from "pino";
 import { Admission, type AdmissionOptions, type Refusal } from "./admission.js";
+import { DRAINING_REFUSAL } from "./node-drain.js";
 import { MainThreadMonitor, serverLoad } from "./server-load.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { MetricsSources } from "./source-gauges.js";
@@ -26,6 +28,8 @@ export interface CapacityOptions {
   readonly cores: number | undefined;
   /** Decoders one key's sessions may hold. */
   readonly maxStreamsPerKey: number;
+  /** The node drains: every new stream is refused (`draining`). Default: never. */
+  readonly draining?: () => boolean;
   readonly log: Logger;
 }
 
@@ -48,6 +52,11 @@ export class Capacity {
   /** The stream limit in force; Infinity for none. */
   get maxStreams(): number {
     return this.#admission.maxStreams;
+  }
+
+  /** The node drains: no new stream, no resume. */
+  get draining(): boolean {
+    return this.#options.draining?.() ?? false;
   }
 
   get retryAfterSeconds(): number {
@@ -87,6 +96,7 @@ export class Capacity {
    */
   refusal(room: "now" | "after_release" = "now", streams = 1): Refusal | undefined {
     const { sessions } = this.#options;
+    if (this.draining) return { reason: "draining", message: DRAINING_REFUSAL };
     return this.#admission.check(
       {
         heldStreams: sessions.heldStreams() - (room === "after_release" ? sessions.waitingDecoders() : 0),

@@ -50,6 +50,16 @@ describe("readClientFrame", () => {
         "invalid_message",
         /^resume: resume_token: /,
       ],
+      [
+        text({ type: "resume", resume_token: "rt_0123456789abcdef", last_segment_id: 0, last_final_end_sample: -1 }),
+        "invalid_message",
+        /^resume: last_final_end_sample: /,
+      ],
+      [
+        text({ type: "resume", resume_token: "rt_0123456789abcdef", last_segment_id: 0, last_final_end_sample: 1.5 }),
+        "invalid_message",
+        /^resume: last_final_end_sample: /,
+      ],
     ];
     for (const [bytes, code, message] of cases) {
       const frame = readClientFrame(bytes, false, 10_000);

@@ -40,10 +40,22 @@ export interface ClientSession {
   finish(): void;
   /** Server shutdown: the finals the engine can still give (bounded), then a reconnect request. */
   shutdown(timeoutMs: number): Promise<void>;
+  /**
+   * The node drains: at its next utterance end (both channels', for two), tell the client `draining`
+   * (close 1012) and end; a session with no client to tell ends at once (`session-handoff.ts`).
+   */
+  handOff(): void;
+  /** The drain's bound passed: move now, mid-utterance if need be. */
+  handOffNow(): void;
   /** Give its engine streams back while waiting for a resume; returns whether it did. */
   releaseDecoder(reason: ReleaseReason): boolean;
   /** End it if it waits for a resume: its token stops working. */
   expire(): void;
+  /**
+   * Another node took it over (resume on any node): it ends here now, whatever its state, and a
+   * connection it still has is closed as a resume elsewhere closes it on one node.
+   */
+  takenOver(): void;
 }
 
 /**

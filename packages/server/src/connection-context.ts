@@ -4,16 +4,20 @@
  * yet; or resume a live one of its key (with a stream token: only the session that token opened).
  */
 import type { Engine } from "@earshot/engines";
-import type { ErrorCode, StreamConfig } from "@earshot/protocol";
+import type { ErrorCode, ResumeMessage, StreamConfig } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { Capacity } from "./capacity.js";
 import { TwoChannelSession } from "./channels/two-channel-session.js";
 import type { ClientSession } from "./client-session.js";
+import type { Cluster } from "./cluster/cluster.js";
+import { takeOverSession } from "./cluster/session-takeover.js";
 import type { CountedConnection } from "./connection-counts.js";
 import type { ServerMetrics } from "./metrics.js";
+import { DRAINING_REFUSAL } from "./node-drain.js";
 import type { LivenessTiming } from "./peer-liveness.js";
 import type { ServerSettings } from "./server-options.js";
 import { type SessionHooks, StreamSession } from "./session.js";
+import type { SessionIdentity } from "./session-identity.js";
 import type { SessionRegistry } from "./session-registry.js";
 import type { SessionConnection } from "./session-types.js";
 import type { StreamToken, StreamTokens } from "./stream-tokens.js";
@@ -34,12 +38,25 @@ export interface ConnectionContext extends LivenessTiming {
   createSession(connection: ServedConnection, config: StreamConfig): ClientSession | undefined;
   /** The live session a resume token names, if any. */
   findSession(resumeToken: string): ClientSession | undefined;
+  /** In a cluster: resume on any node. */
+  readonly clusterResume?: ClusterResume;
   /** Whether the session may be taken over now (one that released its decoders needs room); else the error was sent. */
   admitResume(connection: ServedConnection, session: ClientSession): boolean;
   /** The session's config was refused: the connection counts one stream again. */
   configRefused(): void;
   /** The connection got its session (a valid config or resume), once. */
   onSessionBound(): void;
+}
+
+/** Resume on any node (`cluster/session-takeover.ts`), for a connection of one key. */
+export interface ClusterResume {
+  /**
+   * Whether `session`, held here, is still this node's: false when its record names another node
+   * (that node took it over; the copy here has ended), true too when Redis does not answer.
+   */
+  stillHere(session: ClientSession, resumeToken: string): Promise<boolean>;
+  /** Continues the session a resume token names that another node held; undefined when it cannot (the error was sent). */
+  takeOver(connection: ServedConnection, message: ResumeMessage): Promise<ClientSession | undefined>;
 }
 
 /** What the context needs of the connection it serves (a `Connection`). */
@@ -57,6 +74,8 @@ export interface SessionAccess {
   readonly metrics: ServerMetrics;
   readonly settings: ServerSettings;
   readonly log: Logger;
+  /** The cluster this node is in (`--redis`); undefined: alone. */
+  readonly cluster?: Cluster | undefined;
 }
 
 /**
@@ -101,7 +120,7 @@ export function connectionContext(
       const refused = capacity.admitNewSession(key, channels);
       if (refused) {
         log.info({ reason: refused.reason, channels }, "new session refused: over capacity");
-        connection.error("over_capacity", refused.message);
+        connection.error(refused.reason === "draining" ? "draining" : "over_capacity", refused.message);
         return undefined;
       }
       const Session = channels === 2 ? TwoChannelSession : StreamSession;
@@ -114,7 +133,11 @@ export function connectionContext(
         settings.streamDefaults,
       );
       sessions.add(session, key);
-      if (token) access.tokens.bind(token, session.resumeToken);
+      if (token) {
+        access.tokens.bind(token, session.resumeToken);
+        // So that another node lets the token in to continue this session (resume on any node).
+        void access.cluster?.tokens.bindSession(token.clusterId, session.resumeToken);
+      }
       return session;
     },
     onSessionBound(): void {
@@ -124,11 +147,16 @@ export function connectionContext(
       counted.holds(1);
     },
     findSession(resumeToken: string): ClientSession | undefined {
-      const found = token === undefined || token.session === resumeToken ? sessions.find(key, resumeToken) : undefined;
-      metrics.resume(found ? "resumed" : "not_found");
-      return found;
+      return token === undefined || token.session === resumeToken ? sessions.find(key, resumeToken) : undefined;
     },
+    ...(access.cluster === undefined ? {} : { clusterResume: clusterResume(access, access.cluster, key, token) }),
     admitResume(connection: ServedConnection, session: ClientSession): boolean {
+      // A draining node moves its sessions away: the client resumes on another node.
+      if (capacity.draining) {
+        log.info({ session: session.id }, "resume refused: draining");
+        connection.error("draining", DRAINING_REFUSAL);
+        return false;
+      }
       // Let in as its first connection was: a two-channel session counts two for its key.
       counted.holds(session.channels, true);
       // A session that gave its decoders back needs them again, like a new stream.
@@ -138,6 +166,63 @@ export function connectionContext(
       log.info({ reason: refused.reason, session: session.id }, "resume refused: over capacity");
       connection.error("over_capacity", refused.message);
       return false;
+    },
+  };
+}
+
+/** Resume on any node for a connection of `key` (with `token`: it resumes only the session that token opened). */
+function clusterResume(
+  access: SessionAccess,
+  cluster: Cluster,
+  key: string,
+  token: StreamToken | undefined,
+): ClusterResume {
+  const { engine, sessions, capacity, settings, log } = access;
+  return {
+    async stillHere(session: ClientSession, resumeToken: string): Promise<boolean> {
+      const record = await cluster.sessionRecord(resumeToken);
+      if (!record || record.node === cluster.nodeId) return true;
+      log.info({ session: session.id, node: record.node }, "session taken over by another node; ending it here");
+      session.takenOver();
+      return false;
+    },
+    takeOver(connection: ServedConnection, message: ResumeMessage): Promise<ClientSession | undefined> {
+      // A stream token resumes only the session it opened (adopted for it, see SharedTokens.adopt).
+      if (token !== undefined && token.session !== message.resume_token) {
+        cluster.resumeOutcome("not_found");
+        connection.error("session_not_found");
+        return Promise.resolve(undefined);
+      }
+      return takeOverSession(
+        {
+          cluster,
+          key,
+          log,
+          admit(): boolean {
+            const refused = capacity.admitNewSession(key, 1);
+            if (!refused) return true;
+            log.info({ reason: refused.reason }, "resume from another node refused: over capacity");
+            connection.error("over_capacity", refused.message);
+            return false;
+          },
+          open(identity: SessionIdentity): StreamSession {
+            const { limits, streamDefaults } = settings;
+            const session = new StreamSession(
+              connection,
+              engine,
+              limits,
+              log,
+              access.sessionHooks,
+              streamDefaults,
+              identity,
+            );
+            sessions.add(session, key);
+            return session;
+          },
+          notFound: () => connection.error("session_not_found"),
+        },
+        message,
+      );
     },
   };
 }

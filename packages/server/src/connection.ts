@@ -9,6 +9,7 @@ import {
   CloseCode,
   ERRORS,
   type ErrorCode,
+  type ResumeMessage,
   type ServerMessage,
   type TranscriptMessage,
   type WarningCode,
@@ -16,7 +17,7 @@ import {
 import type { RawData, WebSocket } from "ws";
 import { readClientFrame } from "./client-frame.js";
 import { type ClientSession, lastSegmentIdsOf } from "./client-session.js";
-import type { ConnectionContext } from "./connection-context.js";
+import type { ClusterResume, ConnectionContext } from "./connection-context.js";
 import type { DropReason } from "./metrics.js";
 import { OutboundQueue, outboundLimits } from "./outbound-queue.js";
 import { PeerLiveness } from "./peer-liveness.js";
@@ -34,6 +35,8 @@ export class Connection {
   #closed = false;
   /** Set when the client asked to end the stream: the close that follows is not a drop. */
   #closeRequested = false;
+  /** A `resume` is being looked up in the cluster (another node held the session). */
+  #resuming = false;
 
   constructor(ws: WebSocket, context: ConnectionContext) {
     this.#ws = ws;
@@ -210,6 +213,10 @@ export class Connection {
     const session = this.#session;
     switch (message.type) {
       case "config": {
+        if (this.#resuming) {
+          this.error("invalid_message", "Wait for the answer to resume before sending config.");
+          return;
+        }
         if (session) {
           this.error("config_already_set", "The stream is already configured; open a new connection to change it.");
           return;
@@ -221,23 +228,15 @@ export class Connection {
         return;
       }
       case "resume": {
-        if (session) {
+        if (session || this.#resuming) {
           this.error("invalid_message", "resume must be the first message on a connection.");
           return;
         }
         const found = this.#context.findSession(message.resume_token);
-        if (!found) {
-          this.error("session_not_found", "No session to resume; send config with start_sample to start a new one.");
-          return;
-        }
-        const lastSegmentIds = lastSegmentIdsOf(message, found.channels);
-        if (!lastSegmentIds.ok) {
-          this.error("invalid_message", lastSegmentIds.message);
-          return;
-        }
-        if (!this.#context.admitResume(this, found)) return;
-        this.#bind(found);
-        found.resume(this, lastSegmentIds.ids);
+        const clusterResume = this.#context.clusterResume;
+        if (clusterResume) this.#resumeInCluster(clusterResume, found, message);
+        else if (found) this.#resumeHere(found, message);
+        else this.#sessionNotFound();
         return;
       }
       case "audio_chunk":
@@ -255,6 +254,55 @@ export class Connection {
       case "keepalive":
         return;
     }
+  }
+
+  /** Takes over a session held here. */
+  #resumeHere(found: ClientSession, message: ResumeMessage): void {
+    const lastSegmentIds = lastSegmentIdsOf(message, found.channels);
+    if (!lastSegmentIds.ok) {
+      this.error("invalid_message", lastSegmentIds.message);
+      return;
+    }
+    this.#context.metrics.resume("resumed");
+    if (!this.#context.admitResume(this, found)) return;
+    this.#bind(found);
+    found.resume(this, lastSegmentIds.ids);
+  }
+
+  #sessionNotFound(): void {
+    this.#context.metrics.resume("not_found");
+    this.error("session_not_found", "No session to resume; send config with start_sample to start a new one.");
+  }
+
+  /**
+   * A resume in a cluster: a session held here is resumed here unless another node took it over
+   * meanwhile (then this copy ends); a session not held here may be continued from its record
+   * (`ClusterResume`). Messages that come while Redis is asked are refused (`#resuming`).
+   */
+  #resumeInCluster(cluster: ClusterResume, found: ClientSession | undefined, message: ResumeMessage): void {
+    this.#resuming = true;
+    const resume = async (): Promise<void> => {
+      if (found && (await cluster.stillHere(found, message.resume_token))) {
+        this.#resuming = false;
+        // It may have ended while Redis was asked.
+        if (this.#closed) return;
+        if (this.#context.findSession(message.resume_token) === found) this.#resumeHere(found, message);
+        else this.#sessionNotFound();
+        return;
+      }
+      const session = await cluster.takeOver(this, message);
+      this.#resuming = false;
+      this.#context.metrics.resume(session ? "resumed" : "not_found");
+      if (!session) return;
+      this.#bind(session);
+      // The client left while the session was looked up: the session now waits for it.
+      if (this.#closed) session.detach(this, this.#closeRequested);
+    };
+    resume().catch((error: unknown) => {
+      this.#resuming = false;
+      this.#context.log.error({ err: error }, "resume in the cluster failed");
+      this.error("internal_error");
+    });
   }
 
   #bind(session: ClientSession): void {

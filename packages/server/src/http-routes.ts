@@ -2,12 +2,14 @@
  * The plain HTTP routes: the static files, `/healthz`, `/readyz` (200 once the engine is loaded,
  * 503 again while the server is at capacity), `/metrics` (Prometheus text, optionally behind a
  * bearer token), `POST /v1/auth/token`, OpenAI's `POST /v1/audio/transcriptions` (compat/openai/),
- * AssemblyAI's `GET /v3/token` (compat/assemblyai/); the stream endpoints answer 426 without an upgrade.
+ * AssemblyAI's `GET /v3/token` (compat/assemblyai/), the admin routes (admin-route.ts); the stream
+ * endpoints answer 426 without an upgrade. A draining node answers `/readyz` 503 `draining`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine } from "@earshot/engines";
 import { TOKEN_PATH } from "@earshot/protocol";
 import type { Logger } from "pino";
+import { ADMIN_DRAIN_PATH, type AdminRouteContext, handleAdminDrain } from "./admin-route.js";
 import { KeyRing } from "./auth.js";
 import type { Capacity } from "./capacity.js";
 import type { Cluster } from "./cluster/cluster.js";
@@ -19,6 +21,7 @@ import { handleTranscriptions, TRANSCRIPTIONS_PATH } from "./compat/openai/trans
 import type { ConnectionCounts } from "./connection-counts.js";
 import type { EngineLoading } from "./engine-loading.js";
 import { httpError, json } from "./http-replies.js";
+import type { KeyStreamLimit } from "./key-stream-limit.js";
 import type { ServerMetrics } from "./metrics.js";
 import { parseRequestTarget } from "./request-target.js";
 import type { FileDecoder, MetricsOptions } from "./server-options.js";
@@ -27,11 +30,12 @@ import type { StreamTokens } from "./stream-tokens.js";
 import { handleTokenRequest } from "./token-route.js";
 import { STREAM_PATH } from "./upgrade.js";
 
-export interface HttpRoutesContext {
+export interface HttpRoutesContext extends AdminRouteContext {
   readonly engine: Engine;
   readonly loading: EngineLoading;
   readonly capacity: Capacity;
   readonly connections: ConnectionCounts;
+  readonly keyStreamLimit: KeyStreamLimit;
   readonly metrics: ServerMetrics;
   readonly assemblyAi: AssemblyAi;
   readonly metricsOptions: MetricsOptions;
@@ -48,7 +52,7 @@ type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Pr
 
 /** The request handler; it resolves once answered and rejects only on a bug (the request guard answers 500). */
 export function httpRoutes(context: HttpRoutesContext): RequestHandler {
-  const { engine, loading, capacity, metricsOptions, keys, tokens, cluster } = context;
+  const { engine, loading, capacity, metricsOptions, keys, tokens, cluster, drain } = context;
   const serveMetrics = metricsRoute(context);
   const transcriptions = { ...context, metrics: new OpenAiMetrics(context.metrics.registry) };
   return async (request, response) => {
@@ -63,6 +67,8 @@ export function httpRoutes(context: HttpRoutesContext): RequestHandler {
       serveStatic(request, response, asset);
     } else if (path === "/healthz") {
       json(response, 200, { status: "ok" });
+    } else if (path === "/readyz" && drain.draining) {
+      json(response, 503, { status: "draining", engine: engine.name, reason: "draining" });
     } else if (path === "/readyz") {
       const full = engine.ready ? capacity.refusal("after_release") : undefined;
       const loadError = loading.error;
@@ -75,10 +81,13 @@ export function httpRoutes(context: HttpRoutesContext): RequestHandler {
       });
     } else if (path === "/metrics" && metricsOptions.enabled !== false) {
       await serveMetrics(request, response);
+    } else if (path === ADMIN_DRAIN_PATH) {
+      handleAdminDrain(request, response, context);
     } else if (path === TOKEN_PATH) {
       await handleTokenRequest(request, response, { keys, tokens, cluster });
     } else if (path === TRANSCRIPTIONS_PATH) {
-      await handleTranscriptions(request, response, transcriptions);
+      // A file being decoded when the node drains is let finish (up to the drain's bound).
+      await drain.whileRequest(() => handleTranscriptions(request, response, transcriptions));
     } else if (path === AAI_TOKEN_PATH) {
       context.assemblyAi.handleToken(request, response, target.searchParams);
     } else if (path === STREAM_PATH || path === AAI_STREAM_PATH) {

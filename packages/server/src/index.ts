@@ -1,3 +1,4 @@
+export { ADMIN_DRAIN_PATH } from "./admin-route.js";
 export { type AdmissionOptions, DEFAULT_ADMISSION } from "./admission.js";
 export { credentialFromRequest, KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 export { type ClusterOptions, DEFAULT_NODE_LEASE_MS } from "./cluster/cluster.js";
@@ -16,6 +17,7 @@ export { LISTEN_PATH } from "./compat/deepgram/listen-upgrade.js";
 export { OPENAI_ERRORS, type OpenAiErrorCode } from "./compat/openai/openai-errors.js";
 export { TRANSCRIPTIONS_PATH } from "./compat/openai/transcriptions-route.js";
 export { createLogger, silentLogger } from "./logger.js";
+export { DEFAULT_DRAIN_TIMEOUT_MS, type DrainState } from "./node-drain.js";
 export { OverlapRemover } from "./overlap.js";
 export { createServer, type EarshotServer } from "./server.js";
 export {

@@ -27,6 +27,7 @@ export const REFUSAL_REASONS = [
   "max_streams",
   "utilization",
   "backlog",
+  "draining",
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

@@ -7,6 +7,7 @@ import { MAX_BAND_EXTENSION_DB, MIN_BAND_EXTENSION_DB } from "@earshot/protocol"
 import type { Logger } from "pino";
 import type { AdmissionOptions } from "./admission.js";
 import type { ClusterOptions } from "./cluster/cluster.js";
+import { DEFAULT_DRAIN_TIMEOUT_MS } from "./node-drain.js";
 import type { SessionLimits } from "./session.js";
 import type { StaticRoutes } from "./static-routes.js";
 import { DEFAULT_STREAM_DEFAULTS, type StreamDefaults } from "./stream-config.js";
@@ -58,6 +59,16 @@ export interface ServerOptions extends Partial<SessionLimits> {
   readonly livenessTimeoutMs?: number;
   /** On close(), how long open streams may take to send their last finals (default 2000 ms). */
   readonly shutdownFlushMs?: number;
+  /**
+   * On drain() (node-drain.ts), how long streams may take to reach their next utterance end before
+   * they are moved mid-utterance (default 30 000 ms).
+   */
+  readonly drainTimeoutMs?: number;
+  /**
+   * The admin key: `POST /v1/admin/drain` (and `GET`, its state) need `Authorization: Bearer <it>`
+   * (docs/security.md). Without one the admin routes answer 404.
+   */
+  readonly adminKey?: string;
   /** Fixed files served without auth (the demo page: `earshot serve`); default none. */
   readonly staticRoutes?: StaticRoutes;
   /**
@@ -122,6 +133,7 @@ export interface ServerSettings {
   readonly pingIntervalMs: number;
   readonly livenessTimeoutMs: number;
   readonly shutdownFlushMs: number;
+  readonly drainTimeoutMs: number;
   readonly streamDefaults: StreamDefaults;
 }
 
@@ -145,6 +157,7 @@ export function resolveSettings(options: ServerOptions): ServerSettings {
     pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     livenessTimeoutMs: options.livenessTimeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS,
     shutdownFlushMs: options.shutdownFlushMs ?? DEFAULT_SHUTDOWN_FLUSH_MS,
+    drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
     streamDefaults: { bandExtensionDb: bandExtensionDb(options) },
   };
 }

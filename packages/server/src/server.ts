@@ -1,12 +1,13 @@
 /**
  * The HTTP + WebSocket server. `createServer()` builds it (tests drive the object); `listen()`
  * binds and starts loading the engine. It composes the parts, each in its own file: the session
- * registry, capacity (admission), the HTTP routes, the WebSocket upgrades, and shutdown.
+ * registry, capacity (admission), the HTTP routes, the WebSocket upgrades, the drain and shutdown.
  */
 import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { assertServableEngine, type Engine } from "@earshot/engines";
+import type { CheckpointMessage } from "@earshot/protocol";
 import type { Logger } from "pino";
 import { KeyRing } from "./auth.js";
 import { Capacity } from "./capacity.js";
@@ -18,8 +19,10 @@ import { ConnectionCounts } from "./connection-counts.js";
 import { EngineLoading } from "./engine-loading.js";
 import { HttpGuards } from "./http-guards.js";
 import { httpRoutes } from "./http-routes.js";
+import { KeyStreamLimit } from "./key-stream-limit.js";
 import { silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
+import { NodeDrain } from "./node-drain.js";
 import {
   type ListenOptions,
   type MetricsOptions,
@@ -29,6 +32,7 @@ import {
 } from "./server-options.js";
 import type { SessionHooks, StreamSession } from "./session.js";
 import { SessionRegistry } from "./session-registry.js";
+import { SharedTokens } from "./shared-tokens.js";
 import { shutdown } from "./shutdown.js";
 import { StreamTokens } from "./stream-tokens.js";
 import { phoneCalls } from "./twilio/phone-calls.js";
@@ -43,6 +47,13 @@ export interface EarshotServer extends AsyncDisposable {
   readonly sessionCount: number;
   /** The stream limit in force (`admission.maxStreams`, or the one derived from memory); Infinity for none. */
   readonly maxStreams: number;
+  /**
+   * Drains the node (node-drain.ts): `/readyz` 503, new streams and resumes refused, each stream
+   * moved to another node at its next utterance end. Resolves once no stream is left; then close().
+   */
+  drain(): Promise<void>;
+  /** Resolves once a drain is over, whatever started it (`drain()` or the admin call). */
+  readonly drained: Promise<void>;
   /** Stops accepting, tells open streams to reconnect (1012), closes the engine. Idempotent. */
   close(): Promise<void>;
 }
@@ -65,19 +76,26 @@ export function createServer(options: ServerOptions): EarshotServer {
     admission,
     cores,
     maxStreamsPerKey: settings.maxStreamsPerKey,
+    draining: () => drain.draining,
     log,
   });
   const metricsOptions = options.metrics ?? {};
   const metrics = serverMetrics(engine, metricsOptions, sessions, connections, capacity);
   const cluster = joinCluster(options, settings, { sessions, connections, capacity }, log);
   cluster?.defineMetrics(metrics.registry);
+  const drain = new NodeDrain({ sessions, cluster, log, timeoutMs: settings.drainTimeoutMs });
+  drain.defineMetrics(metrics.registry);
   const sessionHooks: SessionHooks = {
     ...sessions.hooks,
     onReleased: (_session, reason) => metrics.decoderReleased(reason),
-    ...(cluster === undefined ? {} : { onProgress: (session) => recordProgress(cluster, sessions, session) }),
+    ...(cluster === undefined
+      ? {}
+      : { onProgress: (session, checkpoint) => recordProgress(cluster, sessions, session, checkpoint) }),
     metrics,
   };
   const keys = new KeyRing(options.apiKeys);
+  const keyStreamLimit = new KeyStreamLimit(connections, cluster, settings.maxStreamsPerKey);
+  const sharedTokens = new SharedTokens(tokens, keys, cluster);
   const parts = {
     log,
     engine,
@@ -86,10 +104,13 @@ export function createServer(options: ServerOptions): EarshotServer {
     sessions,
     sessionHooks,
     connections,
+    keyStreamLimit,
+    sharedTokens,
     tokens,
     capacity,
     metrics,
     cluster,
+    drain,
   };
   const loading = new EngineLoading(engine, log, () => capacity.mainThread.start());
   const phone = phoneCalls(parts, options.twilio);
@@ -103,6 +124,8 @@ export function createServer(options: ServerOptions): EarshotServer {
     staticRoutes: options.staticRoutes,
     fileDecoder: options.fileDecoder,
     maxUploadBytes: options.maxUploadBytes ?? MAX_FILE_BYTES,
+    adminKeys: options.adminKey ? new KeyRing([options.adminKey]) : undefined,
+    sessionCount: () => sessions.all().length,
   });
   // Each entry point answers its own failure on its own socket (http-guards.ts): no request can
   // end the process.
@@ -119,6 +142,10 @@ export function createServer(options: ServerOptions): EarshotServer {
     },
     get maxStreams() {
       return capacity.maxStreams;
+    },
+    drained: drain.drained,
+    drain() {
+      return drain.start("signal");
     },
     async listen({ host = "127.0.0.1", port = 8787 } = {}) {
       http.listen(port, host);
@@ -159,19 +186,47 @@ function joinCluster(
     load: () => ({
       activeStreams: sessions.liveSessions() - sessions.waitingSessions(),
       capacity: capacity.maxStreams,
+      refusing: !options.engine.ready || capacity.refusal("after_release") !== undefined,
     }),
     streamsPerKey: () => connections.perKey(),
     liveSessions: () => sessions.all().map((session) => session.resumeToken),
+    sessionsMoved: (resumeTokens: readonly string[]) => {
+      for (const resumeToken of resumeTokens) {
+        const session = sessions.find(sessions.keyOf(resumeToken) ?? "", resumeToken);
+        if (!session) continue;
+        log.info({ session: session.id }, "session taken over by another node; ending it here");
+        session.takenOver();
+      }
+    },
   };
   return new Cluster(options.cluster, log, state, options.apiKeys, settings.limits.resumeGraceMs);
 }
 
-/** Writes a session's progress to its cluster record. */
-function recordProgress(cluster: Cluster, sessions: SessionRegistry, session: StreamSession): void {
+/** Writes a session's progress (and the checkpoint it just sent, if any) to its cluster record. */
+function recordProgress(
+  cluster: Cluster,
+  sessions: SessionRegistry,
+  session: StreamSession,
+  checkpoint: CheckpointMessage | undefined,
+): void {
   const progress = session.progress;
   const key = sessions.keyOf(session.resumeToken);
   if (progress === undefined || key === undefined) return;
-  cluster.sessionProgress({ resumeToken: session.resumeToken, key, ...progress });
+  cluster.sessionProgress({
+    resumeToken: session.resumeToken,
+    sessionId: session.id,
+    key,
+    ...progress,
+    ...(checkpoint === undefined
+      ? {}
+      : {
+          checkpoint: {
+            sample: checkpoint.sample,
+            state: checkpoint.state,
+            last_segment_id: checkpoint.last_segment_id,
+          },
+        }),
+  });
 }
 
 /** The metrics, reading the server's counts when scraped. */

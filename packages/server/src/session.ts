@@ -12,10 +12,10 @@
  * close_stream, shutdown, errors), flow control (`flow-control.ts`: acks, backlog pauses) and the
  * stream position (`stream-position.ts`). Every state change goes through its one `#transition`.
  */
-import { randomBytes, randomUUID } from "node:crypto";
 import type { Engine } from "@earshot/engines";
 import {
   type CheckpointMessage,
+  CloseCode,
   MAX_RESUME_STATE_CHARS,
   PROTOCOL_VERSION,
   type ServerMessage,
@@ -28,6 +28,8 @@ import { engineErrorCode } from "./engine-error-code.js";
 import { EngineLink } from "./engine-link.js";
 import { SessionFlow } from "./flow-control.js";
 import { type ClosingHost, SessionClosing } from "./session-closing.js";
+import { SessionHandOff } from "./session-handoff.js";
+import { newSessionIdentity, type SessionIdentity } from "./session-identity.js";
 import { type ResumeHost, SessionResume } from "./session-resume.js";
 import {
   acksAudio,
@@ -58,6 +60,8 @@ export type { SessionConnection, SessionLimits } from "./session-types.js";
 
 /** How often a session that holds finals back for redaction checks whether to release them. */
 const HELD_FINALS_TICK_MS = 250;
+const DRAINING_MESSAGE =
+  "This node is draining: continue the stream on another node (resume, or from your last checkpoint).";
 
 export interface SessionHooks {
   /** The session is over: forget its resume token. */
@@ -66,16 +70,19 @@ export interface SessionHooks {
   onWaiting?(session: ClientSession): void;
   /** A waiting session gave its engine stream back (a two-channel one: once per channel). */
   onReleased?(session: ClientSession, reason: ReleaseReason): void;
-  /** The session got its config, or made a final (cluster session records: see `progress`). */
-  onProgress?(session: StreamSession): void;
+  /**
+   * The session got its config, made a final, or sent a checkpoint (`checkpoint`, for clients that
+   * keep them): cluster session records, see `progress`.
+   */
+  onProgress?(session: StreamSession, checkpoint?: CheckpointMessage): void;
   readonly metrics: SessionMetrics;
 }
 
 export class StreamSession implements ClientSession {
-  readonly id = randomUUID();
+  readonly id: string;
   /** One channel; a two-channel stream is a `TwoChannelSession` of two of these. */
   readonly channels = 1;
-  readonly resumeToken = `rt_${randomBytes(24).toString("base64url")}`;
+  readonly resumeToken: string;
   readonly #engine: Engine;
   readonly #limits: SessionLimits;
   readonly #defaults: StreamDefaults;
@@ -84,6 +91,8 @@ export class StreamSession implements ClientSession {
   readonly #flow: SessionFlow;
   readonly #resume: SessionResume;
   readonly #closing: SessionClosing;
+  /** Moves the stream off a draining node at its next utterance end. */
+  readonly #handOff: SessionHandOff;
   readonly #relayOutput: RelayOutput;
   #state: SessionState = "idle";
   #connection: SessionConnection | undefined;
@@ -102,6 +111,8 @@ export class StreamSession implements ClientSession {
   /** Releases finals held for redaction once no speech followed them; while redaction is on. */
   #heldFinalsTimer: NodeJS.Timeout | undefined;
   readonly #position = new StreamPosition();
+  /** What a hand-off does between utterances instead of moving (`handOff`). */
+  #atHandOffBoundary: (() => void) | undefined;
 
   constructor(
     connection: SessionConnection,
@@ -110,7 +121,10 @@ export class StreamSession implements ClientSession {
     log: Logger,
     hooks: SessionHooks,
     defaults: StreamDefaults = DEFAULT_STREAM_DEFAULTS,
+    identity: SessionIdentity = newSessionIdentity(),
   ) {
+    this.id = identity.id;
+    this.resumeToken = identity.resumeToken;
     this.#connection = connection;
     this.#engine = engine;
     this.#limits = limits;
@@ -123,18 +137,32 @@ export class StreamSession implements ClientSession {
     const host = this.#host();
     this.#resume = new SessionResume(host, limits, guard);
     this.#closing = new SessionClosing(host, this.#resume, limits, guard);
+    this.#handOff = new SessionHandOff(
+      {
+        state: () => this.#state,
+        inUtterance: () => this.#link?.relay.inUtterance ?? false,
+        wantsCheckpoints: () => this.#config?.checkpoints ?? false,
+        atBoundary: () => (this.#atHandOffBoundary ?? (() => this.moveAway()))(),
+        move: () => this.moveAway(),
+      },
+      engine,
+    );
     this.#relayOutput = {
       send: (message) => this.#deliver(message),
       flushEngine: () => this.#link?.flush(),
       finalMade: (final) => {
         this.#position.finalEndsAt(final.end_ms);
         this.#hooks.onProgress?.(this);
+        this.#handOff.finalMade();
       },
       engineFailed: (error) => {
         this.#log.error({ err: error }, "engine stream failed");
         this.#closing.fail(engineErrorCode(error), error.message);
       },
-      checkpoint: (atSample, state) => this.#checkpointed(atSample, state),
+      checkpoint: (atSample, state) => {
+        this.#checkpointed(atSample, state);
+        this.#handOff.checkpoint();
+      },
     };
   }
 
@@ -191,11 +219,16 @@ export class StreamSession implements ClientSession {
     return this.#state === "finished";
   }
 
-  /** The config the client sent, the last final's segment id and where it ended; undefined before a config. */
+  /**
+   * The config the client sent (without `resume_state`: it served the start only), the last final's
+   * segment id and where it ended; undefined before a config.
+   */
   get progress(): { config: StreamConfig; lastSegmentId: number; lastFinalEndMs: number } | undefined {
     if (this.#sentConfig === undefined || this.#segments === undefined) return undefined;
+    const config = { ...this.#sentConfig };
+    delete config.resume_state;
     const lastFinalEndMs = samplesToMs(this.#position.restart);
-    return { config: this.#sentConfig, lastSegmentId: this.#segments.lastFinalId, lastFinalEndMs };
+    return { config, lastSegmentId: this.#segments.lastFinalId, lastFinalEndMs };
   }
 
   /** How far the engine is behind on this stream, in ms of audio. */
@@ -208,6 +241,12 @@ export class StreamSession implements ClientSession {
     if (this.waiting) this.#closing.dispose();
   }
 
+  /** Another node took the session over: it ends here, and a connection it still has is closed as a resume elsewhere closes it. */
+  takenOver(): void {
+    this.#connection?.close(CloseCode.goingAway, "resumed elsewhere");
+    this.#closing.dispose();
+  }
+
   /** End the session for good, whatever its state, without telling its connection (its channel pair ended). */
   dispose(): void {
     this.#closing.dispose();
@@ -218,6 +257,28 @@ export class StreamSession implements ClientSession {
    * `source`: what an adapter knows of the audio beyond the config (stream-config.ts).
    */
   configure(config: StreamConfig, source?: AudioSource): boolean {
+    return this.#configure(config, source, true);
+  }
+
+  /**
+   * Continues a session another node held (resume on any node, `cluster/session-takeover.ts`):
+   * `config` is the client's, positioned where the stream continues (`start_sample`,
+   * `first_segment_id`, and `resume_state` for an exact continuation). Answers `session_resumed`
+   * with `received_samples` = that position (the client replays from it) instead of `session_started`.
+   */
+  continueMoved(config: StreamConfig): boolean {
+    if (!this.#configure(config, undefined, false)) return false;
+    const receivedSamples = config.start_sample ?? 0;
+    this.#connection?.send({
+      type: "session_resumed",
+      session_id: this.id,
+      received_samples: receivedSamples,
+      moved: true,
+    });
+    return true;
+  }
+
+  #configure(config: StreamConfig, source: AudioSource | undefined, announce: boolean): boolean {
     if (!this.#engine.ready) {
       this.#closing.fail("engine_unavailable", `The ${this.#engine.name} engine is not loaded.`);
       return false;
@@ -244,7 +305,7 @@ export class StreamSession implements ClientSession {
       this.#heldFinalsTimer.unref();
     }
     this.#sentConfig = config;
-    this.#openEngineStream(startSample, true);
+    this.#openEngineStream(startSample, announce);
     this.#hooks.onProgress?.(this);
     return true;
   }
@@ -306,6 +367,44 @@ export class StreamSession implements ClientSession {
     await this.#closing.shutdown(timeoutMs);
   }
 
+  /**
+   * The node drains: move the stream away at its next utterance end (`SessionHandOff`).
+   * `atBoundary`: what to do there instead of moving (a two-channel stream waits for both channels).
+   */
+  handOff(atBoundary?: () => void): void {
+    this.#atHandOffBoundary = atBoundary;
+    this.#handOff.request();
+  }
+
+  /** The drain's bound passed: move the stream now, mid-utterance if need be (the client replays from its last final). */
+  handOffNow(): void {
+    this.#handOff.now();
+  }
+
+  /** Streaming between utterances, no checkpoint owed: it can move without cutting a word. */
+  get atHandOffBoundary(): boolean {
+    return this.#handOff.atBoundary;
+  }
+
+  /**
+   * Moves the stream off this node now: finals held for redaction go out (the next words are
+   * decoded elsewhere), the cluster record is written one last time, the client is told `draining`
+   * (close 1012) unless it is owed only stream_closed, and the session ends: it does not wait for a
+   * resume here.
+   */
+  moveAway(): void {
+    if (this.#state === "closed") return;
+    const told = this.#connection !== undefined && this.#state !== "finished";
+    this.#log.info(
+      { state: this.#state, told, receivedSamples: this.#position.received },
+      "moving off the draining node",
+    );
+    if (told) this.#deliverAll(this.#segments?.flush() ?? []);
+    this.#hooks.onProgress?.(this);
+    if (told) this.#closing.fail("draining", DRAINING_MESSAGE);
+    else this.#closing.dispose();
+  }
+
   /** The engine stream can be continued from `atSample`: tell a client that keeps checkpoints. */
   #checkpointed(atSample: number, state: unknown): void {
     if (!this.#config?.checkpoints || !this.#segments) return;
@@ -334,6 +433,7 @@ export class StreamSession implements ClientSession {
     if (message.type === "checkpoint") {
       if (!this.#queuedCheckpoints.delete(message)) return false;
       this.#checkpoint = message;
+      this.#hooks.onProgress?.(this, message);
     }
     this.#connection?.send(message);
     return this.#connection !== undefined;
@@ -348,6 +448,7 @@ export class StreamSession implements ClientSession {
     const from = this.#state;
     this.#state = checkTransition(from, to);
     this.#log.debug({ from, to }, "session state");
+    this.#handOff.stateChanged();
   }
 
   /**
@@ -422,6 +523,7 @@ export class StreamSession implements ClientSession {
         // The fresh stream that follows departs from the old one: its checkpoints no longer apply.
         this.#checkpoint = undefined;
         this.#queuedCheckpoints.clear();
+        this.#handOff.restarted();
         this.#closeEngineStream();
         this.#segments?.restartUtterance();
       },

@@ -17,6 +17,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { STREAM_TOKEN_PREFIX } from "@earshot/protocol";
+import { secretDigest } from "./cluster/cluster-keys.js";
 
 export const DEFAULT_MAX_TOKENS_PER_KEY = 1000;
 
@@ -30,6 +31,13 @@ export interface StreamToken {
   session: string | undefined;
   /** Open connections let in with it. */
   connections: number;
+  /** Its name in the cluster's records (`earshot:token:{clusterId}`, cluster-keys.ts). */
+  readonly clusterId: string;
+  /**
+   * Used on another node, where its stream's session lived: adopted here for the resume that
+   * continues that session on this node (resume on any node), before the session is held here.
+   */
+  readonly resumesMovedSession?: true;
 }
 
 export type TokenCheck =
@@ -48,6 +56,16 @@ export interface StreamTokensOptions {
 }
 
 const digest = (token: string): string => createHash("sha256").update(token).digest("base64url");
+
+/** A token of `key` not used yet, known here by its digest and in the cluster by `secretDigest`. */
+const unusedEntry = (token: string, key: string, expiresAt: number): StreamToken => ({
+  key,
+  expiresAt,
+  used: false,
+  session: undefined,
+  connections: 0,
+  clusterId: secretDigest(token),
+});
 
 export class StreamTokens {
   readonly #entries = new Map<string, StreamToken>();
@@ -74,7 +92,7 @@ export class StreamTokens {
     }
     const token = `${STREAM_TOKEN_PREFIX}${randomBytes(18).toString("base64url")}`;
     const expiresAt = now + ttlSeconds * 1000;
-    this.#entries.set(digest(token), { key, expiresAt, used: false, session: undefined, connections: 0 });
+    this.#entries.set(digest(token), unusedEntry(token, key, expiresAt));
     return { ok: true, token, expiresAt };
   }
 
@@ -84,8 +102,26 @@ export class StreamTokens {
    */
   adopt(token: string, key: string, expiresAt: number): void {
     const id = digest(token);
-    if (!this.#entries.has(id))
-      this.#entries.set(id, { key, expiresAt, used: false, session: undefined, connections: 0 });
+    if (!this.#entries.has(id)) this.#entries.set(id, unusedEntry(token, key, expiresAt));
+  }
+
+  /**
+   * Takes in a token used on another node for the session `resumeToken` names (its record there
+   * says so), so that the resume that continues that session here gets in with it. It resumes only
+   * that session, as on the node where it was used.
+   */
+  adoptForResume(token: string, key: string, expiresAt: number, resumeToken: string): void {
+    const id = digest(token);
+    if (this.#entries.has(id)) return;
+    this.#entries.set(id, {
+      key,
+      expiresAt,
+      used: true,
+      session: resumeToken,
+      connections: 0,
+      clusterId: secretDigest(token),
+      resumesMovedSession: true,
+    });
   }
 
   /** Whether `token` was minted here (or adopted). */
@@ -106,7 +142,8 @@ export class StreamTokens {
       if (this.#now() < entry.expiresAt) return { ok: true, token: entry };
       return { ok: false, why: "The stream token expired before it was used; mint a new one." };
     }
-    const resuming = resumeToken !== null && entry.session === resumeToken && this.#options.isLive(entry.session);
+    const live = entry.session !== undefined && (this.#options.isLive(entry.session) || entry.resumesMovedSession);
+    const resuming = resumeToken !== null && entry.session === resumeToken && live;
     if (resuming) return { ok: true, token: entry };
     return {
       ok: false,

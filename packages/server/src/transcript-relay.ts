@@ -54,6 +54,11 @@ export class TranscriptRelay {
     this.#arrivals = new ArrivalTimes(startSample);
   }
 
+  /** An utterance is in progress: a partial came since the last final. */
+  get inUtterance(): boolean {
+    return this.#utteranceStartMs !== undefined;
+  }
+
   /** The audio up to stream position `position` arrived just now. */
   arrived(position: number): void {
     this.#arrivals.record(position, performance.now());

@@ -3,7 +3,11 @@
  * their own (`UpgradeRoute`), handed the upgrades on their paths. On the stream endpoint: the credential (an API key, or a stream
  * token, in the `Authorization` header or the `token` subprotocol), then the key's connection
  * limits, then a quick capacity check; a connection let in is counted until its socket closes and
- * handed to a `Connection`. Every refusal is an HTTP error on the raw socket, counted in the metrics.
+ * handed to a `Connection`. In a cluster, a connection that resumes a session another node held
+ * (`?resume_token=`, found in the session records) is let in past its key's cluster-wide limit
+ * (to resume only), not past this node's capacity. Every refusal is an HTTP error on the raw socket, counted in the metrics.
+ * While the node drains, every stream upgrade (a resume too, and the compatibility surfaces' streams)
+ * is refused first, with 503 `draining`, so a balancer in front tries another node.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -11,11 +15,15 @@ import { ERRORS, STREAM_TOKEN_PREFIX } from "@earshot/protocol";
 import { WebSocketServer } from "ws";
 import { credentialFromRequest, type KeyRing, TOKEN_SUBPROTOCOL } from "./auth.js";
 import type { Cluster } from "./cluster/cluster.js";
+import { secretDigest } from "./cluster/cluster-keys.js";
+import { fullNodeAnswer } from "./cluster/cluster-room.js";
 import { Connection } from "./connection.js";
 import { connectionContext, type SessionAccess } from "./connection-context.js";
 import type { ConnectionCounts, CountedConnection } from "./connection-counts.js";
 import { rejectUpgrade } from "./http-replies.js";
+import { DRAINING_REFUSAL, DRAINING_RETRY_AFTER_S, type NodeDrain } from "./node-drain.js";
 import { parseRequestTarget, type RequestTarget } from "./request-target.js";
+import type { SharedTokens } from "./shared-tokens.js";
 import type { StreamToken } from "./stream-tokens.js";
 
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
@@ -26,14 +34,21 @@ export interface UpgradeRoute {
   handle(request: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget & { ok: true }): void;
   /** Cuts its sockets (at shutdown). */
   terminateAll(): void;
+  /**
+   * While the node drains: "admit" for a route that carries no stream (call events), or the
+   * surface's own 503 refusal; by default earshot's 503 `draining` with `Retry-After`.
+   */
+  readonly whileDraining?: "admit" | ((request: IncomingMessage, socket: Duplex, retryAfterSeconds: number) => void);
 }
 const TOO_MANY_STREAMS_RETRY_AFTER_S = 5;
 
 export interface UpgradeContext extends SessionAccess {
   readonly keys: KeyRing;
   readonly connections: ConnectionCounts;
+  readonly sharedTokens: SharedTokens;
   /** The cluster this node is in (`--redis`); undefined: alone. */
   readonly cluster?: Cluster | undefined;
+  readonly drain: NodeDrain;
 }
 
 type Authenticated =
@@ -73,6 +88,17 @@ export class StreamUpgrades {
     }
     const path = url.pathname;
     const route = this.#routes.find((candidate) => candidate.matches(path));
+    if (
+      this.#context.drain.draining &&
+      (route !== undefined || path === STREAM_PATH) &&
+      route?.whileDraining !== "admit"
+    ) {
+      log.info({ path }, "upgrade refused: draining");
+      metrics.refused("draining");
+      if (typeof route?.whileDraining === "function") route.whileDraining(request, socket, DRAINING_RETRY_AFTER_S);
+      else rejectUpgrade(socket, 503, "draining", DRAINING_REFUSAL, DRAINING_RETRY_AFTER_S);
+      return;
+    }
     if (route) {
       route.handle(request, socket, head, url);
       return;
@@ -108,15 +134,9 @@ export class StreamUpgrades {
     head: Buffer,
     resumeToken: string | null,
   ): Promise<void> {
-    const { tokens, connections, settings, metrics } = this.#context;
+    const { sharedTokens, connections, settings, metrics } = this.#context;
     const credential = credentialFromRequest(request);
-    const isToken = credential?.startsWith(STREAM_TOKEN_PREFIX) === true && !this.#context.keys.accepts(credential);
-    if (isToken && !tokens.knows(credential as string)) {
-      const published = await cluster.tokens.lookup(credential as string);
-      const key = published ? cluster.keyWithDigest(published.keyDigest) : undefined;
-      if (published && !published.used && key !== undefined)
-        tokens.adopt(credential as string, key, published.expiresAt);
-    }
+    await sharedTokens.adopt(credential, resumeToken);
     const who = this.#authenticate(request, resumeToken);
     if (!this.#authenticated(who, request, socket) || this.#tooMany(who.key, socket)) return;
     const { key, token } = who;
@@ -125,13 +145,22 @@ export class StreamUpgrades {
     const firstUse = token !== undefined && !token.used;
     // Checked before Redis too, so that a full node does not spend a token's single use.
     if (this.#overCapacity(key, resumeToken, socket)) return;
-    const counted = connections.add(key);
+    let counted = published(connections.add(key), () => cluster.keyStreamsChanged(key, connections.connectionsOf(key)));
     const giveBack = (): void => {
       counted.closed(false);
-      cluster.streamClosed(key, connections.connectionsOf(key));
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key));
     };
     const admitted = await cluster.admitStream(key, connections.connectionsOf(key), settings.maxStreamsPerKey);
-    if (admitted?.ok === false) {
+    // A resume of a session another node held is let in even at the key's limit: the stream holds
+    // its share already (on the node it leaves, until that node's count drops). It is counted here,
+    // and may only resume: a `config` on it is refused as one beyond the limit.
+    if (admitted?.ok === false && (await this.#resumesMovedSession(cluster, key, resumeToken))) {
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key));
+      counted = resumeOnly(
+        counted,
+        `This key holds its limit of ${settings.maxStreamsPerKey} streams across the cluster; this connection may only resume.`,
+      );
+    } else if (admitted?.ok === false) {
       giveBack();
       metrics.refused("too_many_streams");
       const why = `This key has ${admitted.elsewhere} open streams on other nodes; the limit is ${settings.maxStreamsPerKey} across the cluster.`;
@@ -152,8 +181,15 @@ export class StreamUpgrades {
       return;
     }
     this.#open(request, socket, head, resumeToken, token, counted, key, () =>
-      cluster.streamClosed(key, connections.connectionsOf(key)),
+      cluster.keyStreamsChanged(key, connections.connectionsOf(key)),
     );
+  }
+
+  /** Whether `resumeToken` names a session of `key` that this node does not hold but the cluster's records do. */
+  async #resumesMovedSession(cluster: Cluster, key: string, resumeToken: string | null): Promise<boolean> {
+    if (resumeToken === null || this.#context.sessions.has(resumeToken)) return false;
+    const record = await cluster.sessionRecord(resumeToken);
+    return record?.keyDigest === secretDigest(key);
   }
 
   #authenticated(who: Authenticated, request: IncomingMessage, socket: Duplex): who is Authenticated & { ok: true } {
@@ -183,7 +219,9 @@ export class StreamUpgrades {
     if (!refused || resuming) return false;
     log.info({ reason: refused.reason }, "upgrade refused: over capacity");
     metrics.refused(refused.reason);
-    rejectUpgrade(socket, 503, "over_capacity", refused.message, capacity.retryAfterSeconds);
+    const others = this.#context.cluster?.otherNodes();
+    const answer = fullNodeAnswer(refused.message, capacity.retryAfterSeconds, others);
+    rejectUpgrade(socket, 503, "over_capacity", answer.message, answer.retryAfterSeconds);
     return true;
   }
 
@@ -241,4 +279,34 @@ export class StreamUpgrades {
     if (!checked.ok) return { ok: false, code: "invalid_token", why: checked.why };
     return { ok: true, key: checked.token.key, token: checked.token };
   }
+}
+
+/**
+ * `counted`, with each change of the streams it holds (a two-channel `config` takes a second) told
+ * to `changed`, so the cluster's count of its key follows at once rather than at the next heartbeat.
+ * The second stream is checked against the limit on this node only (the `config` is not kept
+ * waiting on Redis).
+ */
+function published(counted: CountedConnection, changed: () => void): CountedConnection {
+  return {
+    bound: () => counted.bound(),
+    holds: (streams, force) => {
+      const refused = counted.holds(streams, force);
+      if (refused === undefined) changed();
+      return refused;
+    },
+    closed: (bound) => counted.closed(bound),
+  };
+}
+
+/**
+ * `counted` for a connection let in past its key's cluster-wide limit because it resumes a session
+ * held elsewhere: a resume takes it over as counted, a new stream (`config`) is refused with `why`.
+ */
+function resumeOnly(counted: CountedConnection, why: string): CountedConnection {
+  return {
+    bound: () => counted.bound(),
+    holds: (streams, force = false) => (force ? counted.holds(streams, force) : why),
+    closed: (bound) => counted.closed(bound),
+  };
 }

@@ -64,18 +64,44 @@ export class TimeMap {
    * so a word ending where a run ends is not pushed across the gap that follows.
    */
   toStreamMs(innerMs: number, isEnd = false): number {
+    return this.#inSegment(this.#segmentOf(innerMs, isEnd), innerMs);
+  }
+
+  /**
+   * A start time that lies in an earlier run than `endInnerMs` (a word whose first frames the
+   * recognizer put in the padding before the join of two forwarded runs, its sound after it) is
+   * measured back from the later run's start instead: where the word is heard, and what a stream
+   * continued from a checkpoint in that pause reports too (it has no earlier run). Only a word
+   * mostly after the join moves (one mostly before it is heard there); never before the end of
+   * the earlier run.
+   */
+  #startMs(innerMs: number, endInnerMs: number): number {
+    const start = this.#segmentOf(innerMs, false);
+    const end = this.#segmentOf(endInnerMs, true);
+    if (start < 0 || end <= start) return this.#inSegment(start, innerMs);
+    const previous = this.#segments[end - 1];
+    const later = this.#segments[end];
+    const join = later ? later.innerStart / this.#samplesPerMs : 0;
+    if (!previous || !later || join - innerMs > endInnerMs - join) return this.#inSegment(start, innerMs);
+    const previousEnd = this.streamMs(previous.streamStart + later.innerStart - previous.innerStart);
+    return Math.max(previousEnd, this.#inSegment(end, innerMs));
+  }
+
+  /** The index of the segment an inner time belongs to (the first one for a time before all; -1: none yet). */
+  #segmentOf(innerMs: number, isEnd: boolean): number {
     const sample = innerMs * this.#samplesPerMs;
-    let segment: Segment | undefined;
     for (let i = this.#segments.length - 1; i >= 0; i--) {
       const candidate = this.#segments[i];
-      if (candidate && (isEnd ? candidate.innerStart < sample : candidate.innerStart <= sample)) {
-        segment = candidate;
-        break;
-      }
+      if (candidate && (isEnd ? candidate.innerStart < sample : candidate.innerStart <= sample)) return i;
     }
-    segment ??= this.#segments[0];
+    return this.#segments.length > 0 ? 0 : -1;
+  }
+
+  /** An inner time as stream ms, at its offset from segment `index`'s start (before or after it). */
+  #inSegment(index: number, innerMs: number): number {
+    const segment = this.#segments[index];
     if (!segment) return this.streamMs(0);
-    return this.streamMs(segment.streamStart + sample - segment.innerStart);
+    return this.streamMs(segment.streamStart + innerMs * this.#samplesPerMs - segment.innerStart);
   }
 
   /** Partials and finals with stream times; other events unchanged. */
@@ -84,13 +110,14 @@ export class TimeMap {
     const words = event.words.map(
       (word): EngineWord => ({
         ...word,
-        startMs: this.toStreamMs(word.startMs),
+        startMs: this.#startMs(word.startMs, word.endMs),
         endMs: this.toStreamMs(word.endMs, true),
       }),
     );
     return {
       ...event,
-      startMs: this.toStreamMs(event.startMs),
+      // An utterance starts where its first word is heard, by the same rule.
+      startMs: this.#startMs(event.startMs, event.words[0]?.endMs ?? event.startMs),
       endMs: this.toStreamMs(event.endMs, true),
       words,
     };

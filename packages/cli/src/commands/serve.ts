@@ -8,6 +8,7 @@ import {
   createServer,
   DEFAULT_BAND_EXTENSION_DB,
   DEFAULT_CONFIG_TIMEOUT_MS,
+  DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_LIMITS,
   DEFAULT_MAX_STREAMS_PER_KEY,
   DEFAULT_MAX_UNCONFIGURED_PER_KEY,
@@ -103,6 +104,12 @@ const HELP = `usage: earshot serve [--host 127.0.0.1] [--port 8787] [--engine NA
                          docs/operations.md "Running several nodes". Without it the node runs alone
   --node-id              this node's id in logs, /metrics and Redis (default hostname-port-random)
   --node-lease-ms        a node that stops heartbeating stops counting after this (default 15000)
+  --drain-timeout-ms     SIGTERM or the admin drain: /readyz turns 503, new streams are refused, and
+                         each stream is moved to another node (close 1012 draining) at its next
+                         utterance end, or at this bound mid-utterance; then the process exits
+                         (default ${DEFAULT_DRAIN_TIMEOUT_MS}). SIGINT stops at once, as before
+  --admin-key            the key of the admin calls (POST /v1/admin/drain; docs/security.md). Also
+                         EARSHOT_ADMIN_KEY. Without one there are no admin calls
   --log-level            pino level for the JSON logs on stderr (default info)`;
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -142,6 +149,8 @@ export async function serve(argv: string[]): Promise<number> {
       redis: { type: "string" },
       "node-id": { type: "string" },
       "node-lease-ms": { type: "string" },
+      "drain-timeout-ms": { type: "string" },
+      "admin-key": { type: "string" },
       "log-level": { type: "string", default: process.env.EARSHOT_LOG_LEVEL ?? "info" },
       "no-demo": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
@@ -165,6 +174,8 @@ export async function serve(argv: string[]): Promise<number> {
     values["max-waiting-decoders-per-key"],
   );
   const metricsToken = values["metrics-token"] ?? process.env.EARSHOT_METRICS_TOKEN;
+  const adminKey = values["admin-key"] ?? process.env.EARSHOT_ADMIN_KEY;
+  const drainTimeoutMs = nonNegativeInteger("--drain-timeout-ms", values["drain-timeout-ms"]);
   const twilioAuthToken = values["twilio-auth-token"] ?? process.env.TWILIO_AUTH_TOKEN;
   const webhookUrl = values["webhook-url"];
   const webhookSecret = values["webhook-secret"] ?? process.env.EARSHOT_WEBHOOK_SECRET;
@@ -265,6 +276,8 @@ export async function serve(argv: string[]): Promise<number> {
     twilio: { ...(twilioAuthToken ? { authToken: twilioAuthToken } : {}), ...webhook },
     ...(fileDecoder ? { fileDecoder } : {}),
     ...(cluster ? { cluster } : {}),
+    ...(adminKey ? { adminKey } : {}),
+    ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }),
   });
   logger.info({ maxStreams: Number.isFinite(server.maxStreams) ? server.maxStreams : "none" }, "stream limit");
   const { url } = await server.listen({ host: values.host, port });
@@ -284,8 +297,13 @@ export async function serve(argv: string[]): Promise<number> {
   );
   if (!values["no-demo"]) process.stdout.write(`earshot demo page: ${url}/\n`);
 
-  const signal = await stopSignal;
-  logger.info({ signal }, "shutting down");
+  // SIGTERM (a deploy, `docker stop`, Kubernetes) drains first: the streams move to other nodes at
+  // their next utterance end. An admin drain ends the same way. SIGINT (Ctrl-C) stops at once,
+  // during a drain too.
+  const interrupted = new Promise<string>((resolve) => process.once("SIGINT", () => resolve("SIGINT")));
+  const stop = await Promise.race([stopSignal, server.drained.then(() => "admin drain")]);
+  if (stop === "SIGTERM") await Promise.race([server.drain(), interrupted]);
+  logger.info({ stop }, "shutting down");
   const timer = setTimeout(() => {
     process.stderr.write("earshot: shutdown timed out; exiting\n");
     process.exit(1);

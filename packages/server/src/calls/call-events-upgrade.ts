@@ -44,6 +44,9 @@ export class CallEventsUpgrades implements UpgradeRoute {
     });
   }
 
+  /** A call's events are no stream: a draining node still serves them while its calls last. */
+  readonly whileDraining = "admit";
+
   matches(pathname: string): boolean {
     return pathname.startsWith("/v1/calls/");
   }

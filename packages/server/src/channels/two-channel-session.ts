@@ -16,12 +16,12 @@
  * channel skips the frames it already has. Each channel's finals are redelivered past the client's
  * last segment id *for that channel* (`resume`'s `last_segment_ids`).
  */
-import { randomBytes, randomUUID } from "node:crypto";
 import type { Engine } from "@earshot/engines";
 import { CloseCode, type Encoding, type StreamConfig } from "@earshot/protocol";
 import type { Logger } from "pino";
 import type { ClientSession } from "../client-session.js";
 import { type SessionHooks, StreamSession } from "../session.js";
+import { newSessionIdentity } from "../session-identity.js";
 import type { ReleaseReason } from "../session-states.js";
 import type { SessionConnection, SessionLimits } from "../session-types.js";
 import type { StreamDefaults } from "../stream-config.js";
@@ -29,8 +29,8 @@ import { ChannelMerge } from "./channel-merge.js";
 import { positionsPerByte, splitChannels, TWO_CHANNELS } from "./interleaved-audio.js";
 
 export class TwoChannelSession implements ClientSession {
-  readonly id = randomUUID();
-  readonly resumeToken = `rt_${randomBytes(24).toString("base64url")}`;
+  readonly id: string;
+  readonly resumeToken: string;
   readonly channels = TWO_CHANNELS;
   readonly #hooks: SessionHooks;
   readonly #merge: ChannelMerge;
@@ -49,6 +49,9 @@ export class TwoChannelSession implements ClientSession {
     hooks: SessionHooks,
     defaults?: StreamDefaults,
   ) {
+    const identity = newSessionIdentity();
+    this.id = identity.id;
+    this.resumeToken = identity.resumeToken;
     this.#connection = connection;
     this.#hooks = hooks;
     this.#merge = new ChannelMerge({ id: this.id, resumeToken: this.resumeToken, connection: () => this.#connection });
@@ -182,6 +185,19 @@ export class TwoChannelSession implements ClientSession {
     await Promise.all(this.#sessions.map((session) => session.shutdown(timeoutMs)));
   }
 
+  handOff(): void {
+    const [first, second] = this.#sessions;
+    // The stream moves once both channels stand between utterances; moving one ends both.
+    const atBoundary = (): void => {
+      if (first.atHandOffBoundary && second.atHandOffBoundary) first.moveAway();
+    };
+    for (const session of this.#sessions) session.handOff(atBoundary);
+  }
+
+  handOffNow(): void {
+    for (const session of this.#sessions) session.handOffNow();
+  }
+
   releaseDecoder(reason: ReleaseReason): boolean {
     let released = false;
     for (const session of this.#sessions) released = session.releaseDecoder(reason) || released;
@@ -198,6 +214,12 @@ export class TwoChannelSession implements ClientSession {
       this.#hooks.onClosed(this);
       return;
     }
+    this.#dispose();
+  }
+
+  /** Not continued on another node (its sessions write no records); ends like any session moved away. */
+  takenOver(): void {
+    this.#connection?.close(CloseCode.goingAway, "resumed elsewhere");
     this.#dispose();
   }
 

@@ -3,8 +3,8 @@
  * memory) also publishes it here, by digest, with the digest of its API key and its expiry, so any
  * node can let its stream in. Single use holds cluster-wide: a node lets a token's first stream in
  * only after an atomic claim (one Lua script: unused and unexpired → used) succeeds. A used token
- * is kept for `usedTtlMs` more (the later resume-on-any-node slice reads it; design in
- * docs/design/cluster.md).
+ * is kept for `usedTtlMs` more, with the session its stream runs in: another node lets it in to
+ * continue that session (resume on any node, docs/design/cluster.md).
  */
 import { clusterKeys, secretDigest } from "./cluster-keys.js";
 import type { RedisLink } from "./redis-link.js";
@@ -19,11 +19,20 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `;
 
+/** KEYS[1]: the token's hash. ARGV: the session's resume token digest. Names the session its stream runs in, if published. */
+const BIND_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'session', ARGV[1])
+return 1
+`;
+
 /** A published token as another node reads it. */
 export interface PublishedToken {
   readonly keyDigest: string;
   readonly expiresAt: number;
   readonly used: boolean;
+  /** Digest of the resume token of the session its stream runs in, once it has one. */
+  readonly sessionDigest: string | undefined;
 }
 
 export class ClusterTokens {
@@ -57,7 +66,23 @@ export class ClusterTokens {
     );
     if (fields === undefined) return undefined;
     if (fields.key === undefined || fields.expires_at === undefined) return null;
-    return { keyDigest: fields.key, expiresAt: Number(fields.expires_at), used: fields.used !== "0" };
+    return {
+      keyDigest: fields.key,
+      expiresAt: Number(fields.expires_at),
+      used: fields.used !== "0",
+      sessionDigest: fields.session,
+    };
+  }
+
+  /**
+   * The token's stream runs in the session `resumeToken` names: recorded with the token, so that
+   * another node lets the used token in to continue that session (resume on any node).
+   */
+  async bindSession(clusterId: string, resumeToken: string): Promise<void> {
+    // Part of the session's record keeping: counted with it when Redis is away.
+    await this.#link.attempt("session_record", (client) =>
+      client.eval(BIND_SCRIPT, 1, clusterKeys.token(clusterId), secretDigest(resumeToken)),
+    );
   }
 
   /**

@@ -9,14 +9,26 @@
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { secretDigest } from "./cluster-keys.js";
+import type { OtherNodes } from "./cluster-room.js";
 import { ClusterTokens } from "./cluster-tokens.js";
 import { type KeyAdmission, KeyStreams } from "./key-streams.js";
-import { NodeHeartbeat, type NodeState } from "./node-heartbeat.js";
+import { NodeHeartbeat, type NodeState, type NodeView } from "./node-heartbeat.js";
 import { CLUSTER_OPERATIONS, RedisLink } from "./redis-link.js";
-import { type SessionProgress, SessionRecords } from "./session-records.js";
+import { type SessionProgress, type SessionRecord, SessionRecords } from "./session-records.js";
+
+/** How a resume of a session another node held ended (`earshot_cluster_resumes_total{outcome}`). */
+export const CLUSTER_RESUME_OUTCOMES = [
+  "resumed",
+  "not_found",
+  "other_key",
+  "unresumable",
+  "over_capacity",
+  "lost_race",
+] as const;
+export type ClusterResumeOutcome = (typeof CLUSTER_RESUME_OUTCOMES)[number];
 
 export const DEFAULT_NODE_LEASE_MS = 15_000;
-/** How long a used stream token stays in Redis (for resume on any node, a later slice). */
+/** How long a used stream token stays in Redis: its stream may resume on any node with it meanwhile. */
 const USED_TOKEN_TTL_MS = 3_600_000;
 
 export interface ClusterOptions {
@@ -36,6 +48,8 @@ export class Cluster {
   readonly #tokens: ClusterTokens;
   readonly #records: SessionRecords;
   readonly #keysByDigest: ReadonlyMap<string, string>;
+  readonly #state: NodeState;
+  readonly #resumes = new Map<ClusterResumeOutcome, number>(CLUSTER_RESUME_OUTCOMES.map((outcome) => [outcome, 0]));
 
   /** `apiKeys`: the node's keys (the same on every node), to know which one a token from Redis acts for. */
   constructor(
@@ -47,6 +61,7 @@ export class Cluster {
   ) {
     const leaseMs = options.leaseMs ?? DEFAULT_NODE_LEASE_MS;
     this.nodeId = options.nodeId;
+    this.#state = state;
     this.#keysByDigest = new Map(apiKeys.map((key) => [secretDigest(key), key]));
     this.#link = new RedisLink(options.redisUrl, log);
     this.#keyStreams = new KeyStreams(this.#link, this.nodeId, 3 * leaseMs);
@@ -71,18 +86,62 @@ export class Cluster {
     this.#heartbeat.start();
   }
 
+  /**
+   * The other nodes of the cluster view and how many had room (took new streams, below their
+   * capacity) at their last heartbeat; undefined without a view (Redis away, or before the first beat).
+   */
+  otherNodes(): OtherNodes | undefined {
+    const view = this.#heartbeat.view;
+    if (view.size === 0) return undefined;
+    let nodes = 0;
+    let withRoom = 0;
+    for (const [id, load] of view) {
+      if (id === this.nodeId) continue;
+      nodes += 1;
+      if (!load.refusing && load.activeStreams < load.capacity) withRoom += 1;
+    }
+    return { nodes, withRoom };
+  }
+
   /** Cluster-wide per-key admission of one more stream (`localCount` includes it); undefined: Redis away. */
   admitStream(key: string, localCount: number, limit: number): Promise<KeyAdmission> {
     return this.#keyStreams.admit(key, localCount, limit);
   }
 
-  /** A stream of `key` closed (or was refused): this node now holds `localCount` of its streams. */
-  streamClosed(key: string, localCount: number): void {
+  /**
+   * This node now holds `localCount` streams of `key` (one closed or was refused, a two-channel
+   * stream took its second, or a resume of a session held elsewhere came in past the limit):
+   * written at once, not checked against the limit.
+   */
+  keyStreamsChanged(key: string, localCount: number): void {
     void this.#keyStreams.set(key, localCount);
   }
 
+  /** Writes a session's progress to its record (fire-and-forget); a session another node took over ends here. */
   sessionProgress(progress: SessionProgress): void {
-    void this.#records.write(progress);
+    void this.#records.write(progress).then((written) => {
+      if (written === "moved") this.#state.sessionsMoved([progress.resumeToken]);
+    });
+  }
+
+  /** The record of the session `resumeToken` names (null: none; undefined: Redis away). */
+  sessionRecord(resumeToken: string): Promise<SessionRecord | null | undefined> {
+    return this.#records.read(resumeToken);
+  }
+
+  /** Takes the session's record over from `fromNode`, atomically: false when another node was first. */
+  async claimSession(resumeToken: string, fromNode: string): Promise<boolean> {
+    return (await this.#records.takeOver(resumeToken, fromNode)) === true;
+  }
+
+  /** Counts how a resume of a session held elsewhere ended. */
+  resumeOutcome(outcome: ClusterResumeOutcome): void {
+    this.#resumes.set(outcome, (this.#resumes.get(outcome) ?? 0) + 1);
+  }
+
+  /** The node drains (node-drain.ts): its hash says so at once. */
+  draining(): void {
+    void this.#heartbeat.markDraining();
   }
 
   /** `earshot_node_info`, the cluster view and the Redis link's health, read when scraped. */
@@ -115,7 +174,7 @@ export class Cluster {
         this.set(heartbeat.view.size);
       },
     });
-    const perNode = (name: string, help: string, read: (load: { activeStreams: number; capacity: number }) => number) =>
+    const perNode = (name: string, help: string, read: (load: NodeView) => number) =>
       new Gauge({
         name,
         help,
@@ -136,6 +195,22 @@ export class Cluster {
       "Streams each node may hold (+Inf: no limit), from its last heartbeat.",
       (load) => load.capacity,
     );
+    perNode(
+      "earshot_cluster_node_draining",
+      "1 for a node that drains (takes no new streams), from its last heartbeat.",
+      (load) => (load.draining ? 1 : 0),
+    );
+    const resumes = this.#resumes;
+    new Counter({
+      name: "earshot_cluster_resumes_total",
+      help: "resume requests for sessions this node did not hold, looked up in Redis, by outcome.",
+      labelNames: ["outcome"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [outcome, count] of resumes) this.inc({ outcome }, count);
+      },
+    });
     new Counter({
       name: "earshot_cluster_fallbacks_total",
       help: "Cluster operations decided node-locally because Redis did not answer, by operation.",

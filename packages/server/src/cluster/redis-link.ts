@@ -20,6 +20,7 @@ export const CLUSTER_OPERATIONS = [
   "token_publish",
   "token_claim",
   "session_record",
+  "session_takeover",
 ] as const;
 export type ClusterOperation = (typeof CLUSTER_OPERATIONS)[number];
 

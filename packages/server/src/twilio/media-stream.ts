@@ -4,8 +4,9 @@
  * (on `<Start><Stream>` anything sent fails the stream, on `<Connect><Stream>` nothing is required).
  *
  * `start` is where the stream is authenticated when the upgrade carried no valid signature (a
- * `token` parameter: a stream token), its format checked, and the call started; each track then
- * feeds its own channel (`CallChannel`). The stream ends with `stop` or with the socket (Twilio does
+ * `token` parameter: a stream token, whose call counts against its key's stream limit, in a cluster
+ * across nodes: the messages after `start` wait until that is decided), its format checked, and the
+ * call started; each track then feeds its own channel (`CallChannel`). The stream ends with `stop` or with the socket (Twilio does
  * not reconnect a media stream): every channel's last finals go out, then `call_ended` with the
  * reason. A message that cannot be used is a fault (`TWILIO_FAULTS`): logged with its code, counted,
  * and the stream goes on where it can.
@@ -33,9 +34,15 @@ import type { DropReason } from "../metrics.js";
 import { type LivenessTiming, PeerLiveness } from "../peer-liveness.js";
 import type { StreamSession } from "../session.js";
 import type { SessionConnection } from "../session-types.js";
+import type { SharedTokens } from "../shared-tokens.js";
 import type { StreamTokens } from "../stream-tokens.js";
 import type { CallConfig } from "./call-config.js";
-import { type CountConnection, type StreamCredential, streamCredential } from "./stream-credential.js";
+import {
+  type CountConnection,
+  type CredentialCheck,
+  type StreamCredential,
+  streamCredential,
+} from "./stream-credential.js";
 import { StreamFaults, type TwilioFaultCode, type TwilioFaultCounter } from "./twilio-faults.js";
 import { readTwilioFrame } from "./twilio-frame.js";
 
@@ -55,6 +62,8 @@ export interface MediaStreamContext extends LivenessTiming {
   readonly log: Logger;
   readonly calls: CallRegistry;
   readonly tokens: StreamTokens;
+  /** Tokens minted on other nodes of a cluster, and single use across it. */
+  readonly sharedTokens: Pick<SharedTokens, "adopt" | "use">;
   /** The upgrade carried a valid `X-Twilio-Signature`. */
   readonly signed: boolean;
   /** A stream that sends no `start` this soon is closed. */
@@ -63,7 +72,7 @@ export interface MediaStreamContext extends LivenessTiming {
   peerDropped(reason: DropReason): void;
   /** The channels' stream config for these `<Parameter>`s, or why it cannot be honoured (`callConfig`). */
   channelConfig(parameters: Readonly<Record<string, string>>): CallConfig;
-  /** Counts a connection of `key` (a token's call), or says why its key has too many. */
+  /** Counts a connection of `key` (a token's call) holding a stream per track, or says why its key has too many. */
   readonly countConnection: CountConnection;
   /**
    * A channel's stream session for the key `key` (config included), starting at `startSample`;
@@ -96,6 +105,12 @@ export class TwilioMediaStream {
   /** Channels whose engine is behind: the socket is not read while any is. */
   readonly #paused = new Set<ChannelNumber>();
   readonly #faults: StreamFaults;
+  /**
+   * Messages that came while `start` was being decided (its key counted, perhaps in Redis), in
+   * order; undefined otherwise. The socket is paused meanwhile, so they are at most what one read
+   * of it had brought.
+   */
+  #held: Array<readonly [RawData, boolean]> | undefined;
 
   constructor(ws: WebSocket, context: MediaStreamContext) {
     this.#ws = ws;
@@ -137,6 +152,10 @@ export class TwilioMediaStream {
 
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.#state === "closed" || this.#state === "ending") return;
+    if (this.#held !== undefined) {
+      this.#held.push([data, isBinary]);
+      return;
+    }
     const frame = readTwilioFrame(data, isBinary);
     if (frame.kind === "fault") {
       this.#fault(frame.code, frame.message);
@@ -193,12 +212,50 @@ export class TwilioMediaStream {
       return;
     }
     const { token, ...parameters } = start.customParameters ?? {};
-    const { tokens, signed, countConnection } = this.#context;
-    const checked = streamCredential(token, signed, tokens, countConnection);
+    const tracks = this.#tracks(start.tracks);
+    const { tokens, sharedTokens, signed, countConnection } = this.#context;
+    this.#held = [];
+    this.#ws.pause();
+    // A call holds a decoder per track: it counts that many streams of its key.
+    streamCredential(token, signed, tokens, sharedTokens, countConnection, Math.max(1, tracks.length)).then(
+      (checked) => this.#guarded("the start", () => this.#started(message, tracks, parameters, checked)),
+      (error: unknown) => {
+        this.#log.error({ err: error }, "twilio stream: counting its key failed");
+        this.#ws.terminate();
+      },
+    );
+  }
+
+  /** `start` decided: the call starts (or is refused), then the messages held meanwhile are handled. */
+  #started(
+    message: TwilioStart,
+    tracks: CallTrack[],
+    parameters: Readonly<Record<string, string>>,
+    checked: CredentialCheck,
+  ): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    if (this.#paused.size === 0) this.#ws.resume();
+    if (this.#state !== "connected") {
+      // The socket closed (or `start` timed out) meanwhile.
+      if (checked.ok) checked.credential.release();
+      return;
+    }
+    this.#startCall(message, tracks, parameters, checked);
+    for (const [data, isBinary] of held) this.#guarded("a message", () => this.#onMessage(data, isBinary));
+  }
+
+  #startCall(
+    message: TwilioStart,
+    tracks: CallTrack[],
+    parameters: Readonly<Record<string, string>>,
+    checked: CredentialCheck,
+  ): void {
     if (!checked.ok) {
       this.#refuse(checked.code, checked.why);
       return;
     }
+    const { start } = message;
     const { credential } = checked;
     this.#credential = credential;
     const config = this.#context.channelConfig(parameters);
@@ -206,7 +263,6 @@ export class TwilioMediaStream {
       this.#refuse("twilio_invalid_config", config.why);
       return;
     }
-    const tracks = this.#tracks(start.tracks);
     const call = this.#context.calls.start(
       start.callSid,
       {
@@ -274,10 +330,12 @@ export class TwilioMediaStream {
     };
   }
 
-  /** A channel's session ended on its own. A shutdown ends the call; anything else only that channel. */
+  /** A channel's session ended on its own. A shutdown or drain ends the call; anything else only that channel. */
   #channelFailed(channel: ChannelNumber, code: ErrorCode): void {
-    if (code === "server_shutting_down") this.#end("server_shutting_down", CloseCode.serviceRestart);
-    else this.#log.warn({ channel, code }, "channel no longer transcribed; the call goes on");
+    // A node that drains ends its calls' streams as a shutdown does (Twilio cannot move a media stream).
+    if (code === "server_shutting_down" || code === "draining") {
+      this.#end("server_shutting_down", CloseCode.serviceRestart);
+    } else this.#log.warn({ channel, code }, "channel no longer transcribed; the call goes on");
   }
 
   #pause(channel: ChannelNumber, paused: boolean): void {

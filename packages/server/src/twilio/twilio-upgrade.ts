@@ -4,7 +4,9 @@
  * Twilio auth token set, the upgrade's `X-Twilio-Signature` (checked here: 401 without one, 403
  * with a wrong one); without it, a stream token in the `token` parameter (checked at `start`, by
  * the stream). Either way nothing is decoded before. Streams that have not started are bounded.
- * Each channel of a call gets a stream session as a client's stream would (`openSession`).
+ * Each channel of a call gets a stream session as a client's stream would (`openSession`). A full
+ * node of a cluster whose other nodes have room refuses the upgrade (503), so that HAProxy retries
+ * it on one of them rather than let the call in with no decoder for its tracks.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -14,14 +16,17 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { CallRegistry } from "../calls/call-registry.js";
 import type { Capacity } from "../capacity.js";
-import type { ConnectionCounts } from "../connection-counts.js";
+import type { Cluster } from "../cluster/cluster.js";
+import { passOnWhileFull } from "../cluster/cluster-room.js";
 import { rejectUpgrade } from "../http-replies.js";
+import type { KeyStreamLimit } from "../key-stream-limit.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { RequestTarget } from "../request-target.js";
 import type { ServerSettings } from "../server-options.js";
 import { type SessionHooks, StreamSession } from "../session.js";
 import type { SessionRegistry } from "../session-registry.js";
 import type { SessionConnection } from "../session-types.js";
+import type { SharedTokens } from "../shared-tokens.js";
 import type { StreamTokens } from "../stream-tokens.js";
 import type { UpgradeRoute } from "../upgrade.js";
 import { callConfig } from "./call-config.js";
@@ -42,10 +47,13 @@ export interface TwilioUpgradeContext {
   readonly sessions: SessionRegistry;
   readonly sessionHooks: SessionHooks;
   readonly capacity: Capacity;
+  /** The cluster this node is in (`--redis`); undefined: alone. */
+  readonly cluster?: Cluster | undefined;
   readonly tokens: StreamTokens;
   readonly metrics: ServerMetrics;
   readonly calls: CallRegistry;
-  readonly connections: ConnectionCounts;
+  readonly keyStreamLimit: KeyStreamLimit;
+  readonly sharedTokens: SharedTokens;
   /** Twilio's auth token: set, every upgrade must be signed with it. */
   readonly authToken: string | undefined;
 }
@@ -91,6 +99,13 @@ export class TwilioUpgrades implements UpgradeRoute {
         return;
       }
     }
+    const passOn = passOnWhileFull(this.#context.capacity, this.#context.cluster?.otherNodes());
+    if (passOn) {
+      log.info({ remote, reason: passOn.reason }, "twilio upgrade refused: full, another node has room");
+      metrics.refused(passOn.reason);
+      rejectUpgrade(socket, 503, "over_capacity", passOn.message, passOn.retryAfterSeconds);
+      return;
+    }
     const unstarted = [...this.#streams].filter((stream) => stream.state === "connected").length;
     if (unstarted >= MAX_UNSTARTED_STREAMS) {
       metrics.refused("too_many_streams");
@@ -112,23 +127,21 @@ export class TwilioUpgrades implements UpgradeRoute {
   }
 
   #streamContext(signed: boolean): MediaStreamContext {
-    const { log, calls, tokens, settings, metrics } = this.#context;
+    const { log, calls, tokens, sharedTokens, settings, metrics } = this.#context;
     return {
       log,
       calls,
       tokens,
+      sharedTokens,
       signed,
       startTimeoutMs: settings.configTimeoutMs,
       pingIntervalMs: settings.pingIntervalMs,
       livenessTimeoutMs: settings.livenessTimeoutMs,
       faults: this.#faults,
       peerDropped: (reason) => metrics.peerDropped(reason),
-      countConnection: (key) => {
-        const tooMany = this.#context.connections.refusal(key);
-        if (tooMany) return { ok: false, why: tooMany };
-        const counted = this.#context.connections.add(key);
-        counted.bound();
-        return { ok: true, closed: () => counted.closed(true) };
+      countConnection: async (key, streams) => {
+        const counted = await this.#context.keyStreamLimit.count(key, streams);
+        return counted.ok ? { ok: true, closed: counted.release } : counted;
       },
       channelConfig: (parameters) => callConfig(parameters, this.#context.engine),
       openSession: (connection, key, config, startSample, firstSegmentId) =>

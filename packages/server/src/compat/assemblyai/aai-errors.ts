@@ -52,6 +52,7 @@ export function aaiCodeOf(code: ErrorCode): AaiErrorCode {
     case "session_too_long":
       return "session_expired";
     case "server_shutting_down":
+    case "draining":
       return "server_shutting_down";
     case "too_many_streams":
     case "over_capacity":

@@ -4,8 +4,10 @@
  * reports (1008), not an HTTP status it would not show. The credential is an API key in
  * `Authorization` (raw, as AssemblyAI's SDKs send it, or `Bearer`), or a temporary token in the
  * `token` parameter (an earshot stream token from `GET /v3/token`: used up by its stream). Then the
- * key's connection limits, the query parameters (aai-params.ts), and admission of a new stream, as
- * for a client of earshot's own protocol; the stream then runs in an `AaiStream`.
+ * key's stream limit (on this node and, in a cluster, across nodes), the query parameters
+ * (aai-params.ts), and admission of a new stream, as for a client of earshot's own protocol; the
+ * stream then runs in an `AaiStream`. One refusal comes first, as an HTTP 503: a full node of a
+ * cluster whose other nodes have room, so that HAProxy retries the upgrade on one of them.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -15,14 +17,17 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { KeyRing } from "../../auth.js";
 import type { Capacity } from "../../capacity.js";
-import type { ConnectionCounts } from "../../connection-counts.js";
+import type { Cluster } from "../../cluster/cluster.js";
+import { passOnWhileFull } from "../../cluster/cluster-room.js";
+import { rejectUpgrade } from "../../http-replies.js";
+import type { KeyStreamLimit } from "../../key-stream-limit.js";
 import type { ServerMetrics } from "../../metrics.js";
 import type { RequestTarget } from "../../request-target.js";
 import type { ServerSettings } from "../../server-options.js";
 import { type SessionHooks, StreamSession } from "../../session.js";
 import type { SessionRegistry } from "../../session-registry.js";
 import type { SessionConnection } from "../../session-types.js";
-import type { StreamTokens } from "../../stream-tokens.js";
+import type { StreamToken, StreamTokens } from "../../stream-tokens.js";
 import type { UpgradeRoute } from "../../upgrade.js";
 import { MAX_FRAME_MS } from "./aai-audio.js";
 import type { AaiMetrics } from "./aai-metrics.js";
@@ -43,8 +48,10 @@ export interface AaiUpgradeContext {
   readonly settings: ServerSettings;
   readonly keys: KeyRing;
   readonly tokens: StreamTokens;
-  readonly connections: ConnectionCounts;
+  readonly keyStreamLimit: KeyStreamLimit;
   readonly capacity: Capacity;
+  /** The cluster this node is in (`--redis`); undefined: alone. */
+  readonly cluster?: Cluster | undefined;
   readonly sessions: SessionRegistry;
   readonly sessionHooks: SessionHooks;
   readonly metrics: ServerMetrics;
@@ -82,7 +89,28 @@ export class AaiUpgrades implements UpgradeRoute {
   }
 
   handle(request: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget & { ok: true }): void {
-    const setup = this.#setup(request, target.searchParams);
+    const { capacity, cluster, metrics } = this.#context;
+    const passOn = passOnWhileFull(capacity, cluster?.otherNodes());
+    if (passOn) {
+      metrics.refused(passOn.reason);
+      rejectUpgrade(socket, 503, "over_capacity", passOn.message, passOn.retryAfterSeconds);
+      return;
+    }
+    this.#setup(request, target.searchParams).then(
+      (setup) => this.#upgrade(request, socket, head, setup),
+      (error: unknown) => {
+        this.#context.log.error({ err: error }, "assemblyai upgrade failed");
+        socket.destroy();
+      },
+    );
+  }
+
+  /** The handshake, with the setup decided; a refused setup is told on the open socket (`AaiStream`). */
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, setup: AaiSetup): void {
+    if (socket.destroyed) {
+      if (setup.ok) setup.credential.release();
+      return;
+    }
     this.#setups.set(request, setup);
     let upgraded = false;
     // A handshake that fails (ws answers 400 and never calls back) still gives its counts back.
@@ -95,9 +123,9 @@ export class AaiUpgrades implements UpgradeRoute {
     });
   }
 
-  #setup(request: IncomingMessage, query: URLSearchParams): AaiSetup {
+  async #setup(request: IncomingMessage, query: URLSearchParams): Promise<AaiSetup> {
     const token = query.get("token");
-    const checked = token === null ? this.#byKey(request) : this.#byToken(token);
+    const checked = await (token === null ? this.#byKey(request) : this.#byToken(token));
     if (!checked.ok) return checked;
     const params = readAaiParams(query);
     if (!params.ok) {
@@ -107,14 +135,14 @@ export class AaiUpgrades implements UpgradeRoute {
     return { ok: true, credential: checked.credential, params: params.params };
   }
 
-  #byKey(request: IncomingMessage): Checked {
+  async #byKey(request: IncomingMessage): Promise<Checked> {
     const key = apiKeyFromHeader(request.headers.authorization);
     if (key === undefined) return { ok: false, code: "unauthorized", why: "Missing Authorization header" };
     if (!this.#context.keys.accepts(key)) return { ok: false, code: "unauthorized", why: "Invalid API key" };
-    return this.#counted(key, "api_key", undefined, () => {});
+    return this.#counted(key, "api_key", undefined, undefined);
   }
 
-  #byToken(token: string): Checked {
+  async #byToken(token: string): Promise<Checked> {
     const { tokens } = this.#context;
     const checked = token.startsWith(STREAM_TOKEN_PREFIX) ? tokens.check(token, null) : undefined;
     if (!checked?.ok) {
@@ -122,24 +150,36 @@ export class AaiUpgrades implements UpgradeRoute {
     }
     const streamToken = checked.token;
     const maxSessionMs = this.#context.sessionLimits.maxSessionMs(streamToken);
-    const counted = this.#counted(streamToken.key, "token", maxSessionMs, () => tokens.release(streamToken));
-    if (counted.ok) tokens.admit(streamToken);
-    return counted;
+    return this.#counted(streamToken.key, "token", maxSessionMs, streamToken);
   }
 
-  /** Counts a connection of `key` (with its session from the start), or says why it has too many. */
-  #counted(key: string, by: AaiCredential["by"], maxSessionMs: number | undefined, releaseToken: () => void): Checked {
-    const { connections } = this.#context;
-    const tooMany = connections.refusal(key);
-    if (tooMany) return { ok: false, code: "too_many_sessions", why: tooMany };
-    const counted = connections.add(key);
-    counted.bound();
+  /**
+   * Counts a connection of `key` (with its session from the start), on this node and across the
+   * cluster, or says why it has too many; a stream token is used up once counted.
+   */
+  async #counted(
+    key: string,
+    by: AaiCredential["by"],
+    maxSessionMs: number | undefined,
+    token: StreamToken | undefined,
+  ): Promise<Checked> {
+    const { keyStreamLimit, tokens } = this.#context;
+    const counted = await keyStreamLimit.count(key, 1);
+    if (!counted.ok) return { ok: false, code: "too_many_sessions", why: counted.why };
+    if (token) {
+      // Another upgrade may have used the token while this one was being counted.
+      if (token.used) {
+        counted.release();
+        return { ok: false, code: "unauthorized", why: "The temporary token was already used" };
+      }
+      tokens.admit(token);
+    }
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
-      releaseToken();
-      counted.closed(true);
+      if (token) tokens.release(token);
+      counted.release();
     };
     return { ok: true, credential: { key, by, maxSessionMs, release } };
   }

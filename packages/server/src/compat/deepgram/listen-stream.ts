@@ -74,6 +74,11 @@ export class DeepgramListenStream implements ListenChannelHost {
     this.#channels = Array.from({ length: this.#audio.outputs }, (_, index) => new ListenChannel(index, this));
   }
 
+  /** Its channels, each a session with a decoder of its own (multichannel: one per channel, else one). */
+  get channelCount(): number {
+    return this.#channels.length;
+  }
+
   /** The session encoding each channel's config needs. */
   get sessionEncoding(): ListenAudio["sessionEncoding"] {
     return this.#audio.sessionEncoding;
@@ -140,7 +145,9 @@ export class DeepgramListenStream implements ListenChannelHost {
 
   failed(channel: ListenChannel, code: ErrorCode, message: string): void {
     this.#log.warn({ channel: channel.index, code }, `deepgram channel stream ended: ${message}`);
-    this.#fail(code === "server_shutting_down" ? "server_shutting_down" : "stream_failed");
+    // A node that drains ends its streams as a shutdown does: Deepgram clients reconnect on 1012.
+    const restart = code === "server_shutting_down" || code === "draining";
+    this.#fail(restart ? "server_shutting_down" : "stream_failed");
   }
 
   pause(channel: ListenChannel, paused: boolean): void {

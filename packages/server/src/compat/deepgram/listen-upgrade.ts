@@ -1,10 +1,11 @@
 /**
  * Upgrades at `/v1/listen`, Deepgram's live endpoint, as a thin adapter: the credential (an API key
- * as `Authorization: Token <key>`, or a stream token as `Bearer`; browsers send either as the
- * subprotocols `token, <key>` / `bearer, <token>`, and the chosen one is echoed), the query read and
- * checked as a session's config would be, the key's connection limit, then one admitted session per
- * channel, all before the handshake, so every refusal is Deepgram's HTTP error answer. The stream
- * then runs in `DeepgramListenStream`.
+ * as `Authorization: Token <key>`, or a stream token as `Bearer`, minted on any node of a cluster;
+ * browsers send either as the subprotocols `token, <key>` / `bearer, <token>`, and the chosen one
+ * is echoed), the query read and checked as a session's config would be, the key's stream limit (on
+ * this node and, in a cluster, across nodes: a stream counts one per channel), then one admitted
+ * session per channel, all before the handshake, so every refusal is Deepgram's HTTP error answer.
+ * The stream then runs in `DeepgramListenStream`.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -15,12 +16,16 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { KeyRing } from "../../auth.js";
 import type { Capacity } from "../../capacity.js";
-import type { ConnectionCounts } from "../../connection-counts.js";
+import type { Cluster } from "../../cluster/cluster.js";
+import { fullNodeAnswer } from "../../cluster/cluster-room.js";
+import type { KeyStreamLimit } from "../../key-stream-limit.js";
 import type { ServerMetrics } from "../../metrics.js";
+import { DRAINING_REFUSAL } from "../../node-drain.js";
 import type { RequestTarget } from "../../request-target.js";
 import type { ServerSettings } from "../../server-options.js";
 import { type SessionHooks, StreamSession } from "../../session.js";
 import type { SessionRegistry } from "../../session-registry.js";
+import type { SharedTokens } from "../../shared-tokens.js";
 import { type AudioSource, resolveConfig } from "../../stream-config.js";
 import type { StreamToken, StreamTokens } from "../../stream-tokens.js";
 import type { UpgradeRoute } from "../../upgrade.js";
@@ -47,7 +52,10 @@ export interface ListenUpgradeContext {
   readonly sessions: SessionRegistry;
   readonly sessionHooks: SessionHooks;
   readonly capacity: Capacity;
-  readonly connections: ConnectionCounts;
+  readonly keyStreamLimit: KeyStreamLimit;
+  readonly sharedTokens: SharedTokens;
+  /** The cluster this node is in (`--redis`), for what a refusal says of the other nodes; undefined: alone. */
+  readonly cluster?: Cluster | undefined;
   readonly metrics: ServerMetrics;
 }
 
@@ -88,6 +96,12 @@ export class DeepgramUpgrades implements UpgradeRoute {
     return pathname === LISTEN_PATH;
   }
 
+  /** A draining node refuses in Deepgram's words (503, as when full), so a balancer tries another. */
+  readonly whileDraining = (_request: IncomingMessage, socket: Duplex, retryAfterSeconds: number): void => {
+    const error = new DeepgramUpgradeError("over_capacity", DRAINING_REFUSAL, { retryAfterSeconds });
+    rejectListenUpgrade(socket, error, randomUUID());
+  };
+
   terminateAll(): void {
     for (const client of this.#wss.clients) client.terminate();
   }
@@ -95,30 +109,35 @@ export class DeepgramUpgrades implements UpgradeRoute {
   handle(request: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget & { ok: true }): void {
     const requestId = randomUUID();
     const log = this.#context.log.child({ request_id: requestId });
-    try {
-      this.#upgrade(request, socket, head, target, requestId, log);
-    } catch (error) {
-      if (!(error instanceof DeepgramUpgradeError)) throw error;
+    this.#upgrade(request, socket, head, target, requestId, log).catch((error: unknown) => {
+      if (!(error instanceof DeepgramUpgradeError)) {
+        log.error({ err: error }, "deepgram upgrade failed");
+        socket.destroy();
+        return;
+      }
       log.info(
         { remote: request.socket.remoteAddress, code: error.code },
         `deepgram upgrade refused: ${error.message}`,
       );
       this.#metrics.refused(error.code);
       rejectListenUpgrade(socket, error, requestId);
-    }
+    });
   }
 
-  #upgrade(
+  /** Rejects with a `DeepgramUpgradeError` to answer. */
+  async #upgrade(
     request: IncomingMessage,
     socket: Duplex,
     head: Buffer,
     target: RequestTarget & { ok: true },
     requestId: string,
     log: Logger,
-  ): void {
-    const { engine, capacity, connections, tokens, settings } = this.#context;
+  ): Promise<void> {
+    const { engine, capacity, keyStreamLimit, sharedTokens, tokens, settings, cluster } = this.#context;
     const bandExtension = settings.streamDefaults.bandExtensionDb;
-    const caller = this.#authenticate(request);
+    const credential = listenCredential(request);
+    await sharedTokens.adopt(credential);
+    const caller = this.#authenticate(credential);
     const query = parseListenQuery(target.searchParams, engine.capabilities.models);
     if (!engine.ready) throw new DeepgramUpgradeError("engine_unavailable", "The speech engine is not loaded yet.");
     const stream = new DeepgramListenStream({
@@ -134,32 +153,55 @@ export class DeepgramUpgrades implements UpgradeRoute {
     // 8 kHz linear16 is upsampled and band-extended here (listen-audio.ts), then sent on as 16 kHz
     // PCM: the engine decodes it as earshot's own 8 kHz encodings (the telephone model).
     const telephone = query.encoding === "linear16" && query.sampleRate === 8000 && bandExtension !== "off";
-    const tooMany = connections.refusal(caller.key);
-    if (tooMany) {
-      throw new DeepgramUpgradeError("too_many_streams", tooMany, {
+    // Each channel is a stream of the key, as a two-channel stream of earshot's protocol is.
+    const counted = await keyStreamLimit.count(caller.key, stream.channelCount);
+    if (!counted.ok) {
+      throw new DeepgramUpgradeError("too_many_streams", counted.why, {
         retryAfterSeconds: TOO_MANY_STREAMS_RETRY_AFTER_S,
       });
     }
-    const overCapacity = (message: string) =>
-      new DeepgramUpgradeError("over_capacity", message, { retryAfterSeconds: capacity.retryAfterSeconds });
+    if (socket.destroyed) {
+      counted.release();
+      return;
+    }
+    const overCapacity = (message: string) => {
+      const answer = fullNodeAnswer(message, capacity.retryAfterSeconds, cluster?.otherNodes());
+      return new DeepgramUpgradeError("over_capacity", answer.message, { retryAfterSeconds: answer.retryAfterSeconds });
+    };
+    // Before the token's single use is spent: a full node does not spend it.
     const refused = capacity.refusal("after_release");
-    if (refused) throw overCapacity(refused.message);
+    if (refused) {
+      counted.release();
+      throw overCapacity(refused.message);
+    }
+    // Another stream, here or on another node, may have used the stream token meanwhile.
+    const token = caller.token;
+    if (token && !(await sharedTokens.use(credential as string, token))) {
+      counted.release();
+      throw new DeepgramUpgradeError("invalid_auth", "Invalid credentials.");
+    }
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      if (token) tokens.release(token);
+      counted.release();
+    };
+    if (socket.destroyed) {
+      release();
+      return;
+    }
     let refusal: string | undefined;
     const opened = stream.openSessions((channel) => {
       const session = this.#openSession(channel, caller.key, config, { telephone });
       if (typeof session === "string") refusal = session;
       return typeof session === "string" ? undefined : session;
     });
-    if (!opened) throw overCapacity(refusal ?? "No engine stream for this stream now.");
-
-    const counted = connections.add(caller.key);
-    counted.bound();
-    if (caller.token) tokens.admit(caller.token);
+    if (!opened) {
+      release();
+      throw overCapacity(refusal ?? "No engine stream for this stream now.");
+    }
     let upgraded = false;
-    const release = (): void => {
-      if (caller.token) tokens.release(caller.token);
-      counted.closed(true);
-    };
     // A handshake that fails (ws answers 400 and never calls back) ends the sessions it opened.
     socket.once("close", () => {
       if (upgraded) return;
@@ -179,9 +221,8 @@ export class DeepgramUpgrades implements UpgradeRoute {
   }
 
   /** The key an upgrade acts for: an API key, or the key that minted its stream token. */
-  #authenticate(request: IncomingMessage): Caller {
+  #authenticate(credential: string | undefined): Caller {
     const { keys, tokens } = this.#context;
-    const credential = listenCredential(request);
     if (keys.accepts(credential)) return { key: credential as string, token: undefined };
     if (credential?.startsWith(STREAM_TOKEN_PREFIX)) {
       const checked = tokens.check(credential, null);

@@ -1,6 +1,7 @@
 /**
  * `POST /v1/audio/transcriptions`, OpenAI's batch transcription, as a thin adapter: the key and
- * per-key limits of stream connections, the admission of a new stream, one engine stream for the
+ * per-key limits of stream connections (a transcription counts as a stream of its key while it
+ * decodes, in a cluster across nodes), the admission of a new stream, one engine stream for the
  * file (batch-decode.ts), and the answer in the asked `response_format`, or as server-sent events
  * (transcript-events.ts).
  */
@@ -11,6 +12,7 @@ import type { Logger } from "pino";
 import { credentialFromRequest, type KeyRing } from "../../auth.js";
 import type { Capacity } from "../../capacity.js";
 import type { ConnectionCounts } from "../../connection-counts.js";
+import type { KeyStreamLimit } from "../../key-stream-limit.js";
 import type { FileDecoder } from "../../server-options.js";
 import { decodeRecording } from "./batch-decode.js";
 import { type FormFile, readForm } from "./multipart-form.js";
@@ -29,7 +31,9 @@ export interface TranscriptionsContext {
   readonly engine: Engine;
   readonly keys: KeyRing;
   readonly capacity: Capacity;
+  /** For the quick look before the upload is read. */
   readonly connections: ConnectionCounts;
+  readonly keyStreamLimit: KeyStreamLimit;
   /** For uploads that are not WAV; without one they are refused with 415. */
   readonly fileDecoder: FileDecoder | undefined;
   /** Larger files are refused with 413. */
@@ -73,7 +77,7 @@ async function transcribe(
   response: ServerResponse,
   context: TranscriptionsContext,
 ): Promise<number | undefined> {
-  const { engine, keys, capacity, connections, log } = context;
+  const { engine, keys, capacity, connections, keyStreamLimit, log } = context;
   if (request.method !== "POST") {
     throw new OpenAiError("method_not_allowed", "Use POST.", { param: null, headers: { allow: "POST" } });
   }
@@ -89,12 +93,7 @@ async function transcribe(
   const apiKey = key as string;
   if (!engine.ready) throw new OpenAiError("engine_unavailable", "The speech engine is not loaded yet.");
   const tooMany = connections.refusal(apiKey);
-  if (tooMany) {
-    throw new OpenAiError("too_many_streams", tooMany, {
-      param: null,
-      headers: { "retry-after": String(TOO_MANY_STREAMS_RETRY_AFTER_S) },
-    });
-  }
+  if (tooMany) throw tooManyStreams(tooMany);
   // A quick look before taking the upload; the stream is admitted for real once the file is in.
   refuseOverCapacity(capacity.refusal("after_release")?.message, capacity);
   const form = await readForm(request, context.maxUploadBytes);
@@ -104,8 +103,8 @@ async function transcribe(
     });
   }
   const options = parseTranscriptionRequest(form, engine);
-  const counted = connections.add(apiKey);
-  counted.bound();
+  const counted = await keyStreamLimit.count(apiKey, 1);
+  if (!counted.ok) throw tooManyStreams(counted.why);
   try {
     const pcm = await decodeFile(form.file, context.fileDecoder);
     refuseOverCapacity(capacity.admitNewSession(apiKey)?.message, capacity);
@@ -138,8 +137,15 @@ async function transcribe(
       .end(rendered.body);
     return durationMs;
   } finally {
-    counted.closed(true);
+    counted.release();
   }
+}
+
+function tooManyStreams(why: string): OpenAiError {
+  return new OpenAiError("too_many_streams", why, {
+    param: null,
+    headers: { "retry-after": String(TOO_MANY_STREAMS_RETRY_AFTER_S) },
+  });
 }
 
 function refuseOverCapacity(refusal: string | undefined, capacity: Capacity): void {
