@@ -77,7 +77,8 @@ per stair), \`--pocketsphinx-seconds 20\` and \`--test-seconds 10\` (window per 
   still running, and so on. A stair fails as a \`bench:load\` step does: a stream refused or failed, a node gone, or p95
   final ≥ ${FINAL_P95_LIMIT_MS} ms (PocketSphinx; the Load section's final latency: last final − end of speech) or p95 added ≥
   ${ADDED_P95_LIMIT_MS} ms (test engine); the staircase stops at the first failure. **Capacity** is the highest stair that passed.
-  Refusals are nodes' own (\`503\` when full): this HAProxy config does not retry a refused upgrade on another node.
+  A refusal is what the client got: a full node answers \`503\`, and the shipped config retries it on another node
+  (\`retry-on … 503\`, \`retries 3\`), so a stream is refused only when no node it tried would take it.
 - **CPU** over each window from /proc, in % of one core (200% = this machine): each node with its decoding processes (in
   brackets: the node's own process, where the main thread runs the WebSockets, sessions and the VAD), HAProxy, Redis, the
   generator; **machine busy** is all cores' use by everyone, other engineers' work included.`;
