@@ -219,7 +219,8 @@ export function stagger(k: number, n: number, frameMs: number = FRAME_MS): numbe
   return Math.floor((k * 10) / n) * FRAME_MS + (((k * frameMs) / n) % frameMs);
 }
 
-async function connectAll(streams: readonly LoadStream[]): Promise<void> {
+/** Connects `streams`, `CONNECT_CONCURRENCY` at a time; a refusal is left in the stream's `failure`. */
+export async function connectAll(streams: readonly LoadStream[]): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < streams.length) {

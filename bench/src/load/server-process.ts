@@ -31,7 +31,8 @@ export interface ServerProcess {
 /**
  * `serveArgs`: further `earshot serve` flags, e.g. `["--endpointing-ms", "200"]`; `nodeArgs`: flags
  * for node itself, e.g. `["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]`; `repo`: the checkout whose build
- * serves (another git worktree, to measure an older server with this bench).
+ * serves (another git worktree, to measure an older server with this bench); `cpus`: a CPU list for
+ * `taskset -c` (e.g. "1") that pins the server and every process it starts to those cores.
  */
 export async function startServer(
   engine: string,
@@ -39,6 +40,7 @@ export async function startServer(
   serveArgs: readonly string[] = [],
   nodeArgs: readonly string[] = [],
   repo: string = OWN_REPO,
+  cpus?: string,
 ): Promise<ServerProcess> {
   const keys = Array.from({ length: Math.max(1, Math.ceil(streams / STREAMS_PER_KEY)) }, (_, i) => `load-key-${i}`);
   const args = [
@@ -54,7 +56,10 @@ export async function startServer(
   ];
   for (const key of keys) args.push("--api-key", key);
   args.push(...serveArgs);
-  const child = spawn(process.execPath, args, {
+  // taskset execs node in its own process, so the pid is still the server's.
+  const [command, commandArgs] =
+    cpus === undefined ? [process.execPath, args] : ["taskset", ["-c", cpus, process.execPath, ...args]];
+  const child = spawn(command, commandArgs, {
     env: { ...process.env, EARSHOT_API_KEYS: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
