@@ -120,8 +120,12 @@ describe("cluster state in Redis", () => {
   });
 
   it("admits exactly the limit, and a token exactly once, when upgrades race on both nodes", async () => {
-    const racing = await Promise.all([a, b, a, b, a, b].map((node) => upgradeAnswer(node.url, KEY)));
-    // upgradeAnswer lets go of each upgraded socket at once: count the winners, then wait for their places back.
+    // The winners hold their sockets (their places) until every answer is in: a stream that closed
+    // would give its place to a later upgrade of the race, rightly.
+    const racing = await Promise.all(
+      [a, b, a, b, a, b].map((node) => upgradeAnswer(node.url, KEY, undefined, { hold: true })),
+    );
+    for (const answer of racing) answer.socket?.destroy();
     assert.equal(
       racing.filter((answer) => answer.status === 101).length,
       3,

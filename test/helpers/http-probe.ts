@@ -1,15 +1,26 @@
 /** Plain-HTTP looks at a server: a WebSocket upgrade read as a response, a raw request, and polling until true. */
 import { type IncomingMessage, request } from "node:http";
+import type { Duplex } from "node:stream";
 
 export interface UpgradeAnswer {
-  /** 101 when the server accepted the upgrade (the socket is then closed at once). */
+  /** 101 when the server accepted the upgrade (the socket is then closed at once, unless held). */
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: string;
+  /** With `hold`: the upgraded socket, open until the caller destroys it. */
+  readonly socket?: Duplex;
 }
 
-/** Sends a WebSocket upgrade request and reads the answer as HTTP, so a refusal can be inspected. */
-export function upgradeAnswer(baseUrl: string, key: string | undefined, path = "/v1/audio/transcriptions/stream") {
+/**
+ * Sends a WebSocket upgrade request and reads the answer as HTTP, so a refusal can be inspected.
+ * `hold`: keep an accepted upgrade's socket open (the stream keeps its place) and return it.
+ */
+export function upgradeAnswer(
+  baseUrl: string,
+  key: string | undefined,
+  path = "/v1/audio/transcriptions/stream",
+  { hold = false }: { readonly hold?: boolean } = {},
+) {
   return new Promise<UpgradeAnswer>((resolve, reject) => {
     const req = request(`${baseUrl}${path}`, {
       headers: {
@@ -21,8 +32,8 @@ export function upgradeAnswer(baseUrl: string, key: string | undefined, path = "
       },
     });
     req.on("upgrade", (response, socket) => {
-      socket.destroy();
-      resolve({ status: response.statusCode ?? 101, headers: response.headers, body: "" });
+      if (!hold) socket.destroy();
+      resolve({ status: response.statusCode ?? 101, headers: response.headers, body: "", ...(hold ? { socket } : {}) });
     });
     req.on("response", (response) => readAnswer(response, resolve));
     req.on("error", reject);
