@@ -8,9 +8,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { haproxyCommand } from "@earshot/test-support";
 import { freePort, waitForPort } from "./free-port.js";
 
 export const SHIPPED_HAPROXY_CFG = new URL("../../../deploy/haproxy.cfg", import.meta.url).pathname;
@@ -67,17 +67,7 @@ export async function startHaproxy(nodes: readonly string[]): Promise<HaproxyPro
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
-  const command = (line: string): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const client = connect(socket);
-      let answer = "";
-      client.on("data", (chunk: Buffer) => {
-        answer += chunk;
-      });
-      client.once("error", reject);
-      client.once("end", () => resolve(answer));
-      client.end(`${line}\n`);
-    });
+  const command = (line: string): Promise<string> => haproxyCommand(socket, line);
   try {
     await waitForPort(port);
     const deadline = Date.now() + 15_000;

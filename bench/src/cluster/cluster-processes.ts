@@ -7,9 +7,10 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { haproxyCommand } from "@earshot/test-support";
 import { type ServerProcess, sleep, startServer, waitForReadyz } from "../load/server-process.js";
 import { benchHaproxyConfig, type HaproxyLimits, maxconnForFileLimit } from "./haproxy-config.js";
 import type { CpuList } from "./pinning.js";
@@ -180,25 +181,11 @@ async function startHaproxy(
       await stop();
       throw new Error(`haproxy did not bring its servers up: ${tracked.output()}`);
     }
-    const states = await runtimeCommand(socket, "show servers state earshot_nodes").catch(() => "");
+    const states = await haproxyCommand(socket, "show servers state earshot_nodes").catch(() => "");
     // Field 6 of each server line is its operational state: 2 = up.
     const up = states.split("\n").filter((row) => /^\d+ earshot_nodes /.test(row) && row.split(" ")[5] === "2");
     if (up.length === nodes.length) break;
     await sleep(100);
   }
   return { pid: child.pid ?? 0, port, stop };
-}
-
-/** One command to HAProxy's runtime API; resolves with its answer. */
-function runtimeCommand(socket: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const client = connect(socket);
-    let answer = "";
-    client.on("data", (chunk: Buffer) => {
-      answer += chunk;
-    });
-    client.once("error", reject);
-    client.once("end", () => resolve(answer));
-    client.end(`${line}\n`);
-  });
 }
