@@ -161,6 +161,20 @@ export class StreamTokens {
     this.#prune(this.#now());
   }
 
+  /**
+   * What gives back a connection let in with `token` (undefined: with an API key) and counted by
+   * `releaseCount`: both, once, however often it is called (a close and a failed handshake may both).
+   */
+  connectionRelease(token: StreamToken | undefined, releaseCount: () => void): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (token) this.release(token);
+      releaseCount();
+    };
+  }
+
   /** The token's stream now runs in this session (its first, or a new one after a lost session). */
   bind(token: StreamToken, resumeToken: string): void {
     token.session = resumeToken;

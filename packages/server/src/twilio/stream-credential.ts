@@ -69,19 +69,13 @@ export async function streamCredential(
     counted.closed();
     return { ok: false, code: "twilio_unauthorized", why: "token parameter refused: the token was already used" };
   }
-  let released = false;
   return {
     ok: true,
     credential: {
       key: streamToken.key,
       owner: streamToken.key,
       by: "token",
-      release: () => {
-        if (released) return;
-        released = true;
-        tokens.release(streamToken);
-        counted.closed();
-      },
+      release: tokens.connectionRelease(streamToken, () => counted.closed()),
     },
   };
 }

@@ -174,13 +174,7 @@ export class AaiUpgrades implements UpgradeRoute {
       }
       tokens.admit(token);
     }
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      if (token) tokens.release(token);
-      counted.release();
-    };
+    const release = tokens.connectionRelease(token, counted.release);
     return { ok: true, credential: { key, by, maxSessionMs, release } };
   }
 

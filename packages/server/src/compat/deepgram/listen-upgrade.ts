@@ -180,13 +180,7 @@ export class DeepgramUpgrades implements UpgradeRoute {
       counted.release();
       throw new DeepgramUpgradeError("invalid_auth", "Invalid credentials.");
     }
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      if (token) tokens.release(token);
-      counted.release();
-    };
+    const release = tokens.connectionRelease(token, counted.release);
     if (socket.destroyed) {
       release();
       return;
